@@ -1,0 +1,61 @@
+"""One place that answers "may this user see this?" for every view.
+
+Another unit's object is a 404 (its existence is not disclosed); an object of the user's own
+unit that his role may not act on is a 403.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+
+from activities.models import Role, Run, Sop, Step, StepRun, Unit
+
+
+def sop_queryset(user):
+    steps = Step.objects.prefetch_related("roles").order_by("number")
+    return (
+        Sop.objects.for_user(user)
+        .select_related("unit")
+        .prefetch_related(Prefetch("steps", queryset=steps), "sop_items")
+    )
+
+
+def get_sop_for_user(user, pk):
+    return get_object_or_404(sop_queryset(user), pk=pk)
+
+
+def run_queryset(user):
+    step_runs = StepRun.objects.select_related("step", "completed_by", "completed_as").order_by(
+        "step__number", "round"
+    )
+    steps = Step.objects.prefetch_related("roles__members").order_by("number")
+    return (
+        Run.objects.for_user(user)
+        .select_related("sop", "unit", "opened_by")
+        .prefetch_related(
+            Prefetch("step_runs", queryset=step_runs),
+            Prefetch("sop__steps", queryset=steps),
+            "unit__days_off",
+            "unit__special_schedules",
+        )
+    )
+
+
+def get_run_for_user(user, pk):
+    return get_object_or_404(run_queryset(user), pk=pk)
+
+
+def archive_units(user):
+    """Units whose archive the user may open: where he is Kepala or TU, or all for a superuser."""
+    if user.is_superuser:
+        return Unit.objects.all()
+    return Unit.objects.filter(
+        roles__members=user, roles__kind__in=[Role.Kind.HEAD, Role.Kind.RECORDS]
+    ).distinct()
+
+
+def require_archive_access(user):
+    units = list(archive_units(user))
+    if not units:
+        raise PermissionDenied
+    return units

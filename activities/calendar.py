@@ -1,0 +1,208 @@
+"""Office calendar: how much office time lies between two moments.
+
+Working time follows the default ASN (civil servant) schedule of 37.5 hours a
+week: Monday to Thursday 07:30-16:00 with a 12:00-13:00 break, Friday
+07:30-16:30 with an 11:30-13:00 break, i.e. 450 minutes a day. Weekends,
+Indonesian public holidays and cuti bersama (the government's joint leave
+days, the "government" category of the ``holidays`` package) are off, as are
+any extra days off of the unit. During Ramadan a shorter schedule
+(``RAMADAN_WEEK``, 32.5 hours a week) can be applied to date ranges.
+
+Office time deliberately ignores work done outside office hours: a step done
+entirely on a Saturday or between 20:00 and 21:00 counts 0 office minutes.
+Office time is what gets compared with the SOP standard, which is expressed
+in office time; the application shows the wall-clock duration beside it.
+
+``office_minutes`` returns a float, so seconds are kept (30 s = 0.5 minutes).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+import holidays
+
+__all__ = [
+    "DEFAULT_WEEK",
+    "RAMADAN_WEEK",
+    "Interval",
+    "OfficeCalendar",
+]
+
+Interval = tuple[datetime.time, datetime.time]
+
+_t = datetime.time
+
+DEFAULT_WEEK: dict[int, tuple[Interval, ...]] = {
+    **{day: ((_t(7, 30), _t(12, 0)), (_t(13, 0), _t(16, 0))) for day in range(4)},
+    4: ((_t(7, 30), _t(11, 30)), (_t(13, 0), _t(16, 30))),
+}
+
+RAMADAN_WEEK: dict[int, tuple[Interval, ...]] = {
+    **{day: ((_t(8, 0), _t(12, 0)), (_t(12, 30), _t(15, 0))) for day in range(4)},
+    4: ((_t(8, 0), _t(11, 30)), (_t(12, 30), _t(15, 30))),
+}
+
+DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+
+UNIT_DAY_OFF = "Libur unit kerja"
+
+_UTC = datetime.UTC
+
+
+@functools.lru_cache(maxsize=64)
+def _holidays_for_year(
+    country: str, year: int, categories: tuple[str, ...], language: str
+) -> Mapping[datetime.date, str]:
+    # Building a year of Indonesian holidays involves lunar calendars; cache it
+    # across calendar instances since views may build one per request.
+    found = holidays.country_holidays(country, years=year, categories=categories, language=language)
+    return MappingProxyType(dict(found.items()))
+
+
+def _normalize_week(
+    week: Mapping[int, Iterable[Interval]],
+) -> dict[int, tuple[Interval, ...]]:
+    normalized: dict[int, tuple[Interval, ...]] = {}
+    for weekday, intervals in week.items():
+        if weekday not in range(7):
+            raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {weekday!r}")
+        ordered = tuple(sorted((start, end) for start, end in intervals))
+        previous_end = None
+        for start, end in ordered:
+            if start.tzinfo is not None or end.tzinfo is not None:
+                raise ValueError("working hours must be naive times (local to the calendar)")
+            if start >= end:
+                raise ValueError(f"working interval {start}-{end} is empty or reversed")
+            if previous_end is not None and start < previous_end:
+                raise ValueError(f"working intervals overlap on weekday {weekday}")
+            previous_end = end
+        if ordered:
+            normalized[weekday] = ordered
+    return normalized
+
+
+def _as_date(day: datetime.date) -> datetime.date:
+    return day.date() if isinstance(day, datetime.datetime) else day
+
+
+class OfficeCalendar:
+    """Working days and hours of one office unit.
+
+    ``days_off`` is either an iterable of dates or a mapping of date to a
+    description shown by ``day_off_reason``. ``special_weeks`` holds
+    ``(first_day, last_day, week)`` entries, both days inclusive, that replace
+    ``week`` on those dates (e.g. ``RAMADAN_WEEK``); when ranges overlap the
+    later entry wins.
+    """
+
+    COUNTRY = "ID"
+    HOLIDAY_CATEGORIES: tuple[str, ...] = ("public", "government")
+    HOLIDAY_LANGUAGE = "id"
+
+    def __init__(
+        self,
+        *,
+        tz: str | datetime.tzinfo = "Asia/Jakarta",
+        week: Mapping[int, Iterable[Interval]] = DEFAULT_WEEK,
+        days_off: Iterable[datetime.date] | Mapping[datetime.date, str] = (),
+        special_weeks: Iterable[
+            tuple[datetime.date, datetime.date, Mapping[int, Iterable[Interval]]]
+        ] = (),
+        national_holidays: bool = True,
+    ) -> None:
+        self.tz = zoneinfo.ZoneInfo(tz) if isinstance(tz, str) else tz
+        self.week = _normalize_week(week)
+        if isinstance(days_off, Mapping):
+            self.days_off = {_as_date(day): str(text) for day, text in days_off.items()}
+        else:
+            self.days_off = {_as_date(day): UNIT_DAY_OFF for day in days_off}
+        self.special_weeks: list[tuple[datetime.date, datetime.date, dict]] = []
+        for first, last, special in special_weeks:
+            first, last = _as_date(first), _as_date(last)
+            if first > last:
+                raise ValueError(f"special week range {first}..{last} is reversed")
+            self.special_weeks.append((first, last, _normalize_week(special)))
+        self.national_holidays = national_holidays
+
+    def __repr__(self) -> str:
+        return (
+            f"<OfficeCalendar tz={self.tz} days_off={len(self.days_off)} "
+            f"special_weeks={len(self.special_weeks)} "
+            f"national_holidays={self.national_holidays}>"
+        )
+
+    def _week_for(self, day: datetime.date) -> dict[int, tuple[Interval, ...]]:
+        for first, last, special in reversed(self.special_weeks):
+            if first <= day <= last:
+                return special
+        return self.week
+
+    def _holiday_name(self, day: datetime.date) -> str | None:
+        if not self.national_holidays:
+            return None
+        found = _holidays_for_year(
+            self.COUNTRY,
+            day.year,
+            tuple(self.HOLIDAY_CATEGORIES),
+            self.HOLIDAY_LANGUAGE,
+        )
+        return found.get(day)
+
+    def day_off_reason(self, day: datetime.date) -> str | None:
+        """Why ``day`` is not a working day, or None if it is one.
+
+        A unit day off wins over a national holiday, which wins over the
+        weekday having no working hours ("Sabtu", "Minggu").
+        """
+        day = _as_date(day)
+        if day in self.days_off:
+            return self.days_off[day]
+        holiday = self._holiday_name(day)
+        if holiday:
+            return holiday
+        if not self._week_for(day).get(day.weekday()):
+            return DAY_NAMES[day.weekday()]
+        return None
+
+    def is_working_day(self, day: datetime.date) -> bool:
+        return self.day_off_reason(day) is None
+
+    def intervals(self, day: datetime.date) -> list[tuple[datetime.datetime, datetime.datetime]]:
+        """Working intervals of ``day`` as aware datetimes in the calendar's tz."""
+        day = _as_date(day)
+        if not self.is_working_day(day):
+            return []
+        return [
+            (
+                datetime.datetime.combine(day, start, tzinfo=self.tz),
+                datetime.datetime.combine(day, end, tzinfo=self.tz),
+            )
+            for start, end in self._week_for(day)[day.weekday()]
+        ]
+
+    def office_minutes(self, start: datetime.datetime, end: datetime.datetime) -> float:
+        """Office minutes between two aware datetimes (0.0 if end <= start)."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("office_minutes needs timezone-aware datetimes")
+        # Compare in UTC: arithmetic between datetimes sharing a tzinfo object
+        # uses wall-clock time, which is wrong across DST changes.
+        start = start.astimezone(_UTC)
+        end = end.astimezone(_UTC)
+        if end <= start:
+            return 0.0
+        day = start.astimezone(self.tz).date()
+        last_day = end.astimezone(self.tz).date()
+        worked = datetime.timedelta()
+        while day <= last_day:
+            for open_at, close_at in self.intervals(day):
+                lower = max(start, open_at.astimezone(_UTC))
+                upper = min(end, close_at.astimezone(_UTC))
+                if upper > lower:
+                    worked += upper - lower
+            day += datetime.timedelta(days=1)
+        return worked / datetime.timedelta(minutes=1)

@@ -1,0 +1,13 @@
+from activities.models import StepRun
+
+
+def navigation(request):
+    """The inbox count in the navigation bar: one COUNT query, only for logged-in users."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+
+    def inbox_count():
+        return StepRun.objects.for_user(user).count()
+
+    return {"inbox_count": inbox_count}

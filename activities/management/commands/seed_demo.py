@@ -1,0 +1,64 @@
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from activities.models import Role, Unit
+
+# username, full name, unit, roles: one demo account for every role of the two seed SOPs.
+DEMO_USERS = [
+    ("kepala", "Temmy Mulyadi", "Kesbangpol", ["Kepala"]),
+    ("kasubag_tu", "Siti Rahmawati", "Kesbangpol", ["Kasubag TU"]),
+    ("kasi", "Budi Santoso", "Kesbangpol", ["Kasi"]),
+    ("staf", "Dewi Lestari", "Kesbangpol", ["Staf seksi"]),
+    ("pengelola", "Agus Salim", "Kesbangpol", ["Pengelola Administrasi Umum"]),
+    ("kabid", "Rina Marlina", "Diskominfo", ["Kepala Bidang DIKP"]),
+    ("subkor", "Hendra Wijaya", "Diskominfo", ["Sub Kor DIMC"]),
+    ("tim", "Fajar Nugroho", "Diskominfo", ["Tim"]),
+    ("supir", "Ujang Suherman", "Diskominfo", ["Kernet/Supir"]),
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the seed SOPs and create demo accounts for every role (and an 'admin' superuser). "
+        "Idempotent: existing accounts get their roles and password reset. For demos and tests "
+        "only, never for production."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--password", default="sopflow-demo", help="password of every demo account"
+        )
+
+    @transaction.atomic
+    def handle(self, *args, password, **options):
+        call_command("load_sops", stdout=self.stdout)
+        User = get_user_model()
+        created = 0
+        for username, full_name, unit_name, role_names in DEMO_USERS:
+            first, _space, last = full_name.partition(" ")
+            user, was_created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@{unit_name.lower()}.example",
+                },
+            )
+            user.set_password(password)
+            user.save()
+            unit = Unit.objects.get(short_name=unit_name)
+            user.sop_roles.set(Role.objects.filter(unit=unit, name__in=role_names))
+            created += was_created
+        admin, was_created = User.objects.get_or_create(
+            username="admin",
+            defaults={"first_name": "Administrator", "email": "admin@sopflow.example"},
+        )
+        admin.is_staff = admin.is_superuser = True
+        admin.set_password(password)
+        admin.save()
+        created += was_created
+        total = len(DEMO_USERS) + 1
+        self.stdout.write(f"{total} demo accounts ({created} new), password: {password}")
+        self.stdout.write("accounts: " + ", ".join([u[0] for u in DEMO_USERS] + ["admin"]))

@@ -1,0 +1,654 @@
+"""sopflow's domain: SOP definitions (Unit, Role, Sop, Step) and their runs (Run, StepRun, Event).
+
+State changes of runs live in `activities.workflow`; time maths in `activities.durations` and
+`activities.calendar`. Models here hold data, named queries and small derived values.
+"""
+
+import functools
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from activities import durations
+from activities.calendar import RAMADAN_WEEK, OfficeCalendar
+
+
+class UnitQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if user.is_superuser:
+            return self.all()
+        return self.filter(roles__members=user).distinct()
+
+
+class Unit(models.Model):
+    """An office (perangkat daerah) that owns SOPs, roles and runs."""
+
+    name = models.CharField(_("nama"), max_length=200)
+    short_name = models.CharField(_("singkatan"), max_length=40, unique=True)
+    parent_name = models.CharField(
+        _("pemerintah"), max_length=200, default="Pemerintah Kota Tangerang"
+    )
+    address = models.CharField(_("alamat"), max_length=300, blank=True)
+    head_title = models.CharField(
+        _("jabatan pimpinan"),
+        max_length=200,
+        blank=True,
+        help_text=_("Dicetak di blok tanda tangan laporan, mis. “Kepala Kantor Kesbangpol”."),
+    )
+    head_name = models.CharField(_("nama pimpinan"), max_length=200, blank=True)
+    head_rank = models.CharField(_("pangkat/golongan pimpinan"), max_length=100, blank=True)
+    head_nip = models.CharField(_("NIP pimpinan"), max_length=30, blank=True)
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("unit kerja")
+        verbose_name_plural = _("unit kerja")
+
+    def __str__(self):
+        return self.short_name
+
+    def clean(self):
+        if self.head_nip:
+            self.head_nip = normalize_nip(self.head_nip)
+
+    @functools.cached_property
+    def calendar(self):
+        """The unit's office calendar: national holidays, its own days off, Ramadan hours."""
+        days_off = {day.date: day.description for day in self.days_off.all()}
+        special = [
+            (schedule.start_date, schedule.end_date, RAMADAN_WEEK)
+            for schedule in self.special_schedules.all()
+        ]
+        return OfficeCalendar(tz=settings.TIME_ZONE, days_off=days_off, special_weeks=special)
+
+
+class UnitDayOff(models.Model):
+    """A day the unit does not work beyond national holidays (a local holiday, an election)."""
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="days_off", verbose_name=_("unit kerja")
+    )
+    date = models.DateField(_("tanggal"))
+    description = models.CharField(_("keterangan"), max_length=200)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("hari libur unit")
+        verbose_name_plural = _("hari libur unit")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "date"], name="unique_unit_day_off"),
+        ]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.description}"
+
+
+class UnitSpecialSchedule(models.Model):
+    """A period with the Ramadan working hours (32.5 hours a week from 08:00)."""
+
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.CASCADE,
+        related_name="special_schedules",
+        verbose_name=_("unit kerja"),
+    )
+    name = models.CharField(_("nama"), max_length=100, default="Ramadan")
+    start_date = models.DateField(_("mulai"))
+    end_date = models.DateField(_("sampai"))
+
+    class Meta:
+        ordering = ["start_date"]
+        verbose_name = _("jadwal kerja Ramadan")
+        verbose_name_plural = _("jadwal kerja Ramadan")
+
+    def __str__(self):
+        return f"{self.name} {self.start_date:%Y-%m-%d}–{self.end_date:%Y-%m-%d}"
+
+    def clean(self):
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError(
+                {"end_date": _("Tanggal akhir tidak boleh sebelum tanggal mulai.")}
+            )
+
+
+class Role(models.Model):
+    """A position (pelaksana) in a unit. Users hold roles; a role is one column of an SOP."""
+
+    class Kind(models.TextChoices):
+        HEAD = "head", _("Pimpinan")
+        RECORDS = "records", _("Tata usaha")
+        MEMBER = "member", _("Pelaksana")
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="roles", verbose_name=_("unit kerja")
+    )
+    name = models.CharField(_("nama jabatan"), max_length=120)
+    kind = models.CharField(
+        _("jenis"),
+        max_length=10,
+        choices=Kind,
+        default=Kind.MEMBER,
+        help_text=_("Pimpinan dan tata usaha membuka arsip unit."),
+    )
+    position = models.PositiveSmallIntegerField(
+        _("urutan kolom"), default=0, help_text=_("Urutan kolom pelaksana di tabel SOP.")
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="sop_roles",
+        blank=True,
+        verbose_name=_("pemegang jabatan"),
+    )
+
+    class Meta:
+        ordering = ["unit", "position", "name"]
+        verbose_name = _("jabatan")
+        verbose_name_plural = _("jabatan")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "name"], name="unique_role_name_per_unit"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def can_view_archive(self):
+        return self.kind in (self.Kind.HEAD, self.Kind.RECORDS)
+
+
+class SopQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if user.is_superuser:
+            return self.all()
+        return self.filter(unit__in=Unit.objects.for_user(user))
+
+    def active(self):
+        return self.filter(status=Sop.Status.ACTIVE)
+
+
+class Sop(models.Model):
+    """One version of a Standard Operating Procedure, as its official document states it.
+
+    A version that has runs is frozen: changes are made in a new version (the admin's
+    "buat revisi" action), so every run keeps the procedure it was opened from.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draf")
+        ACTIVE = "active", _("Berlaku")
+        RETIRED = "retired", _("Tidak berlaku")
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="sops", verbose_name=_("unit kerja")
+    )
+    section_name = models.CharField(
+        _("bidang/seksi"), max_length=200, blank=True, help_text=_("Seperti tertulis di kop SOP.")
+    )
+    number = models.CharField(_("nomor SOP"), max_length=120, blank=True)
+    name = models.CharField(_("nama SOP"), max_length=300)
+    # The documents write these loosely ("-----September 2018", or nothing at all), so they
+    # are kept as written rather than forced into dates that were never decided.
+    made_on = models.CharField(_("tanggal pembuatan"), max_length=60, blank=True)
+    revised_on = models.CharField(_("tanggal revisi"), max_length=60, blank=True)
+    effective_on = models.CharField(_("tanggal efektif/pengesahan"), max_length=60, blank=True)
+    approver_title = models.CharField(_("disahkan oleh (jabatan)"), max_length=200, blank=True)
+    approver_name = models.CharField(_("disahkan oleh (nama)"), max_length=200, blank=True)
+    approver_rank = models.CharField(_("pangkat/golongan"), max_length=100, blank=True)
+    approver_nip = models.CharField(_("NIP"), max_length=30, blank=True)
+    version = models.PositiveIntegerField(_("versi"), default=1)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="revisions",
+        verbose_name=_("versi sebelumnya"),
+    )
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("diubah"), auto_now=True)
+
+    objects = SopQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["unit", "name", "-version"]
+        verbose_name = _("SOP")
+        verbose_name_plural = _("SOP")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "name", "version"], name="unique_sop_version"),
+            models.UniqueConstraint(
+                fields=["unit", "name"],
+                condition=Q(status="active"),
+                name="one_active_version_per_sop",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} (v{self.version})"
+
+    def get_absolute_url(self):
+        return reverse("sop_detail", args=[self.pk])
+
+    def clean(self):
+        if self.approver_nip:
+            self.approver_nip = normalize_nip(self.approver_nip)
+
+    @property
+    def is_frozen(self):
+        """A version that runs were opened from never changes again."""
+        return self.pk is not None and self.runs.exists()
+
+    def items(self, section):
+        return [item.text for item in self.sop_items.all() if item.section == section]
+
+    def standard_total(self, steps=None):
+        """(days, minutes) as the document totals it: days as days, the rest as minutes."""
+        steps = self.steps.all() if steps is None else steps
+        return durations.total(step.standard for step in steps)
+
+    def standard_total_display(self, steps=None):
+        return durations.format_total(*self.standard_total(steps))
+
+    def standard_total_minutes(self, steps=None):
+        steps = self.steps.all() if steps is None else steps
+        return sum(step.standard_minutes for step in steps)
+
+    def columns(self, steps=None):
+        """The pelaksana columns of the document: every role a step uses, in column order."""
+        steps = self.steps.all() if steps is None else steps
+        roles = {role.pk: role for step in steps for role in step.roles.all()}
+        return sorted(roles.values(), key=lambda role: (role.position, role.name))
+
+
+class SopItem(models.Model):
+    """One numbered line of an identity section (dasar hukum, peralatan, …) of an SOP."""
+
+    class Section(models.TextChoices):
+        LEGAL_BASIS = "legal_basis", _("Dasar hukum")
+        QUALIFICATION = "qualification", _("Kualifikasi pelaksana")
+        RELATED = "related", _("Keterkaitan")
+        EQUIPMENT = "equipment", _("Peralatan/perlengkapan")
+        WARNING = "warning", _("Peringatan")
+        RECORDS = "records", _("Pencatatan dan pendataan")
+
+    sop = models.ForeignKey(
+        Sop, on_delete=models.CASCADE, related_name="sop_items", verbose_name=_("SOP")
+    )
+    section = models.CharField(_("bagian"), max_length=20, choices=Section)
+    position = models.PositiveSmallIntegerField(_("urutan"), default=0)
+    text = models.TextField(_("isi"))
+
+    class Meta:
+        ordering = ["section", "position", "pk"]
+        verbose_name = _("butir identitas SOP")
+        verbose_name_plural = _("butir identitas SOP")
+
+    def __str__(self):
+        return self.text[:80]
+
+
+def validate_standard_text(value):
+    try:
+        durations.parse(value)
+    except durations.DurationError as error:
+        raise ValidationError(duration_error_message(error), code=error.code) from None
+
+
+def duration_error_message(error):
+    messages = {
+        "empty": _("Waktu wajib diisi, mis. “15 menit”, “2 jam” atau “1 hari”."),
+        "format": _(
+            "“%(text)s” bukan waktu yang dikenali. Tulis angka bulat lalu satuannya, "
+            "mis. “15 menit”, “2 jam” atau “1 hari”."
+        ),
+        "negative": _("Waktu tidak boleh negatif: “%(text)s”."),
+        "zero": _("Waktu harus lebih dari nol: “%(text)s”."),
+        "unit": _("Satuan waktu pada “%(text)s” tidak dikenali; gunakan menit, jam atau hari."),
+    }
+    return messages.get(error.code, messages["format"]) % {"text": error.text}
+
+
+class Step(models.Model):
+    """One numbered activity of an SOP with its performer(s) and quality standard (mutu baku)."""
+
+    class Kind(models.TextChoices):
+        START = "start", _("Mulai")
+        PROCESS = "process", _("Proses")
+        DECISION = "decision", _("Keputusan/persetujuan")
+        END = "end", _("Selesai")
+
+    sop = models.ForeignKey(Sop, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveSmallIntegerField(_("nomor"))
+    activity = models.TextField(_("aktivitas"))
+    kind = models.CharField(_("simbol"), max_length=10, choices=Kind, default=Kind.PROCESS)
+    roles = models.ManyToManyField(Role, related_name="steps", verbose_name=_("pelaksana"))
+    requirements = models.TextField(_("kelengkapan"), blank=True)
+    standard_text = models.CharField(
+        _("waktu"),
+        max_length=40,
+        validators=[validate_standard_text],
+        help_text=_("Seperti di dokumen: “15 Menit”, “2 jam”, “1 hari”."),
+    )
+    standard_minutes = models.PositiveIntegerField(_("waktu (menit kerja)"), editable=False)
+    output = models.TextField(_("output"), blank=True)
+    remarks = models.TextField(_("keterangan"), blank=True)
+    return_to = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dikembalikan ke langkah"),
+        help_text=_("Untuk langkah persetujuan: langkah yang diulang bila dikembalikan."),
+    )
+
+    class Meta:
+        ordering = ["sop", "number"]
+        verbose_name = _("langkah SOP")
+        verbose_name_plural = _("langkah SOP")
+        constraints = [
+            models.UniqueConstraint(fields=["sop", "number"], name="unique_step_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.number}. {self.activity[:60]}"
+
+    def save(self, *args, **kwargs):
+        self.standard_minutes = self.standard.minutes(settings.SOPFLOW_WORKDAY_MINUTES)
+        super().save(*args, **kwargs)
+
+    @property
+    def standard(self):
+        return durations.parse(self.standard_text)
+
+    @property
+    def is_approval(self):
+        return self.kind == self.Kind.DECISION
+
+    def requirement_items(self):
+        """Kelengkapan as a checklist: the document separates items with commas and “dan”."""
+        text = self.requirements.replace(" dan ", ", ")
+        return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def normalize_nip(value):
+    return "".join(ch for ch in value if ch.isdigit()) or value.strip()
+
+
+def format_nip(value):
+    """NIP 196406061985031015 → 19640606 198503 1 015 (birth date, appointment, sex, serial)."""
+    digits = normalize_nip(value or "")
+    if len(digits) != 18 or not digits.isdigit():
+        return value or ""
+    return f"{digits[:8]} {digits[8:14]} {digits[14]} {digits[15:]}"
+
+
+class RunQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if user.is_superuser:
+            return self.all()
+        return self.filter(unit__in=Unit.objects.for_user(user))
+
+
+class Run(models.Model):
+    """One run (kegiatan) of an SOP version, e.g. one socialisation event."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Berjalan")
+        FINISHED = "finished", _("Selesai")
+        CANCELLED = "cancelled", _("Dibatalkan")
+
+    sop = models.ForeignKey(
+        Sop, on_delete=models.PROTECT, related_name="runs", verbose_name=_("SOP")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="runs", verbose_name=_("unit kerja")
+    )
+    title = models.CharField(_("judul kegiatan"), max_length=200)
+    scheduled_on = models.DateField(_("tanggal pelaksanaan"))
+    place = models.CharField(_("tempat"), max_length=200)
+    notes = models.TextField(_("catatan"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.RUNNING)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("dibuka oleh"),
+    )
+    opened_at = models.DateTimeField(_("dibuka"))
+    finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("dibatalkan"), null=True, blank=True)
+    cancel_reason = models.TextField(_("alasan pembatalan"), blank=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = _("kegiatan")
+        verbose_name_plural = _("kegiatan")
+        indexes = [
+            # /kegiatan/: a unit's runs, newest first, keyset-paginated on (opened_at, id).
+            models.Index(fields=["unit", "-opened_at", "-id"], name="run_unit_opened"),
+            # /arsip/: a unit's closed runs by finish time, keyset-paginated.
+            models.Index(
+                fields=["unit", "status", "-finished_at", "-id"], name="run_unit_finished"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("run_detail", args=[self.pk])
+
+    @property
+    def is_running(self):
+        return self.status == self.Status.RUNNING
+
+    @property
+    def closed_at(self):
+        return self.finished_at or self.cancelled_at
+
+
+class StepRunQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Active steps the user may act on: a role of the step held in the run's unit."""
+        active = self.filter(state=StepRun.State.ACTIVE, run__status=Run.Status.RUNNING)
+        if user.is_superuser:
+            return active
+        return active.filter(step__roles__members=user).distinct()
+
+    def current(self):
+        return self.filter(state__in=[StepRun.State.ACTIVE, StepRun.State.WAITING])
+
+
+class StepRun(models.Model):
+    """One round of one step of a run. A returned step gets a new round; old rounds stay."""
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("Menunggu")
+        ACTIVE = "active", _("Aktif")
+        DONE = "done", _("Selesai")
+        RETURNED = "returned", _("Dikembalikan")
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", _("Disetujui")
+        RETURNED = "returned", _("Dikembalikan")
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="step_runs")
+    step = models.ForeignKey(Step, on_delete=models.PROTECT, related_name="step_runs")
+    round = models.PositiveSmallIntegerField(_("putaran"), default=1)
+    state = models.CharField(_("status"), max_length=10, choices=State, default=State.WAITING)
+    activated_at = models.DateTimeField(_("aktif sejak"), null=True, blank=True)
+    started_at = models.DateTimeField(_("mulai"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("selesai"), null=True, blank=True)
+    entered_at = models.DateTimeField(_("dicatat"), null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pelaksana"),
+    )
+    completed_as = models.ForeignKey(
+        Role,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sebagai"),
+    )
+    on_behalf = models.BooleanField(_("atas nama"), default=False)
+    requirements_checked = models.TextField(_("kelengkapan diperiksa"), blank=True)
+    output = models.TextField(_("output"), blank=True)
+    notes = models.TextField(_("catatan"), blank=True)
+    decision = models.CharField(_("keputusan"), max_length=10, choices=Decision, blank=True)
+    instruction = models.TextField(_("disposisi"), blank=True)
+    deadline = models.DateField(_("batas waktu"), null=True, blank=True)
+    decision_notes = models.TextField(_("catatan disposisi"), blank=True)
+    return_reason = models.TextField(_("alasan pengembalian"), blank=True)
+    # Bumped by every transition; a conditional UPDATE on it is the race guard that still
+    # holds where select_for_update does not (SQLite).
+    version = models.PositiveIntegerField(default=0)
+
+    objects = StepRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run", "step__number", "round"]
+        verbose_name = _("langkah kegiatan")
+        verbose_name_plural = _("langkah kegiatan")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "step", "round"], name="unique_step_round"),
+            # At most one step of a run is active: a second guard against double advances.
+            models.UniqueConstraint(
+                fields=["run"], condition=Q(state="active"), name="one_active_step_per_run"
+            ),
+        ]
+        indexes = [
+            # /tugas/: active steps, oldest first.
+            models.Index(
+                fields=["activated_at"], condition=Q(state="active"), name="steprun_active"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.run} · {self.step.number}/{self.round}"
+
+    def get_absolute_url(self):
+        return reverse("step_action", args=[self.run_id, self.step.number])
+
+    def requirements_checked_list(self):
+        return [line for line in self.requirements_checked.splitlines() if line.strip()]
+
+
+class Event(models.Model):
+    """Append-only log of every change to a run. Rows are never updated or deleted."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Kegiatan dibuka")
+        ACTIVATED = "activated", _("Langkah aktif")
+        COMPLETED = "completed", _("Langkah diselesaikan")
+        APPROVED = "approved", _("Disetujui")
+        RETURNED = "returned", _("Dikembalikan")
+        CANCELLED = "cancelled", _("Kegiatan dibatalkan")
+        FINISHED = "finished", _("Kegiatan selesai")
+        ATTACHED = "attached", _("Lampiran ditambahkan")
+        ARCHIVED = "archived", _("Laporan diarsipkan")
+
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="events")
+    step_run = models.ForeignKey(
+        StepRun, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    kind = models.CharField(_("jenis"), max_length=12, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("oleh"),
+    )
+    on_behalf = models.BooleanField(_("atas nama"), default=False)
+    at = models.DateTimeField(_("waktu"))
+    before = models.JSONField(_("sebelum"), default=dict, blank=True)
+    after = models.JSONField(_("sesudah"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("catatan perubahan")
+        verbose_name_plural = _("catatan perubahan")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
+
+
+def attachment_path(instance, filename):
+    return f"lampiran/{instance.step_run.run_id}/{filename}"
+
+
+def rendition_path(instance, filename):
+    return f"lampiran/{instance.step_run.run_id}/kecil/{filename}"
+
+
+class Attachment(models.Model):
+    """A file recorded with a step: a draft letter, a signed SK, an attendance list, photos."""
+
+    step_run = models.ForeignKey(StepRun, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(_("berkas"), upload_to=attachment_path, max_length=300)
+    # A small JPEG of an image for thumbnails and PDFs, so reports never embed camera originals.
+    rendition = models.FileField(
+        _("versi kecil"), upload_to=rendition_path, max_length=300, blank=True
+    )
+    original_name = models.CharField(_("nama berkas"), max_length=255)
+    content_type = models.CharField(_("jenis"), max_length=100)
+    size = models.PositiveBigIntegerField(_("ukuran"))
+    sha256 = models.CharField(max_length=64)
+    caption = models.CharField(_("keterangan"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("diunggah"))
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("lampiran")
+        verbose_name_plural = _("lampiran")
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def is_image(self):
+        return self.content_type.startswith("image/")
+
+
+class ArchivedReport(models.Model):
+    """The final laporan of a finished run, rendered once; downloads serve exactly these bytes."""
+
+    run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="archived_report")
+    file = models.FileField(_("berkas"), upload_to="arsip/%Y/", max_length=300)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(_("ukuran"))
+    archived_at = models.DateTimeField(_("diarsipkan"))
+
+    class Meta:
+        verbose_name = _("laporan arsip")
+        verbose_name_plural = _("laporan arsip")
+
+    def __str__(self):
+        return f"{self.run} ({self.sha256[:12]})"

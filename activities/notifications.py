@@ -1,0 +1,48 @@
+"""Emails to the people who must act next. Called after the transaction that made the change
+commits, so nobody is told about a step that was rolled back."""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mass_mail
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from activities.models import StepRun
+
+logger = logging.getLogger(__name__)
+
+
+def step_activated(step_run_id):
+    step_run = (
+        StepRun.objects.select_related("run__sop", "run__unit", "step")
+        .prefetch_related("step__roles")
+        .get(pk=step_run_id)
+    )
+    recipients = (
+        get_user_model()
+        .objects.filter(sop_roles__in=step_run.step.roles.all(), is_active=True)
+        .exclude(email="")
+        .distinct()
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {"step_run": step_run, "site_url": settings.SITE_URL.rstrip("/")}
+        subject = render_to_string("emails/step_activated_subject.txt", context).strip()
+        body = render_to_string("emails/step_activated.txt", context)
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email]) for user in recipients]
+    if messages:
+        # A mail server that is down must not undo a committed step: log and carry on.
+        try:
+            send_mass_mail(messages, fail_silently=False)
+        except OSError:
+            logger.exception("Could not send notifications for step run %s", step_run_id)
+
+
+def run_finished(run_id):
+    """Hook for what follows a finished run (the archived laporan is rendered here)."""
+    from activities import reports
+
+    archive = getattr(reports, "archive_run", None)
+    if archive is not None:
+        archive(run_id)

@@ -1,0 +1,139 @@
+"""Time spent against the standard, for a run's steps and for the run as a whole.
+
+Everything is computed from rows already loaded (the run's step runs with their steps), so a
+page or report that builds a `RunTiming` first renders without further queries.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from activities import durations
+
+
+@dataclass
+class RoundTiming:
+    """One round of one step: what the timeline and the laporan show per row."""
+
+    step_run: object
+    standard_minutes: int
+    actual_minutes: float | None = None
+    wall_minutes: float | None = None
+    lead_minutes: float | None = None
+    elapsed_minutes: float | None = None
+
+    @property
+    def difference_minutes(self):
+        if self.actual_minutes is None:
+            return None
+        return self.actual_minutes - self.standard_minutes
+
+    @property
+    def late(self):
+        if self.actual_minutes is None:
+            return self.elapsed_minutes is not None and self.elapsed_minutes > self.standard_minutes
+        return self.actual_minutes > self.standard_minutes
+
+
+@dataclass
+class StepTotal:
+    """A step over all its rounds: reworked steps accumulate their time."""
+
+    step: object
+    standard_minutes: int
+    actual_minutes: float = 0.0
+    rounds: int = 0
+    done: bool = False
+
+    @property
+    def late(self):
+        return self.done and self.actual_minutes > self.standard_minutes
+
+
+@dataclass
+class RunTiming:
+    rounds: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    standard_days: int = 0
+    standard_minutes_part: int = 0
+    standard_total_minutes: int = 0
+    actual_total_minutes: float = 0.0
+    lead_minutes: float | None = None
+    lead_wall_minutes: float | None = None
+
+    @property
+    def standard_display(self):
+        return durations.format_total(self.standard_days, self.standard_minutes_part)
+
+    @property
+    def actual_display(self):
+        return format_minutes(self.actual_total_minutes)
+
+    @property
+    def difference_minutes(self):
+        return self.actual_total_minutes - self.standard_total_minutes
+
+    @property
+    def steps_done(self):
+        return sum(1 for total in self.steps if total.done)
+
+    @property
+    def steps_on_time(self):
+        return sum(1 for total in self.steps if total.done and not total.late)
+
+    @property
+    def on_time_share(self):
+        """Share of finished steps whose accumulated time kept the standard (0..1), or None."""
+        done = self.steps_done
+        return self.steps_on_time / done if done else None
+
+
+def format_minutes(minutes):
+    if minutes is None:
+        return ""
+    return durations.format_minutes(round(minutes), settings.SOPFLOW_WORKDAY_MINUTES)
+
+
+def _wall(start, end):
+    return (end - start).total_seconds() / 60
+
+
+def run_timing(run, step_runs, calendar, now=None):
+    """Timing of `run` from its loaded `step_runs` (each with `.step`) under `calendar`."""
+    now = now or timezone.now()
+    step_runs = sorted(step_runs, key=lambda sr: (sr.step.number, sr.round))
+    timing = RunTiming()
+    totals = {}
+    steps = []
+    for step_run in step_runs:
+        step = step_run.step
+        if step.pk not in totals:
+            totals[step.pk] = StepTotal(step=step, standard_minutes=step.standard_minutes)
+            steps.append(step)
+        row = RoundTiming(step_run=step_run, standard_minutes=step.standard_minutes)
+        if step_run.started_at and step_run.completed_at:
+            row.actual_minutes = calendar.office_minutes(step_run.started_at, step_run.completed_at)
+            row.wall_minutes = _wall(step_run.started_at, step_run.completed_at)
+        if step_run.activated_at:
+            end = step_run.completed_at or now
+            row.lead_minutes = calendar.office_minutes(step_run.activated_at, end)
+            if step_run.completed_at is None:
+                row.elapsed_minutes = row.lead_minutes
+        total = totals[step.pk]
+        if row.actual_minutes is not None:
+            total.actual_minutes += row.actual_minutes
+            total.rounds += 1
+        if step_run.state == "done":
+            total.done = True
+        timing.rounds.append(row)
+    timing.steps = [totals[step.pk] for step in steps]
+    timing.standard_days, timing.standard_minutes_part = durations.total(
+        step.standard for step in steps
+    )
+    timing.standard_total_minutes = sum(step.standard_minutes for step in steps)
+    timing.actual_total_minutes = sum(total.actual_minutes for total in timing.steps)
+    end = run.finished_at or run.cancelled_at or now
+    timing.lead_minutes = calendar.office_minutes(run.opened_at, end)
+    timing.lead_wall_minutes = _wall(run.opened_at, end)
+    return timing

@@ -1,0 +1,29 @@
+from django.urls import path
+
+from activities.views import archive, runs, sops
+
+urlpatterns = [
+    path("", runs.home, name="home"),
+    path("tugas/", runs.inbox, name="inbox"),
+    path("sop/", sops.sop_list, name="sop_list"),
+    path("sop/<int:pk>/", sops.sop_detail, name="sop_detail"),
+    path("sop/<int:pk>/pdf/", sops.sop_pdf, name="sop_pdf"),
+    path("kegiatan/", runs.run_list, name="run_list"),
+    path("kegiatan/baru/", runs.run_create, name="run_create"),
+    path("kegiatan/<int:pk>/", runs.run_detail, name="run_detail"),
+    path("kegiatan/<int:pk>/batal/", runs.run_cancel, name="run_cancel"),
+    path("kegiatan/<int:pk>/langkah/<int:number>/", runs.step_action, name="step_action"),
+    path("kegiatan/<int:pk>/laporan.pdf", archive.run_report, name="run_report"),
+    path(
+        "kegiatan/<int:pk>/lampiran/<int:attachment_id>/",
+        archive.attachment_download,
+        name="attachment_download",
+    ),
+    path(
+        "kegiatan/<int:pk>/lampiran/<int:attachment_id>/kecil/",
+        archive.attachment_thumbnail,
+        name="attachment_thumbnail",
+    ),
+    path("arsip/", archive.archive_list, name="archive_list"),
+    path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
+]

@@ -1,0 +1,469 @@
+"""Every state change of a run: open, complete, approve, return, cancel.
+
+Each transition is one function that runs in one transaction: it locks the run row
+(`select_for_update`, a row lock in the database, so it holds across processes and servers),
+re-reads the state under the lock, checks who may act, writes the change and its `Event`, and
+queues notifications for after the commit. Views never change state themselves.
+
+SQLite ignores `select_for_update`; there the IMMEDIATE transaction mode serialises writers and
+the conditional UPDATE on `StepRun.version` still lets only one of two racing requests win.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from activities import notifications
+from activities.models import Event, Role, Run, Sop, Step, StepRun
+
+
+class WorkflowError(Exception):
+    """A transition that cannot happen; `message` is shown to the user as it is."""
+
+    def __init__(self, message, *, field=None, code="invalid"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and whether a superuser acts on behalf of the step's role."""
+
+    user: object
+    role: Role | None
+    on_behalf: bool
+
+
+def acting_role(user, step):
+    """The role through which `user` may perform `step`, or None.
+
+    Roles are unit-scoped, so holding one of the step's roles implies membership of the unit.
+    """
+    for role in step.roles.all():
+        if any(member.pk == user.pk for member in role.members.all()):
+            return role
+    return None
+
+
+def resolve_actor(user, step):
+    role = acting_role(user, step)
+    if role is not None:
+        return Actor(user, role, on_behalf=False)
+    if user.is_superuser:
+        return Actor(user, None, on_behalf=True)
+    return None
+
+
+def can_open(user, sop):
+    first = sop.steps.filter(number=1).prefetch_related("roles__members").first()
+    return first is not None and resolve_actor(user, first) is not None
+
+
+def can_cancel(user, run):
+    """The holder of step 1's role (the Kasi who opened such runs) or a superuser."""
+    first = run.sop.steps.filter(number=1).prefetch_related("roles__members").first()
+    return first is not None and resolve_actor(user, first) is not None
+
+
+def _log(run, kind, actor, at, *, step_run=None, before=None, after=None):
+    return Event.objects.create(
+        run=run,
+        step_run=step_run,
+        kind=kind,
+        actor=actor.user if actor else None,
+        on_behalf=actor.on_behalf if actor else False,
+        at=at,
+        before=before or {},
+        after=after or {},
+    )
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def _lock_run(run_id):
+    try:
+        return Run.objects.select_for_update().select_related("sop", "unit").get(pk=run_id)
+    except Run.DoesNotExist:
+        raise WorkflowError(_("Kegiatan tidak ditemukan."), code="not_found") from None
+
+
+def _activate(run, step_run, at, actor):
+    updated = StepRun.objects.filter(pk=step_run.pk, state=StepRun.State.WAITING).update(
+        state=StepRun.State.ACTIVE, activated_at=at, version=F("version") + 1
+    )
+    if updated != 1:
+        raise WorkflowError(_("Langkah berikutnya tidak dapat diaktifkan."), code="conflict")
+    _log(
+        run,
+        Event.Kind.ACTIVATED,
+        actor,
+        at,
+        step_run=step_run,
+        after={"step": step_run.step.number, "round": step_run.round},
+    )
+    transaction.on_commit(lambda: notifications.step_activated(step_run.pk))
+
+
+@transaction.atomic
+def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
+    """Open a run of an active SOP version; step 1 becomes active."""
+    now = now or timezone.now()
+    sop = Sop.objects.select_for_update().get(pk=sop.pk)
+    if sop.status != Sop.Status.ACTIVE:
+        raise WorkflowError(
+            _("SOP ini tidak berlaku (status: %(status)s), jadi tidak dapat dijalankan.")
+            % {"status": sop.get_status_display()},
+            code="sop_inactive",
+        )
+    steps = list(sop.steps.prefetch_related("roles__members").order_by("number"))
+    if not steps:
+        raise WorkflowError(_("SOP ini belum memiliki langkah."), code="no_steps")
+    actor = resolve_actor(user, steps[0])
+    if actor is None:
+        raise WorkflowError(
+            _("Hanya pemegang jabatan langkah 1 yang dapat membuka kegiatan ini."),
+            code="forbidden",
+        )
+    run = Run.objects.create(
+        sop=sop,
+        unit=sop.unit,
+        title=title,
+        scheduled_on=scheduled_on,
+        place=place,
+        notes=notes,
+        opened_by=user,
+        opened_at=now,
+    )
+    StepRun.objects.bulk_create([StepRun(run=run, step=step, round=1) for step in steps])
+    _log(
+        run,
+        Event.Kind.OPENED,
+        actor,
+        now,
+        after={
+            "sop": sop.pk,
+            "sop_version": sop.version,
+            "title": title,
+            "scheduled_on": scheduled_on.isoformat(),
+            "place": place,
+            "notes": notes,
+        },
+    )
+    first = run.step_runs.select_related("step").get(step=steps[0], round=1)
+    _activate(run, first, now, actor)
+    return run
+
+
+def _locked_active_step(run_id, number, user, expected_version):
+    """Lock the run and return (run, the active StepRun for step `number`, actor)."""
+    run = _lock_run(run_id)
+    if run.status != Run.Status.RUNNING:
+        raise WorkflowError(
+            _("Kegiatan ini sudah %(status)s; tidak ada lagi yang dapat diubah.")
+            % {"status": run.get_status_display().lower()},
+            code="closed",
+        )
+    current = (
+        run.step_runs.select_related("step", "completed_by")
+        .prefetch_related("step__roles__members")
+        .filter(state=StepRun.State.ACTIVE)
+        .first()
+    )
+    if current is None or current.step.number != number:
+        latest = (
+            run.step_runs.select_related("completed_by", "step")
+            .filter(step__number=number)
+            .order_by("-round")
+            .first()
+        )
+        if latest is not None and latest.state == StepRun.State.DONE:
+            who = latest.completed_by.get_full_name() or latest.completed_by.get_username()
+            raise WorkflowError(
+                _("Langkah %(number)s sudah diselesaikan oleh %(who)s.")
+                % {"number": number, "who": who},
+                code="already_done",
+            )
+        raise WorkflowError(
+            _("Langkah %(number)s tidak sedang aktif.") % {"number": number},
+            code="not_active",
+        )
+    if expected_version is not None and current.version != expected_version:
+        raise WorkflowError(
+            _("Langkah ini baru saja diubah orang lain. Muat ulang halaman dan periksa lagi."),
+            code="stale",
+        )
+    actor = resolve_actor(user, current.step)
+    if actor is None:
+        raise WorkflowError(
+            _("Anda tidak memegang jabatan pelaksana langkah ini."), code="forbidden"
+        )
+    return run, current, actor
+
+
+def _check_times(current, started_at, completed_at, now):
+    if started_at is None:
+        started_at = current.activated_at
+    if completed_at is None:
+        completed_at = now
+    if completed_at > now:
+        raise WorkflowError(
+            _("Waktu selesai tidak boleh di masa depan."), field="completed_at", code="future"
+        )
+    if started_at > now:
+        raise WorkflowError(
+            _("Waktu mulai tidak boleh di masa depan."), field="started_at", code="future"
+        )
+    if completed_at < started_at:
+        raise WorkflowError(
+            _("Waktu selesai harus sesudah waktu mulai."),
+            field="completed_at",
+            code="order",
+        )
+    if current.activated_at and started_at < current.activated_at:
+        local = timezone.localtime(current.activated_at)
+        raise WorkflowError(
+            _("Waktu mulai tidak boleh sebelum langkah sebelumnya selesai (%(when)s).")
+            % {"when": local.strftime("%d-%m-%Y %H:%M")},
+            field="started_at",
+            code="before_previous",
+        )
+    return started_at, completed_at
+
+
+def _finish_step(run, current, actor, now, fields, event_kind, event_after):
+    """Conditionally mark `current` done; exactly one of two racing callers gets here."""
+    updated = StepRun.objects.filter(
+        pk=current.pk, state=StepRun.State.ACTIVE, version=current.version
+    ).update(
+        **fields,
+        completed_by=actor.user,
+        completed_as=actor.role,
+        on_behalf=actor.on_behalf,
+        entered_at=now,
+        version=F("version") + 1,
+    )
+    if updated != 1:
+        raise WorkflowError(
+            _("Langkah ini baru saja diselesaikan orang lain."), code="already_done"
+        )
+    before = {"state": StepRun.State.ACTIVE, "step": current.step.number, "round": current.round}
+    _log(run, event_kind, actor, now, step_run=current, before=before, after=event_after)
+
+
+def _advance(run, current, actor, at, now):
+    """Activate the next step, or finish the run after its last step."""
+    following = (
+        run.step_runs.select_related("step")
+        .filter(step__number__gt=current.step.number, state=StepRun.State.WAITING)
+        .order_by("step__number", "-round")
+        .first()
+    )
+    if following is None:
+        Run.objects.filter(pk=run.pk).update(status=Run.Status.FINISHED, finished_at=at)
+        run.status, run.finished_at = Run.Status.FINISHED, at
+        _log(run, Event.Kind.FINISHED, actor, now, after={"finished_at": _iso(at)})
+        transaction.on_commit(lambda: notifications.run_finished(run.pk))
+        return None
+    _activate(run, following, at, actor)
+    return following
+
+
+def _serialise(fields):
+    return {
+        key: (_iso(value) if hasattr(value, "isoformat") else value)
+        for key, value in fields.items()
+    }
+
+
+def _guarded(transition):
+    """Run a transition; a constraint violation from a lost race becomes a clear message."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            with transaction.atomic():
+                return transition(*args, **kwargs)
+        except IntegrityError:
+            raise WorkflowError(
+                _("Langkah ini baru saja diubah orang lain. Muat ulang halaman."),
+                code="conflict",
+            ) from None
+
+    wrapper.__name__ = transition.__name__
+    wrapper.__doc__ = transition.__doc__
+    return wrapper
+
+
+@_guarded
+def complete_step(
+    *,
+    run_id,
+    number,
+    user,
+    started_at=None,
+    completed_at=None,
+    output="",
+    notes="",
+    requirements_checked=(),
+    expected_version=None,
+    now=None,
+):
+    """Record a process step as done and activate the next one."""
+    now = now or timezone.now()
+    run, current, actor = _locked_active_step(run_id, number, user, expected_version)
+    if current.step.is_approval:
+        raise WorkflowError(
+            _("Langkah ini adalah persetujuan: setujui atau kembalikan."), code="approval"
+        )
+    started_at, completed_at = _check_times(current, started_at, completed_at, now)
+    fields = {
+        "state": StepRun.State.DONE,
+        "started_at": started_at,
+        "completed_at": completed_at,
+        "output": output,
+        "notes": notes,
+        "requirements_checked": "\n".join(requirements_checked),
+    }
+    _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, _serialise(fields))
+    _advance(run, current, actor, completed_at, now)
+    current.refresh_from_db()
+    return current
+
+
+@_guarded
+def approve_step(
+    *,
+    run_id,
+    number,
+    user,
+    instruction,
+    deadline=None,
+    decision_notes="",
+    started_at=None,
+    completed_at=None,
+    requirements_checked=(),
+    output="",
+    expected_version=None,
+    now=None,
+):
+    """Approve an approval step with a disposisi and activate the next one."""
+    now = now or timezone.now()
+    run, current, actor = _locked_active_step(run_id, number, user, expected_version)
+    if not current.step.is_approval:
+        raise WorkflowError(_("Langkah ini bukan langkah persetujuan."), code="not_approval")
+    if not instruction.strip():
+        raise WorkflowError(_("Isi disposisi wajib diisi."), field="instruction", code="required")
+    started_at, completed_at = _check_times(current, started_at, completed_at, now)
+    if deadline is not None and deadline < timezone.localdate(completed_at):
+        raise WorkflowError(
+            _("Batas waktu disposisi tidak boleh sebelum tanggal persetujuan."),
+            field="deadline",
+            code="deadline",
+        )
+    fields = {
+        "state": StepRun.State.DONE,
+        "decision": StepRun.Decision.APPROVED,
+        "instruction": instruction,
+        "deadline": deadline,
+        "decision_notes": decision_notes,
+        "started_at": started_at,
+        "completed_at": completed_at,
+        "output": output or current.step.output,
+        "requirements_checked": "\n".join(requirements_checked),
+    }
+    _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, _serialise(fields))
+    _advance(run, current, actor, completed_at, now)
+    current.refresh_from_db()
+    return current
+
+
+@_guarded
+def return_step(
+    *,
+    run_id,
+    number,
+    user,
+    reason,
+    started_at=None,
+    completed_at=None,
+    expected_version=None,
+    now=None,
+):
+    """Return an approval step to its return target; that step and the ones after it rerun."""
+    now = now or timezone.now()
+    run, current, actor = _locked_active_step(run_id, number, user, expected_version)
+    step = current.step
+    if not step.is_approval or step.return_to_id is None:
+        raise WorkflowError(_("Langkah ini tidak dapat dikembalikan."), code="not_returnable")
+    if not reason.strip():
+        raise WorkflowError(_("Alasan pengembalian wajib diisi."), field="reason", code="required")
+    started_at, completed_at = _check_times(current, started_at, completed_at, now)
+    fields = {
+        "state": StepRun.State.RETURNED,
+        "decision": StepRun.Decision.RETURNED,
+        "return_reason": reason,
+        "started_at": started_at,
+        "completed_at": completed_at,
+    }
+    target = Step.objects.get(pk=step.return_to_id)
+    after = _serialise(fields) | {"return_to": target.number}
+    _finish_step(run, current, actor, now, fields, Event.Kind.RETURNED, after)
+
+    # A new round for the target and every step up to this one; old rounds stay as history.
+    rerun = list(
+        run.sop.steps.filter(number__gte=target.number, number__lte=step.number).order_by("number")
+    )
+    latest_rounds = {}
+    for step_id, round_ in run.step_runs.values_list("step_id", "round"):
+        latest_rounds[step_id] = max(round_, latest_rounds.get(step_id, 0))
+    # Steps after the target that were still waiting in a later round do not exist here:
+    # returns only go backwards from the active step.
+    StepRun.objects.bulk_create(
+        [StepRun(run=run, step=s, round=latest_rounds[s.pk] + 1) for s in rerun]
+    )
+    first = run.step_runs.select_related("step").get(
+        step=target, round=latest_rounds[target.pk] + 1
+    )
+    _activate(run, first, completed_at, actor)
+    current.refresh_from_db()
+    return current
+
+
+@_guarded
+def cancel_run(*, run_id, user, reason, now=None):
+    """Cancel a running run with a reason; it becomes read-only, nothing is deleted."""
+    now = now or timezone.now()
+    run = _lock_run(run_id)
+    if run.status != Run.Status.RUNNING:
+        raise WorkflowError(
+            _("Kegiatan ini sudah %(status)s.") % {"status": run.get_status_display().lower()},
+            code="closed",
+        )
+    first = run.sop.steps.prefetch_related("roles__members").get(number=1)
+    actor = resolve_actor(user, first)
+    if actor is None:
+        raise WorkflowError(
+            _("Hanya pemegang jabatan langkah 1 yang dapat membatalkan kegiatan."),
+            code="forbidden",
+        )
+    if not reason.strip():
+        raise WorkflowError(_("Alasan pembatalan wajib diisi."), field="reason", code="required")
+    Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+        status=Run.Status.CANCELLED, cancelled_at=now, cancel_reason=reason
+    )
+    _log(
+        run,
+        Event.Kind.CANCELLED,
+        actor,
+        now,
+        before={"status": Run.Status.RUNNING},
+        after={"status": Run.Status.CANCELLED, "reason": reason},
+    )
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,59 @@
+"""Shared fixtures: the two seed SOPs and a named user for every role.
+
+kasi, staf, kepala, kasubag_tu, pengelola work in Kesbangpol (SOP 1); kabid, subkor, tim, supir
+in Diskominfo (SOP 2); `admin` is a superuser; `outsider` holds no role anywhere.
+"""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from activities.models import Sop
+
+PASSWORD = "sopflow-demo"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def seeded(db):
+    call_command("seed_demo", password=PASSWORD, stdout=open("/dev/null", "w"))
+    User = get_user_model()
+    User.objects.get_or_create(
+        username="outsider", defaults={"first_name": "Orang", "last_name": "Luar"}
+    )
+
+
+@pytest.fixture
+def users(seeded):
+    return {user.username: user for user in get_user_model().objects.all()}
+
+
+@pytest.fixture
+def sop1(seeded):
+    return Sop.objects.get(unit__short_name="Kesbangpol", version=1)
+
+
+@pytest.fixture
+def sop2(seeded):
+    return Sop.objects.get(unit__short_name="Diskominfo", version=1)
+
+
+@pytest.fixture
+def client_for(client, users):
+    """client_for("kasi") → the test client logged in as kasi."""
+
+    def login(username):
+        client.force_login(users[username])
+        return client
+
+    return login
