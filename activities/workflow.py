@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from activities import notifications
+from activities import notifications, uploads
 from activities.models import Event, Role, Run, Sop, Step, StepRun
 
 
@@ -311,10 +311,11 @@ def complete_step(
     output="",
     notes="",
     requirements_checked=(),
+    attachments=(),
     expected_version=None,
     now=None,
 ):
-    """Record a process step as done and activate the next one."""
+    """Record a process step as done (with its attachments) and activate the next one."""
     now = now or timezone.now()
     run, current, actor = _locked_active_step(run_id, number, user, expected_version)
     if current.step.is_approval:
@@ -331,6 +332,7 @@ def complete_step(
         "requirements_checked": "\n".join(requirements_checked),
     }
     _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, _serialise(fields))
+    uploads.store(run, current, attachments, actor, now)
     _advance(run, current, actor, completed_at, now)
     current.refresh_from_db()
     return current
@@ -349,6 +351,7 @@ def approve_step(
     completed_at=None,
     requirements_checked=(),
     output="",
+    attachments=(),
     expected_version=None,
     now=None,
 ):
@@ -378,6 +381,7 @@ def approve_step(
         "requirements_checked": "\n".join(requirements_checked),
     }
     _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, _serialise(fields))
+    uploads.store(run, current, attachments, actor, now)
     _advance(run, current, actor, completed_at, now)
     current.refresh_from_db()
     return current
