@@ -1,0 +1,365 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from activities.definitions import StepSpec, check_steps
+from activities.models import (
+    ArchivedReport,
+    Attachment,
+    Event,
+    Role,
+    Run,
+    Sop,
+    SopItem,
+    Step,
+    StepRun,
+    Unit,
+    UnitDayOff,
+    UnitSpecialSchedule,
+)
+
+admin.site.site_header = _("Administrasi sopflow")
+admin.site.site_title = _("sopflow")
+admin.site.index_title = _("Unit kerja, jabatan, pengguna dan SOP")
+
+
+class UnitDayOffInline(admin.TabularInline):
+    model = UnitDayOff
+    extra = 0
+
+
+class UnitSpecialScheduleInline(admin.TabularInline):
+    model = UnitSpecialSchedule
+    extra = 0
+
+
+class RoleInline(admin.TabularInline):
+    model = Role
+    extra = 0
+    fields = ["name", "kind", "position"]
+    show_change_link = True
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ["short_name", "name", "parent_name", "head_name"]
+    search_fields = ["name", "short_name"]
+    inlines = [RoleInline, UnitDayOffInline, UnitSpecialScheduleInline]
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    list_display = ["name", "unit", "kind", "position", "holders"]
+    list_filter = ["unit", "kind"]
+    search_fields = ["name", "unit__name", "members__username"]
+    filter_horizontal = ["members"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("unit").prefetch_related("members")
+
+    @admin.display(description=_("pemegang"))
+    def holders(self, role):
+        return ", ".join(user.get_username() for user in role.members.all())
+
+
+class SopItemInline(admin.TabularInline):
+    model = SopItem
+    extra = 0
+    fields = ["section", "position", "text"]
+
+
+class StepInlineForm(forms.ModelForm):
+    return_number = forms.IntegerField(
+        label=_("kembali ke langkah"),
+        required=False,
+        min_value=1,
+        help_text=_("Untuk langkah keputusan: nomor langkah yang diulang bila dikembalikan."),
+    )
+
+    class Meta:
+        model = Step
+        fields = [
+            "number",
+            "activity",
+            "kind",
+            "roles",
+            "requirements",
+            "standard_text",
+            "output",
+            "remarks",
+        ]
+        widgets = {
+            "activity": forms.Textarea(attrs={"rows": 2, "cols": 40}),
+            "requirements": forms.Textarea(attrs={"rows": 2, "cols": 24}),
+            "output": forms.Textarea(attrs={"rows": 2, "cols": 24}),
+            "remarks": forms.Textarea(attrs={"rows": 2, "cols": 16}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.return_to_id:
+            self.fields["return_number"].initial = self.instance.return_to.number
+
+
+class StepFormSet(forms.BaseInlineFormSet):
+    """Checks the whole step table with the same rules as the SOP file loader."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        specs = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            specs.append(
+                StepSpec(
+                    number=data["number"],
+                    kind=data["kind"],
+                    role_unit_ids=tuple(role.unit_id for role in data.get("roles", [])),
+                    return_to=data.get("return_number"),
+                )
+            )
+        unit_id = self.instance.unit_id
+        errors = check_steps(unit_id, specs)
+        if errors:
+            raise ValidationError(errors)
+
+
+class StepInline(admin.StackedInline):
+    model = Step
+    form = StepInlineForm
+    formset = StepFormSet
+    extra = 0
+    ordering = ["number"]
+    fk_name = "sop"
+    fields = [
+        ("number", "kind", "standard_text", "return_number"),
+        "activity",
+        "roles",
+        ("requirements", "output", "remarks"),
+    ]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        self._sop = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "roles":
+            sop = getattr(self, "_sop", None)
+            queryset = Role.objects.select_related("unit")
+            kwargs["queryset"] = queryset.filter(unit=sop.unit) if sop else queryset
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("return_to")
+
+
+@admin.register(Sop)
+class SopAdmin(admin.ModelAdmin):
+    list_display = ["name", "unit", "version", "status", "step_count", "document"]
+    list_filter = ["unit", "status"]
+    search_fields = ["name", "number"]
+    inlines = [SopItemInline, StepInline]
+    actions = ["make_revision", "activate", "retire"]
+    fieldsets = [
+        (None, {"fields": ["unit", "section_name", "number", "name", "version", "status"]}),
+        (_("Tanggal"), {"fields": ["made_on", "revised_on", "effective_on"]}),
+        (
+            _("Disahkan oleh"),
+            {"fields": ["approver_title", "approver_name", "approver_rank", "approver_nip"]},
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("unit").prefetch_related("steps")
+
+    @admin.display(description=_("langkah"))
+    def step_count(self, sop):
+        return len(sop.steps.all())
+
+    @admin.display(description=_("dokumen"))
+    def document(self, sop):
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">PDF</a>',
+            reverse("sop_detail", args=[sop.pk]),
+            _("lihat"),
+            reverse("sop_pdf", args=[sop.pk]),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # A version that runs were opened from is history: only its status may change.
+        if obj is not None and obj.is_frozen:
+            return [f.name for f in Sop._meta.fields if f.name not in ("id", "status")]
+        return ["version"] if obj is not None else []
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.is_frozen:
+            return []
+        return self.inlines
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and obj.is_frozen and request.method == "GET":
+            messages.info(
+                request,
+                _(
+                    "Versi ini sudah dipakai kegiatan, jadi tidak dapat diubah. "
+                    "Gunakan tindakan “Buat revisi” untuk menyusun versi baru."
+                ),
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        for formset in formsets:
+            if not isinstance(formset, StepFormSet):
+                continue
+            steps = {step.number: step for step in form.instance.steps.all()}
+            for step_form in formset.forms:
+                data = getattr(step_form, "cleaned_data", None)
+                if not data or data.get("DELETE"):
+                    continue
+                step = steps[data["number"]]
+                target = steps.get(data.get("return_number"))
+                if step.return_to_id != (target.pk if target else None):
+                    step.return_to = target
+                    step.save(update_fields=["return_to"])
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_frozen:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.action(description=_("Buat revisi (versi baru, draf)"))
+    def make_revision(self, request, queryset):
+        for sop in queryset:
+            revision = copy_as_revision(sop)
+            self.message_user(
+                request,
+                _("Revisi %(sop)s dibuat sebagai draf.") % {"sop": revision},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Berlakukan (versi lain yang berlaku menjadi tidak berlaku)"))
+    def activate(self, request, queryset):
+        with transaction.atomic():
+            for sop in queryset:
+                Sop.objects.filter(unit=sop.unit, name=sop.name, status=Sop.Status.ACTIVE).exclude(
+                    pk=sop.pk
+                ).update(status=Sop.Status.RETIRED)
+                Sop.objects.filter(pk=sop.pk).update(status=Sop.Status.ACTIVE)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(n)d SOP diberlakukan.", "%(n)d SOP diberlakukan.", count) % {"n": count},
+        )
+
+    @admin.action(description=_("Nyatakan tidak berlaku"))
+    def retire(self, request, queryset):
+        count = queryset.update(status=Sop.Status.RETIRED)
+        self.message_user(
+            request,
+            ngettext("%(n)d SOP tidak berlaku lagi.", "%(n)d SOP tidak berlaku lagi.", count)
+            % {"n": count},
+        )
+
+
+@transaction.atomic
+def copy_as_revision(sop):
+    """A new draft version with the same identity, items and steps; runs keep the old one."""
+    latest = Sop.objects.filter(unit=sop.unit, name=sop.name).order_by("-version").first()
+    revision = Sop.objects.get(pk=sop.pk)
+    revision.pk = None
+    revision.version = latest.version + 1
+    revision.status = Sop.Status.DRAFT
+    revision.previous = sop
+    revision.save()
+    SopItem.objects.bulk_create(
+        SopItem(sop=revision, section=item.section, position=item.position, text=item.text)
+        for item in sop.sop_items.all()
+    )
+    copies = {}
+    old_steps = list(sop.steps.prefetch_related("roles"))
+    for step in old_steps:
+        copy = Step.objects.create(
+            sop=revision,
+            number=step.number,
+            activity=step.activity,
+            kind=step.kind,
+            requirements=step.requirements,
+            standard_text=step.standard_text,
+            output=step.output,
+            remarks=step.remarks,
+        )
+        copy.roles.set(step.roles.all())
+        copies[step.pk] = copy
+    for step in old_steps:
+        if step.return_to_id:
+            copies[step.pk].return_to = copies[step.return_to_id]
+            copies[step.pk].save(update_fields=["return_to"])
+    return revision
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is changed only through the app's transitions, never by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class StepRunInline(admin.TabularInline):
+    model = StepRun
+    extra = 0
+    fields = ["step", "round", "state", "activated_at", "completed_at", "completed_by", "decision"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ["title", "unit", "sop", "status", "scheduled_on", "opened_at", "finished_at"]
+    list_filter = ["unit", "status", "sop"]
+    search_fields = ["title", "place", "notes"]
+    date_hierarchy = "opened_at"
+    inlines = [StepRunInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("unit", "sop")
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "kind", "run", "actor", "on_behalf"]
+    list_filter = ["kind", "on_behalf"]
+    search_fields = ["run__title", "actor__username"]
+    date_hierarchy = "at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("run", "actor")
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    list_display = ["original_name", "content_type", "size", "uploaded_by", "uploaded_at"]
+    search_fields = ["original_name", "step_run__run__title"]
+
+
+@admin.register(ArchivedReport)
+class ArchivedReportAdmin(ReadOnlyAdmin):
+    list_display = ["run", "sha256", "size", "archived_at"]

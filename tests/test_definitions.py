@@ -1,0 +1,239 @@
+"""SOP definitions: the seed fixtures as data, the loader's validation, and the admin."""
+
+import copy
+import json
+
+import pytest
+from django.conf import settings
+
+from activities.definitions import SopFileError, load_sop, read_sop_file
+from activities.models import Role, Sop, SopItem, Step, Unit
+
+SOP1_FILE = settings.BASE_DIR / "fixtures" / "sop-kesbangpol-sosialisasi.json"
+SOP2_FILE = settings.BASE_DIR / "fixtures" / "sop-diskominfo-wawaran.json"
+
+
+def test_seed_sop1_is_the_document(sop1):
+    steps = list(sop1.steps.prefetch_related("roles").order_by("number"))
+    assert len(steps) == 15
+    assert sop1.standard_total_display() == "5 hari 4 jam 45 menit"
+    assert steps[0].kind == Step.Kind.START and steps[-1].kind == Step.Kind.END
+    assert [r.name for r in steps[10].roles.all()] == ["Kasi", "Staf seksi"]
+    assert steps[11].standard_text == "2\thari"  # the documented correction of "2 Menit"
+    returns = {s.number: s.return_to.number for s in steps if s.return_to_id}
+    assert returns == {2: 1, 5: 4, 6: 4, 13: 12, 14: 12}
+    assert [role.name for role in sop1.columns()] == [
+        "Kepala",
+        "Kasubag TU",
+        "Kasi",
+        "Staf seksi",
+        "Pengelola Administrasi Umum",
+    ]
+    assert len(sop1.items(SopItem.Section.LEGAL_BASIS)) == 3
+    assert sop1.approver_nip == "196406061985031015"
+
+
+def test_seed_sop2_is_the_document(sop2):
+    steps = list(sop2.steps.order_by("number"))
+    assert len(steps) == 9
+    assert sop2.standard_total_display() == "3 jam 5 menit"
+    returns = {s.number: s.return_to.number for s in steps if s.return_to_id}
+    assert returns == {3: 2, 5: 4}
+    assert sop2.approver_nip == "197301041997032001"
+
+
+def test_loading_twice_changes_nothing(sop1):
+    counts = (Unit.objects.count(), Role.objects.count(), Sop.objects.count(), Step.objects.count())
+    sop, created = load_sop(read_sop_file(SOP1_FILE))
+    assert (sop, created) == (sop1, False)
+    after = (Unit.objects.count(), Role.objects.count(), Sop.objects.count(), Step.objects.count())
+    assert after == counts
+
+
+def _sop1_data():
+    return json.loads(SOP1_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["steps"][0].update(standard="lima menit"), "bukan waktu yang dikenali"),
+        (lambda d: d["steps"][0].update(standard=""), "wajib diisi"),
+        (lambda d: d["steps"][0].update(standard="-5 menit"), "tidak boleh negatif"),
+        (lambda d: d["steps"][0].update(standard="3 minggu"), "Satuan waktu"),
+        (lambda d: d["steps"][3].update(kind="start"), "tepat satu langkah Mulai"),
+        (lambda d: d["steps"][3].update(kind="end"), "tepat satu langkah Selesai"),
+        (lambda d: d["steps"][5].update(number=17), "berurutan"),
+        (lambda d: d["steps"][1].pop("return_to"), "tujuan pengembalian"),
+        (lambda d: d["steps"][1].update(return_to=3), "langkah sebelumnya"),
+        (lambda d: d["steps"][2].update(roles=["Lurah"]), "tidak ada di daftar jabatan"),
+        (lambda d: d["steps"][2].update(roles=[]), "belum memiliki pelaksana"),
+    ],
+)
+def test_loader_refuses_a_broken_sop_with_a_clear_message(db, change, message):
+    data = _sop1_data()
+    data["sop"]["version"] = 2
+    change(data)
+    with pytest.raises(SopFileError, match=message):
+        load_sop(data)
+    assert not Sop.objects.exists()
+
+
+def test_load_sops_command_reports_the_file_and_the_reason(db, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    data = _sop1_data()
+    data["steps"][0]["standard"] = "lima menit"
+    path = tmp_path / "sop-broken.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(CommandError, match="sop-broken.json: Langkah 1"):
+        call_command("load_sops", str(path))
+    assert not Sop.objects.exists()
+
+
+def _inline(prefix, rows, initial=0):
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"{prefix}-{index}-{key}"] = value
+    return data
+
+
+def _new_sop_post(unit, steps):
+    post = {
+        "unit": str(unit.pk),
+        "section_name": "Seksi Uji",
+        "number": "001/UJI/2026",
+        "name": "SOP Uji",
+        "version": "1",
+        "status": "draft",
+        "approver_nip": "19640606 198503 1 015",
+    }
+    post.update(_inline("sop_items", []))
+    post.update(_inline("steps", steps))
+    return post
+
+
+def _step(number, kind, role, standard="15 menit", return_number=""):
+    return {
+        "number": str(number),
+        "kind": kind,
+        "roles": [str(role.pk)],
+        "activity": f"Aktivitas {number}",
+        "standard_text": standard,
+        "return_number": str(return_number),
+        "requirements": "",
+        "output": "",
+        "remarks": "",
+    }
+
+
+@pytest.fixture
+def admin_client_seeded(client, users):
+    client.force_login(users["admin"])
+    return client
+
+
+def test_admin_creates_a_sound_sop_and_links_the_return_target(admin_client_seeded):
+    unit = Unit.objects.get(short_name="Kesbangpol")
+    kasi, kepala = (
+        Role.objects.get(unit=unit, name="Kasi"),
+        Role.objects.get(unit=unit, name="Kepala"),
+    )
+    steps = [
+        _step(1, "start", kasi),
+        _step(2, "decision", kepala, "1 Hari", return_number=1),
+        _step(3, "end", kasi, "2\tjam"),
+    ]
+    response = admin_client_seeded.post("/admin/activities/sop/add/", _new_sop_post(unit, steps))
+    assert response.status_code == 302, response.context["errors"] if response.context else ""
+    sop = Sop.objects.get(name="SOP Uji")
+    assert sop.approver_nip == "196406061985031015"
+    step2 = sop.steps.get(number=2)
+    assert step2.return_to.number == 1 and step2.standard_minutes == 450
+    assert sop.standard_total_display() == "1 hari 2 jam 15 menit"
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (
+            lambda r: [_step(1, "start", r[0]), _step(2, "start", r[0]), _step(3, "end", r[0])],
+            "tepat satu langkah Mulai",
+        ),
+        (lambda r: [_step(1, "start", r[0]), _step(3, "end", r[0])], "berurutan"),
+        (
+            lambda r: [_step(1, "start", r[0]), _step(2, "decision", r[0]), _step(3, "end", r[0])],
+            "tujuan pengembalian",
+        ),
+        (lambda r: [_step(1, "start", r[0]), _step(2, "end", r[1])], "unit kerja SOP ini"),
+        (
+            lambda r: [_step(1, "start", r[0], "lima menit"), _step(2, "end", r[0])],
+            "bukan waktu yang dikenali",
+        ),
+    ],
+)
+def test_admin_refuses_a_broken_step_table(admin_client_seeded, steps, message):
+    unit = Unit.objects.get(short_name="Kesbangpol")
+    roles = [Role.objects.get(unit=unit, name="Kasi"), Role.objects.get(name="Tim")]
+    response = admin_client_seeded.post(
+        "/admin/activities/sop/add/", _new_sop_post(unit, steps(roles))
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Sop.objects.filter(name="SOP Uji").exists()
+
+
+def test_a_sop_with_runs_is_frozen_in_the_admin(admin_client_seeded, sop1, users):
+    import datetime
+
+    from activities import workflow
+
+    workflow.open_run(
+        sop=sop1,
+        user=users["kasi"],
+        title="Uji",
+        scheduled_on=datetime.date(2026, 11, 30),
+        place="Aula",
+    )
+    response = admin_client_seeded.get(f"/admin/activities/sop/{sop1.pk}/change/")
+    assert response.status_code == 200
+    assert "tidak dapat diubah" in response.content.decode()
+    assert "steps-TOTAL_FORMS" not in response.content.decode()
+
+
+def test_revision_copies_the_sop_as_a_new_draft_version(admin_client_seeded, sop1):
+    response = admin_client_seeded.post(
+        "/admin/activities/sop/",
+        {"action": "make_revision", "_selected_action": [str(sop1.pk)]},
+    )
+    assert response.status_code == 302
+    revision = Sop.objects.get(name=sop1.name, version=2)
+    assert revision.status == Sop.Status.DRAFT and revision.previous == sop1
+    assert revision.steps.count() == 15
+    assert revision.standard_total_display() == "5 hari 4 jam 45 menit"
+    assert revision.steps.get(number=14).return_to.number == 12
+    assert revision.steps.get(number=14).return_to.sop == revision
+
+
+@pytest.mark.parametrize("username", ["kasi", "kepala", "outsider"])
+def test_admin_is_for_administrators_only(client, users, username):
+    client.force_login(users[username])
+    response = client.get("/admin/activities/sop/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_admin_lists_every_model(admin_client_seeded):
+    for model in ["unit", "role", "sop", "run", "event", "attachment", "archivedreport"]:
+        assert admin_client_seeded.get(f"/admin/activities/{model}/").status_code == 200
+
+
+def test_fixture_files_are_untouched_by_loading():
+    before = copy.deepcopy(read_sop_file(SOP2_FILE))
+    assert before["steps"][6]["roles"] == ["Tim", "Kernet/Supir"]
