@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -305,6 +307,30 @@ def copy_as_revision(sop):
             copies[step.pk].return_to = copies[step.return_to_id]
             copies[step.pk].save(update_fields=["return_to"])
     return revision
+
+
+class UserRoleInline(admin.TabularInline):
+    model = Role.members.through
+    extra = 0
+    verbose_name = _("jabatan")
+    verbose_name_plural = _("jabatan yang dipegang")
+    autocomplete_fields = ["role"]
+
+
+class SopflowUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, UserRoleInline]
+    list_display = ["username", "first_name", "last_name", "email", "is_staff", "roles"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("sop_roles__unit")
+
+    @admin.display(description=_("jabatan"))
+    def roles(self, user):
+        return ", ".join(f"{role.name} ({role.unit})" for role in user.sop_roles.all())
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), SopflowUserAdmin)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -237,3 +237,11 @@ def test_admin_lists_every_model(admin_client_seeded):
 def test_fixture_files_are_untouched_by_loading():
     before = copy.deepcopy(read_sop_file(SOP2_FILE))
     assert before["steps"][6]["roles"] == ["Tim", "Kernet/Supir"]
+
+
+def test_user_admin_shows_and_edits_held_roles(admin_client_seeded, users):
+    response = admin_client_seeded.get(f"/admin/auth/user/{users['kasi'].pk}/change/")
+    assert response.status_code == 200
+    assert "jabatan yang dipegang" in response.content.decode().lower()
+    listing = admin_client_seeded.get("/admin/auth/user/").content.decode()
+    assert "Kasi (Kesbangpol)" in listing
