@@ -1,0 +1,71 @@
+# sopflow: `make run` starts the demo, `make test` runs every test. Both set up .venv first.
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+VENV := .venv
+PY := $(VENV)/bin/python
+# pip runs again only when a requirements file is newer than this stamp.
+STAMP := $(VENV)/.requirements-installed
+REQUIREMENTS := requirements.txt requirements-dev.txt
+# python3.11 when there is one, otherwise python3; `make PYTHON=python3.12 …` picks another.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-browser lint bench clean
+
+help:
+	@echo "make run           set up, migrate, load the demo data, serve on http://$(HOST):$(PORT)/"
+	@echo "make test          the whole test suite (unit, views, PDF, browser)"
+	@echo "make test-browser  only the browser tests (Chromium at /usr/bin/chromium)"
+	@echo "make lint          ruff check, ruff format --check, makemigrations --check"
+	@echo "make bench         the benchmarks in bench/"
+	@echo "make clean         remove .venv, caches, collected static files and test artifacts"
+
+$(PY):
+	@if [ -z "$(PYTHON)" ] || ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
+		echo "sopflow needs Python 3.11 or newer: install python3.11, or run 'make PYTHON=/path/to/python3.11 ...'" >&2; \
+		echo "found: $(or $(PYTHON),no python3) $$($(or $(PYTHON),false) --version 2>&1)" >&2; \
+		exit 1; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(REQUIREMENTS) | $(PY)
+	$(PY) -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) manage.py migrate --no-input
+	@if ! command -v msgfmt >/dev/null 2>&1; then \
+		echo "msgfmt not found: using the committed translations (.mo files)"; \
+	elif [ -d locale ]; then \
+		echo "$(PY) manage.py compilemessages"; \
+		$(PY) manage.py compilemessages --ignore=$(VENV) --verbosity=0; \
+	fi
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-browser: $(STAMP)
+	$(PY) -m pytest -m browser
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: $(STAMP)
+	@set -e; scripts=$$(ls bench/*.py 2>/dev/null || true); \
+	if [ -z "$$scripts" ]; then echo "no benchmarks in bench/"; exit 0; fi; \
+	for script in $$scripts; do \
+		echo "== $$script"; \
+		PYTHONPATH=$(CURDIR) $(PY) $$script; \
+	done
+
+# db.sqlite3 and media/ hold your local data and stay.
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles test-artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
