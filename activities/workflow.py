@@ -6,14 +6,19 @@ re-reads the state under the lock, checks who may act, writes the change and its
 queues notifications for after the commit. Views never change state themselves.
 
 SQLite ignores `select_for_update`; there the IMMEDIATE transaction mode serialises writers and
-the conditional UPDATE on `StepRun.version` still lets only one of two racing requests win.
+the conditional UPDATEs (on `StepRun.version`, on `Run.status`) still let only one of two
+racing requests win.
+
+Times: `Event.at` is the moment a change was recorded; the times a user entered by hand
+(started_at, completed_at) are stored on the `StepRun` and in the event's `after`, and the
+next step becomes active at the entered completion time.
 """
 
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from activities import notifications, uploads
@@ -21,7 +26,12 @@ from activities.models import Event, Role, Run, Sop, Step, StepRun
 
 
 class WorkflowError(Exception):
-    """A transition that cannot happen; `message` is shown to the user as it is."""
+    """A transition that cannot happen; `message` is shown to the user as it is.
+
+    `field` names the form field the message belongs to (or None); `code` says why:
+    forbidden, closed, not_active, already_done, stale, conflict, required, future, order,
+    before_previous, deadline, approval, not_approval, not_returnable, sop_inactive, no_steps.
+    """
 
     def __init__(self, message, *, field=None, code="invalid"):
         super().__init__(message)
@@ -43,6 +53,7 @@ def acting_role(user, step):
     """The role through which `user` may perform `step`, or None.
 
     Roles are unit-scoped, so holding one of the step's roles implies membership of the unit.
+    Reads `step.roles` and their members through prefetches when the caller made them.
     """
     for role in step.roles.all():
         if any(member.pk == user.pk for member in role.members.all()):
@@ -51,6 +62,9 @@ def acting_role(user, step):
 
 
 def resolve_actor(user, step):
+    """An `Actor` for `user` on `step`: a holder of its role, or a superuser on behalf; else None."""
+    if not user.is_authenticated or not user.is_active:
+        return None
     role = acting_role(user, step)
     if role is not None:
         return Actor(user, role, on_behalf=False)
@@ -59,14 +73,24 @@ def resolve_actor(user, step):
     return None
 
 
+def _first_step(sop):
+    # `.all()` uses a prefetch of the SOP's steps when the caller made one (lists of SOPs).
+    return next((step for step in sop.steps.all() if step.number == 1), None)
+
+
 def can_open(user, sop):
-    first = sop.steps.filter(number=1).prefetch_related("roles__members").first()
+    """Whether `user` may open runs of `sop`: he holds step 1's role, or is a superuser.
+
+    The SOP's status is checked by `open_run`, which says why a draft cannot be run.
+    """
+    first = _first_step(sop)
     return first is not None and resolve_actor(user, first) is not None
 
 
 def can_cancel(user, run):
-    """The holder of step 1's role (the Kasi who opened such runs) or a superuser."""
-    first = run.sop.steps.filter(number=1).prefetch_related("roles__members").first()
+    """Whether `user` may cancel runs like `run`: the holder of step 1's role (the Kasi who
+    opens such runs) or a superuser. Whether the run is still running is `cancel_run`'s check."""
+    first = _first_step(run.sop)
     return first is not None and resolve_actor(user, first) is not None
 
 
@@ -87,16 +111,49 @@ def _iso(value):
     return value.isoformat() if value else None
 
 
+def _when(value):
+    return formats.date_format(timezone.localtime(value), "j F Y H:i")
+
+
 def _lock_run(run_id):
+    # of=("self",): lock only the run row; the joined SOP and unit rows are shared by every
+    # run of the unit and locking them would serialise unrelated runs.
     try:
-        return Run.objects.select_for_update().select_related("sop", "unit").get(pk=run_id)
+        return (
+            Run.objects.select_for_update(of=("self",)).select_related("sop", "unit").get(pk=run_id)
+        )
     except Run.DoesNotExist:
         raise WorkflowError(_("Kegiatan tidak ditemukan."), code="not_found") from None
 
 
-def _activate(run, step_run, at, actor):
+def _require_running(run):
+    if run.status != Run.Status.RUNNING:
+        raise WorkflowError(
+            _("Kegiatan ini sudah %(status)s; tidak ada lagi yang dapat diubah.")
+            % {"status": run.get_status_display().lower()},
+            code="closed",
+        )
+
+
+def _notify_step_activated(step_run_id, actor):
+    def send():
+        notifications.step_activated(step_run_id, exclude_user_id=actor.user.pk)
+
+    # robust: a broken mail template or server is logged, never turned into an error page
+    # for a change that has already been committed.
+    transaction.on_commit(send, robust=True)
+
+
+def _notify_run_finished(run_id):
+    def send():
+        notifications.run_finished(run_id)
+
+    transaction.on_commit(send, robust=True)
+
+
+def _activate(run, step_run, activated_at, actor, now):
     updated = StepRun.objects.filter(pk=step_run.pk, state=StepRun.State.WAITING).update(
-        state=StepRun.State.ACTIVE, activated_at=at, version=F("version") + 1
+        state=StepRun.State.ACTIVE, activated_at=activated_at, version=F("version") + 1
     )
     if updated != 1:
         raise WorkflowError(_("Langkah berikutnya tidak dapat diaktifkan."), code="conflict")
@@ -104,17 +161,24 @@ def _activate(run, step_run, at, actor):
         run,
         Event.Kind.ACTIVATED,
         actor,
-        at,
+        now,
         step_run=step_run,
-        after={"step": step_run.step.number, "round": step_run.round},
+        before={"state": StepRun.State.WAITING},
+        after={
+            "state": StepRun.State.ACTIVE,
+            "step": step_run.step.number,
+            "round": step_run.round,
+            "activated_at": _iso(activated_at),
+        },
     )
-    transaction.on_commit(lambda: notifications.step_activated(step_run.pk))
+    _notify_step_activated(step_run.pk, actor)
 
 
 @transaction.atomic
 def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
-    """Open a run of an active SOP version; step 1 becomes active."""
+    """Open a run of an active SOP version; step 1 becomes active, the others wait."""
     now = now or timezone.now()
+    # Locked so that the SOP cannot be retired between the check and the run's creation.
     sop = Sop.objects.select_for_update().get(pk=sop.pk)
     if sop.status != Sop.Status.ACTIVE:
         raise WorkflowError(
@@ -130,6 +194,15 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
         raise WorkflowError(
             _("Hanya pemegang jabatan langkah 1 yang dapat membuka kegiatan ini."),
             code="forbidden",
+        )
+    title, place = (title or "").strip(), (place or "").strip()
+    if not title:
+        raise WorkflowError(_("Judul kegiatan wajib diisi."), field="title", code="required")
+    if not place:
+        raise WorkflowError(_("Tempat kegiatan wajib diisi."), field="place", code="required")
+    if scheduled_on is None:
+        raise WorkflowError(
+            _("Tanggal pelaksanaan wajib diisi."), field="scheduled_on", code="required"
         )
     run = Run.objects.create(
         sop=sop,
@@ -157,19 +230,53 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
         },
     )
     first = run.step_runs.select_related("step").get(step=steps[0], round=1)
-    _activate(run, first, now, actor)
+    _activate(run, first, now, actor, now)
     return run
+
+
+def _not_active_error(run, number, active):
+    """Why step `number` cannot be acted on: someone was first, or it is not its turn."""
+    rounds = list(
+        run.step_runs.select_related("completed_by", "step__return_to")
+        .filter(step__number=number)
+        .order_by("-round")[:2]
+    )
+    latest = rounds[0] if rounds else None
+    closed = next(
+        (r for r in rounds if r.state in (StepRun.State.DONE, StepRun.State.RETURNED)), None
+    )
+    # A round closed just now: it is the latest one, or (after a return) the round before the
+    # new waiting round that the return created.
+    if closed is not None and (
+        closed is latest
+        or (latest.state == StepRun.State.WAITING and closed.state == StepRun.State.RETURNED)
+    ):
+        who = closed.completed_by.get_full_name() or closed.completed_by.get_username()
+        if closed.state == StepRun.State.RETURNED:
+            message = _(
+                "Langkah %(number)s sudah dikembalikan ke langkah %(target)s oleh %(who)s."
+            ) % {"number": number, "target": closed.step.return_to.number, "who": who}
+        else:
+            message = _("Langkah %(number)s sudah diselesaikan oleh %(who)s.") % {
+                "number": number,
+                "who": who,
+            }
+        return WorkflowError(message, code="already_done")
+    if active is not None:
+        return WorkflowError(
+            _("Langkah %(number)s tidak sedang aktif; yang aktif sekarang langkah %(active)s.")
+            % {"number": number, "active": active.step.number},
+            code="not_active",
+        )
+    return WorkflowError(
+        _("Langkah %(number)s tidak sedang aktif.") % {"number": number}, code="not_active"
+    )
 
 
 def _locked_active_step(run_id, number, user, expected_version):
     """Lock the run and return (run, the active StepRun for step `number`, actor)."""
     run = _lock_run(run_id)
-    if run.status != Run.Status.RUNNING:
-        raise WorkflowError(
-            _("Kegiatan ini sudah %(status)s; tidak ada lagi yang dapat diubah.")
-            % {"status": run.get_status_display().lower()},
-            code="closed",
-        )
+    _require_running(run)
     current = (
         run.step_runs.select_related("step", "completed_by")
         .prefetch_related("step__roles__members")
@@ -177,23 +284,7 @@ def _locked_active_step(run_id, number, user, expected_version):
         .first()
     )
     if current is None or current.step.number != number:
-        latest = (
-            run.step_runs.select_related("completed_by", "step")
-            .filter(step__number=number)
-            .order_by("-round")
-            .first()
-        )
-        if latest is not None and latest.state == StepRun.State.DONE:
-            who = latest.completed_by.get_full_name() or latest.completed_by.get_username()
-            raise WorkflowError(
-                _("Langkah %(number)s sudah diselesaikan oleh %(who)s.")
-                % {"number": number, "who": who},
-                code="already_done",
-            )
-        raise WorkflowError(
-            _("Langkah %(number)s tidak sedang aktif.") % {"number": number},
-            code="not_active",
-        )
+        raise _not_active_error(run, number, current)
     if expected_version is not None and current.version != expected_version:
         raise WorkflowError(
             _("Langkah ini baru saja diubah orang lain. Muat ulang halaman dan periksa lagi."),
@@ -207,18 +298,30 @@ def _locked_active_step(run_id, number, user, expected_version):
     return run, current, actor
 
 
+def _aware(value):
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
 def _check_times(current, started_at, completed_at, now):
-    if started_at is None:
-        started_at = current.activated_at
-    if completed_at is None:
-        completed_at = now
+    """The entered times, defaulted and validated; both default to the moment of entry."""
+    started_at = _aware(started_at) or current.activated_at or now
+    completed_at = _aware(completed_at) or now
+    if started_at > now:
+        raise WorkflowError(
+            _("Waktu mulai tidak boleh di masa depan."), field="started_at", code="future"
+        )
     if completed_at > now:
         raise WorkflowError(
             _("Waktu selesai tidak boleh di masa depan."), field="completed_at", code="future"
         )
-    if started_at > now:
+    if current.activated_at and started_at < current.activated_at:
         raise WorkflowError(
-            _("Waktu mulai tidak boleh di masa depan."), field="started_at", code="future"
+            _("Waktu mulai tidak boleh sebelum langkah sebelumnya selesai (%(when)s).")
+            % {"when": _when(current.activated_at)},
+            field="started_at",
+            code="before_previous",
         )
     if completed_at < started_at:
         raise WorkflowError(
@@ -226,19 +329,11 @@ def _check_times(current, started_at, completed_at, now):
             field="completed_at",
             code="order",
         )
-    if current.activated_at and started_at < current.activated_at:
-        local = timezone.localtime(current.activated_at)
-        raise WorkflowError(
-            _("Waktu mulai tidak boleh sebelum langkah sebelumnya selesai (%(when)s).")
-            % {"when": local.strftime("%d-%m-%Y %H:%M")},
-            field="started_at",
-            code="before_previous",
-        )
     return started_at, completed_at
 
 
 def _finish_step(run, current, actor, now, fields, event_kind, event_after):
-    """Conditionally mark `current` done; exactly one of two racing callers gets here."""
+    """Conditionally close `current`; exactly one of two racing callers gets past this."""
     updated = StepRun.objects.filter(
         pk=current.pk, state=StepRun.State.ACTIVE, version=current.version
     ).update(
@@ -251,14 +346,18 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
     )
     if updated != 1:
         raise WorkflowError(
-            _("Langkah ini baru saja diselesaikan orang lain."), code="already_done"
+            _("Langkah ini baru saja diselesaikan orang lain. Muat ulang halaman."),
+            code="already_done",
         )
     before = {"state": StepRun.State.ACTIVE, "step": current.step.number, "round": current.round}
-    _log(run, event_kind, actor, now, step_run=current, before=before, after=event_after)
+    after = event_after | {"entered_at": _iso(now)}
+    if actor.role is not None:
+        after["role"] = actor.role.name
+    _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
 
 def _advance(run, current, actor, at, now):
-    """Activate the next step, or finish the run after its last step."""
+    """Activate the next step at `at`, or finish the run after its last step."""
     following = (
         run.step_runs.select_related("step")
         .filter(step__number__gt=current.step.number, state=StepRun.State.WAITING)
@@ -266,12 +365,26 @@ def _advance(run, current, actor, at, now):
         .first()
     )
     if following is None:
-        Run.objects.filter(pk=run.pk).update(status=Run.Status.FINISHED, finished_at=at)
+        updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+            status=Run.Status.FINISHED, finished_at=at
+        )
+        if updated != 1:
+            raise WorkflowError(
+                _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."),
+                code="conflict",
+            )
         run.status, run.finished_at = Run.Status.FINISHED, at
-        _log(run, Event.Kind.FINISHED, actor, now, after={"finished_at": _iso(at)})
-        transaction.on_commit(lambda: notifications.run_finished(run.pk))
+        _log(
+            run,
+            Event.Kind.FINISHED,
+            actor,
+            now,
+            before={"status": Run.Status.RUNNING},
+            after={"status": Run.Status.FINISHED, "finished_at": _iso(at)},
+        )
+        _notify_run_finished(run.pk)
         return None
-    _activate(run, following, at, actor)
+    _activate(run, following, at, actor, now)
     return following
 
 
@@ -283,7 +396,8 @@ def _serialise(fields):
 
 
 def _guarded(transition):
-    """Run a transition; a constraint violation from a lost race becomes a clear message."""
+    """Run a transition in one transaction; a constraint violation (a lost race that slipped
+    past the checks) becomes a clear message instead of an error page."""
 
     def wrapper(*args, **kwargs):
         try:
@@ -296,7 +410,9 @@ def _guarded(transition):
             ) from None
 
     wrapper.__name__ = transition.__name__
+    wrapper.__qualname__ = transition.__qualname__
     wrapper.__doc__ = transition.__doc__
+    wrapper.__wrapped__ = transition
     return wrapper
 
 
@@ -360,12 +476,14 @@ def approve_step(
     run, current, actor = _locked_active_step(run_id, number, user, expected_version)
     if not current.step.is_approval:
         raise WorkflowError(_("Langkah ini bukan langkah persetujuan."), code="not_approval")
-    if not instruction.strip():
+    instruction = (instruction or "").strip()
+    if not instruction:
         raise WorkflowError(_("Isi disposisi wajib diisi."), field="instruction", code="required")
     started_at, completed_at = _check_times(current, started_at, completed_at, now)
     if deadline is not None and deadline < timezone.localdate(completed_at):
         raise WorkflowError(
-            _("Batas waktu disposisi tidak boleh sebelum tanggal persetujuan."),
+            _("Batas waktu disposisi tidak boleh sebelum tanggal persetujuan (%(date)s).")
+            % {"date": formats.date_format(timezone.localdate(completed_at), "j F Y")},
             field="deadline",
             code="deadline",
         )
@@ -399,13 +517,18 @@ def return_step(
     expected_version=None,
     now=None,
 ):
-    """Return an approval step to its return target; that step and the ones after it rerun."""
+    """Return an approval step to its return target; that step and the ones after it rerun.
+
+    The returning round is kept as `returned`; the target and every step up to and including
+    this one get a new round, and the target's new round becomes active.
+    """
     now = now or timezone.now()
     run, current, actor = _locked_active_step(run_id, number, user, expected_version)
     step = current.step
     if not step.is_approval or step.return_to_id is None:
         raise WorkflowError(_("Langkah ini tidak dapat dikembalikan."), code="not_returnable")
-    if not reason.strip():
+    reason = (reason or "").strip()
+    if not reason:
         raise WorkflowError(_("Alasan pengembalian wajib diisi."), field="reason", code="required")
     started_at, completed_at = _check_times(current, started_at, completed_at, now)
     fields = {
@@ -419,22 +542,21 @@ def return_step(
     after = _serialise(fields) | {"return_to": target.number}
     _finish_step(run, current, actor, now, fields, Event.Kind.RETURNED, after)
 
-    # A new round for the target and every step up to this one; old rounds stay as history.
     rerun = list(
         run.sop.steps.filter(number__gte=target.number, number__lte=step.number).order_by("number")
     )
     latest_rounds = {}
     for step_id, round_ in run.step_runs.values_list("step_id", "round"):
         latest_rounds[step_id] = max(round_, latest_rounds.get(step_id, 0))
-    # Steps after the target that were still waiting in a later round do not exist here:
-    # returns only go backwards from the active step.
+    # Steps after this one keep their waiting round: a return only goes back from the active
+    # step, so nothing after it has run in the current pass.
     StepRun.objects.bulk_create(
         [StepRun(run=run, step=s, round=latest_rounds[s.pk] + 1) for s in rerun]
     )
     first = run.step_runs.select_related("step").get(
         step=target, round=latest_rounds[target.pk] + 1
     )
-    _activate(run, first, completed_at, actor)
+    _activate(run, first, completed_at, actor, now)
     current.refresh_from_db()
     return current
 
@@ -444,11 +566,7 @@ def cancel_run(*, run_id, user, reason, now=None):
     """Cancel a running run with a reason; it becomes read-only, nothing is deleted."""
     now = now or timezone.now()
     run = _lock_run(run_id)
-    if run.status != Run.Status.RUNNING:
-        raise WorkflowError(
-            _("Kegiatan ini sudah %(status)s.") % {"status": run.get_status_display().lower()},
-            code="closed",
-        )
+    _require_running(run)
     first = run.sop.steps.prefetch_related("roles__members").get(number=1)
     actor = resolve_actor(user, first)
     if actor is None:
@@ -456,17 +574,23 @@ def cancel_run(*, run_id, user, reason, now=None):
             _("Hanya pemegang jabatan langkah 1 yang dapat membatalkan kegiatan."),
             code="forbidden",
         )
-    if not reason.strip():
+    reason = (reason or "").strip()
+    if not reason:
         raise WorkflowError(_("Alasan pembatalan wajib diisi."), field="reason", code="required")
-    Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+    updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
         status=Run.Status.CANCELLED, cancelled_at=now, cancel_reason=reason
     )
+    if updated != 1:
+        raise WorkflowError(
+            _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."), code="conflict"
+        )
+    active = run.step_runs.filter(state=StepRun.State.ACTIVE).values_list("step__number", "round")
     _log(
         run,
         Event.Kind.CANCELLED,
         actor,
         now,
-        before={"status": Run.Status.RUNNING},
+        before={"status": Run.Status.RUNNING, "active": [list(row) for row in active]},
         after={"status": Run.Status.CANCELLED, "reason": reason},
     )
     run.refresh_from_db()
