@@ -43,6 +43,8 @@ class StepTotal:
     step: object
     standard_minutes: int
     actual_minutes: float = 0.0
+    wall_minutes: float = 0.0
+    lead_minutes: float = 0.0
     rounds: int = 0
     done: bool = False
 
@@ -75,6 +77,10 @@ class RunTiming:
         return self.actual_total_minutes - self.standard_total_minutes
 
     @property
+    def late(self):
+        return self.actual_total_minutes > self.standard_total_minutes
+
+    @property
     def steps_done(self):
         return sum(1 for total in self.steps if total.done)
 
@@ -100,8 +106,15 @@ def _wall(start, end):
 
 
 def run_timing(run, step_runs, calendar, now=None):
-    """Timing of `run` from its loaded `step_runs` (each with `.step`) under `calendar`."""
+    """Timing of `run` from its loaded `step_runs` (each with `.step`) under `calendar`.
+
+    Actual time is office time from start to completion; lead time is office time from
+    activation. A step's rounds add up (a returned step's rework counts); it is done when its
+    latest round is. Open rounds are measured up to `now`, or to the moment a closed run
+    (finished or cancelled) stopped.
+    """
     now = now or timezone.now()
+    stop = run.finished_at or run.cancelled_at or now
     step_runs = sorted(step_runs, key=lambda sr: (sr.step.number, sr.round))
     timing = RunTiming()
     totals = {}
@@ -111,21 +124,22 @@ def run_timing(run, step_runs, calendar, now=None):
         if step.pk not in totals:
             totals[step.pk] = StepTotal(step=step, standard_minutes=step.standard_minutes)
             steps.append(step)
+        total = totals[step.pk]
         row = RoundTiming(step_run=step_run, standard_minutes=step.standard_minutes)
         if step_run.started_at and step_run.completed_at:
             row.actual_minutes = calendar.office_minutes(step_run.started_at, step_run.completed_at)
             row.wall_minutes = _wall(step_run.started_at, step_run.completed_at)
+            total.actual_minutes += row.actual_minutes
+            total.wall_minutes += row.wall_minutes
+            total.rounds += 1
         if step_run.activated_at:
-            end = step_run.completed_at or now
+            end = step_run.completed_at or stop
             row.lead_minutes = calendar.office_minutes(step_run.activated_at, end)
+            total.lead_minutes += row.lead_minutes
             if step_run.completed_at is None:
                 row.elapsed_minutes = row.lead_minutes
-        total = totals[step.pk]
-        if row.actual_minutes is not None:
-            total.actual_minutes += row.actual_minutes
-            total.rounds += 1
-        if step_run.state == "done":
-            total.done = True
+        # Rounds come in order, so the latest round decides: a step sent back is not done.
+        total.done = step_run.state == "done"
         timing.rounds.append(row)
     timing.steps = [totals[step.pk] for step in steps]
     timing.standard_days, timing.standard_minutes_part = durations.total(
@@ -133,7 +147,6 @@ def run_timing(run, step_runs, calendar, now=None):
     )
     timing.standard_total_minutes = sum(step.standard_minutes for step in steps)
     timing.actual_total_minutes = sum(total.actual_minutes for total in timing.steps)
-    end = run.finished_at or run.cancelled_at or now
-    timing.lead_minutes = calendar.office_minutes(run.opened_at, end)
-    timing.lead_wall_minutes = _wall(run.opened_at, end)
+    timing.lead_minutes = calendar.office_minutes(run.opened_at, stop)
+    timing.lead_wall_minutes = _wall(run.opened_at, stop)
     return timing
