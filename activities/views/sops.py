@@ -1,10 +1,88 @@
-"""Placeholder: being written."""
+"""The SOP library: the SOPs of the user's units, each in the official table layout and as PDF."""
 
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.text import slugify
+from django.views.decorators.http import require_safe
+
+from activities import access, pdf, sopdoc, workflow
+from activities.models import Sop, Step
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse("todo")
+@dataclass
+class LibraryEntry:
+    sop: Sop
+    step_count: int
+    total: str
+    can_open: bool
 
 
-sop_list = sop_detail = sop_pdf = _todo
+def _can_open(user, sop):
+    """Runs are opened from the version in force only (`open_run` refuses the others)."""
+    return sop.status == Sop.Status.ACTIVE and workflow.can_open(user, sop)
+
+
+@login_required
+@require_safe
+def sop_list(request):
+    """The SOPs of the units where the user holds a role (all of them for a superuser).
+
+    Queries: SOPs with units, their steps, the steps' roles and the roles' members (which
+    `workflow.can_open` reads for step 1).
+    """
+    steps = Step.objects.prefetch_related("roles__members").order_by("number")
+    sops = (
+        Sop.objects.for_user(request.user)
+        .select_related("unit")
+        .prefetch_related(Prefetch("steps", queryset=steps))
+        .order_by("unit__name", "name", "-version")
+    )
+    entries = []
+    for sop in sops:
+        sop_steps = list(sop.steps.all())
+        entries.append(
+            LibraryEntry(
+                sop=sop,
+                step_count=len(sop_steps),
+                total=sop.standard_total_display(sop_steps),
+                can_open=_can_open(request.user, sop),
+            )
+        )
+    return render(request, "sops/list.html", {"entries": entries})
+
+
+@login_required
+@require_safe
+def sop_detail(request, pk):
+    """One SOP in the official layout: identity block, step table with symbols, totals."""
+    sop = access.get_sop_for_user(request.user, pk)
+    document = sopdoc.build(sop)
+    return render(
+        request,
+        "sops/detail.html",
+        {"sop": sop, "doc": document, "can_open": _can_open(request.user, sop)},
+    )
+
+
+@login_required
+@require_safe
+def sop_pdf(request, pk):
+    """The SOP as an A4 landscape PDF, paged with off-page connectors."""
+    sop = access.get_sop_for_user(request.user, pk)
+    context = {
+        "sop": sop,
+        "doc": sopdoc.build(sop, paged=True),
+        # An absolute URL in the fetcher's scheme: WeasyPrint does not resolve a relative one
+        # against a base URL of a scheme it does not know.
+        "stylesheet": f"{pdf.BASE_URL}{settings.STATIC_URL.strip('/')}/css/sopdoc.css",
+    }
+    content = pdf.render_pdf("reports/sop.html", context)
+    response = HttpResponse(content, content_type="application/pdf")
+    filename = f"sop-{slugify(sop.unit.short_name)}-{sop.pk}-v{sop.version}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
