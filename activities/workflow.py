@@ -545,13 +545,21 @@ def return_step(
     rerun = list(
         run.sop.steps.filter(number__gte=target.number, number__lte=step.number).order_by("number")
     )
-    latest_rounds = {}
-    for step_id, round_ in run.step_runs.values_list("step_id", "round"):
+    latest_rounds, latest_versions = {}, {}
+    for step_id, round_, version in run.step_runs.values_list("step_id", "round", "version"):
         latest_rounds[step_id] = max(round_, latest_rounds.get(step_id, 0))
+        latest_versions[step_id] = max(version, latest_versions.get(step_id, 0))
+    # A new round continues the step's version count, so a form still showing an earlier
+    # round (same step number, new row) is stale rather than silently acting on the rework.
     # Steps after this one keep their waiting round: a return only goes back from the active
     # step, so nothing after it has run in the current pass.
     StepRun.objects.bulk_create(
-        [StepRun(run=run, step=s, round=latest_rounds[s.pk] + 1) for s in rerun]
+        [
+            StepRun(
+                run=run, step=s, round=latest_rounds[s.pk] + 1, version=latest_versions[s.pk] + 1
+            )
+            for s in rerun
+        ]
     )
     first = run.step_runs.select_related("step").get(
         step=target, round=latest_rounds[target.pk] + 1
