@@ -1,10 +1,543 @@
-"""Placeholder: being written."""
+"""Running a kegiatan: the inbox, the runs list, opening a run, its timeline and one step.
 
-from django.http import HttpResponse
+Every state change goes through one function of `activities.workflow`; these views fetch
+through `activities.access`, validate a form, call that function and redirect.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from activities import access, durations, uploads, workflow
+from activities.forms import (
+    ApproveStepForm,
+    CancelRunForm,
+    CompleteStepForm,
+    ReturnStepForm,
+    RunFilterForm,
+    RunForm,
+)
+from activities.models import Attachment, Run, Sop, StepRun, Unit
+from activities.timing import run_timing
+
+PAGE_SIZE = 25
+INBOX_LIMIT = 200
+# Wall-clock durations are shown in calendar days of 24 hours, not working days.
+WALL_DAY_MINUTES = 24 * 60
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+# Errors that mean the form no longer matches the step: show the step as it is now.
+STALE_ROUND = gettext_lazy(
+    "Langkah ini sudah dikembalikan dan dibuka lagi sejak formulir ini dimuat. "
+    "Periksa keadaannya sekarang lalu isi lagi."
+)
+REFRESH_CODES = {"stale", "already_done", "not_active", "closed", "conflict", "not_found"}
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse("todo")
+def _partial_or_page(request, page_template, partial_template, context):
+    """The whole page, or only the swapped part for an htmx request."""
+    wants_partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, partial_template if wants_partial else page_template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
-home = inbox = run_list = run_create = run_detail = run_cancel = step_action = _todo
+def _calendars(unit_ids):
+    """Office calendars of these units, with their days off read in one pass."""
+    if not unit_ids:
+        return {}
+    units = Unit.objects.filter(pk__in=unit_ids).prefetch_related("days_off", "special_schedules")
+    return {unit.pk: unit.calendar for unit in units}
+
+
+def _role_names(step):
+    return ", ".join(role.name for role in step.roles.all())
+
+
+@login_required
+@require_safe
+def home(request):
+    return redirect("inbox")
+
+
+@dataclass
+class InboxTask:
+    step_run: StepRun
+    elapsed_minutes: float
+
+    @property
+    def overdue(self):
+        return self.elapsed_minutes > self.step_run.step.standard_minutes
+
+
+@login_required
+@require_safe
+def inbox(request):
+    """Active steps the user may act on, oldest first, with the office time they have waited."""
+    now = timezone.now()
+    step_runs = list(
+        StepRun.objects.for_user(request.user)
+        .select_related("run__sop", "run__unit", "step")
+        .prefetch_related("step__roles")
+        .order_by("activated_at", "id")[: INBOX_LIMIT + 1]
+    )
+    more = len(step_runs) > INBOX_LIMIT
+    step_runs = step_runs[:INBOX_LIMIT]
+    calendars = _calendars({step_run.run.unit_id for step_run in step_runs})
+    tasks = [
+        InboxTask(
+            step_run,
+            calendars[step_run.run.unit_id].office_minutes(step_run.activated_at or now, now),
+        )
+        for step_run in step_runs
+    ]
+    context = {"tasks": tasks, "more": more, "limit": INBOX_LIMIT}
+    return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
+
+
+def _encode_cursor(run):
+    return f"{(run.opened_at - EPOCH) // datetime.timedelta(microseconds=1)}.{run.pk}"
+
+
+def _decode_cursor(value):
+    try:
+        micros, pk = (int(part) for part in value.split("."))
+        return EPOCH + datetime.timedelta(microseconds=micros), pk
+    except (ValueError, OverflowError):
+        return None
+
+
+def _keyset_page(runs, params):
+    """One page of `runs`, newest first, from the (opened_at, id) cursor in `params`.
+
+    Returns (rows, previous cursor or None, next cursor or None, error message or None).
+    """
+    error = None
+    for direction in ("setelah", "sebelum"):
+        if direction in params:
+            cursor = _decode_cursor(params[direction])
+            if cursor is None:
+                error = _("Alamat halaman tidak dikenal; ditampilkan halaman pertama.")
+                break
+            opened_at, pk = cursor
+            if direction == "setelah":
+                older = Q(opened_at__lt=opened_at) | Q(opened_at=opened_at, pk__lt=pk)
+                rows = list(runs.filter(older).order_by("-opened_at", "-id")[: PAGE_SIZE + 1])
+                has_previous, has_next = True, len(rows) > PAGE_SIZE
+                rows = rows[:PAGE_SIZE]
+            else:
+                newer = Q(opened_at__gt=opened_at) | Q(opened_at=opened_at, pk__gt=pk)
+                rows = list(runs.filter(newer).order_by("opened_at", "id")[: PAGE_SIZE + 1])
+                has_previous, has_next = len(rows) > PAGE_SIZE, True
+                rows = rows[:PAGE_SIZE][::-1]
+            break
+    else:
+        direction = None
+    if direction is None or error:
+        rows = list(runs.order_by("-opened_at", "-id")[: PAGE_SIZE + 1])
+        has_previous, has_next = False, len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+    previous_cursor = _encode_cursor(rows[0]) if rows and has_previous else None
+    next_cursor = _encode_cursor(rows[-1]) if rows and has_next else None
+    return rows, previous_cursor, next_cursor, error
+
+
+def _openable_sops(user):
+    """Active SOPs whose step 1 the user holds (a superuser may open any, on behalf)."""
+    sops = Sop.objects.for_user(user).active().select_related("unit").order_by("name")
+    if not user.is_superuser:
+        sops = sops.filter(steps__number=1, steps__roles__members=user).distinct()
+    return sops
+
+
+@login_required
+@require_safe
+def run_list(request):
+    """Runs of the user's units, filtered, newest first, keyset-paginated."""
+    user = request.user
+    form = RunFilterForm(request.GET, user=user)
+    form.is_valid()
+    # Invalid filters are reported and left out; the valid ones still apply.
+    filters = form.cleaned_data
+    errors = [message for field_errors in form.errors.values() for message in field_errors]
+
+    active_steps = (
+        StepRun.objects.filter(state=StepRun.State.ACTIVE)
+        .select_related("step")
+        .prefetch_related("step__roles")
+    )
+    runs = (
+        Run.objects.for_user(user)
+        .select_related("sop", "unit")
+        .prefetch_related(Prefetch("step_runs", queryset=active_steps, to_attr="active_steps"))
+    )
+    if filters.get("sop"):
+        runs = runs.filter(sop=filters["sop"])
+    if filters.get("status"):
+        runs = runs.filter(status=filters["status"])
+    if filters.get("dari"):
+        runs = runs.filter(scheduled_on__gte=filters["dari"])
+    if filters.get("sampai"):
+        runs = runs.filter(scheduled_on__lte=filters["sampai"])
+    if filters.get("q"):
+        runs = runs.filter(title__icontains=filters["q"])
+
+    rows, previous_cursor, next_cursor, cursor_error = _keyset_page(runs, request.GET)
+    if cursor_error:
+        errors.append(cursor_error)
+    context = {
+        "form": form,
+        "runs": rows,
+        "errors": errors,
+        "previous_cursor": previous_cursor,
+        "next_cursor": next_cursor,
+        "openable_sops": _openable_sops(user),
+        "filtered": any(filters.get(name) for name in form.fields),
+    }
+    return _partial_or_page(request, "runs/run_list.html", "runs/_run_results.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def run_create(request):
+    """Open a run of an SOP (`?sop=<id>`): step 1's role holders, or a superuser on behalf."""
+    try:
+        sop_pk = int(request.GET.get("sop", ""))
+    except ValueError:
+        messages.error(
+            request, _("Pilih SOP yang akan dijalankan dengan tombol “Buka kegiatan baru”.")
+        )
+        return redirect("run_list")
+    sop = get_object_or_404(Sop.objects.for_user(request.user).select_related("unit"), pk=sop_pk)
+    first = sop.steps.prefetch_related("roles__members").filter(number=1).first()
+    actor = workflow.resolve_actor(request.user, first) if first else None
+    if first is not None and actor is None:
+        raise PermissionDenied
+    refusal = None
+    if sop.status != Sop.Status.ACTIVE:
+        refusal = _("SOP ini tidak berlaku (status: %(status)s), jadi tidak dapat dijalankan.") % {
+            "status": sop.get_status_display()
+        }
+    elif first is None:
+        refusal = _("SOP ini belum memiliki langkah, jadi tidak dapat dijalankan.")
+
+    form = RunForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and refusal is None and form.is_valid():
+        try:
+            run = workflow.open_run(sop=sop, user=request.user, **form.cleaned_data)
+        except workflow.WorkflowError as error:
+            if error.code == "forbidden":
+                raise PermissionDenied from None
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(
+                request,
+                _("Kegiatan “%(title)s” dibuka. Langkah 1 (%(roles)s) sekarang aktif.")
+                % {"title": run.title, "roles": _role_names(first)},
+            )
+            return redirect(run)
+    context = {"sop": sop, "form": form, "refusal": refusal, "actor": actor, "first": first}
+    return render(request, "runs/run_form.html", context)
+
+
+def _run_with_attachments(user, pk):
+    attachments = Attachment.objects.order_by("uploaded_at", "id")
+    runs = access.run_queryset(user).prefetch_related(
+        Prefetch("step_runs__attachments", queryset=attachments)
+    )
+    return get_object_or_404(runs, pk=pk)
+
+
+def _steps_and_rounds(run):
+    """The run's SOP steps by number, and its step runs with `.step` carrying prefetched roles."""
+    steps = {step.number: step for step in run.sop.steps.all()}
+    by_pk = {step.pk: step for step in steps.values()}
+    step_runs = list(run.step_runs.all())
+    for step_run in step_runs:
+        step_run.step = by_pk[step_run.step_id]
+    return steps, step_runs
+
+
+@dataclass
+class RoundRow:
+    timing: object
+    is_current: bool
+
+    @property
+    def step_run(self):
+        return self.timing.step_run
+
+    @property
+    def wall_display(self):
+        if self.timing.wall_minutes is None:
+            return ""
+        return durations.format_minutes(self.timing.wall_minutes, WALL_DAY_MINUTES)
+
+
+@dataclass
+class TimelineStep:
+    step: object
+    total: object
+    rounds: list
+
+    @property
+    def many_rounds(self):
+        return len(self.rounds) > 1
+
+
+def _timeline(timing, active):
+    totals = {total.step.pk: total for total in timing.steps}
+    timeline = {}
+    for row in timing.rounds:
+        step = row.step_run.step
+        if step.pk not in timeline:
+            timeline[step.pk] = TimelineStep(step, totals[step.pk], [])
+        timeline[step.pk].rounds.append(RoundRow(row, row.step_run is active))
+    return list(timeline.values())
+
+
+@login_required
+@require_safe
+def run_detail(request, pk):
+    """A run's header, the timeline of every step and round, totals, and what the user may do."""
+    run = _run_with_attachments(request.user, pk)
+    steps, step_runs = _steps_and_rounds(run)
+    timing = run_timing(run, step_runs, run.unit.calendar)
+    active = next((sr for sr in step_runs if sr.state == StepRun.State.ACTIVE), None)
+    running = run.is_running
+    context = {
+        "run": run,
+        "timing": timing,
+        "timeline": _timeline(timing, active),
+        "active": active if running else None,
+        "may_act": bool(
+            running and active and workflow.resolve_actor(request.user, active.step) is not None
+        ),
+        "may_cancel": running and workflow.can_cancel(request.user, run),
+        "cancel_form": CancelRunForm(),
+        "lead_wall": durations.format_minutes(timing.lead_wall_minutes, WALL_DAY_MINUTES),
+        "step_count": len(steps),
+    }
+    return render(request, "runs/run_detail.html", context)
+
+
+@login_required
+@require_POST
+def run_cancel(request, pk):
+    run = get_object_or_404(Run.objects.for_user(request.user).select_related("sop"), pk=pk)
+    if not workflow.can_cancel(request.user, run):
+        raise PermissionDenied
+    form = CancelRunForm(request.POST)
+    if not form.is_valid():
+        for message in form.errors.get("reason", []):
+            messages.error(request, message)
+        return redirect(run)
+    try:
+        workflow.cancel_run(run_id=run.pk, user=request.user, reason=form.cleaned_data["reason"])
+    except workflow.WorkflowError as error:
+        if error.code == "forbidden":
+            raise PermissionDenied from None
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Kegiatan “%(title)s” dibatalkan.") % {"title": run.title})
+    return redirect(run)
+
+
+def _read_only_reason(run, step_run):
+    if run.status == Run.Status.FINISHED:
+        return _("Kegiatan ini sudah selesai; langkahnya hanya dapat dilihat.")
+    if run.status == Run.Status.CANCELLED:
+        return _("Kegiatan ini dibatalkan; langkahnya hanya dapat dilihat.")
+    number = step_run.step.number
+    if step_run.state == StepRun.State.DONE:
+        who = step_run.completed_by.get_full_name() or step_run.completed_by.get_username()
+        return _("Langkah %(number)s sudah diselesaikan oleh %(who)s.") % {
+            "number": number,
+            "who": who,
+        }
+    if step_run.state == StepRun.State.RETURNED:
+        return _("Langkah %(number)s sudah dikembalikan.") % {"number": number}
+    return _("Langkah %(number)s belum aktif; langkah sebelumnya belum selesai.") % {
+        "number": number
+    }
+
+
+def _handed_over_by(step_runs, current):
+    """The round whose completion (or return) activated `current`."""
+    if current.activated_at is None:
+        return None
+    candidates = [
+        sr
+        for sr in step_runs
+        if sr is not current and sr.completed_at and sr.completed_at <= current.activated_at
+    ]
+    return max(
+        candidates, key=lambda sr: (sr.completed_at, sr.entered_at or sr.completed_at), default=None
+    )
+
+
+def _progress_message(run_id, step, returned):
+    following = (
+        StepRun.objects.filter(run_id=run_id, state=StepRun.State.ACTIVE)
+        .select_related("step")
+        .prefetch_related("step__roles")
+        .first()
+    )
+    if returned:
+        return _("Langkah %(number)s dikembalikan. Langkah %(next)s (%(roles)s) aktif lagi.") % {
+            "number": step.number,
+            "next": following.step.number,
+            "roles": _role_names(following.step),
+        }
+    if following is None:
+        return _("Langkah %(number)s selesai. Kegiatan ini selesai.") % {"number": step.number}
+    return _("Langkah %(number)s selesai. Berikutnya langkah %(next)s: %(roles)s.") % {
+        "number": step.number,
+        "next": following.step.number,
+        "roles": _role_names(following.step),
+    }
+
+
+def _step_forms(request, step, current, now, action):
+    """The forms offered for the active round; the one named by `action` is bound."""
+
+    def data(name):
+        if request.method == "POST" and action == name:
+            return {"data": request.POST, "files": request.FILES}
+        return {}
+
+    kwargs = {"step_run": current, "now": now}
+    if not step.is_approval:
+        return {"selesai": CompleteStepForm(**data("selesai"), **kwargs)}
+    forms = {"setujui": ApproveStepForm(**data("setujui"), prefix="setuju", **kwargs)}
+    if step.return_to_id:
+        forms["kembalikan"] = ReturnStepForm(**data("kembalikan"), prefix="kembali", **kwargs)
+    return forms
+
+
+def _submit(action, form, *, run, step, user, attachments, now):
+    values = form.cleaned_data
+    common = {
+        "run_id": run.pk,
+        "number": step.number,
+        "user": user,
+        "expected_version": values["version"],
+        "now": now,
+    }
+    if action == "selesai":
+        return workflow.complete_step(
+            **common,
+            started_at=values["started_at"],
+            completed_at=values["completed_at"],
+            output=values["output"],
+            notes=values["notes"],
+            requirements_checked=values.get("requirements", []),
+            attachments=attachments,
+        )
+    if action == "setujui":
+        return workflow.approve_step(
+            **common,
+            instruction=values["instruction"],
+            deadline=values["deadline"],
+            decision_notes=values["decision_notes"],
+            started_at=values["started_at"],
+            completed_at=values["completed_at"],
+            requirements_checked=values.get("requirements", []),
+            attachments=attachments,
+        )
+    return workflow.return_step(**common, reason=values["reason"])
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def step_action(request, pk, number):
+    """Step `number` of a run: its mutu baku, and for the active round the form to act on it."""
+    run = _run_with_attachments(request.user, pk)
+    steps, step_runs = _steps_and_rounds(run)
+    step = steps.get(number)
+    if step is None:
+        raise Http404
+    actor = workflow.resolve_actor(request.user, step)
+    if actor is None:
+        raise PermissionDenied
+    rounds = [sr for sr in step_runs if sr.step_id == step.pk]
+    current = rounds[-1]
+    editable = run.is_running and current.state == StepRun.State.ACTIVE
+    now = timezone.now()
+    action = request.POST.get("action") if request.method == "POST" else None
+
+    if request.method == "POST" and not editable:
+        messages.error(request, _read_only_reason(run, current))
+        return redirect("step_action", run.pk, step.number)
+
+    forms = _step_forms(request, step, current, now, action) if editable else {}
+    upload_errors = []
+    if request.method == "POST":
+        form = forms.get(action)
+        if form is None:
+            messages.error(request, _("Tindakan tidak dikenal. Pilih salah satu tombol di bawah."))
+            return redirect("step_action", run.pk, step.number)
+        attachments = ()
+        if action != "kembalikan":
+            try:
+                attachments = uploads.validate_uploads(request.FILES.getlist("lampiran"))
+            except ValidationError as error:
+                upload_errors = error.messages
+        if form.is_valid() and not upload_errors and form.cleaned_data["round"] != current.round:
+            messages.error(request, STALE_ROUND)
+            return redirect("step_action", run.pk, step.number)
+        if form.is_valid() and not upload_errors:
+            try:
+                _submit(
+                    action,
+                    form,
+                    run=run,
+                    step=step,
+                    user=request.user,
+                    attachments=attachments,
+                    now=now,
+                )
+            except workflow.WorkflowError as error:
+                if error.code == "forbidden":
+                    raise PermissionDenied from None
+                if error.code in REFRESH_CODES:
+                    messages.error(request, error.message)
+                    return redirect("step_action", run.pk, step.number)
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                returned = action == "kembalikan"
+                messages.success(request, _progress_message(run.pk, step, returned))
+                return redirect(run)
+
+    timing = run_timing(run, step_runs, run.unit.calendar, now=now)
+    rows = [RoundRow(row, row.step_run is current) for row in timing.rounds]
+    context = {
+        "run": run,
+        "step": step,
+        "step_count": len(steps),
+        "current": current,
+        "current_row": next(row for row in rows if row.step_run is current),
+        "earlier_rows": [
+            row for row in rows if row.step_run.step_id == step.pk and row.step_run is not current
+        ],
+        "editable": editable,
+        "read_only_reason": None if editable else _read_only_reason(run, current),
+        "actor": actor,
+        "handed_over_by": _handed_over_by(step_runs, current) if editable else None,
+        "forms": forms,
+        "upload_errors": upload_errors,
+        "return_target": next(
+            (other for other in steps.values() if other.pk == step.return_to_id), None
+        ),
+    }
+    return render(request, "runs/step_action.html", context)

@@ -1,0 +1,341 @@
+"""Forms of the run pages: open a run, record a step, approve or return it, cancel, filter.
+
+Times are entered as local (WIB) wall-clock times to the minute; `clean_*` turns them into
+aware datetimes. Whether a time is allowed (not in the future, not before the previous step)
+is decided by `activities.workflow`, which reports it on the field it concerns.
+"""
+
+import datetime
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Layout, Row
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from activities.models import Run, Sop
+
+# Back-filling a run that already took place is allowed up to a year back; a date further away
+# is almost always a typing error (2062 for 2026).
+BACKFILL_DAYS = 365
+AHEAD_DAYS = 2 * 365
+
+DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"]
+DATETIME_FORMATS = [
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%d-%m-%Y %H:%M",
+    "%d/%m/%Y %H:%M",
+]
+
+INVALID_DATE = _("Masukkan tanggal yang valid, mis. 23-11-2026.")
+INVALID_DATETIME = _("Masukkan tanggal dan jam yang valid, mis. 23-11-2026 14:05.")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+def date_field(label, *, required=True, help_text=""):
+    return forms.DateField(
+        label=label,
+        required=required,
+        help_text=help_text,
+        input_formats=DATE_FORMATS,
+        widget=DateInput(),
+        error_messages={"invalid": INVALID_DATE},
+    )
+
+
+def local_datetime(value, exact=None):
+    """An entered (minute-precision) time as an aware datetime in the current time zone.
+
+    The form shows `exact` (the activation time, or now) to the minute; submitted unchanged,
+    it stands for that exact moment, so the seconds that were cut off cannot make a start
+    "before the previous step" or a completion "before the start".
+    """
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_current_timezone())
+    if exact is not None and value == exact.replace(second=0, microsecond=0):
+        return exact
+    return value
+
+
+def helper_without_form_tag(*layout):
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    if layout:
+        helper.layout = Layout(*layout)
+    return helper
+
+
+class RunForm(forms.Form):
+    title = forms.CharField(
+        label=_("Judul kegiatan"),
+        max_length=200,
+        error_messages={
+            "required": _("Judul kegiatan wajib diisi."),
+            "max_length": _("Judul kegiatan paling banyak %(limit_value)d karakter."),
+        },
+    )
+    scheduled_on = date_field(
+        _("Tanggal pelaksanaan"),
+        help_text=_("Boleh tanggal yang sudah lewat (paling lama satu tahun ke belakang)."),
+    )
+    place = forms.CharField(
+        label=_("Tempat"),
+        max_length=200,
+        error_messages={"required": _("Tempat kegiatan wajib diisi.")},
+    )
+    notes = forms.CharField(
+        label=_("Catatan"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+        self.fields["scheduled_on"].error_messages["required"] = _(
+            "Tanggal pelaksanaan wajib diisi."
+        )
+        self.helper = helper_without_form_tag(
+            "title", Row(Column("scheduled_on"), Column("place")), "notes"
+        )
+
+    def clean_title(self):
+        return self.cleaned_data["title"].strip()
+
+    def clean_place(self):
+        return self.cleaned_data["place"].strip()
+
+    def clean_scheduled_on(self):
+        value = self.cleaned_data["scheduled_on"]
+        if value < self.today - datetime.timedelta(days=BACKFILL_DAYS):
+            raise forms.ValidationError(
+                _("Tanggal pelaksanaan paling lama satu tahun yang lalu."), code="too_old"
+            )
+        if value > self.today + datetime.timedelta(days=AHEAD_DAYS):
+            raise forms.ValidationError(
+                _("Tanggal pelaksanaan paling jauh dua tahun ke depan."), code="too_far"
+            )
+        return value
+
+
+class VersionedStepForm(forms.Form):
+    """The hidden version of the StepRun the form was made from: a stale form is refused."""
+
+    # CharFields checked in clean(): a hidden field's own error would be shown nowhere.
+    # A returned step gets a new round whose version starts over, so the round is kept too.
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+    round = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, step_run, now=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.step_run = step_run
+        self.now = now or timezone.now()
+        self.fields["version"].initial = step_run.version
+        self.fields["round"].initial = step_run.round
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["version"] = int(cleaned.get("version") or "")
+            cleaned["round"] = int(cleaned.get("round") or "")
+        except ValueError:
+            raise forms.ValidationError(
+                _("Formulir tidak lengkap. Muat ulang halaman lalu isi lagi."), code="incomplete"
+            ) from None
+        return cleaned
+
+
+class TimedStepForm(VersionedStepForm):
+    """Kelengkapan, start and completion times: shared by process steps and approvals."""
+
+    requirements = forms.MultipleChoiceField(
+        label=_("Kelengkapan yang tersedia"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("Butir kelengkapan “%(value)s” tidak dikenal.")},
+    )
+    started_at = forms.DateTimeField(
+        label=_("Mulai dikerjakan"),
+        required=False,
+        input_formats=DATETIME_FORMATS,
+        widget=LocalDateTimeInput(),
+        help_text=_("Waktu WIB. Bawaan: saat langkah ini menjadi aktif."),
+        error_messages={"invalid": INVALID_DATETIME},
+    )
+    completed_at = forms.DateTimeField(
+        label=_("Selesai dikerjakan"),
+        required=False,
+        input_formats=DATETIME_FORMATS,
+        widget=LocalDateTimeInput(),
+        help_text=_("Waktu WIB. Bawaan: sekarang."),
+        error_messages={"invalid": INVALID_DATETIME},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        items = self.step_run.step.requirement_items()
+        if items:
+            self.fields["requirements"].choices = [(item, item) for item in items]
+        else:
+            del self.fields["requirements"]
+        self.fields["started_at"].initial = self.step_run.activated_at
+        self.fields["completed_at"].initial = self.now
+
+    def clean_started_at(self):
+        return local_datetime(self.cleaned_data["started_at"], exact=self.step_run.activated_at)
+
+    def clean_completed_at(self):
+        return local_datetime(self.cleaned_data["completed_at"], exact=self.now)
+
+    def times_row(self):
+        return Row(Column("started_at"), Column("completed_at"))
+
+
+class CompleteStepForm(TimedStepForm):
+    output = forms.CharField(
+        label=_("Output"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    notes = forms.CharField(
+        label=_("Catatan"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["output"].initial = self.step_run.step.output
+        self.fields["output"].help_text = _("Sesuai mutu baku; ubah bila berbeda.")
+        fields = ["requirements"] if "requirements" in self.fields else []
+        self.helper = helper_without_form_tag(
+            *fields, self.times_row(), "output", "notes", "version", "round"
+        )
+
+
+class ApproveStepForm(TimedStepForm):
+    instruction = forms.CharField(
+        label=_("Isi disposisi"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Isi disposisi wajib diisi.")},
+    )
+    deadline = date_field(_("Batas waktu"), required=False)
+    decision_notes = forms.CharField(
+        label=_("Catatan disposisi"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        fields = ["requirements"] if "requirements" in self.fields else []
+        self.helper = helper_without_form_tag(
+            "instruction",
+            Row(Column("deadline"), Column("decision_notes")),
+            *fields,
+            self.times_row(),
+            "version",
+            "round",
+        )
+
+    def clean_instruction(self):
+        value = self.cleaned_data["instruction"].strip()
+        if not value:
+            raise forms.ValidationError(_("Isi disposisi wajib diisi."), code="required")
+        return value
+
+
+class ReturnStepForm(VersionedStepForm):
+    reason = forms.CharField(
+        label=_("Alasan pengembalian"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Alasan pengembalian wajib diisi.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = helper_without_form_tag("reason", "version", "round")
+
+    def clean_reason(self):
+        value = self.cleaned_data["reason"].strip()
+        if not value:
+            raise forms.ValidationError(_("Alasan pengembalian wajib diisi."), code="required")
+        return value
+
+
+class CancelRunForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Alasan pembatalan"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Alasan pembatalan wajib diisi.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = helper_without_form_tag()
+
+    def clean_reason(self):
+        value = self.cleaned_data["reason"].strip()
+        if not value:
+            raise forms.ValidationError(_("Alasan pembatalan wajib diisi."), code="required")
+        return value
+
+
+class SopChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} (v{obj.version})"
+
+
+class RunFilterForm(forms.Form):
+    sop = SopChoiceField(
+        label=_("SOP"),
+        queryset=Sop.objects.none(),
+        required=False,
+        empty_label=_("Semua SOP"),
+        error_messages={"invalid_choice": _("SOP yang dipilih tidak tersedia.")},
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Semua status")), *Run.Status.choices],
+        error_messages={"invalid_choice": _("Status “%(value)s” tidak dikenal.")},
+    )
+    dari = date_field(_("Tanggal pelaksanaan dari"), required=False)
+    sampai = date_field(_("Tanggal pelaksanaan sampai"), required=False)
+    q = forms.CharField(label=_("Cari judul"), required=False, max_length=100)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sop"].queryset = (
+            Sop.objects.for_user(user).select_related("unit").order_by("name", "-version")
+        )
+        self.fields["q"].widget.attrs["type"] = "search"
+        self.helper = helper_without_form_tag(
+            Row(
+                Column("sop", css_class="col-12 col-lg-4"),
+                Column("status", css_class="col-6 col-lg-2"),
+                Column("dari", css_class="col-6 col-lg-2"),
+                Column("sampai", css_class="col-6 col-lg-2"),
+                Column("q", css_class="col-6 col-lg-2"),
+            )
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("dari"), cleaned.get("sampai")
+        if start and end and end < start:
+            self.add_error("sampai", _("Tanggal “sampai” tidak boleh sebelum tanggal “dari”."))
+        return cleaned
+
+    def clean_q(self):
+        return self.cleaned_data["q"].strip()
