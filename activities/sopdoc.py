@@ -44,6 +44,9 @@ TEXT_COLUMNS = {
     "remarks": 92,
 }
 ROLE_MAX_WIDTH = 120
+ROLE_MIN_WIDTH = 72
+# With many roles the text columns give up width, down to these.
+TEXT_MIN_WIDTHS = {"activity": 140, "requirements": 96, "output": 96}
 
 LABEL_PX = 7
 SVG_FONT = "Liberation Sans, Arial, DejaVu Sans, sans-serif"
@@ -85,7 +88,7 @@ SYMBOL_LABELS = {
     END: gettext_lazy("Selesai"),
 }
 SYMBOL_HEIGHT = {START: 22, PROCESS: 22, DECISION: 30, END: 22}
-CONNECT_Y = 6  # where the line from the previous step turns towards this step's column
+CONNECT_Y = 8  # where the line from the previous step turns towards this step's column
 ARROW = 5
 PENTAGON_W = 18
 PENTAGON_H = 16
@@ -243,9 +246,22 @@ def _num(value):
 def column_widths(role_count):
     """Widths in px of the step table's columns; what the role columns leave goes to text."""
     widths = dict(TEXT_COLUMNS)
+    count = max(role_count, 1)
     free = PAGE_WIDTH - sum(widths.values())
-    role = min(ROLE_MAX_WIDTH, free // max(role_count, 1))
-    left = free - role * role_count
+    role = min(ROLE_MAX_WIDTH, free // count)
+    if role < ROLE_MIN_WIDTH:
+        spares = {name: widths[name] - floor for name, floor in TEXT_MIN_WIDTHS.items()}
+        spare = sum(spares.values())
+        role = min(ROLE_MIN_WIDTH, (free + spare) // count)
+        deficit = role * count - free
+        taken = 0
+        for name in ("requirements", "output"):
+            take = deficit * spares[name] // spare
+            widths[name] -= take
+            taken += take
+        widths["activity"] -= deficit - taken
+        free = role * count
+    left = free - role * count
     widths["activity"] += left // 2
     widths["requirements"] += left // 4
     widths["output"] += left - left // 2 - left // 4
@@ -342,8 +358,8 @@ class _Painter:
         self.frame = frame
         self.cx = width / 2
         self.cells = [Cell(role=column.name, width=width) for column in columns]
-        self.shape_w = max(min(width - 28, 64), 16)
-        self.diamond_w = max(min(width - 40, 48), 16)
+        self.shape_w = max(min(width - 28, 64), 24)
+        self.diamond_w = max(min(width - 40, 48), 24)
 
     def _add(self, col, tag, text="", **attrs):
         pairs = [
@@ -497,10 +513,10 @@ def _paint_return(painters, frames, kind_of, entries, decision, target, lane_col
     if lane_col >= col:
         source.across(cy, col, cx + half, lane_col, lane_x)
         edge = lane_x - 2 if lane_col == col else width - 2
-        source.label(col, edge, cy - 5, _("Tidak"), anchor="end")
+        source.label(col, edge, cy - 7, _("Tidak"), anchor="end")
     else:
         source.across(cy, col, cx - half, lane_col, lane_x)
-        source.label(col, 2, cy - 5, _("Tidak"))
+        source.label(col, 2, cy - 7, _("Tidak"))
     source.line(lane_col, lane_x, cy, lane_x, 0)
     for index in range(target + 1, decision):
         painters[index].line_down(lane_col, lane_x, 0)
@@ -518,13 +534,13 @@ def _paint_return_stub(painter, frame, col, toward_left, target_number, width):
     if toward_left:
         painter.line(col, cx - half, cy, 2 + ARROW, cy)
         painter.arrow(col, 2, cy, "left")
-        painter.label(col, 2, cy - 4, _("Tidak"))
-        painter.label(col, 2, cy + 9, f"→ {target_number}")
+        painter.label(col, 2, cy - 7, _("Tidak"))
+        painter.label(col, 2, cy + 10, f"→ {target_number}")
     else:
         painter.line(col, cx + half, cy, width - 2 - ARROW, cy)
         painter.arrow(col, width - 2, cy, "right")
-        painter.label(col, width - 2, cy - 4, _("Tidak"), anchor="end")
-        painter.label(col, width - 2, cy + 9, f"→ {target_number}", anchor="end")
+        painter.label(col, width - 2, cy - 7, _("Tidak"), anchor="end")
+        painter.label(col, width - 2, cy + 10, f"→ {target_number}", anchor="end")
 
 
 def _text_px(step, widths):

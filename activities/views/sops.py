@@ -69,19 +69,23 @@ def sop_detail(request, pk):
     )
 
 
+def pdf_context(sop):
+    """Everything reports/sop.html prints, for an SOP read through `access.sop_queryset`."""
+    return {
+        "sop": sop,
+        "doc": sopdoc.build(sop, paged=True),
+        # Absolute, in the fetcher's own scheme: WeasyPrint leaves a relative URL unresolved
+        # against a base URL whose scheme it does not know, and the fetcher refuses it.
+        "stylesheet": f"{pdf.BASE_URL}{settings.STATIC_URL.strip('/')}/css/sopdoc.css",
+    }
+
+
 @login_required
 @require_safe
 def sop_pdf(request, pk):
     """The SOP as an A4 landscape PDF, paged with off-page connectors."""
     sop = access.get_sop_for_user(request.user, pk)
-    context = {
-        "sop": sop,
-        "doc": sopdoc.build(sop, paged=True),
-        # An absolute URL in the fetcher's scheme: WeasyPrint does not resolve a relative one
-        # against a base URL of a scheme it does not know.
-        "stylesheet": f"{pdf.BASE_URL}{settings.STATIC_URL.strip('/')}/css/sopdoc.css",
-    }
-    content = pdf.render_pdf("reports/sop.html", context)
+    content = pdf.render_pdf("reports/sop.html", pdf_context(sop))
     response = HttpResponse(content, content_type="application/pdf")
     filename = f"sop-{slugify(sop.unit.short_name)}-{sop.pk}-v{sop.version}.pdf"
     response["Content-Disposition"] = f'inline; filename="{filename}"'
