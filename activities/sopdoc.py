@@ -52,7 +52,7 @@ LABEL_PX = 7
 SVG_FONT = "Liberation Sans, Arial, DejaVu Sans, sans-serif"
 FONT_FILES = {
     False: ("LiberationSans-Regular.ttf", "Arial.ttf", "DejaVuSans.ttf"),
-    True: ("LiberationSans-Bold.ttf", "Arial Bold.ttf", "DejaVuSans-Bold.ttf"),
+    True: ("LiberationSans-Bold.ttf", "Arial_Bold.ttf", "DejaVuSans-Bold.ttf"),
 }
 FONT_DIRS = (
     "/usr/share/fonts/truetype/liberation",
@@ -228,10 +228,6 @@ class Document:
     widths: dict
     role_width: int
     width: int = PAGE_WIDTH
-
-    @property
-    def rows(self):
-        return [row for page in self.pages for row in page.rows]
 
     @property
     def total_label_colspan(self):
