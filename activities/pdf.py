@@ -1,21 +1,43 @@
 """WeasyPrint rendering shared by every document (SOP, laporan kegiatan, laporan arsip).
 
-Static and media files are read straight from disk through `ProjectFileFetcher`: the PDF never makes
-an HTTP request back to the server, and nothing outside the project's own files is fetched.
+Static and media files are read straight from disk (or the storage API) through
+`ProjectFileFetcher`: the PDF never makes an HTTP request back to the server, and nothing outside
+the project's own files is fetched.
 """
 
 import mimetypes
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+# WeasyPrint resolves relative URLs only against schemes urllib knows, so documents refer to
+# their files through the absolute URLs that `static_url` and `media_url` build.
 BASE_URL = "sopflow://document/"
+
+
+def static_url(path):
+    return f"{BASE_URL}{settings.STATIC_URL.strip('/')}/{path}"
+
+
+def media_url(name):
+    return f"{BASE_URL}{settings.MEDIA_URL.strip('/')}/{quote(name)}"
+
+
+def _static_file(name):
+    """A static file by its source name, or by its hashed name after collectstatic."""
+    found = finders.find(name)
+    if found:
+        return Path(found)
+    if staticfiles_storage.exists(name):
+        return Path(staticfiles_storage.path(name))
+    return None
 
 
 class ProjectFileFetcher(URLFetcher):
@@ -31,8 +53,8 @@ class ProjectFileFetcher(URLFetcher):
         static_prefix = "/" + settings.STATIC_URL.lstrip("/")
         media_prefix = "/" + settings.MEDIA_URL.lstrip("/")
         if path.startswith(static_prefix):
-            found = finders.find(path[len(static_prefix) :])
-            if not found:
+            found = _static_file(path[len(static_prefix) :])
+            if found is None:
                 raise ValueError(f"no such static file: {path}")
             return self._response(url, Path(found).read_bytes(), found)
         if path.startswith(media_prefix):
