@@ -17,7 +17,8 @@ def test_kasi_logs_in_and_lands_on_the_inbox(page, login):
     login(page, "kasi")
 
     expect(page).to_have_url(re.compile(r"/tugas/$"))
-    expect(page.get_by_role("link", name="SOP")).to_be_visible()
+    expect(page.get_by_role("heading", name="Tugas saya")).to_be_visible()
+    expect(page.get_by_role("navigation")).to_contain_text("Budi Santoso")
 
 
 def test_wrong_password_stays_on_the_login_page(page, seeded):
