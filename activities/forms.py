@@ -310,8 +310,9 @@ class RunFilterForm(forms.Form):
         choices=[("", _("Semua status")), *Run.Status.choices],
         error_messages={"invalid_choice": _("Status “%(value)s” tidak dikenal.")},
     )
-    dari = date_field(_("Tanggal pelaksanaan dari"), required=False)
-    sampai = date_field(_("Tanggal pelaksanaan sampai"), required=False)
+    # The period is the date the kegiatan takes place (Run.scheduled_on), not when it was opened.
+    dari = date_field(_("Dilaksanakan dari"), required=False)
+    sampai = date_field(_("Dilaksanakan sampai"), required=False)
     q = forms.CharField(label=_("Cari judul"), required=False, max_length=100)
 
     def __init__(self, *args, user, **kwargs):
@@ -324,9 +325,9 @@ class RunFilterForm(forms.Form):
             Row(
                 Column("sop", css_class="col-12 col-lg-4"),
                 Column("status", css_class="col-6 col-lg-2"),
+                Column("q", css_class="col-6 col-lg-2"),
                 Column("dari", css_class="col-6 col-lg-2"),
                 Column("sampai", css_class="col-6 col-lg-2"),
-                Column("q", css_class="col-6 col-lg-2"),
             )
         )
 

@@ -581,6 +581,11 @@ def test_run_page_of_other_unit_is_404(client_for, users, sop2):
     assert client_for("kasi").get(run.get_absolute_url()).status_code == 404
     assert client_for("outsider").get(run.get_absolute_url()).status_code == 404
     assert client_for("kasi").get("/kegiatan/99999999/").status_code == 404
+    assert client_for("kasi").get("/kegiatan/99999999999999999999999/").status_code == 404
+    assert (
+        client_for("kasi").get(f"/kegiatan/{run.pk}/langkah/99999999999999999999/").status_code
+        == 404
+    )
 
 
 def test_finished_run_page_offers_no_action(client_for, users, sop2):
