@@ -36,11 +36,11 @@ INBOX_LIMIT = 200
 # Wall-clock durations are shown in calendar days of 24 hours, not working days.
 WALL_DAY_MINUTES = 24 * 60
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-# Errors that mean the form no longer matches the step: show the step as it is now.
 STALE_ROUND = gettext_lazy(
     "Langkah ini sudah dikembalikan dan dibuka lagi sejak formulir ini dimuat. "
     "Periksa keadaannya sekarang lalu isi lagi."
 )
+# Errors that mean the form no longer matches the step: show the step as it is now.
 REFRESH_CODES = {"stale", "already_done", "not_active", "closed", "conflict", "not_found"}
 
 
