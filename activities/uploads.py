@@ -1,15 +1,99 @@
 """Attachments of a step: validation by content, size limits, image renditions, storage.
 
-Interface used by the rest of the app (the implementation is being completed):
 - `validate_uploads(files)` takes Django UploadedFile objects and returns `ValidUpload`s, or
   raises `django.core.exceptions.ValidationError` whose messages say which file and why.
   Nothing is written by validation.
 - `store(run, step_run, uploads, actor, at)` is called by the workflow inside the transition's
   transaction; it writes the files through the storage API, the `Attachment` rows and an
   `Event` per file.
+
+The type of a file is read from its content (magic bytes, the parts inside an Office zip), never
+from its name alone. Images are decoded and re-encoded by Pillow: that drops EXIF (GPS position,
+camera serial), applies the EXIF orientation, scales phone photos down and proves the file is a
+real image. Office files and PDFs are kept byte for byte.
 """
 
+import hashlib
+import io
+import logging
+import zipfile
 from dataclasses import dataclass
+from pathlib import PurePath
+
+import pillow_heif
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.template.defaultfilters import filesizeformat
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps
+
+from activities.models import Attachment, Event
+
+logger = logging.getLogger(__name__)
+
+pillow_heif.register_heif_opener()
+
+STORED_LONG_SIDE = 1600
+RENDITION_LONG_SIDE = 800
+# 48 MP phone sensors are common; anything far beyond is a decompression bomb, not a photo.
+MAX_IMAGE_PIXELS = 64_000_000
+CAPTION_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class FileKind:
+    label: str
+    content_type: str
+    extensions: tuple
+    # Pillow format the stored file is written in; None keeps the bytes as uploaded.
+    store_as: str | None = None
+
+    @property
+    def is_image(self):
+        return self.store_as is not None
+
+
+PDF = FileKind("PDF", "application/pdf", (".pdf",))
+JPEG = FileKind("JPEG", "image/jpeg", (".jpg", ".jpeg", ".jfif"), "JPEG")
+PNG = FileKind("PNG", "image/png", (".png",), "PNG")
+WEBP = FileKind("WebP", "image/webp", (".webp",), "WEBP")
+# Browsers other than Safari cannot show HEIC, so phone photos in HEIC are stored as JPEG.
+HEIC = FileKind("HEIC", "image/heic", (".heic", ".heif"), "JPEG")
+DOCX = FileKind(
+    "DOCX",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    (".docx",),
+)
+XLSX = FileKind(
+    "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",)
+)
+KINDS = (PDF, JPEG, PNG, WEBP, HEIC, DOCX, XLSX)
+IMAGE_EXTENSIONS = {ext for kind in KINDS if kind.is_image for ext in kind.extensions}
+EXTENSION_BY_FORMAT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+CONTENT_TYPE_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+PILLOW_FORMATS = {JPEG: {"JPEG", "MPO"}, PNG: {"PNG"}, WEBP: {"WEBP"}, HEIC: {"HEIF"}}
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+
+
+def accept_attribute():
+    """The `accept=` of the file input: extensions and MIME types of every allowed kind."""
+    values = [ext for kind in KINDS for ext in kind.extensions]
+    values += [kind.content_type for kind in KINDS]
+    return ",".join(dict.fromkeys(values))
+
+
+def allowed_labels():
+    return ", ".join(kind.label for kind in KINDS)
+
+
+def max_file_bytes():
+    return settings.SOPFLOW_UPLOAD_MAX_BYTES
+
+
+def max_step_bytes():
+    return settings.SOPFLOW_UPLOAD_STEP_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -21,14 +105,280 @@ class ValidUpload:
     rendition: bytes | None = None
     caption: str = ""
 
+    @property
+    def extension(self):
+        for kind in KINDS:
+            if kind.content_type == self.content_type and not kind.is_image:
+                return kind.extensions[0]
+        return EXTENSION_BY_FORMAT.get(self.content_type.removeprefix("image/").upper(), "")
 
-def validate_uploads(files):
-    if files:
-        raise NotImplementedError
-    return []
+
+class Refused(Exception):
+    """One file is refused; the message names the file and the reason."""
+
+
+def _sniff(data):
+    """The kind a file's first bytes (and, for Office files, its zip parts) say it is."""
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return WEBP
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return HEIC
+    if data.startswith(b"PK\x03\x04"):
+        return _office_kind(data)
+    return None
+
+
+def _office_kind(data):
+    # Only the zip's central directory is read: nothing is decompressed, so a zip bomb is harmless.
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    if any(name.lower().endswith("vbaproject.bin") for name in names):
+        raise Refused(
+            _("berkas Office yang berisi makro tidak diterima. Simpan sebagai .docx/.xlsx biasa.")
+        )
+    if any(name.startswith("word/") for name in names):
+        return DOCX
+    if any(name.startswith("xl/") for name in names):
+        return XLSX
+    return None
+
+
+def _jpeg_complete(data):
+    """Whether a JPEG reaches its end-of-image marker.
+
+    libjpeg quietly pads a cut-off file with grey and Pillow reports no error, so a photo that
+    only half arrived would be accepted. The header segments are skipped by their lengths (an
+    EXIF thumbnail carries its own end marker); after the first scan starts, FF D9 can only be
+    the real end, because FF bytes inside compressed data are always followed by 00 or a restart.
+    """
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return False
+        marker = data[position + 1]
+        if marker == 0xFF:
+            position += 1
+            continue
+        if marker == 0xDA:
+            return data.find(b"\xff\xd9", position) != -1
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        position += 2 + length
+    return False
+
+
+def _flatten(image):
+    """RGB on a white background: JPEG has no transparency."""
+    if image.mode in ("RGB", "L"):
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _encode(image, image_format, icc_profile):
+    buffer = io.BytesIO()
+    options = {"icc_profile": icc_profile} if icc_profile else {}
+    if image_format == "JPEG":
+        _flatten(image).save(buffer, "JPEG", quality=85, optimize=True, **options)
+    elif image_format == "WEBP":
+        mode = "RGBA" if image.mode in ("RGBA", "LA", "PA", "P") else "RGB"
+        image.convert(mode).save(buffer, "WEBP", quality=85, **options)
+    else:
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+            image = image.convert("RGBA")
+        image.save(buffer, "PNG", **options)
+    return buffer.getvalue()
+
+
+def _read_image(data, kind):
+    """Decode an image completely, upright; raise Refused if it is not a sound image."""
+    with Image.open(io.BytesIO(data)) as probe:
+        if probe.format not in PILLOW_FORMATS[kind]:
+            raise ValueError(f"{probe.format} is not {kind.label}")
+        width, height = probe.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise Refused(
+                _("gambar %(width)s×%(height)s piksel terlalu besar untuk diproses.")
+                % {"width": width, "height": height}
+            )
+        probe.verify()
+    if kind is JPEG and not _jpeg_complete(data):
+        raise ValueError("JPEG without its end marker")
+    image = Image.open(io.BytesIO(data))
+    if image.format in ("JPEG", "MPO"):
+        # Let libjpeg decode at a reduced scale: a 12 MP photo then costs a quarter of the time.
+        scale = STORED_LONG_SIDE / max(image.size)
+        if scale < 1:
+            image.draft("RGB", (round(image.width * scale), round(image.height * scale)))
+    image.load()
+    icc_profile = image.info.get("icc_profile")
+    upright = ImageOps.exif_transpose(image)
+    if upright.mode == "P":
+        upright = upright.convert("RGBA" if "transparency" in upright.info else "RGB")
+    elif upright.mode not in ("1", "L", "LA", "RGB", "RGBA"):
+        upright = upright.convert("RGBA" if "A" in upright.getbands() else "RGB")
+    # A fresh info dict: EXIF, XMP, comments and GPS never reach the stored file.
+    upright.info = {}
+    return upright, icc_profile
+
+
+def _process_image(data, kind):
+    """(stored bytes, stored Pillow format, rendition JPEG bytes) of an uploaded image."""
+    try:
+        image, icc_profile = _read_image(data, kind)
+        stored = image.copy()
+        stored.thumbnail((STORED_LONG_SIDE, STORED_LONG_SIDE), Image.Resampling.LANCZOS)
+        stored_bytes = _encode(stored, kind.store_as, icc_profile)
+        small = stored.copy()
+        small.thumbnail((RENDITION_LONG_SIDE, RENDITION_LONG_SIDE), Image.Resampling.LANCZOS)
+        rendition = io.BytesIO()
+        _flatten(small).save(rendition, "JPEG", quality=80, optimize=True)
+    except Refused:
+        raise
+    except Image.DecompressionBombError:
+        raise Refused(_("gambar terlalu besar untuk diproses.")) from None
+    except Exception as error:
+        # Decoders raise many kinds of errors on hostile or broken input; all mean "unreadable".
+        logger.info("Unreadable %s upload: %r", kind.label, error)
+        raise Refused(
+            _("gambar rusak atau tidak dapat dibaca sebagai %(kind)s.") % {"kind": kind.label}
+        ) from None
+    return stored_bytes, kind.store_as, rendition.getvalue()
+
+
+def _validate_one(upload, caption):
+    name = PurePath(upload.name or "").name or "berkas"
+    limit = max_file_bytes()
+    if upload.size is not None and upload.size > limit:
+        raise Refused(
+            _("ukurannya %(size)s, melebihi batas %(limit)s per berkas.")
+            % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
+        )
+    upload.seek(0)
+    # Read one byte past the limit: the declared size of an upload is not proof of its length.
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(
+            _("ukurannya melebihi batas %(limit)s per berkas.") % {"limit": filesizeformat(limit)}
+        )
+    if not data:
+        raise Refused(_("berkasnya kosong."))
+    kind = _sniff(data)
+    if kind is None:
+        raise Refused(
+            _("jenis berkas tidak diterima. Yang diterima: %(kinds)s.")
+            % {"kinds": allowed_labels()}
+        )
+    extension = PurePath(name).suffix.lower()
+    expected = IMAGE_EXTENSIONS if kind.is_image else kind.extensions
+    if extension not in expected:
+        raise Refused(
+            _(
+                "nama berkas berakhiran “%(extension)s”, tetapi isinya %(kind)s. "
+                "Unggah berkas asli dengan nama yang sesuai isinya."
+            )
+            % {"extension": extension or _("(tanpa akhiran)"), "kind": kind.label}
+        )
+    if kind is PDF and b"%%EOF" not in data[-2048:]:
+        raise Refused(_("berkas PDF terpotong atau rusak."))
+    rendition = None
+    content_type = kind.content_type
+    if kind.is_image:
+        data, image_format, rendition = _process_image(data, kind)
+        content_type = CONTENT_TYPE_BY_FORMAT[image_format]
+    return ValidUpload(
+        name=name[:255],
+        content_type=content_type,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        rendition=rendition,
+        caption=(caption or "").strip()[:CAPTION_MAX_LENGTH],
+    )
+
+
+def validate_uploads(files, captions=()):
+    """Check every file by content and size; return them ready to store, or refuse them all.
+
+    `captions`, if given, pairs a caption with each file in order.
+    """
+    files = [upload for upload in files if upload is not None]
+    if not files:
+        return []
+    errors = []
+    total = sum(upload.size or 0 for upload in files)
+    if total > max_step_bytes():
+        errors.append(
+            _("Jumlah ukuran lampiran %(size)s melebihi batas %(limit)s per langkah.")
+            % {"size": filesizeformat(total), "limit": filesizeformat(max_step_bytes())}
+        )
+    captions = list(captions) + [""] * (len(files) - len(captions))
+    valid = []
+    for upload, caption in zip(files, captions, strict=False):
+        try:
+            valid.append(_validate_one(upload, caption))
+        except Refused as refusal:
+            name = PurePath(upload.name or "").name or _("(tanpa nama)")
+            errors.append(
+                _("“%(name)s” ditolak: %(reason)s") % {"name": name, "reason": refusal.args[0]}
+            )
+    if errors:
+        raise ValidationError(errors, code="upload")
+    return valid
+
+
+def _stored_name(upload):
+    stem = slugify(PurePath(upload.name).stem)[:60] or "berkas"
+    # The hash prefix makes names unguessable and keeps two "IMG_0001.jpg" apart.
+    return f"{upload.sha256[:16]}-{stem}"
 
 
 def store(run, step_run, uploads, actor, at):
-    if uploads:
-        raise NotImplementedError
-    return []
+    """Write `uploads` for `step_run`; called inside the transition's transaction."""
+    stored = []
+    for upload in uploads:
+        attachment = Attachment(
+            step_run=step_run,
+            original_name=upload.name,
+            content_type=upload.content_type,
+            size=len(upload.data),
+            sha256=upload.sha256,
+            caption=upload.caption,
+            uploaded_by=actor.user,
+            uploaded_at=at,
+        )
+        base = _stored_name(upload)
+        attachment.file.save(base + upload.extension, ContentFile(upload.data), save=False)
+        if upload.rendition:
+            attachment.rendition.save(base + ".jpg", ContentFile(upload.rendition), save=False)
+        attachment.save()
+        Event.objects.create(
+            run=run,
+            step_run=step_run,
+            kind=Event.Kind.ATTACHED,
+            actor=actor.user,
+            on_behalf=actor.on_behalf,
+            at=at,
+            after={
+                "attachment": attachment.pk,
+                "name": attachment.original_name,
+                "content_type": attachment.content_type,
+                "size": attachment.size,
+                "sha256": attachment.sha256,
+            },
+        )
+        stored.append(attachment)
+    return stored
