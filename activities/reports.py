@@ -1,1 +1,680 @@
-# placeholder
+"""The laporan of a run, its archived final copy, and the period report of the archive.
+
+Every report is built completely here (all queries, all timing) and only then handed to the
+template and WeasyPrint, so rendering never touches the database.
+"""
+
+import datetime
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Prefetch, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from activities import durations, pdf, timing
+from activities.models import (
+    ArchivedReport,
+    Attachment,
+    Event,
+    Run,
+    Sop,
+    Step,
+    StepRun,
+    Unit,
+)
+
+logger = logging.getLogger(__name__)
+
+LAPORAN_TEMPLATE = "reports/laporan.html"
+ARSIP_TEMPLATE = "reports/arsip.html"
+# A period report is one table row per run; beyond this it is a book, not a report.
+ARCHIVE_REPORT_MAX_RUNS = 1000
+CALENDAR_DAY_MINUTES = 24 * 60
+
+
+# Absolute URLs for `pdf.ProjectFileFetcher`, which reads them from disk and storage: WeasyPrint
+# does not resolve relative URLs against a base of an unknown scheme such as "sopflow:".
+def _media_url(name):
+    return pdf.BASE_URL + settings.MEDIA_URL.lstrip("/") + quote(name)
+
+
+def _stylesheet_url():
+    return pdf.BASE_URL + settings.STATIC_URL.lstrip("/") + "css/report.css"
+
+
+def _person(user):
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _signed_minutes(minutes):
+    if minutes is None:
+        return ""
+    text = timing.format_minutes(minutes)
+    return f"+{text}" if round(minutes) > 0 else text
+
+
+def _city(parent_name):
+    """“Pemerintah Kota Tangerang” → “Tangerang”, for the place line above the signature."""
+    name = parent_name.strip()
+    for prefix in ("Pemerintah ", "Kota ", "Kabupaten "):
+        name = name.removeprefix(prefix)
+    return name
+
+
+@dataclass
+class Letterhead:
+    government: str
+    unit_name: str
+    address: str
+    city: str
+    head_title: str
+    head_name: str
+    head_rank: str
+    head_nip: str
+
+    @classmethod
+    def for_unit(cls, unit):
+        return cls(
+            government=unit.parent_name,
+            unit_name=unit.name,
+            address=unit.address,
+            city=_city(unit.parent_name),
+            head_title=unit.head_title,
+            head_name=unit.head_name,
+            head_rank=unit.head_rank,
+            head_nip=unit.head_nip,
+        )
+
+    @classmethod
+    def for_government(cls):
+        government = settings.SOPFLOW_PARENT_GOVERNMENT
+        return cls(government, "", "", _city(government), "", "", "", "")
+
+    @property
+    def has_signatory(self):
+        return bool(self.head_title and self.head_name)
+
+
+# Laporan kegiatan ---------------------------------------------------------------------------
+
+
+@dataclass
+class StepRow:
+    """One round of one step, as a row of the laporan's step table."""
+
+    number: int
+    round: int
+    activity: str
+    state: str
+    state_display: str
+    performer: str
+    role: str
+    on_behalf: bool
+    started_at: datetime.datetime | None
+    completed_at: datetime.datetime | None
+    same_day: bool
+    standard_text: str
+    actual: str
+    wall: str
+    difference: str
+    late: bool | None
+    output: str
+    notes: str
+    return_reason: str
+    attachment_names: list
+
+    @property
+    def details(self):
+        """(label, text) pairs printed under the row."""
+        pairs = [
+            (_("Output"), self.output),
+            (_("Catatan"), self.notes),
+            (_("Alasan pengembalian"), self.return_reason),
+            (_("Lampiran"), ", ".join(self.attachment_names)),
+        ]
+        return [(label, text) for label, text in pairs if text]
+
+
+@dataclass
+class Disposition:
+    number: int
+    round: int
+    activity: str
+    by: str
+    role: str
+    on_behalf: bool
+    at: datetime.datetime
+    approved: bool
+    decision_display: str
+    instruction: str
+    deadline: datetime.date | None
+    notes: str
+    return_reason: str
+    return_to: int | None
+
+
+@dataclass
+class Photo:
+    url: str
+    caption: str
+    step_number: int
+    uploaded_by: str
+    uploaded_at: datetime.datetime
+
+
+@dataclass
+class Document:
+    name: str
+    size: int
+    sha256: str
+    step_number: int
+
+
+@dataclass
+class RunReport:
+    run: Run
+    letterhead: Letterhead
+    rows: list
+    dispositions: list
+    photos: list
+    documents: list
+    timing: timing.RunTiming
+    final: bool
+    printed_at: datetime.datetime
+    signed_on: datetime.date
+    stylesheet: str = field(default_factory=_stylesheet_url)
+
+    @property
+    def watermark(self):
+        if self.run.status == Run.Status.CANCELLED:
+            return "DIBATALKAN"
+        return "" if self.final else "DRAF"
+
+    @property
+    def actual_display(self):
+        return timing.format_minutes(self.timing.actual_total_minutes)
+
+    @property
+    def difference_display(self):
+        return _signed_minutes(self.timing.difference_minutes)
+
+    @property
+    def lead_display(self):
+        return timing.format_minutes(self.timing.lead_minutes)
+
+    @property
+    def lead_wall_display(self):
+        if self.timing.lead_wall_minutes is None:
+            return ""
+        return durations.format_minutes(self.timing.lead_wall_minutes, CALENDAR_DAY_MINUTES)
+
+    @property
+    def returned_rounds(self):
+        return sum(1 for row in self.rows if row.state == StepRun.State.RETURNED)
+
+
+def _load_run(run_id):
+    run = (
+        Run.objects.select_related("sop", "unit", "opened_by")
+        .prefetch_related("unit__days_off", "unit__special_schedules")
+        .get(pk=run_id)
+    )
+    attachments = Attachment.objects.select_related("uploaded_by").order_by("uploaded_at", "pk")
+    step_runs = list(
+        StepRun.objects.filter(run=run)
+        .select_related("step__return_to", "completed_by", "completed_as")
+        .prefetch_related("step__roles", Prefetch("attachments", queryset=attachments))
+        .order_by("step__number", "round")
+    )
+    return run, step_runs
+
+
+def _step_row(round_timing):
+    step_run = round_timing.step_run
+    step = step_run.step
+    role = step_run.completed_as.name if step_run.completed_as else ""
+    if not role:
+        role = ", ".join(r.name for r in step.roles.all())
+    started, completed = step_run.started_at, step_run.completed_at
+    same_day = bool(
+        started
+        and completed
+        and timezone.localtime(started).date() == timezone.localtime(completed).date()
+    )
+    done = step_run.state in (StepRun.State.DONE, StepRun.State.RETURNED)
+    return StepRow(
+        number=step.number,
+        round=step_run.round,
+        activity=step.activity,
+        state=step_run.state,
+        state_display=step_run.get_state_display(),
+        performer=_person(step_run.completed_by),
+        role=role,
+        on_behalf=step_run.on_behalf,
+        started_at=started,
+        completed_at=completed,
+        same_day=same_day,
+        standard_text=step.standard_text,
+        actual=timing.format_minutes(round_timing.actual_minutes),
+        wall=(
+            durations.format_minutes(round_timing.wall_minutes, CALENDAR_DAY_MINUTES)
+            if round_timing.wall_minutes is not None
+            else ""
+        ),
+        difference=_signed_minutes(round_timing.difference_minutes),
+        late=round_timing.late if done else None,
+        output=(step_run.output or step.output) if done else "",
+        notes=step_run.notes,
+        return_reason=step_run.return_reason,
+        attachment_names=[a.original_name for a in step_run.attachments.all()],
+    )
+
+
+def _disposition(step_run):
+    step = step_run.step
+    approved = step_run.decision == StepRun.Decision.APPROVED
+    return Disposition(
+        number=step.number,
+        round=step_run.round,
+        activity=step.activity,
+        by=_person(step_run.completed_by),
+        role=step_run.completed_as.name if step_run.completed_as else "",
+        on_behalf=step_run.on_behalf,
+        at=step_run.completed_at,
+        approved=approved,
+        decision_display=step_run.get_decision_display(),
+        instruction=step_run.instruction,
+        deadline=step_run.deadline,
+        notes=step_run.decision_notes,
+        return_reason=step_run.return_reason,
+        return_to=step.return_to.number if step.return_to_id and not approved else None,
+    )
+
+
+def build_run_report(run_id, *, now=None):
+    """Everything the laporan of run `run_id` shows, computed up front."""
+    now = now or timezone.now()
+    run, step_runs = _load_run(run_id)
+    run_timing = timing.run_timing(run, step_runs, run.unit.calendar, now=now)
+    rows = [_step_row(round_timing) for round_timing in run_timing.rounds]
+    dispositions = [_disposition(sr) for sr in step_runs if sr.decision]
+    photos, documents = [], []
+    for step_run in step_runs:
+        for attachment in step_run.attachments.all():
+            if attachment.is_image and attachment.rendition:
+                photos.append(
+                    Photo(
+                        url=_media_url(attachment.rendition.name),
+                        caption=attachment.caption or attachment.original_name,
+                        step_number=step_run.step.number,
+                        uploaded_by=_person(attachment.uploaded_by),
+                        uploaded_at=attachment.uploaded_at,
+                    )
+                )
+            else:
+                documents.append(
+                    Document(
+                        name=attachment.original_name,
+                        size=attachment.size,
+                        sha256=attachment.sha256,
+                        step_number=step_run.step.number,
+                    )
+                )
+    final = run.status == Run.Status.FINISHED
+    signed_on = timezone.localtime(run.finished_at if final else now).date()
+    return RunReport(
+        run=run,
+        letterhead=Letterhead.for_unit(run.unit),
+        rows=rows,
+        dispositions=dispositions,
+        photos=photos,
+        documents=documents,
+        timing=run_timing,
+        final=final,
+        printed_at=now,
+        signed_on=signed_on,
+    )
+
+
+def render_run_report(run_id, *, now=None):
+    """PDF bytes of the laporan: the final one for a finished run, a marked draft otherwise."""
+    report = build_run_report(run_id, now=now)
+    return pdf.render_pdf(LAPORAN_TEMPLATE, {"report": report})
+
+
+# The archived final laporan ------------------------------------------------------------------
+
+
+def ensure_archived(run_id, *, now=None):
+    """The archived laporan of a finished run, rendering and storing it the first time.
+
+    Rendering happens outside any transaction (it takes a second and locks nothing). When two
+    requests archive at once, the one-to-one constraint keeps the first and the loser's file is
+    removed again.
+    """
+    existing = ArchivedReport.objects.filter(run_id=run_id).first()
+    if existing is not None:
+        return existing
+    now = now or timezone.now()
+    run = Run.objects.get(pk=run_id)
+    if run.status != Run.Status.FINISHED:
+        raise ValueError(f"run {run_id} is not finished")
+    data = render_run_report(run_id, now=now)
+    digest = hashlib.sha256(data).hexdigest()
+    report = ArchivedReport(run=run, sha256=digest, size=len(data), archived_at=now)
+    report.file.save(f"laporan-kegiatan-{run.pk}-{digest[:12]}.pdf", ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            report.save()
+            Event.objects.create(
+                run=run,
+                kind=Event.Kind.ARCHIVED,
+                at=now,
+                after={
+                    "file": report.file.name,
+                    "sha256": digest,
+                    "size": len(data),
+                },
+            )
+    except IntegrityError:
+        default_storage.delete(report.file.name)
+        return ArchivedReport.objects.get(run_id=run_id)
+    return report
+
+
+def archive_run(run_id, *, now=None):
+    """Called once a run has finished: archive its final laporan, or log why it could not.
+
+    A failure here must never undo or block the finished run; the laporan view archives it on
+    its first request instead.
+    """
+    try:
+        return ensure_archived(run_id, now=now)
+    except Exception:
+        logger.exception("Could not archive the laporan of run %s", run_id)
+        return None
+
+
+def file_digest(report):
+    """(sha256, size) of the stored file of an archived report; raises OSError if it is gone."""
+    digest = hashlib.sha256()
+    size = 0
+    with default_storage.open(report.file.name, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+# The archive ---------------------------------------------------------------------------------
+
+CLOSED_STATUSES = (Run.Status.FINISHED, Run.Status.CANCELLED)
+# The /arsip/ list sorts by the time a run closed; for finished runs alone that is finished_at,
+# which the run_unit_finished index serves.
+SORT_FIELDS = {Run.Status.FINISHED: "finished_at", Run.Status.CANCELLED: "cancelled_at"}
+
+
+def local_day_bounds(date_from, date_to):
+    """[start, end) in aware datetimes for the local (WIB) dates date_from..date_to inclusive."""
+    zone = timezone.get_current_timezone()
+    start = end = None
+    if date_from:
+        start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=zone)
+    if date_to:
+        next_day = date_to + datetime.timedelta(days=1)
+        end = datetime.datetime.combine(next_day, datetime.time.min, tzinfo=zone)
+    return start, end
+
+
+def archive_runs(units, *, text="", sop=None, status="", date_from=None, date_to=None):
+    """(closed runs of `units` matching the filters, newest first; the field they sort on)."""
+    runs = Run.objects.filter(unit__in=units).select_related("sop", "unit", "archived_report")
+    sort_field = SORT_FIELDS.get(status)
+    if sort_field:
+        runs = runs.filter(status=status)
+    else:
+        runs = runs.filter(status__in=CLOSED_STATUSES).annotate(
+            closed_sort=Coalesce("finished_at", "cancelled_at")
+        )
+        sort_field = "closed_sort"
+    if text:
+        runs = runs.filter(
+            Q(title__icontains=text) | Q(place__icontains=text) | Q(notes__icontains=text)
+        )
+    if sop is not None:
+        runs = runs.filter(sop=sop)
+    start, end = local_day_bounds(date_from, date_to)
+    if start:
+        runs = runs.filter(**{f"{sort_field}__gte": start})
+    if end:
+        runs = runs.filter(**{f"{sort_field}__lt": end})
+    return runs.order_by(f"-{sort_field}", "-id"), sort_field
+
+
+def encode_cursor(moment, pk):
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    return f"{(moment - epoch) // datetime.timedelta(microseconds=1)}-{pk}"
+
+
+def decode_cursor(value):
+    """(moment, pk) from `encode_cursor`'s text, or None for anything else."""
+    micros, _dash, pk = (value or "").partition("-")
+    if not (micros.isdigit() and pk.isdigit()):
+        return None
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    try:
+        return epoch + datetime.timedelta(microseconds=int(micros)), int(pk)
+    except OverflowError:
+        return None
+
+
+def keyset_page(runs, sort_field, cursor, size):
+    """One page of `runs` after `cursor` (keyset on (sort_field, id)); (rows, next cursor)."""
+    after = decode_cursor(cursor)
+    if after is not None:
+        moment, pk = after
+        runs = runs.filter(
+            Q(**{f"{sort_field}__lt": moment}) | Q(**{sort_field: moment, "id__lt": pk})
+        )
+    rows = list(runs[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = encode_cursor(getattr(last, sort_field), last.pk)
+    return rows, next_cursor
+
+
+def bulk_timings(runs, *, now=None):
+    """{run id: RunTiming} for many runs: one query for all their step runs."""
+    runs = list(runs)
+    if not runs:
+        return {}
+    unit_ids = {run.unit_id for run in runs}
+    units = {
+        unit.pk: unit
+        for unit in Unit.objects.filter(pk__in=unit_ids).prefetch_related(
+            "days_off", "special_schedules"
+        )
+    }
+    steps = Step.objects.only("id", "number", "standard_text", "standard_minutes")
+    step_runs = defaultdict(list)
+    rows = (
+        StepRun.objects.filter(run_id__in=[run.pk for run in runs])
+        .only(
+            "id",
+            "run_id",
+            "step_id",
+            "round",
+            "state",
+            "activated_at",
+            "started_at",
+            "completed_at",
+        )
+        .order_by()
+    )
+    step_cache = {step.pk: step for step in steps.filter(sop_id__in={run.sop_id for run in runs})}
+    for step_run in rows:
+        step_run.step = step_cache[step_run.step_id]
+        step_runs[step_run.run_id].append(step_run)
+    return {
+        run.pk: timing.run_timing(run, step_runs[run.pk], units[run.unit_id].calendar, now=now)
+        for run in runs
+    }
+
+
+@dataclass
+class ArchiveRow:
+    run: Run
+    timing: timing.RunTiming
+
+    @property
+    def actual_display(self):
+        return timing.format_minutes(self.timing.actual_total_minutes)
+
+    @property
+    def difference_display(self):
+        return _signed_minutes(self.timing.difference_minutes)
+
+
+@dataclass
+class SopGroup:
+    sop: object
+    rows: list = field(default_factory=list)
+    cancelled: int = 0
+
+    @property
+    def standard_display(self):
+        return self.rows[0].timing.standard_display if self.rows else ""
+
+    @property
+    def average_actual_display(self):
+        if not self.rows:
+            return ""
+        total = sum(row.timing.actual_total_minutes for row in self.rows)
+        return timing.format_minutes(total / len(self.rows))
+
+    @property
+    def late_runs(self):
+        return sum(1 for row in self.rows if row.timing.late)
+
+    @property
+    def steps_done(self):
+        return sum(row.timing.steps_done for row in self.rows)
+
+    @property
+    def steps_on_time(self):
+        return sum(row.timing.steps_on_time for row in self.rows)
+
+    @property
+    def on_time_share(self):
+        return self.steps_on_time / self.steps_done if self.steps_done else None
+
+
+@dataclass
+class ArchiveReport:
+    letterhead: Letterhead
+    date_from: datetime.date
+    date_to: datetime.date
+    groups: list
+    printed_at: datetime.datetime
+    stylesheet: str = field(default_factory=_stylesheet_url)
+
+    @property
+    def finished(self):
+        return sum(len(group.rows) for group in self.groups)
+
+    @property
+    def cancelled(self):
+        return sum(group.cancelled for group in self.groups)
+
+    @property
+    def late_runs(self):
+        return sum(group.late_runs for group in self.groups)
+
+    @property
+    def steps_done(self):
+        return sum(group.steps_done for group in self.groups)
+
+    @property
+    def steps_on_time(self):
+        return sum(group.steps_on_time for group in self.groups)
+
+    @property
+    def on_time_share(self):
+        return self.steps_on_time / self.steps_done if self.steps_done else None
+
+
+class ReportTooLarge(Exception):
+    def __init__(self, count):
+        super().__init__(count)
+        self.count = count
+
+
+def _period_runs(units, date_from, date_to, sop):
+    start, end = local_day_bounds(date_from, date_to)
+    runs = Run.objects.filter(unit__in=units, finished_at__gte=start, finished_at__lt=end)
+    if sop is not None:
+        runs = runs.filter(sop=sop)
+    return runs.filter(status=Run.Status.FINISHED)
+
+
+def build_archive_report(units, date_from, date_to, *, sop=None, now=None):
+    """Finished runs of `units` in the period, grouped per SOP version, with their timing."""
+    now = now or timezone.now()
+    units = list(units)
+    runs_query = _period_runs(units, date_from, date_to, sop)
+    count = runs_query.count()
+    if count > ARCHIVE_REPORT_MAX_RUNS:
+        raise ReportTooLarge(count)
+    runs = list(
+        runs_query.select_related("sop__unit", "unit").order_by(
+            "unit__name", "sop__name", "sop__version", "finished_at", "id"
+        )
+    )
+    timings = bulk_timings(runs, now=now)
+    groups = {}
+    for run in runs:
+        group = groups.setdefault(run.sop_id, SopGroup(sop=run.sop))
+        group.rows.append(ArchiveRow(run=run, timing=timings[run.pk]))
+    start, end = local_day_bounds(date_from, date_to)
+    cancelled = Run.objects.filter(
+        unit__in=units,
+        status=Run.Status.CANCELLED,
+        cancelled_at__gte=start,
+        cancelled_at__lt=end,
+    )
+    if sop is not None:
+        cancelled = cancelled.filter(sop=sop)
+    counts = cancelled.values("sop").annotate(n=Count("id")).order_by()
+    missing = {row["sop"]: row["n"] for row in counts if row["sop"] not in groups}
+    if missing:
+        for extra in Sop.objects.filter(pk__in=missing).select_related("unit"):
+            groups[extra.pk] = SopGroup(sop=extra)
+    for row in counts:
+        groups[row["sop"]].cancelled = row["n"]
+    ordered = sorted(groups.values(), key=lambda g: (g.sop.unit.name, g.sop.name, g.sop.version))
+    letterhead = Letterhead.for_unit(units[0]) if len(units) == 1 else Letterhead.for_government()
+    return ArchiveReport(
+        letterhead=letterhead,
+        date_from=date_from,
+        date_to=date_to,
+        groups=ordered,
+        printed_at=now,
+    )
+
+
+def render_archive_report(units, date_from, date_to, *, sop=None, now=None):
+    report = build_archive_report(units, date_from, date_to, sop=sop, now=now)
+    return pdf.render_pdf(ARSIP_TEMPLATE, {"report": report})

@@ -1,10 +1,394 @@
-"""Placeholder: being written."""
+"""Laporan PDFs, protected attachment downloads, and the archive of closed runs for TU and Kepala.
 
-from django.http import HttpResponse
+Files of a run are only ever served through these views, which check that the user belongs to
+the run's unit; nothing under MEDIA_ROOT is meant to be published directly.
+"""
+
+import csv
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from activities import access, reports
+from activities.models import ArchivedReport, Attachment, Run, Sop
+
+PAGE_SIZE = 50
+DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"]
+EXPORT_MAX_ROWS = 10_000
+# Attachments never change once stored, so browsers may keep them for a while (privately).
+FILE_CACHE_SECONDS = 24 * 3600
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse("todo")
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-run_report = attachment_download = attachment_thumbnail = archive_list = archive_report = _todo
+def _file_response(field_file, *, content_type, filename, inline):
+    try:
+        handle = field_file.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404(_("Berkas tidak ditemukan di penyimpanan.")) from None
+    response = FileResponse(
+        handle, content_type=content_type, as_attachment=not inline, filename=filename
+    )
+    response["Cache-Control"] = f"private, max-age={FILE_CACHE_SECONDS}"
+    return response
+
+
+@login_required
+@require_GET
+def run_report(request, pk):
+    """The laporan PDF: the archived bytes of a finished run, a draft for any other run."""
+    run = get_object_or_404(Run.objects.for_user(request.user), pk=pk)
+    if run.status == Run.Status.FINISHED:
+        archived = reports.ensure_archived(run.pk)
+        response = _file_response(
+            archived.file,
+            content_type="application/pdf",
+            filename=f"laporan-kegiatan-{run.pk}.pdf",
+            inline=True,
+        )
+        response["ETag"] = f'"{archived.sha256}"'
+        return response
+    data = reports.render_run_report(run.pk)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="draf-laporan-kegiatan-{run.pk}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _attachment_for_user(user, pk, attachment_id):
+    return get_object_or_404(
+        Attachment.objects.filter(step_run__run__in=Run.objects.for_user(user)),
+        pk=attachment_id,
+        step_run__run_id=pk,
+    )
+
+
+@login_required
+@require_GET
+def attachment_download(request, pk, attachment_id):
+    attachment = _attachment_for_user(request.user, pk, attachment_id)
+    stem = attachment.original_name.rsplit(".", 1)[0] or "lampiran"
+    extension = "." + attachment.file.name.rsplit(".", 1)[-1]
+    inline = attachment.is_image or attachment.content_type == "application/pdf"
+    return _file_response(
+        attachment.file,
+        content_type=attachment.content_type,
+        filename=stem + extension,
+        inline=inline,
+    )
+
+
+@login_required
+@require_GET
+def attachment_thumbnail(request, pk, attachment_id):
+    attachment = _attachment_for_user(request.user, pk, attachment_id)
+    if not attachment.rendition:
+        raise Http404(_("Lampiran ini tidak memiliki gambar kecil."))
+    stem = attachment.original_name.rsplit(".", 1)[0] or "lampiran"
+    return _file_response(
+        attachment.rendition,
+        content_type="image/jpeg",
+        filename=f"{stem}-kecil.jpg",
+        inline=True,
+    )
+
+
+class ArchiveFilterForm(forms.Form):
+    STATUS_CHOICES = [
+        ("", gettext_lazy("Selesai dan dibatalkan")),
+        (Run.Status.FINISHED, gettext_lazy("Selesai")),
+        (Run.Status.CANCELLED, gettext_lazy("Dibatalkan")),
+    ]
+
+    q = forms.CharField(
+        label=gettext_lazy("Cari"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"placeholder": gettext_lazy("judul, tempat atau catatan"), "type": "search"}
+        ),
+    )
+    sop = forms.ModelChoiceField(
+        label=gettext_lazy("SOP"),
+        queryset=Sop.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Semua SOP"),
+        error_messages={"invalid_choice": gettext_lazy("SOP yang dipilih tidak dikenal.")},
+    )
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=STATUS_CHOICES, required=False)
+    dari = forms.DateField(
+        label=gettext_lazy("Dari tanggal"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        widget=DateInput(),
+        error_messages={
+            "invalid": gettext_lazy("Tanggal “dari” tidak valid; tulis mis. 2026-11-01.")
+        },
+    )
+    sampai = forms.DateField(
+        label=gettext_lazy("Sampai tanggal"),
+        required=False,
+        input_formats=DATE_FORMATS,
+        widget=DateInput(),
+        error_messages={
+            "invalid": gettext_lazy("Tanggal “sampai” tidak valid; tulis mis. 2026-11-30.")
+        },
+    )
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        sops = (
+            Sop.objects.filter(unit__in=units)
+            .select_related("unit")
+            .order_by("unit__name", "name", "-version")
+        )
+        self.fields["sop"].queryset = sops
+        for name, field in self.fields.items():
+            is_select = isinstance(field.widget, forms.Select)
+            css = "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            if self.is_bound and name in self.errors:
+                css += " is-invalid"
+            field.widget.attrs["class"] = css
+        several_units = len(units) > 1
+        self.fields["sop"].label_from_instance = lambda sop: (
+            f"{sop.unit.short_name} · {sop.name} (v{sop.version})"
+            if several_units
+            else f"{sop.name} (v{sop.version})"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("dari"), cleaned.get("sampai")
+        if start and end and end < start:
+            self.add_error("sampai", _("Tanggal “sampai” tidak boleh sebelum tanggal “dari”."))
+        return cleaned
+
+    def filters(self):
+        """The filters that passed validation, as keyword arguments of `reports.archive_runs`."""
+        data = self.cleaned_data if self.is_bound else {}
+        return {
+            "text": (data.get("q") or "").strip(),
+            "sop": data.get("sop"),
+            "status": data.get("status") or "",
+            "date_from": data.get("dari"),
+            "date_to": data.get("sampai"),
+        }
+
+
+def _params(request, *names):
+    return [(k, v) for k, values in request.GET.lists() for v in values if k not in names]
+
+
+def _query_without(request, *names):
+    return urlencode(_params(request, *names))
+
+
+@login_required
+@require_GET
+def archive_list(request):
+    """Closed runs of the units where the user is Kepala or TU; CSV/XLSX of the same list."""
+    units = access.require_archive_access(request.user)
+    form = ArchiveFilterForm(request.GET or None, units=units)
+    if form.is_bound:
+        form.is_valid()
+    runs, sort_field = reports.archive_runs(units, **form.filters())
+    export = request.GET.get("format")
+    if export in ("csv", "xlsx"):
+        return _export(runs, export)
+    rows, next_cursor = reports.keyset_page(runs, sort_field, request.GET.get("setelah"), PAGE_SIZE)
+    base_query = _query_without(request, "setelah", "format")
+    context = {
+        "form": form,
+        "rows": rows,
+        "units": units,
+        "next_url": "?"
+        + urlencode([*_params(request, "setelah", "format"), ("setelah", next_cursor)])
+        if next_cursor
+        else "",
+        "first_url": f"?{base_query}" if request.GET.get("setelah") else "",
+        "export_query": base_query,
+        "period_query": urlencode(
+            {k: request.GET[k] for k in ("dari", "sampai", "sop") if request.GET.get(k)}
+        ),
+    }
+    return render(request, "archive/list.html", context)
+
+
+def _cell(value):
+    """Text that a spreadsheet will not run as a formula (CSV/formula injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+EXPORT_COLUMNS = [
+    gettext_lazy("No."),
+    gettext_lazy("Judul kegiatan"),
+    gettext_lazy("Unit kerja"),
+    gettext_lazy("SOP"),
+    gettext_lazy("Nomor SOP"),
+    gettext_lazy("Versi SOP"),
+    gettext_lazy("Tanggal pelaksanaan"),
+    gettext_lazy("Tempat"),
+    gettext_lazy("Status"),
+    gettext_lazy("Dibuka"),
+    gettext_lazy("Selesai/dibatalkan"),
+    gettext_lazy("Alasan pembatalan"),
+    gettext_lazy("Waktu baku (menit kerja)"),
+    gettext_lazy("Waktu nyata (menit kerja)"),
+    gettext_lazy("Langkah tepat waktu"),
+    gettext_lazy("Langkah selesai"),
+    gettext_lazy("SHA-256 laporan"),
+]
+
+
+def _export_rows(runs):
+    runs = list(runs[:EXPORT_MAX_ROWS])
+    timings = reports.bulk_timings(runs)
+    for number, run in enumerate(runs, start=1):
+        timing = timings[run.pk]
+        try:
+            digest = run.archived_report.sha256
+        except ArchivedReport.DoesNotExist:
+            digest = ""
+        closed = run.finished_at or run.cancelled_at
+        yield [
+            number,
+            run.title,
+            run.unit.short_name,
+            run.sop.name,
+            run.sop.number,
+            run.sop.version,
+            run.scheduled_on,
+            run.place,
+            run.get_status_display(),
+            timezone.localtime(run.opened_at).replace(tzinfo=None),
+            timezone.localtime(closed).replace(tzinfo=None) if closed else None,
+            run.cancel_reason,
+            timing.standard_total_minutes,
+            round(timing.actual_total_minutes),
+            timing.steps_on_time,
+            timing.steps_done,
+            digest,
+        ]
+
+
+def _export(runs, export):
+    stamp = timezone.localdate().isoformat()
+    header = [str(title) for title in EXPORT_COLUMNS]
+    if export == "csv":
+        return _export_csv(runs, header, f"arsip-kegiatan-{stamp}.csv")
+    return _export_xlsx(runs, header, f"arsip-kegiatan-{stamp}.xlsx")
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _export_csv(runs, header, filename):
+    def lines():
+        writer = csv.writer(_Echo())
+        # The byte order mark makes Excel read the file as UTF-8.
+        yield "\ufeff" + writer.writerow(header)
+        for row in _export_rows(runs):
+            values = [
+                value.strftime("%Y-%m-%d %H:%M")
+                if hasattr(value, "hour")
+                else value.isoformat()
+                if hasattr(value, "isoformat")
+                else value
+                for value in row
+            ]
+            yield writer.writerow([_cell(value) for value in values])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _export_xlsx(runs, header, filename):
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Arsip kegiatan"))
+    bold = Font(bold=True)
+    header_cells = []
+    for title in header:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    for row in _export_rows(runs):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                # openpyxl would store a text starting with "=" as a formula.
+                cell.data_type = "s"
+            elif hasattr(value, "hour"):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif hasattr(value, "isoformat"):
+                cell.number_format = "yyyy-mm-dd"
+            cells.append(cell)
+        sheet.append(cells)
+    response = HttpResponse(
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    workbook.save(response)
+    return response
+
+
+@login_required
+@require_GET
+def archive_report(request):
+    """The period report (laporan arsip) as a PDF; bad dates go back to /arsip/ with a message."""
+    units = access.require_archive_access(request.user)
+    form = ArchiveFilterForm(request.GET, units=units)
+    back = reverse("archive_list") + (
+        "?" + _query_without(request, "setelah", "format") if request.GET else ""
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    date_from, date_to = form.cleaned_data["dari"], form.cleaned_data["sampai"]
+    if not (date_from and date_to):
+        messages.error(request, _("Isi tanggal “dari” dan “sampai” untuk mencetak laporan arsip."))
+        return redirect(back)
+    try:
+        data = reports.render_archive_report(
+            units, date_from, date_to, sop=form.cleaned_data["sop"]
+        )
+    except reports.ReportTooLarge as error:
+        messages.error(
+            request,
+            _(
+                "Periode ini berisi %(count)s kegiatan selesai; laporan arsip memuat paling "
+                "banyak %(limit)s. Persempit periodenya atau pilih satu SOP."
+            )
+            % {"count": error.count, "limit": reports.ARCHIVE_REPORT_MAX_RUNS},
+        )
+        return redirect(back)
+    response = HttpResponse(data, content_type="application/pdf")
+    filename = f"laporan-arsip-{date_from.isoformat()}-{date_to.isoformat()}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
