@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from activities import access, reports
 from activities.models import ArchivedReport, Attachment, Run, Sop
@@ -48,7 +48,7 @@ def _file_response(field_file, *, content_type, filename, inline):
 
 
 @login_required
-@require_GET
+@require_safe
 def run_report(request, pk):
     """The laporan PDF: the archived bytes of a finished run, a draft for any other run."""
     run = get_object_or_404(Run.objects.for_user(request.user), pk=pk)
@@ -78,7 +78,7 @@ def _attachment_for_user(user, pk, attachment_id):
 
 
 @login_required
-@require_GET
+@require_safe
 def attachment_download(request, pk, attachment_id):
     attachment = _attachment_for_user(request.user, pk, attachment_id)
     stem = attachment.original_name.rsplit(".", 1)[0] or "lampiran"
@@ -93,7 +93,7 @@ def attachment_download(request, pk, attachment_id):
 
 
 @login_required
-@require_GET
+@require_safe
 def attachment_thumbnail(request, pk, attachment_id):
     attachment = _attachment_for_user(request.user, pk, attachment_id)
     if not attachment.rendition:
@@ -109,7 +109,7 @@ def attachment_thumbnail(request, pk, attachment_id):
 
 class ArchiveFilterForm(forms.Form):
     STATUS_CHOICES = [
-        ("", gettext_lazy("Selesai dan dibatalkan")),
+        ("", gettext_lazy("Semua status")),
         (Run.Status.FINISHED, gettext_lazy("Selesai")),
         (Run.Status.CANCELLED, gettext_lazy("Dibatalkan")),
     ]
@@ -198,7 +198,7 @@ def _query_without(request, *names):
 
 
 @login_required
-@require_GET
+@require_safe
 def archive_list(request):
     """Closed runs of the units where the user is Kepala or TU; CSV/XLSX of the same list."""
     units = access.require_archive_access(request.user)
@@ -357,7 +357,7 @@ def _export_xlsx(runs, header, filename):
 
 
 @login_required
-@require_GET
+@require_safe
 def archive_report(request):
     """The period report (laporan arsip) as a PDF; bad dates go back to /arsip/ with a message."""
     units = access.require_archive_access(request.user)
