@@ -9,7 +9,6 @@ import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -41,14 +40,8 @@ ARCHIVE_REPORT_MAX_RUNS = 1000
 CALENDAR_DAY_MINUTES = 24 * 60
 
 
-# Absolute URLs for `pdf.ProjectFileFetcher`, which reads them from disk and storage: WeasyPrint
-# does not resolve relative URLs against a base of an unknown scheme such as "sopflow:".
-def _media_url(name):
-    return pdf.BASE_URL + settings.MEDIA_URL.lstrip("/") + quote(name)
-
-
 def _stylesheet_url():
-    return pdf.BASE_URL + settings.STATIC_URL.lstrip("/") + "css/report.css"
+    return pdf.static_url("css/report.css")
 
 
 def _person(user):
@@ -315,7 +308,7 @@ def build_run_report(run_id, *, now=None):
             if attachment.is_image and attachment.rendition:
                 photos.append(
                     Photo(
-                        url=_media_url(attachment.rendition.name),
+                        url=pdf.media_url(attachment.rendition.name),
                         caption=attachment.caption or attachment.original_name,
                         step_number=step_run.step.number,
                         uploaded_by=_person(attachment.uploaded_by),

@@ -367,3 +367,12 @@ def test_failed_render_at_finish_still_finishes_and_archives_on_first_request(
     archived = ArchivedReport.objects.get(run=run)
     assert hashlib.sha256(body(response)).hexdigest() == archived.sha256
     assert Event.objects.filter(run=run, kind=Event.Kind.ARCHIVED).count() == 1
+
+
+def test_laporan_embeds_the_small_renditions(client_for, finished_run):
+    data = body(client_for("kasi").get(f"/kegiatan/{finished_run.pk}/laporan.pdf"))
+    sizes = {
+        image.image.size for page in PdfReader(io.BytesIO(data)).pages for image in page.images
+    }
+    # The photos were 1200×900 uploads; the PDF carries their 800 px renditions only.
+    assert sizes == {(800, 600)}
