@@ -58,12 +58,13 @@ lint: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run
 
 bench: $(STAMP)
-	@set -e; scripts=$$(ls bench/*.py 2>/dev/null || true); \
-	if [ -z "$$scripts" ]; then echo "no benchmarks in bench/"; exit 0; fi; \
-	for script in $$scripts; do \
+	@failed=""; \
+	for script in bench/*.py; do \
+		[ -e "$$script" ] || { echo "no benchmarks in bench/"; break; }; \
 		echo "== $$script"; \
-		PYTHONPATH=$(CURDIR) $(PY) $$script; \
-	done
+		PYTHONPATH=$(CURDIR) $(PY) $$script || failed="$$failed $$script"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed" >&2; exit 1; fi
 
 # db.sqlite3 and media/ hold your local data and stay.
 clean:
