@@ -211,7 +211,9 @@ def main():
         build_seconds = time.perf_counter() - started
         pdf = reports.render_archive_report([unit], *period)
         repeat = max(1, min(options.repeat, 3))
-        median, times = median_time(lambda: reports.render_archive_report([unit], *period), repeat)
+        median, times, cpu = median_time(
+            lambda: reports.render_archive_report([unit], *period), repeat
+        )
         verdict = "OK" if median < 10 else "SLOW"
         print(
             f"laporan arsip, {report.finished} runs ({len(pdf) / 1e6:.2f} MB PDF): data in "
