@@ -130,6 +130,7 @@ def test_other_units_sop_is_not_a_filter(client_for, closed_runs, sop2):
         ("dari=2026-13-45", "Tanggal “dari” tidak valid"),
         ("sampai=kemarin", "Tanggal “sampai” tidak valid"),
         ("dari=2026-10-31&sampai=2026-10-01", "tidak boleh sebelum"),
+        ("sampai=9999-12-31", "Tahun harus antara 2000 dan 2100"),
     ],
 )
 def test_bad_dates_are_explained(client_for, closed_runs, query, message):
@@ -270,6 +271,7 @@ def test_empty_period_says_so(client_for, closed_runs):
         ("dari=2026-10-01", "Isi tanggal “dari” dan “sampai”"),
         ("dari=2026-02-30&sampai=2026-03-31", "Tanggal “dari” tidak valid"),
         ("dari=2026-10-31&sampai=2026-10-01", "tidak boleh sebelum"),
+        ("dari=0001-01-01&sampai=9999-12-31", "Tahun harus antara 2000 dan 2100"),
     ],
 )
 def test_period_report_bad_dates_go_back_with_a_message(client_for, seeded, query, message):

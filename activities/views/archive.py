@@ -23,6 +23,8 @@ from activities.models import ArchivedReport, Attachment, Run, Sop
 
 PAGE_SIZE = 50
 DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"]
+# Dates far outside the years a run can have are typing errors (and 9999-12-31 + 1 day overflows).
+MIN_YEAR, MAX_YEAR = 2000, 2100
 EXPORT_MAX_ROWS = 10_000
 # Attachments never change once stored, so browsers may keep them for a while (privately).
 FILE_CACHE_SECONDS = 24 * 3600
@@ -169,6 +171,20 @@ class ArchiveFilterForm(forms.Form):
             if several_units
             else f"{sop.name} (v{sop.version})"
         )
+
+    def _clean_year(self, name):
+        value = self.cleaned_data.get(name)
+        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+            raise forms.ValidationError(
+                _("Tahun harus antara %(min)s dan %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR}
+            )
+        return value
+
+    def clean_dari(self):
+        return self._clean_year("dari")
+
+    def clean_sampai(self):
+        return self._clean_year("sampai")
 
     def clean(self):
         cleaned = super().clean()
