@@ -347,38 +347,62 @@ def _stored_name(upload):
 
 
 def store(run, step_run, uploads, actor, at):
-    """Write `uploads` for `step_run`; called inside the transition's transaction."""
-    stored = []
-    for upload in uploads:
-        attachment = Attachment(
-            step_run=step_run,
-            original_name=upload.name,
-            content_type=upload.content_type,
-            size=len(upload.data),
-            sha256=upload.sha256,
-            caption=upload.caption,
-            uploaded_by=actor.user,
-            uploaded_at=at,
-        )
-        base = _stored_name(upload)
-        attachment.file.save(base + upload.extension, ContentFile(upload.data), save=False)
-        if upload.rendition:
-            attachment.rendition.save(base + ".jpg", ContentFile(upload.rendition), save=False)
-        attachment.save()
-        Event.objects.create(
-            run=run,
-            step_run=step_run,
-            kind=Event.Kind.ATTACHED,
-            actor=actor.user,
-            on_behalf=actor.on_behalf,
-            at=at,
-            after={
-                "attachment": attachment.pk,
-                "name": attachment.original_name,
-                "content_type": attachment.content_type,
-                "size": attachment.size,
-                "sha256": attachment.sha256,
-            },
-        )
-        stored.append(attachment)
+    """Write `uploads` for `step_run`; called inside the transition's transaction.
+
+    A storage failure (disk full, object store down) becomes a `WorkflowError`, so the whole
+    transition rolls back with a message; the files this call already wrote are removed.
+    """
+    stored, written = [], []
+    try:
+        for upload in uploads:
+            stored.append(_store_one(run, step_run, upload, actor, at, written))
+    except OSError:
+        logger.exception("Could not store attachments of step run %s", step_run.pk)
+        for field_file in written:
+            try:
+                field_file.storage.delete(field_file.name)
+            except OSError:
+                logger.warning("Could not remove %s after a failed upload", field_file.name)
+        from activities.workflow import WorkflowError
+
+        raise WorkflowError(
+            _("Lampiran tidak dapat disimpan, jadi langkah ini belum tercatat. Coba lagi."),
+            code="storage",
+        ) from None
     return stored
+
+
+def _store_one(run, step_run, upload, actor, at, written):
+    attachment = Attachment(
+        step_run=step_run,
+        original_name=upload.name,
+        content_type=upload.content_type,
+        size=len(upload.data),
+        sha256=upload.sha256,
+        caption=upload.caption,
+        uploaded_by=actor.user,
+        uploaded_at=at,
+    )
+    base = _stored_name(upload)
+    attachment.file.save(base + upload.extension, ContentFile(upload.data), save=False)
+    written.append(attachment.file)
+    if upload.rendition:
+        attachment.rendition.save(base + ".jpg", ContentFile(upload.rendition), save=False)
+        written.append(attachment.rendition)
+    attachment.save()
+    Event.objects.create(
+        run=run,
+        step_run=step_run,
+        kind=Event.Kind.ATTACHED,
+        actor=actor.user,
+        on_behalf=actor.on_behalf,
+        at=at,
+        after={
+            "attachment": attachment.pk,
+            "name": attachment.original_name,
+            "content_type": attachment.content_type,
+            "size": attachment.size,
+            "sha256": attachment.sha256,
+        },
+    )
+    return attachment

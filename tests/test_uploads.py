@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
@@ -204,6 +204,28 @@ def test_refused_upload_on_the_step_page_changes_nothing(db, settings, run, clie
     assert "“foto.jpg” ditolak" in response.content.decode()
     assert run.step_runs.get(step__number=1).state == "active"
     assert Attachment.objects.count() == 0
+    assert media_files(settings) == []
+
+
+def test_storage_failure_rolls_the_step_back(db, settings, run, users, monkeypatch):
+    files = uploads.validate_uploads([camera_jpeg(), tiny_pdf()])
+    real_save = FileSystemStorage._save
+    calls = []
+
+    def flaky_save(storage, name, content):
+        calls.append(name)
+        if len(calls) == 3:  # the photo and its rendition are written, then the disk is full
+            raise OSError(28, "No space left on device")
+        return real_save(storage, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", flaky_save)
+    events = Event.objects.count()
+    with pytest.raises(workflow.WorkflowError) as caught:
+        complete_step_1(run, users["kasi"], files)
+    assert caught.value.code == "storage"
+    assert run.step_runs.get(step__number=1).state == "active"
+    assert Attachment.objects.count() == 0
+    assert Event.objects.count() == events
     assert media_files(settings) == []
 
 
