@@ -1,3 +1,8 @@
+from django.conf import settings
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+
 class ContentSecurityPolicyMiddleware:
     """Only this server's own scripts, styles, images and fonts: no third-party hosts.
 
@@ -18,4 +23,25 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         if not request.path.startswith("/admin/"):
             response.headers.setdefault("Content-Security-Policy", self.POLICY)
+        return response
+
+
+class HtmxLoginRedirectMiddleware:
+    """An htmx request whose session expired gets a full-page redirect to the login form.
+
+    Without this htmx would follow the 302 itself and swap the login page into a fragment
+    (for example the inbox list that refreshes every minute).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            getattr(request, "htmx", False)
+            and response.status_code == 302
+            and response.get("Location", "").startswith(resolve_url(settings.LOGIN_URL))
+        ):
+            return HttpResponseClientRedirect(response["Location"])
         return response

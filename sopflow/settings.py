@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "activities.middleware.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "sopflow.urls"

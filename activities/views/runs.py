@@ -252,8 +252,10 @@ def run_create(request):
 
 def _run_with_attachments(user, pk):
     attachments = Attachment.objects.order_by("uploaded_at", "id")
-    runs = access.run_queryset(user).prefetch_related(
-        Prefetch("step_runs__attachments", queryset=attachments)
+    runs = (
+        access.run_queryset(user)
+        .select_related("archived_report")
+        .prefetch_related(Prefetch("step_runs__attachments", queryset=attachments))
     )
     return get_object_or_404(runs, pk=pk)
 

@@ -1,0 +1,16 @@
+def test_pages_carry_a_content_security_policy_without_third_party_hosts(client_for):
+    response = client_for("kasi").get("/tugas/")
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "http" not in policy
+
+
+def test_an_expired_session_on_an_htmx_request_redirects_the_whole_page(client, seeded):
+    response = client.get("/tugas/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith("/accounts/login/?next=/tugas/")
+
+
+def test_an_expired_session_on_a_normal_request_is_a_plain_redirect(client, seeded):
+    response = client.get("/tugas/")
+    assert response.status_code == 302 and "HX-Redirect" not in response
