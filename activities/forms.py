@@ -47,14 +47,14 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
-def date_field(label, *, required=True, help_text=""):
+def date_field(label, *, required=True, help_text="", invalid=INVALID_DATE):
     return forms.DateField(
         label=label,
         required=required,
         help_text=help_text,
         input_formats=DATE_FORMATS,
         widget=DateInput(),
-        error_messages={"invalid": INVALID_DATE},
+        error_messages={"invalid": invalid},
     )
 
 
@@ -291,12 +291,41 @@ class CancelRunForm(forms.Form):
         return value
 
 
+class PeriodMixin:
+    """A `dari`–`sampai` date filter: years a run can have, and the end not before the start."""
+
+    # Far-off years are typing errors (and 9999-12-31 plus one day overflows).
+    MIN_YEAR, MAX_YEAR = 2000, 2100
+
+    def _clean_year(self, name):
+        value = self.cleaned_data.get(name)
+        if value is not None and not self.MIN_YEAR <= value.year <= self.MAX_YEAR:
+            raise forms.ValidationError(
+                _("Tahun harus antara %(min)s dan %(max)s.")
+                % {"min": self.MIN_YEAR, "max": self.MAX_YEAR}
+            )
+        return value
+
+    def clean_dari(self):
+        return self._clean_year("dari")
+
+    def clean_sampai(self):
+        return self._clean_year("sampai")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("dari"), cleaned.get("sampai")
+        if start and end and end < start:
+            self.add_error("sampai", _("Tanggal “sampai” tidak boleh sebelum tanggal “dari”."))
+        return cleaned
+
+
 class SopChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.name} (v{obj.version})"
 
 
-class RunFilterForm(forms.Form):
+class RunFilterForm(PeriodMixin, forms.Form):
     sop = SopChoiceField(
         label=_("SOP"),
         queryset=Sop.objects.none(),
@@ -331,12 +360,72 @@ class RunFilterForm(forms.Form):
             )
         )
 
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("dari"), cleaned.get("sampai")
-        if start and end and end < start:
-            self.add_error("sampai", _("Tanggal “sampai” tidak boleh sebelum tanggal “dari”."))
-        return cleaned
-
     def clean_q(self):
         return self.cleaned_data["q"].strip()
+
+
+class ArchiveFilterForm(PeriodMixin, forms.Form):
+    STATUS_CHOICES = [
+        ("", _("Semua status")),
+        (Run.Status.FINISHED, _("Selesai")),
+        (Run.Status.CANCELLED, _("Dibatalkan")),
+    ]
+
+    q = forms.CharField(
+        label=_("Cari"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"placeholder": _("judul, tempat atau catatan"), "type": "search"}
+        ),
+    )
+    sop = forms.ModelChoiceField(
+        label=_("SOP"),
+        queryset=Sop.objects.none(),
+        required=False,
+        empty_label=_("Semua SOP"),
+        error_messages={"invalid_choice": _("SOP yang dipilih tidak dikenal.")},
+    )
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
+    dari = date_field(
+        _("Dari tanggal"),
+        required=False,
+        invalid=_("Tanggal “dari” tidak valid; tulis mis. 2026-11-01."),
+    )
+    sampai = date_field(
+        _("Sampai tanggal"),
+        required=False,
+        invalid=_("Tanggal “sampai” tidak valid; tulis mis. 2026-11-30."),
+    )
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        sops = (
+            Sop.objects.filter(unit__in=units)
+            .select_related("unit")
+            .order_by("unit__name", "name", "-version")
+        )
+        self.fields["sop"].queryset = sops
+        for name, field in self.fields.items():
+            is_select = isinstance(field.widget, forms.Select)
+            css = "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            if self.is_bound and name in self.errors:
+                css += " is-invalid"
+            field.widget.attrs["class"] = css
+        several_units = len(units) > 1
+        self.fields["sop"].label_from_instance = lambda sop: (
+            f"{sop.unit.short_name} · {sop.name} (v{sop.version})"
+            if several_units
+            else f"{sop.name} (v{sop.version})"
+        )
+
+    def filters(self):
+        """The filters that passed validation, as keyword arguments of `reports.archive_runs`."""
+        data = self.cleaned_data if self.is_bound else {}
+        return {
+            "text": (data.get("q") or "").strip(),
+            "sop": data.get("sop"),
+            "status": data.get("status") or "",
+            "date_from": data.get("dari"),
+            "date_to": data.get("sampai"),
+        }

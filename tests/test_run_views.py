@@ -1117,3 +1117,9 @@ def test_step_page_query_count_does_not_grow_with_rounds(client_for, users, sop1
         workflow.return_step(run_id=run.pk, number=2, user=users["kepala"], reason="Lagi")
     assert StepRun.objects.filter(run=run).aggregate(Max("round"))["round__max"] == 7
     assert count_queries(client, step_url(run, 1)) == one
+
+
+def test_runs_list_refuses_a_far_off_year_with_a_message(client_for):
+    response = client_for("kasi").get("/kegiatan/", {"dari": "9999-12-31"})
+    assert response.status_code == 200
+    assert "Tahun harus antara 2000 dan 2100" in response.content.decode()

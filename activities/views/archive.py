@@ -7,7 +7,6 @@ the run's unit; nothing under MEDIA_ROOT is meant to be published directly.
 import csv
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
@@ -19,22 +18,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from activities import access, reports
-from activities.models import ArchivedReport, Attachment, Run, Sop
+from activities.forms import ArchiveFilterForm
+from activities.models import ArchivedReport, Attachment, Run
 
 PAGE_SIZE = 50
-DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"]
-# Dates far outside the years a run can have are typing errors (and 9999-12-31 + 1 day overflows).
-MIN_YEAR, MAX_YEAR = 2000, 2100
 EXPORT_MAX_ROWS = 10_000
 # Attachments never change once stored, so browsers may keep them for a while (privately).
 FILE_CACHE_SECONDS = 24 * 3600
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 def _file_response(field_file, *, content_type, filename, inline):
@@ -107,102 +97,6 @@ def attachment_thumbnail(request, pk, attachment_id):
         filename=f"{stem}-kecil.jpg",
         inline=True,
     )
-
-
-class ArchiveFilterForm(forms.Form):
-    STATUS_CHOICES = [
-        ("", gettext_lazy("Semua status")),
-        (Run.Status.FINISHED, gettext_lazy("Selesai")),
-        (Run.Status.CANCELLED, gettext_lazy("Dibatalkan")),
-    ]
-
-    q = forms.CharField(
-        label=gettext_lazy("Cari"),
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(
-            attrs={"placeholder": gettext_lazy("judul, tempat atau catatan"), "type": "search"}
-        ),
-    )
-    sop = forms.ModelChoiceField(
-        label=gettext_lazy("SOP"),
-        queryset=Sop.objects.none(),
-        required=False,
-        empty_label=gettext_lazy("Semua SOP"),
-        error_messages={"invalid_choice": gettext_lazy("SOP yang dipilih tidak dikenal.")},
-    )
-    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=STATUS_CHOICES, required=False)
-    dari = forms.DateField(
-        label=gettext_lazy("Dari tanggal"),
-        required=False,
-        input_formats=DATE_FORMATS,
-        widget=DateInput(),
-        error_messages={
-            "invalid": gettext_lazy("Tanggal “dari” tidak valid; tulis mis. 2026-11-01.")
-        },
-    )
-    sampai = forms.DateField(
-        label=gettext_lazy("Sampai tanggal"),
-        required=False,
-        input_formats=DATE_FORMATS,
-        widget=DateInput(),
-        error_messages={
-            "invalid": gettext_lazy("Tanggal “sampai” tidak valid; tulis mis. 2026-11-30.")
-        },
-    )
-
-    def __init__(self, *args, units, **kwargs):
-        super().__init__(*args, **kwargs)
-        sops = (
-            Sop.objects.filter(unit__in=units)
-            .select_related("unit")
-            .order_by("unit__name", "name", "-version")
-        )
-        self.fields["sop"].queryset = sops
-        for name, field in self.fields.items():
-            is_select = isinstance(field.widget, forms.Select)
-            css = "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            if self.is_bound and name in self.errors:
-                css += " is-invalid"
-            field.widget.attrs["class"] = css
-        several_units = len(units) > 1
-        self.fields["sop"].label_from_instance = lambda sop: (
-            f"{sop.unit.short_name} · {sop.name} (v{sop.version})"
-            if several_units
-            else f"{sop.name} (v{sop.version})"
-        )
-
-    def _clean_year(self, name):
-        value = self.cleaned_data.get(name)
-        if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
-            raise forms.ValidationError(
-                _("Tahun harus antara %(min)s dan %(max)s.") % {"min": MIN_YEAR, "max": MAX_YEAR}
-            )
-        return value
-
-    def clean_dari(self):
-        return self._clean_year("dari")
-
-    def clean_sampai(self):
-        return self._clean_year("sampai")
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("dari"), cleaned.get("sampai")
-        if start and end and end < start:
-            self.add_error("sampai", _("Tanggal “sampai” tidak boleh sebelum tanggal “dari”."))
-        return cleaned
-
-    def filters(self):
-        """The filters that passed validation, as keyword arguments of `reports.archive_runs`."""
-        data = self.cleaned_data if self.is_bound else {}
-        return {
-            "text": (data.get("q") or "").strip(),
-            "sop": data.get("sop"),
-            "status": data.get("status") or "",
-            "date_from": data.get("dari"),
-            "date_to": data.get("sampai"),
-        }
 
 
 def _params(request, *names):
