@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import resolve_url
+from django.utils import translation
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -45,3 +47,18 @@ class HtmxLoginRedirectMiddleware:
         ):
             return HttpResponseClientRedirect(response["Location"])
         return response
+
+
+class ChosenLanguageMiddleware(LocaleMiddleware):
+    """Bahasa Indonesia unless the user picked another language with the switch in the page.
+
+    Office computers often run an English browser; its Accept-Language header must not turn
+    the interface English for people who never asked for it.
+    """
+
+    def process_request(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if chosen not in dict(settings.LANGUAGES):
+            chosen = settings.LANGUAGE_CODE
+        translation.activate(chosen)
+        request.LANGUAGE_CODE = translation.get_language()

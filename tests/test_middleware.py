@@ -14,3 +14,17 @@ def test_an_expired_session_on_an_htmx_request_redirects_the_whole_page(client, 
 def test_an_expired_session_on_a_normal_request_is_a_plain_redirect(client, seeded):
     response = client.get("/tugas/")
     assert response.status_code == 302 and "HX-Redirect" not in response
+
+
+def test_an_english_browser_still_gets_bahasa_indonesia(client_for):
+    client = client_for("kasi")
+    response = client.get("/sop/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert response.headers["Content-Language"] == "id"
+
+
+def test_the_language_switch_chooses_english(client_for):
+    client = client_for("kasi")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/sop/"})
+    assert client.get("/sop/").headers["Content-Language"] == "en"
+    client.post("/i18n/setlang/", {"language": "xx", "next": "/sop/"})
+    assert client.get("/sop/").headers["Content-Language"] == "en"
