@@ -11,7 +11,7 @@ REQUIREMENTS := requirements.txt requirements-dev.txt
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-browser lint bench clean
+.PHONY: help install run test test-browser lint bench clean messages
 
 help:
 	@echo "make run           set up, migrate, load the demo data, serve on http://$(HOST):$(PORT)/"
@@ -65,6 +65,12 @@ bench: $(STAMP)
 		PYTHONPATH=$(CURDIR) $(PY) $$script || failed="$$failed $$script"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "failed:$$failed" >&2; exit 1; fi
+
+# The English catalogue: collects new msgids into locale/en/LC_MESSAGES/django.po, then compiles
+# it. Translate the new (empty or fuzzy) entries and run it again; commit the .po and the .mo.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l en --ignore=$(VENV) --ignore=bench --ignore=tests --ignore=staticfiles --no-obsolete
+	$(PY) manage.py compilemessages --ignore=$(VENV)
 
 # db.sqlite3 and media/ hold your local data and stay.
 clean:
