@@ -43,12 +43,3 @@ def step_activated(step_run_id, exclude_user_id=None):
             send_mass_mail(messages, fail_silently=False)
         except OSError:
             logger.exception("Could not send notifications for step run %s", step_run_id)
-
-
-def run_finished(run_id):
-    """Hook for what follows a finished run (the archived laporan is rendered here)."""
-    from activities import reports
-
-    archive = getattr(reports, "archive_run", None)
-    if archive is not None:
-        archive(run_id)

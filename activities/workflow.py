@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from activities import notifications, uploads
+from activities import notifications, reports, uploads
 from activities.models import Event, Role, Run, Sop, Step, StepRun
 
 
@@ -144,11 +144,10 @@ def _notify_step_activated(step_run_id, actor):
     transaction.on_commit(send, robust=True)
 
 
-def _notify_run_finished(run_id):
-    def send():
-        notifications.run_finished(run_id)
-
-    transaction.on_commit(send, robust=True)
+def _archive_when_committed(run_id):
+    # The final laporan is rendered from committed data; a failure is logged by archive_run and
+    # the laporan view archives it on its first request instead.
+    transaction.on_commit(lambda: reports.archive_run(run_id), robust=True)
 
 
 def _activate(run, step_run, activated_at, actor, now):
@@ -382,7 +381,7 @@ def _advance(run, current, actor, at, now):
             before={"status": Run.Status.RUNNING},
             after={"status": Run.Status.FINISHED, "finished_at": _iso(at)},
         )
-        _notify_run_finished(run.pk)
+        _archive_when_committed(run.pk)
         return None
     _activate(run, following, at, actor, now)
     return following
