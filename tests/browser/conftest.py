@@ -63,23 +63,31 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture
-def page(request, browser, live_server):
-    """A fresh browser context per test (no cookies carried over), in Indonesian, on WIB."""
-    context = browser.new_context(
+def _new_context(browser, live_server):
+    return browser.new_context(
         base_url=live_server.url,
         viewport={"width": 1280, "height": 900},
         accept_downloads=True,
         locale="id-ID",
         timezone_id="Asia/Jakarta",
     )
-    page = context.new_page()
-    yield page
+
+
+def _screenshot_if_failed(request, page, suffix=""):
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
-        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
+        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid) + suffix
         page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+@pytest.fixture
+def page(request, browser, live_server):
+    """A fresh browser context per test (no cookies carried over), in Indonesian, on WIB."""
+    context = _new_context(browser, live_server)
+    page = context.new_page()
+    yield page
+    _screenshot_if_failed(request, page)
     context.close()
 
 
@@ -96,3 +104,22 @@ def login(seeded):
         return page
 
     return log_in
+
+
+@pytest.fixture
+def person(request, browser, live_server, login):
+    """person("kepala") → a page in kepala's own browser context, logged in through the form.
+
+    Several people take turns on one run: each keeps his own context (and cookies) for the test.
+    """
+    pages = {}
+
+    def open_as(username):
+        if username not in pages:
+            pages[username] = login(_new_context(browser, live_server).new_page(), username)
+        return pages[username]
+
+    yield open_as
+    for username, page in pages.items():
+        _screenshot_if_failed(request, page, suffix=f"-{username}")
+        page.context.close()
