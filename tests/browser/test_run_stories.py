@@ -4,8 +4,10 @@ Each person logs in through the login form in a browser context of his own, find
 the inbox (/tugas/) and records or decides it on the step page.
 """
 
+import datetime
 import re
 
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from activities.models import Run
@@ -13,13 +15,28 @@ from activities.models import Run
 SOP1 = "Mekanisme Pelaksanaan Kegiatan Sosialisasi Kepada Masyarakat"
 SOP2 = "Penyebaran Informasi melalui Mobil Wawaran Keliling"
 RUN_URL = re.compile(r"/kegiatan/(\d+)/$")
+DAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
+MONTHS = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
 
 
-def open_run(page, *, title, date="2026-12-01", place="Aula Kecamatan Cipondoh", notes=""):
+def open_run(page, *, title, date=None, place="Aula Kecamatan Cipondoh", notes=""):
     """On the "Buka kegiatan baru" form: fill it, submit, and return the new run's id."""
     expect(page.get_by_role("heading", name="Buka kegiatan baru")).to_be_visible()
     page.get_by_label("Judul kegiatan").fill(title)
-    page.get_by_label("Tanggal pelaksanaan").fill(date)
+    page.get_by_label("Tanggal pelaksanaan").fill((date or timezone.localdate()).isoformat())
     page.get_by_label("Tempat").fill(place)
     page.get_by_label("Catatan").fill(notes)
     page.get_by_role("button", name="Buka kegiatan", exact=True).click()
@@ -108,11 +125,12 @@ def test_kasi_opens_a_socialisation_event_from_the_sop_library(page, login, sop1
     page.get_by_role("navigation").get_by_role("link", name="SOP", exact=True).click()
     row = page.get_by_role("row").filter(has_text=SOP1)
     row.get_by_role("link", name="Buka kegiatan baru").click()
+    event_day = timezone.localdate() + datetime.timedelta(days=10)
 
     run_id = open_run(
         page,
         title="Sosialisasi Wawasan Kebangsaan Kecamatan Cipondoh",
-        date="2026-12-03",
+        date=event_day,
         place="Aula Kecamatan Cipondoh",
         notes="Peserta 100 orang dari 10 kelurahan",
     )
@@ -122,7 +140,9 @@ def test_kasi_opens_a_socialisation_event_from_the_sop_library(page, login, sop1
     )
     expect(page.locator(".card-body h1 + .badge")).to_have_text("Berjalan")
     header = page.locator(".card").first
-    expect(header).to_contain_text("Kamis, 3 Desember 2026")
+    expect(header).to_contain_text(
+        f"{DAYS[event_day.weekday()]}, {event_day.day} {MONTHS[event_day.month - 1]} {event_day.year}"
+    )
     expect(header).to_contain_text("Aula Kecamatan Cipondoh")
     expect(header).to_contain_text("Peserta 100 orang dari 10 kelurahan")
     expect(header).to_contain_text(re.compile(r"Dibuka oleh\s*Budi Santoso"))
@@ -137,7 +157,7 @@ def test_kasi_opens_a_socialisation_event_from_the_sop_library(page, login, sop1
 
 
 def test_sop1_socialisation_event_runs_from_nota_dinas_to_archive(person, sop1):
-    title = "Sosialisasi Pencegahan Radikalisme 2026"
+    title = "Sosialisasi Pencegahan Radikalisme"
     kasi, kepala, staf = person("kasi"), person("kepala"), person("staf")
     kasi.get_by_role("navigation").get_by_role("link", name="Kegiatan", exact=True).click()
     kasi.get_by_role("link", name=f"Buka kegiatan baru: {SOP1[:20]}").click()
