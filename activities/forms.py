@@ -201,7 +201,15 @@ class TimedStepForm(VersionedStepForm):
         return local_datetime(self.cleaned_data["started_at"], exact=self.step_run.activated_at)
 
     def clean_completed_at(self):
-        return local_datetime(self.cleaned_data["completed_at"], exact=self.now)
+        value = local_datetime(self.cleaned_data["completed_at"])
+        if value is None or value > self.now:
+            return value  # the workflow refuses a future time with its own message
+        # A completion entered to the minute happened somewhere in that minute: take its last
+        # moment, never later than now. A form loaded at 09:05:50 for a step that became
+        # active at 09:05:30 and sent at 09:06:05 then completes after it started.
+        return min(
+            value + datetime.timedelta(minutes=1) - datetime.timedelta(microseconds=1), self.now
+        )
 
     def times_row(self):
         return Row(Column("started_at"), Column("completed_at"))

@@ -1123,3 +1123,27 @@ def test_runs_list_refuses_a_far_off_year_with_a_message(client_for):
     response = client_for("kasi").get("/kegiatan/", {"dari": "9999-12-31"})
     assert response.status_code == 200
     assert "Tahun harus antara 2000 dan 2100" in response.content.decode()
+
+
+def test_a_form_sent_in_the_next_minute_still_completes_after_the_start(client_for, users, sop1):
+    import time_machine
+
+    wib = datetime.timezone(datetime.timedelta(hours=7))
+    with time_machine.travel(datetime.datetime(2026, 11, 23, 9, 5, 30, tzinfo=wib), tick=False):
+        run = open_run(sop1, users["kasi"])
+    client = client_for("kasi")
+    with time_machine.travel(datetime.datetime(2026, 11, 23, 9, 5, 50, tzinfo=wib), tick=False):
+        page = text(client.get(step_url(run, 1)))
+    started = re.search(r'name="started_at" value="([^"]+)"', page).group(1)
+    completed = re.search(r'name="completed_at" value="([^"]+)"', page).group(1)
+    assert started == completed == "2026-11-23T09:05"
+    with time_machine.travel(datetime.datetime(2026, 11, 23, 9, 6, 5, tzinfo=wib), tick=False):
+        response = client.post(
+            step_url(run, 1),
+            form_data(run, 1, "selesai", started_at=started, completed_at=completed),
+        )
+    assert response.status_code == 302, response.context["forms"]["selesai"].errors
+    done = step_run(run, 1)
+    assert (
+        done.started_at < done.completed_at <= datetime.datetime(2026, 11, 23, 9, 6, 5, tzinfo=wib)
+    )

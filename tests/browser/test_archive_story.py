@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from activities import workflow
-from tests.browser.test_run_stories import outside_minute_edge, take_step
+from tests.browser.test_run_stories import take_step
 
 TITLE = "Sosialisasi Empat Pilar Kebangsaan Kelurahan Sukasari"
 PHOTO = "dokumentasi-sosialisasi.jpg"
@@ -77,7 +77,6 @@ def test_photo_at_the_event_ends_up_in_the_archived_laporan(person, users, sop1,
     staf = person("staf")
     task = staf.locator(".list-group-item").filter(has_text=TITLE)
     expect(task).to_contain_text("Pelaksanaan Sosialisasi kepada masyarakat")
-    outside_minute_edge(staf)
     task.get_by_role("link", name="Kerjakan").click()
     expect(staf.get_by_role("heading", name="Langkah 11 dari 15")).to_be_visible()
     staf.locator('input[type="file"][name="lampiran"]').set_input_files(
