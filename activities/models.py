@@ -368,6 +368,11 @@ class Step(models.Model):
         return durations.parse(self.standard_text)
 
     @property
+    def standard_display(self):
+        """The waktu as written, with the tab some documents put between number and unit."""
+        return " ".join(self.standard_text.split())
+
+    @property
     def is_approval(self):
         return self.kind == self.Kind.DECISION
 

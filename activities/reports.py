@@ -258,7 +258,7 @@ def _step_row(round_timing):
         started_at=started,
         completed_at=completed,
         same_day=same_day,
-        standard_text=step.standard_text,
+        standard_text=step.standard_display,
         actual=timing.format_minutes(round_timing.actual_minutes),
         wall=(
             durations.format_minutes(round_timing.wall_minutes, CALENDAR_DAY_MINUTES)

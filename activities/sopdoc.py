@@ -284,7 +284,7 @@ def section_rows(sop):
 
 def waktu(step):
     """The standard time as written, without the tab some documents put in it."""
-    return " ".join(step.standard_text.split())
+    return step.standard_display
 
 
 # Flow routing ---------------------------------------------------------------------------------

@@ -317,7 +317,13 @@ def test_archive_hash_partial_shows_the_hash(finished_run):
     run = Run.objects.select_related("archived_report").get(pk=finished_run.pk)
     html = render_to_string("runs/_archive_hash.html", {"run": run})
     assert run.archived_report.sha256 in html
-    assert f"/kegiatan/{run.pk}/laporan.pdf" in html
+    assert "Laporan final diarsipkan" in html
+
+
+def test_the_finished_run_page_links_its_laporan_once_with_its_hash(finished_run, client_for):
+    html = client_for("kasi").get(f"/kegiatan/{finished_run.pk}/").content.decode()
+    assert html.count(f"/kegiatan/{finished_run.pk}/laporan.pdf") == 1
+    assert finished_run.archived_report.sha256 in html
 
 
 def test_verify_archive_passes_then_detects_a_changed_byte(finished_run, capsys):
