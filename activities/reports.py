@@ -455,40 +455,6 @@ def archive_runs(units, *, text="", sop=None, status="", date_from=None, date_to
     return runs.order_by(f"-{sort_field}", "-id"), sort_field
 
 
-def encode_cursor(moment, pk):
-    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-    return f"{(moment - epoch) // datetime.timedelta(microseconds=1)}-{pk}"
-
-
-def decode_cursor(value):
-    """(moment, pk) from `encode_cursor`'s text, or None for anything else."""
-    micros, _dash, pk = (value or "").partition("-")
-    if not (micros.isdigit() and pk.isdigit()):
-        return None
-    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-    try:
-        return epoch + datetime.timedelta(microseconds=int(micros)), int(pk)
-    except OverflowError:
-        return None
-
-
-def keyset_page(runs, sort_field, cursor, size):
-    """One page of `runs` after `cursor` (keyset on (sort_field, id)); (rows, next cursor)."""
-    after = decode_cursor(cursor)
-    if after is not None:
-        moment, pk = after
-        runs = runs.filter(
-            Q(**{f"{sort_field}__lt": moment}) | Q(**{sort_field: moment, "id__lt": pk})
-        )
-    rows = list(runs[: size + 1])
-    next_cursor = None
-    if len(rows) > size:
-        rows = rows[:size]
-        last = rows[-1]
-        next_cursor = encode_cursor(getattr(last, sort_field), last.pk)
-    return rows, next_cursor
-
-
 def bulk_timings(runs, *, now=None):
     """{run id: RunTiming} for many runs: one query for all their step runs."""
     runs = list(runs)

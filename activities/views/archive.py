@@ -20,6 +20,7 @@ from django.views.decorators.http import require_safe
 from activities import access, reports
 from activities.forms import ArchiveFilterForm
 from activities.models import ArchivedReport, Attachment, Run
+from activities.paging import InvalidCursor, keyset_page
 
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 10_000
@@ -119,7 +120,11 @@ def archive_list(request):
     export = request.GET.get("format")
     if export in ("csv", "xlsx"):
         return _export(runs, export)
-    rows, next_cursor = reports.keyset_page(runs, sort_field, request.GET.get("setelah"), PAGE_SIZE)
+    try:
+        page = keyset_page(runs, sort_field, PAGE_SIZE, after=request.GET.get("setelah"))
+    except InvalidCursor:
+        page = keyset_page(runs, sort_field, PAGE_SIZE)
+    rows, next_cursor = page.rows, page.next_cursor
     base_query = _query_without(request, "setelah", "format")
     context = {
         "form": form,

@@ -4,13 +4,12 @@ Every state change goes through one function of `activities.workflow`; these vie
 through `activities.access`, validate a form, call that function and redirect.
 """
 
-import datetime
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -29,13 +28,13 @@ from activities.forms import (
     RunForm,
 )
 from activities.models import Attachment, Run, Sop, StepRun, Unit
+from activities.paging import InvalidCursor, keyset_page
 from activities.timing import run_timing
 
 PAGE_SIZE = 25
 INBOX_LIMIT = 200
 # Wall-clock durations are shown in calendar days of 24 hours, not working days.
 WALL_DAY_MINUTES = 24 * 60
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 STALE_ROUND = gettext_lazy(
     "Langkah ini sudah dikembalikan dan dibuka lagi sejak formulir ini dimuat. "
     "Periksa keadaannya sekarang lalu isi lagi."
@@ -105,53 +104,6 @@ def inbox(request):
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 
 
-def _encode_cursor(run):
-    return f"{(run.opened_at - EPOCH) // datetime.timedelta(microseconds=1)}.{run.pk}"
-
-
-def _decode_cursor(value):
-    try:
-        micros, pk = (int(part) for part in value.split("."))
-        return EPOCH + datetime.timedelta(microseconds=micros), pk
-    except (ValueError, OverflowError):
-        return None
-
-
-def _keyset_page(runs, params):
-    """One page of `runs`, newest first, from the (opened_at, id) cursor in `params`.
-
-    Returns (rows, previous cursor or None, next cursor or None, error message or None).
-    """
-    error = None
-    for direction in ("setelah", "sebelum"):
-        if direction in params:
-            cursor = _decode_cursor(params[direction])
-            if cursor is None:
-                error = _("Alamat halaman tidak dikenal; ditampilkan halaman pertama.")
-                break
-            opened_at, pk = cursor
-            if direction == "setelah":
-                older = Q(opened_at__lt=opened_at) | Q(opened_at=opened_at, pk__lt=pk)
-                rows = list(runs.filter(older).order_by("-opened_at", "-id")[: PAGE_SIZE + 1])
-                has_previous, has_next = True, len(rows) > PAGE_SIZE
-                rows = rows[:PAGE_SIZE]
-            else:
-                newer = Q(opened_at__gt=opened_at) | Q(opened_at=opened_at, pk__gt=pk)
-                rows = list(runs.filter(newer).order_by("opened_at", "id")[: PAGE_SIZE + 1])
-                has_previous, has_next = len(rows) > PAGE_SIZE, True
-                rows = rows[:PAGE_SIZE][::-1]
-            break
-    else:
-        direction = None
-    if direction is None or error:
-        rows = list(runs.order_by("-opened_at", "-id")[: PAGE_SIZE + 1])
-        has_previous, has_next = False, len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
-    previous_cursor = _encode_cursor(rows[0]) if rows and has_previous else None
-    next_cursor = _encode_cursor(rows[-1]) if rows and has_next else None
-    return rows, previous_cursor, next_cursor, error
-
-
 def _openable_sops(user):
     """Active SOPs whose step 1 the user holds (a superuser may open any, on behalf)."""
     sops = Sop.objects.for_user(user).active().select_related("unit").order_by("name")
@@ -192,15 +144,23 @@ def run_list(request):
     if filters.get("q"):
         runs = runs.filter(title__icontains=filters["q"])
 
-    rows, previous_cursor, next_cursor, cursor_error = _keyset_page(runs, request.GET)
-    if cursor_error:
-        errors.append(cursor_error)
+    try:
+        page = keyset_page(
+            runs,
+            "opened_at",
+            PAGE_SIZE,
+            after=request.GET.get("setelah"),
+            before=None if "setelah" in request.GET else request.GET.get("sebelum"),
+        )
+    except InvalidCursor:
+        errors.append(_("Alamat halaman tidak dikenal; ditampilkan halaman pertama."))
+        page = keyset_page(runs, "opened_at", PAGE_SIZE)
     context = {
         "form": form,
-        "runs": rows,
+        "runs": page.rows,
         "errors": errors,
-        "previous_cursor": previous_cursor,
-        "next_cursor": next_cursor,
+        "previous_cursor": page.previous_cursor,
+        "next_cursor": page.next_cursor,
         "openable_sops": _openable_sops(user),
         "filtered": any(filters.get(name) for name in form.fields),
     }

@@ -1,0 +1,73 @@
+"""Keyset pagination, newest first, on (a moment, id).
+
+Lists of runs grow for years; COUNT + OFFSET pages get slower the deeper they go, while a
+keyset page costs the same everywhere. A cursor is the (moment, id) of a page's edge row, in
+the URL as "<microseconds since 1970>-<id>".
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def encode_cursor(moment, pk):
+    return f"{(moment - EPOCH) // datetime.timedelta(microseconds=1)}-{pk}"
+
+
+def decode_cursor(value):
+    """(moment, pk) from `encode_cursor`'s text, or None for anything else."""
+    micros, _dash, pk = (value or "").partition("-")
+    if not (micros.isdigit() and pk.isdigit()):
+        return None
+    try:
+        return EPOCH + datetime.timedelta(microseconds=int(micros)), int(pk)
+    except OverflowError:
+        return None
+
+
+@dataclass
+class Page:
+    rows: list
+    previous_cursor: str | None
+    next_cursor: str | None
+
+
+class InvalidCursor(ValueError):
+    pass
+
+
+def keyset_page(queryset, field, size, *, after=None, before=None):
+    """The page of `queryset` (newest first on `field`, then id) older than the cursor `after`,
+    newer than `before`, or the first page. An unreadable cursor raises InvalidCursor."""
+    cursor_text = after if after is not None else before
+    if cursor_text is None:
+        rows = list(queryset.order_by(f"-{field}", "-id")[: size + 1])
+        has_previous, has_next = False, len(rows) > size
+        rows = rows[:size]
+    else:
+        cursor = decode_cursor(cursor_text)
+        if cursor is None:
+            raise InvalidCursor(cursor_text)
+        moment, pk = cursor
+        if after is not None:
+            older = Q(**{f"{field}__lt": moment}) | Q(**{field: moment, "id__lt": pk})
+            rows = list(queryset.filter(older).order_by(f"-{field}", "-id")[: size + 1])
+            has_previous, has_next = True, len(rows) > size
+            rows = rows[:size]
+        else:
+            newer = Q(**{f"{field}__gt": moment}) | Q(**{field: moment, "id__gt": pk})
+            rows = list(queryset.filter(newer).order_by(field, "id")[: size + 1])
+            has_previous, has_next = len(rows) > size, True
+            rows = rows[:size][::-1]
+
+    def edge(row):
+        return encode_cursor(getattr(row, field), row.pk)
+
+    return Page(
+        rows=rows,
+        previous_cursor=edge(rows[0]) if rows and has_previous else None,
+        next_cursor=edge(rows[-1]) if rows and has_next else None,
+    )
