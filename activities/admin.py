@@ -163,6 +163,30 @@ class StepInline(admin.StackedInline):
         return super().get_queryset(request).select_related("return_to")
 
 
+class FrozenStepInline(admin.TabularInline):
+    """The steps of a version that runs use: shown for reference, never changed."""
+
+    model = Step
+    extra = 0
+    can_delete = False
+    ordering = ["number"]
+    fields = ["number", "kind", "activity", "performers", "standard_text", "return_to"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("pelaksana"))
+    def performers(self, step):
+        return ", ".join(role.name for role in step.roles.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("return_to").prefetch_related("roles")
+
+
 @admin.register(Sop)
 class SopAdmin(admin.ModelAdmin):
     list_display = ["name", "unit", "version", "status", "step_count", "document"]
@@ -203,7 +227,7 @@ class SopAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         if obj is not None and obj.is_frozen:
-            return []
+            return [FrozenStepInline]
         return self.inlines
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

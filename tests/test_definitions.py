@@ -204,8 +204,10 @@ def test_a_sop_with_runs_is_frozen_in_the_admin(admin_client_seeded, sop1, users
     )
     response = admin_client_seeded.get(f"/admin/activities/sop/{sop1.pk}/change/")
     assert response.status_code == 200
-    assert "tidak dapat diubah" in response.content.decode()
-    assert "steps-TOTAL_FORMS" not in response.content.decode()
+    html = response.content.decode()
+    assert "tidak dapat diubah" in html
+    assert 'name="steps-0-activity"' not in html  # steps are shown, not editable
+    assert "Rekomendasi dari Kepala kantor mengenai persetujuan kegiatan" in html
 
 
 def test_revision_copies_the_sop_as_a_new_draft_version(admin_client_seeded, sop1):
@@ -245,3 +247,28 @@ def test_user_admin_shows_and_edits_held_roles(admin_client_seeded, users):
     assert "jabatan yang dipegang" in response.content.decode().lower()
     listing = admin_client_seeded.get("/admin/auth/user/").content.decode()
     assert "Kasi (Kesbangpol)" in listing
+
+
+def test_a_frozen_sop_can_still_be_retired_from_its_change_form(admin_client_seeded, sop1, users):
+    import datetime
+    import re
+
+    from activities import workflow
+
+    workflow.open_run(
+        sop=sop1,
+        user=users["kasi"],
+        title="Uji",
+        scheduled_on=datetime.date(2026, 11, 30),
+        place="Aula",
+    )
+    url = f"/admin/activities/sop/{sop1.pk}/change/"
+    html = admin_client_seeded.get(url).content.decode()
+    # Everything the browser would send back: the hidden inputs (management forms, ids).
+    data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    data.update({"status": "retired", "_save": "Simpan"})
+    response = admin_client_seeded.post(url, data)
+    assert response.status_code == 302
+    sop1.refresh_from_db()
+    assert sop1.status == Sop.Status.RETIRED
+    assert sop1.steps.count() == 15
