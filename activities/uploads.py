@@ -13,6 +13,8 @@ camera serial), applies the EXIF orientation, scales phone photos down and prove
 real image. Office files and PDFs are kept byte for byte.
 """
 
+import contextlib
+import contextvars
 import hashlib
 import io
 import logging
@@ -346,23 +348,53 @@ def _stored_name(upload):
     return f"{upload.sha256[:16]}-{stem}"
 
 
+# The files written by the transition running in this context, so that they can be removed
+# again if its transaction rolls back after they were written.
+_written_by_transition = contextvars.ContextVar("written_by_transition", default=None)
+
+
+@contextlib.contextmanager
+def removed_on_failure():
+    """Files stored inside the block are deleted again if the block raises.
+
+    Wrapped around a transition's transaction: the database forgets the attachments on a
+    rollback, and without this their files would stay in storage with nothing pointing at them.
+    """
+    written = []
+    token = _written_by_transition.set(written)
+    try:
+        yield
+    except BaseException:
+        _delete(written)
+        raise
+    finally:
+        _written_by_transition.reset(token)
+
+
+def _delete(field_files):
+    for field_file in field_files:
+        try:
+            field_file.storage.delete(field_file.name)
+        except OSError:
+            logger.warning("Could not remove %s after a failed transition", field_file.name)
+
+
 def store(run, step_run, uploads, actor, at):
     """Write `uploads` for `step_run`; called inside the transition's transaction.
 
     A storage failure (disk full, object store down) becomes a `WorkflowError`, so the whole
     transition rolls back with a message; the files this call already wrote are removed.
     """
-    stored, written = [], []
+    stored = []
+    written = _written_by_transition.get()
+    written = [] if written is None else written
     try:
         for upload in uploads:
             stored.append(_store_one(run, step_run, upload, actor, at, written))
     except OSError:
         logger.exception("Could not store attachments of step run %s", step_run.pk)
-        for field_file in written:
-            try:
-                field_file.storage.delete(field_file.name)
-            except OSError:
-                logger.warning("Could not remove %s after a failed upload", field_file.name)
+        _delete(written)
+        written.clear()
         from activities.workflow import WorkflowError
 
         raise WorkflowError(

@@ -400,7 +400,7 @@ def _guarded(transition):
 
     def wrapper(*args, **kwargs):
         try:
-            with transaction.atomic():
+            with uploads.removed_on_failure(), transaction.atomic():
                 return transition(*args, **kwargs)
         except IntegrityError:
             raise WorkflowError(

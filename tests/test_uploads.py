@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from openpyxl import Workbook
@@ -226,6 +227,24 @@ def test_storage_failure_rolls_the_step_back(db, settings, run, users, monkeypat
     assert run.step_runs.get(step__number=1).state == "active"
     assert Attachment.objects.count() == 0
     assert Event.objects.count() == events
+    assert media_files(settings) == []
+
+
+def test_files_of_a_transition_that_fails_after_storing_them_are_removed(
+    db, settings, run, users, monkeypatch
+):
+    files = uploads.validate_uploads([camera_jpeg(), tiny_pdf()])
+
+    def lost_race(*args, **kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    # Everything up to the attachments succeeds; then activating the next step fails.
+    monkeypatch.setattr(workflow, "_advance", lost_race)
+    with pytest.raises(workflow.WorkflowError) as caught:
+        complete_step_1(run, users["kasi"], files)
+    assert caught.value.code == "conflict"
+    assert run.step_runs.get(step__number=1).state == "active"
+    assert Attachment.objects.count() == 0
     assert media_files(settings) == []
 
 
