@@ -14,6 +14,7 @@ from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
+from django.utils import translation
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -71,6 +72,12 @@ class ProjectFileFetcher(URLFetcher):
 
 
 def render_pdf(template_name, context, request=None):
-    """Render a template to PDF bytes. Build `context` completely first: no queries here."""
-    html = render_to_string(template_name, context, request=request)
+    """Render a template to PDF bytes. Build `context` completely first: no queries here.
+
+    Documents are official papers of the office and always in Bahasa Indonesia, whatever
+    language the person printing them reads the screens in: the archived final laporan is
+    rendered once and must not depend on who finished the run.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        html = render_to_string(template_name, context, request=request)
     return HTML(string=html, base_url=BASE_URL, url_fetcher=ProjectFileFetcher()).write_pdf()

@@ -199,3 +199,16 @@ def test_msgfmt_accepts_the_catalogue(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "untranslated" not in result.stderr
     assert "fuzzy" not in result.stderr
+
+
+def test_documents_stay_in_bahasa_indonesia_for_an_english_reader(client_for, sop1):
+    import io
+
+    from pypdf import PdfReader
+
+    client = client_for("kasi")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/sop/"})
+    assert "SOP library" in client.get("/sop/").content.decode()
+    response = client.get(f"/sop/{sop1.pk}/pdf/")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Jumlah waktu" in text and "KEGIATAN" in text
