@@ -63,11 +63,10 @@ def run_report(request, pk):
 
 
 def _attachment_for_user(user, pk, attachment_id):
-    return get_object_or_404(
-        Attachment.objects.filter(step_run__run__in=Run.objects.for_user(user)),
-        pk=attachment_id,
-        step_run__run_id=pk,
-    )
+    # The run is looked up on its own primary key: Django answers an id beyond the database's
+    # integer range with "no row" there, but passes it on as it is through a foreign key.
+    run = get_object_or_404(Run.objects.for_user(user), pk=pk)
+    return get_object_or_404(Attachment.objects.filter(step_run__run=run), pk=attachment_id)
 
 
 @login_required

@@ -1,0 +1,327 @@
+"""Hostile input on every URL: bad values give a page or a message, never a 500, and change nothing.
+
+Run it on PostgreSQL too, which refuses NUL characters in text and integers beyond bigint:
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/sopflow .venv/bin/python -m pytest tests/test_hardening.py
+"""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from activities import workflow
+from activities.models import Attachment, Event, Run, StepRun
+
+pytestmark = pytest.mark.django_db
+
+HUGE = "9" * 30
+BAD_VALUES = [
+    "",
+    "0",
+    "-1",
+    HUGE,
+    "-" + HUGE,
+    "1e9",
+    "abc",
+    "１２",
+    "ñ😀ß",
+    "x" * 5000,
+    "\x00",
+    "1\x00",
+    "a\x00b",
+    "0001-01-01",
+    "9999-12-31",
+    "0000-00-00",
+    "2026-02-30",
+    "0001-01-01T00:00",
+    "9999-12-31T23:59",
+    "0001-01-01 00:00",
+    "31/12/9999 23:59",
+    "' OR 1=1 --",
+    "<script>",
+]
+
+GET_PARAMS = {
+    "run_list": ["sop", "status", "dari", "sampai", "q", "setelah", "sebelum"],
+    "archive_list": ["sop", "status", "dari", "sampai", "q", "setelah", "format"],
+    "archive_report": ["sop", "status", "dari", "sampai", "q"],
+    "run_create": ["sop"],
+}
+STEP_FIELDS = {
+    "selesai": [
+        "version",
+        "round",
+        "started_at",
+        "completed_at",
+        "output",
+        "notes",
+        "requirements",
+    ],
+    "setujui": [
+        "setuju-version",
+        "setuju-round",
+        "setuju-deadline",
+        "setuju-decision_notes",
+        "setuju-started_at",
+        "setuju-completed_at",
+        "setuju-requirements",
+        "setuju-instruction",
+    ],
+    "kembalikan": ["kembali-version", "kembali-round", "kembali-reason"],
+}
+
+
+def state():
+    return (
+        Run.objects.count(),
+        Event.objects.count(),
+        Attachment.objects.count(),
+        list(StepRun.objects.order_by("pk").values_list("state", "round", "version")),
+        list(Run.objects.order_by("pk").values_list("status", "title", "cancel_reason")),
+    )
+
+
+def open_run(sop, user, **kwargs):
+    return workflow.open_run(
+        sop=sop,
+        user=user,
+        title=kwargs.get("title", "Kegiatan uji"),
+        scheduled_on=timezone.localdate(),
+        place="Aula",
+    )
+
+
+def current(run, number):
+    return StepRun.objects.filter(run=run, step__number=number).order_by("-round").first()
+
+
+@pytest.fixture
+def runs(sop1, sop2, users):
+    """A running SOP 1 run at its approval step 2, and a finished SOP 2 run."""
+    at_approval = open_run(sop1, users["kasi"])
+    workflow.complete_step(run_id=at_approval.pk, number=1, user=users["kasi"])
+    finished = open_run(sop2, users["admin"])
+    for step in sop2.steps.order_by("number"):
+        if step.is_approval:
+            workflow.approve_step(
+                run_id=finished.pk, number=step.number, user=users["admin"], instruction="Ya"
+            )
+        else:
+            workflow.complete_step(run_id=finished.pk, number=step.number, user=users["admin"])
+    return {"approval": at_approval, "finished": finished}
+
+
+@pytest.mark.parametrize("name", GET_PARAMS)
+def test_get_parameters_never_fail(client_for, runs, name):
+    client = client_for("admin")
+    before = state()
+    for param in GET_PARAMS[name]:
+        for value in BAD_VALUES:
+            response = client.get(reverse(name), {param: value})
+            assert response.status_code < 500, (param, value)
+            duplicated = client.get(reverse(name), {param: [value, "1", value]})
+            assert duplicated.status_code < 500, (param, value)
+    assert state() == before
+
+
+def test_open_form_fields_never_fail(client_for, sop1, runs):
+    client = client_for("kasi")
+    url = f"{reverse('run_create')}?sop={sop1.pk}"
+    before = state()
+    for field in ["title", "scheduled_on", "place", "notes"]:
+        for value in BAD_VALUES:
+            # The date is refused unless it is the field under test, so nothing is opened.
+            data = {"title": "Sosialisasi", "scheduled_on": "0001-01-01", "place": "Aula"}
+            data[field] = value
+            response = client.post(url, data)
+            assert response.status_code < 500, (field, value)
+    assert state() == before
+
+
+@pytest.mark.parametrize("value", BAD_VALUES, ids=range(len(BAD_VALUES)))
+@pytest.mark.parametrize("action", ["setujui", "kembalikan"])
+def test_step_form_fields_never_fail(client_for, runs, action, value):
+    run = runs["approval"]
+    client = client_for("kepala")
+    url = reverse("step_action", args=[run.pk, 2])
+    before = state()
+    for field in STEP_FIELDS[action]:
+        # Every other field valid except one that keeps the transition from happening.
+        step_run = current(run, 2)
+        data = {
+            "action": action,
+            "setuju-version": step_run.version,
+            "setuju-round": step_run.round,
+            "setuju-instruction": "",
+            "kembali-version": step_run.version,
+            "kembali-round": step_run.round,
+            "kembali-reason": "",
+            field: value,
+        }
+        response = client.post(url, data)
+        assert response.status_code < 500, field
+        # The text fields come last: any text without a NUL is a valid disposisi or reason.
+        if field.endswith(("instruction", "reason")) and value.strip() and "\x00" not in value:
+            assert state() != before
+        else:
+            assert state() == before, field
+
+
+@pytest.mark.parametrize("value", BAD_VALUES, ids=range(len(BAD_VALUES)))
+def test_complete_form_fields_never_fail(client_for, sop2, users, value):
+    run = open_run(sop2, users["subkor"])
+    client = client_for("subkor")
+    url = reverse("step_action", args=[run.pk, 1])
+    before = state()
+    for field in STEP_FIELDS["selesai"]:
+        step_run = current(run, 1)
+        data = {
+            "action": "selesai",
+            "version": step_run.version,
+            "round": step_run.round,
+            # A completion before the activation refuses the step whatever else is sent.
+            "started_at": "2000-01-01T08:00",
+            "completed_at": "2000-01-01T07:00",
+        }
+        data[field] = value
+        response = client.post(url, data)
+        assert response.status_code < 500, field
+    assert state() == before
+
+
+@pytest.mark.parametrize("field", ["action", "reason", "lampiran", "csrfmiddlewaretoken"])
+def test_cancel_and_odd_fields_never_fail(client_for, runs, field):
+    run = runs["approval"]
+    client = client_for("kasi")
+    before = state()
+    # Any other reason is a valid one and would cancel the run.
+    values = [v for v in BAD_VALUES if field != "reason" or not v.strip() or "\x00" in v]
+    for value in values:
+        response = client.post(reverse("run_cancel", args=[run.pk]), {"reason": "", field: value})
+        assert response.status_code < 500, value
+    assert state() == before
+
+
+def test_a_file_field_sent_as_text_or_empty(client_for, runs):
+    run = runs["approval"]
+    client = client_for("kepala")
+    step_run = current(run, 2)
+    before = state()
+    url = reverse("step_action", args=[run.pk, 2])
+    base = {"action": "setujui", "setuju-version": step_run.version, "setuju-round": 99}
+    for lampiran in ["teks", "", SimpleUploadedFile("a.jpg", b"")]:
+        response = client.post(url, {**base, "lampiran": lampiran})
+        assert response.status_code < 500
+    nameless_file = (
+        b"--x\r\n"
+        b'Content-Disposition: form-data; name="action"\r\n\r\nsetujui\r\n'
+        b"--x\r\n"
+        b'Content-Disposition: form-data; name="lampiran"; filename=""\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n\r\n"
+        b"--x--\r\n"
+    )
+    for body in [b"", b"--x--\r\n", nameless_file, b"garbage"]:
+        response = client.post(url, body, content_type="multipart/form-data; boundary=x")
+        assert response.status_code < 500
+    assert state() == before
+
+
+@pytest.mark.parametrize(
+    "name,extra",
+    [
+        ("run_detail", []),
+        ("run_report", []),
+        ("run_cancel", []),
+        ("step_action", [1]),
+        ("step_action", [2**63]),
+        ("attachment_download", [1]),
+        ("attachment_thumbnail", [2**63]),
+        ("sop_detail", []),
+        ("sop_pdf", []),
+    ],
+)
+def test_ids_out_of_range_are_404(client_for, runs, name, extra):
+    client = client_for("admin")
+    before = state()
+    for pk in [0, 2**31, 2**63, int(HUGE)]:
+        url = reverse(name, args=[pk, *extra])
+        response = client.post(url) if name == "run_cancel" else client.get(url)
+        assert response.status_code == 404, url
+        if name == "step_action":
+            assert client.post(url, {"action": "selesai"}).status_code == 404
+    assert state() == before
+
+
+def test_an_existing_run_with_a_huge_step_number_is_404(client_for, runs):
+    client = client_for("admin")
+    url = reverse("step_action", args=[runs["approval"].pk, 2**63])
+    assert client.get(url).status_code == 404
+
+
+def closed_copies(run, count):
+    """`count` finished copies of the finished `run`, each with its step runs."""
+    run.refresh_from_db()
+    step_runs = list(StepRun.objects.filter(run=run))
+    copies = Run.objects.bulk_create(
+        Run(
+            sop=run.sop,
+            unit=run.unit,
+            title=f"Salinan {n}",
+            scheduled_on=run.scheduled_on,
+            place=run.place,
+            opened_by=run.opened_by,
+            opened_at=run.opened_at,
+            status=Run.Status.FINISHED,
+            finished_at=run.finished_at,
+        )
+        for n in range(count)
+    )
+    fields = ["step_id", "state", "round", "activated_at", "started_at", "completed_at"]
+    StepRun.objects.bulk_create(
+        StepRun(run=copy, **{name: getattr(sr, name) for name in fields})
+        for copy in copies
+        for sr in step_runs
+    )
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?status=finished", "?format=csv", "?format=xlsx", "?q=salinan&dari=2000-01-01"]
+)
+def test_archive_queries_do_not_grow_with_runs(
+    client_for, runs, query, django_assert_max_num_queries
+):
+    client = client_for("admin")
+    url = "/arsip/" + query
+
+    def queries():
+        with django_assert_max_num_queries(12) as captured:
+            response = client.get(url)
+            # A streamed CSV runs its queries while it is read.
+            if response.streaming:
+                b"".join(response.streaming_content)
+        assert response.status_code == 200
+        return len(captured)
+
+    closed_copies(runs["finished"], 2)
+    few = queries()
+    closed_copies(runs["finished"], 60)
+    assert queries() == few
+
+
+def test_period_report_queries_do_not_grow_with_runs(runs, django_assert_max_num_queries):
+    from activities import reports
+    from activities.models import Unit
+
+    units = list(Unit.objects.all())
+    today = timezone.localdate()
+
+    def queries():
+        with django_assert_max_num_queries(12) as captured:
+            report = reports.build_archive_report(units, today, today)
+        return len(captured), report.finished
+
+    closed_copies(runs["finished"], 2)
+    few, count = queries()
+    closed_copies(runs["finished"], 60)
+    many, more = queries()
+    assert (many, more) == (few, count + 60)
