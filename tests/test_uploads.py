@@ -208,6 +208,31 @@ def test_refused_upload_on_the_step_page_changes_nothing(db, settings, run, clie
     assert media_files(settings) == []
 
 
+def test_a_refused_step_form_asks_for_its_files_again(db, settings, run, client_for):
+    """The form keeps what was typed, but a file input cannot: the page has to say so."""
+    client = client_for("kasi")
+    step_run = run.step_runs.get(step__number=1)
+    response = client.post(
+        f"/kegiatan/{run.pk}/langkah/1/",
+        {
+            "action": "selesai",
+            "version": step_run.version,
+            "round": step_run.round,
+            "notes": "Undangan sudah dikirim",
+            "completed_at": "tanggal salah",
+            "lampiran": [camera_jpeg(), tiny_pdf()],
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Undangan sudah dikirim" in page
+    assert "Pilih berkasnya lagi sebelum mengirim" in page
+    assert Attachment.objects.count() == 0
+    assert media_files(settings) == []
+    unsent = client.get(f"/kegiatan/{run.pk}/langkah/1/").content.decode()
+    assert "Pilih berkasnya lagi" not in unsent
+
+
 def test_storage_failure_rolls_the_step_back(db, settings, run, users, monkeypatch):
     files = uploads.validate_uploads([camera_jpeg(), tiny_pdf()])
     real_save = FileSystemStorage._save

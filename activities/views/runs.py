@@ -498,6 +498,9 @@ def step_action(request, pk, number):
         "handed_over_by": _handed_over_by(step_runs, current) if editable else None,
         "forms": forms,
         "upload_errors": upload_errors,
+        # A browser never refills a file input: files sent with a refused form must be picked
+        # again, or the step would be completed without them.
+        "files_dropped": request.method == "POST" and bool(request.FILES.getlist("lampiran")),
         "return_target": next(
             (other for other in steps.values() if other.pk == step.return_to_id), None
         ),
