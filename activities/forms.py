@@ -256,6 +256,16 @@ class ApproveStepForm(TimedStepForm):
             "round",
         )
 
+    def clean_deadline(self):
+        value = self.cleaned_data["deadline"]
+        today = timezone.localdate(self.now)
+        # Whether it precedes the approval is the workflow's call; a far year is a typing error.
+        if value and value > today + datetime.timedelta(days=AHEAD_DAYS):
+            raise forms.ValidationError(
+                _("Batas waktu disposisi paling jauh dua tahun ke depan."), code="too_far"
+            )
+        return value
+
     def clean_instruction(self):
         value = self.cleaned_data["instruction"].strip()
         if not value:

@@ -807,6 +807,11 @@ def approval_ready(sop1, users):
             "Batas waktu disposisi tidak boleh sebelum tanggal persetujuan",
         ),
         (
+            {"action": "setujui", "setuju-instruction": "Ok", "setuju-deadline": "2062-11-23"},
+            "deadline",
+            "Batas waktu disposisi paling jauh dua tahun ke depan.",
+        ),
+        (
             {"action": "setujui", "setuju-instruction": "Ok", "setuju-deadline": "kapan-kapan"},
             "deadline",
             "Masukkan tanggal yang valid",
