@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from activities import workflow
 from activities.models import Event, Run, Sop, StepRun
@@ -574,6 +575,18 @@ def test_run_page_marks_actions_on_behalf(client_for, users, sop1):
     complete(run, 1, users["admin"])
     page = text(client_for("kasi").get(run.get_absolute_url()))
     assert "Administrator" in page and "a.n." in page
+
+
+def test_run_header_marks_opening_and_cancelling_on_behalf(client_for, users, sop1):
+    by_kasi = open_run(sop1, users["kasi"], title="Dibuka sendiri")
+    page = " ".join(strip_tags(text(client_for("staf").get(by_kasi.get_absolute_url()))).split())
+    assert "Budi Santoso, " in page and "a.n." not in page
+
+    run = open_run(sop1, users["admin"])
+    workflow.cancel_run(run_id=run.pk, user=users["admin"], reason="Narasumber berhalangan")
+    page = " ".join(strip_tags(text(client_for("staf").get(run.get_absolute_url()))).split())
+    assert "Administrator (a.n. Kasi), " in page
+    assert "oleh Administrator (a.n. Kasi): Narasumber berhalangan" in page
 
 
 def test_run_page_of_other_unit_is_404(client_for, users, sop2):
