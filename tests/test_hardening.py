@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activities import workflow
-from activities.models import Attachment, Event, Run, StepRun
+from activities.models import Attachment, Event, Role, Run, StepRun
+from tests.test_reports import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,7 @@ GET_PARAMS = {
 }
 STEP_FIELDS = {
     "selesai": [
+        "action",
         "version",
         "round",
         "started_at",
@@ -121,6 +123,8 @@ def test_get_parameters_never_fail(client_for, runs, name):
             assert response.status_code < 500, (param, value)
             duplicated = client.get(reverse(name), {param: [value, "1", value]})
             assert duplicated.status_code < 500, (param, value)
+            partial = client.get(reverse(name), {param: value}, headers={"HX-Request": "true"})
+            assert partial.status_code < 500, (param, value)
     assert state() == before
 
 
@@ -325,3 +329,23 @@ def test_period_report_queries_do_not_grow_with_runs(runs, django_assert_max_num
     closed_copies(runs["finished"], 60)
     many, more = queries()
     assert (many, more) == (few, count + 60)
+
+
+def test_a_kepala_who_also_works_in_another_unit_archives_only_his_own(client_for, runs, users):
+    """Kepala of Kesbangpol who also sits in Diskominfo's Tim: the Diskominfo run (finished)
+    is his to see as a run, never in his archive, export or period report."""
+    Role.objects.get(unit=runs["finished"].unit, name="Tim").members.add(users["kepala"])
+    client = client_for("kepala")
+    title = runs["finished"].title
+    assert client.get(runs["finished"].get_absolute_url()).status_code == 200
+    assert title not in [run.title for run in client.get("/arsip/").context["rows"]]
+    csv_body = b"".join(client.get("/arsip/?format=csv").streaming_content).decode()
+    assert runs["finished"].unit.short_name not in csv_body
+    sop_choice = client.get("/arsip/", {"sop": runs["finished"].sop_id})
+    assert "SOP yang dipilih tidak dikenal." in sop_choice.content.decode()
+    today = timezone.localdate().isoformat()
+    report = client.get("/arsip/laporan.pdf", {"dari": today, "sampai": today})
+    assert report.status_code == 200
+    text = " ".join(pdf_text(report.content))
+    assert "Kesbangpol" in text or "Kesatuan Bangsa" in text
+    assert runs["finished"].sop.name not in text
