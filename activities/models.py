@@ -460,6 +460,13 @@ class Run(models.Model):
     def closed_at(self):
         return self.finished_at or self.cancelled_at
 
+    def acts(self):
+        """{"opened"/"cancelled": Event}: who opened and who cancelled the run, and whether a
+        superuser did it on behalf of step 1's role (the run row records neither)."""
+        kinds = [Event.Kind.OPENED, Event.Kind.CANCELLED]
+        events = self.events.filter(kind__in=kinds).select_related("actor").order_by("at", "id")
+        return {event.kind: event for event in events}
+
 
 class StepRunQuerySet(models.QuerySet):
     def for_user(self, user):

@@ -186,6 +186,8 @@ class RunReport:
     final: bool
     printed_at: datetime.datetime
     signed_on: datetime.date
+    acts: dict = field(default_factory=dict)
+    first_roles: str = ""
     stylesheet: str = field(default_factory=_stylesheet_url)
 
     @property
@@ -295,6 +297,11 @@ def _disposition(step_run):
     )
 
 
+def _first_step_roles(step_runs):
+    first = next((sr.step for sr in step_runs if sr.step.number == 1), None)
+    return ", ".join(role.name for role in first.roles.all()) if first else ""
+
+
 def build_run_report(run_id, *, now=None):
     """Everything the laporan of run `run_id` shows, computed up front."""
     now = now or timezone.now()
@@ -337,6 +344,8 @@ def build_run_report(run_id, *, now=None):
         final=final,
         printed_at=now,
         signed_on=signed_on,
+        acts=run.acts(),
+        first_roles=_first_step_roles(step_runs),
     )
 
 

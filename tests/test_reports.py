@@ -382,3 +382,26 @@ def test_laporan_embeds_the_small_renditions(client_for, finished_run):
     }
     # The photos were 1200×900 uploads; the PDF carries their 800 px renditions only.
     assert sizes == {(800, 600)}
+
+
+def test_laporan_marks_a_run_opened_and_cancelled_on_behalf(users, sop1):
+    import datetime
+    import io
+
+    from pypdf import PdfReader
+
+    from activities import reports, workflow
+
+    run = workflow.open_run(
+        sop=sop1,
+        user=users["admin"],
+        title="Dibuka administrator",
+        scheduled_on=datetime.date(2026, 11, 30),
+        place="Aula",
+    )
+    workflow.cancel_run(run_id=run.pk, user=users["admin"], reason="Jadwal bentrok")
+    pdf_bytes = reports.render_run_report(run.pk)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf_bytes)).pages)
+    text = " ".join(text.split())
+    assert "a.n. Kasi" in text
+    assert "oleh Administrator" in text and "Jadwal bentrok" in text

@@ -27,7 +27,7 @@ from activities.forms import (
     RunFilterForm,
     RunForm,
 )
-from activities.models import Attachment, Event, Run, Sop, StepRun, Unit
+from activities.models import Attachment, Run, Sop, StepRun, Unit
 from activities.paging import InvalidCursor, keyset_page
 from activities.timing import run_timing
 
@@ -268,14 +268,6 @@ def _timeline(timing, active):
     return list(timeline.values())
 
 
-def _run_acts(run):
-    """{"opened"/"cancelled": Event}: who opened and who cancelled the run, and whether a
-    superuser did it on behalf of step 1's role (the run itself records neither)."""
-    kinds = [Event.Kind.OPENED, Event.Kind.CANCELLED]
-    events = Event.objects.filter(run=run, kind__in=kinds).select_related("actor")
-    return {event.kind: event for event in events.order_by("at", "id")}
-
-
 @login_required
 @require_safe
 def run_detail(request, pk):
@@ -297,7 +289,7 @@ def run_detail(request, pk):
         "cancel_form": CancelRunForm(),
         "lead_wall": durations.format_minutes(timing.lead_wall_minutes, WALL_DAY_MINUTES),
         "step_count": len(steps),
-        "acts": _run_acts(run),
+        "acts": run.acts(),
         "first_roles": _role_names(steps[1]) if 1 in steps else "",
     }
     return render(request, "runs/run_detail.html", context)
