@@ -49,9 +49,7 @@ def archive_units(user):
     """Units whose archive the user may open: where he is Kepala or TU, or all for a superuser."""
     if user.is_superuser:
         return Unit.objects.all()
-    return Unit.objects.filter(
-        roles__members=user, roles__kind__in=[Role.Kind.HEAD, Role.Kind.RECORDS]
-    ).distinct()
+    return Unit.objects.filter(roles__members=user, roles__kind__in=Role.ARCHIVE_KINDS).distinct()
 
 
 def require_archive_access(user):

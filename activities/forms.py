@@ -115,12 +115,6 @@ class RunForm(forms.Form):
             "title", Row(Column("scheduled_on"), Column("place")), "notes"
         )
 
-    def clean_title(self):
-        return self.cleaned_data["title"].strip()
-
-    def clean_place(self):
-        return self.cleaned_data["place"].strip()
-
     def clean_scheduled_on(self):
         value = self.cleaned_data["scheduled_on"]
         if value < self.today - datetime.timedelta(days=BACKFILL_DAYS):
@@ -266,12 +260,6 @@ class ApproveStepForm(TimedStepForm):
             )
         return value
 
-    def clean_instruction(self):
-        value = self.cleaned_data["instruction"].strip()
-        if not value:
-            raise forms.ValidationError(_("Isi disposisi wajib diisi."), code="required")
-        return value
-
 
 class ReturnStepForm(VersionedStepForm):
     reason = forms.CharField(
@@ -284,12 +272,6 @@ class ReturnStepForm(VersionedStepForm):
         super().__init__(*args, **kwargs)
         self.helper = helper_without_form_tag("reason", "version", "round")
 
-    def clean_reason(self):
-        value = self.cleaned_data["reason"].strip()
-        if not value:
-            raise forms.ValidationError(_("Alasan pengembalian wajib diisi."), code="required")
-        return value
-
 
 class CancelRunForm(forms.Form):
     reason = forms.CharField(
@@ -301,12 +283,6 @@ class CancelRunForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = helper_without_form_tag()
-
-    def clean_reason(self):
-        value = self.cleaned_data["reason"].strip()
-        if not value:
-            raise forms.ValidationError(_("Alasan pembatalan wajib diisi."), code="required")
-        return value
 
 
 class PeriodMixin:
@@ -377,9 +353,6 @@ class RunFilterForm(PeriodMixin, forms.Form):
                 Column("sampai", css_class="col-6 col-lg-2"),
             )
         )
-
-    def clean_q(self):
-        return self.cleaned_data["q"].strip()
 
 
 class ArchiveFilterForm(PeriodMixin, forms.Form):

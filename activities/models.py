@@ -23,6 +23,13 @@ class UnitQuerySet(models.QuerySet):
             return self.all()
         return self.filter(roles__members=user).distinct()
 
+    def calendars(self, unit_ids):
+        """{unit id: OfficeCalendar} for these units, their days off read in one pass."""
+        if not unit_ids:
+            return {}
+        units = self.filter(pk__in=unit_ids).prefetch_related("days_off", "special_schedules")
+        return {unit.pk: unit.calendar for unit in units}
+
 
 class Unit(models.Model):
     """An office (perangkat daerah) that owns SOPs, roles and runs."""
@@ -125,6 +132,9 @@ class Role(models.Model):
         RECORDS = "records", _("Tata usaha")
         MEMBER = "member", _("Pelaksana")
 
+    # Pimpinan and tata usaha keep the unit's archive.
+    ARCHIVE_KINDS = (Kind.HEAD, Kind.RECORDS)
+
     unit = models.ForeignKey(
         Unit, on_delete=models.PROTECT, related_name="roles", verbose_name=_("unit kerja")
     )
@@ -156,10 +166,6 @@ class Role(models.Model):
 
     def __str__(self):
         return self.name
-
-    @property
-    def can_view_archive(self):
-        return self.kind in (self.Kind.HEAD, self.Kind.RECORDS)
 
 
 class SopQuerySet(models.QuerySet):
@@ -254,10 +260,6 @@ class Sop(models.Model):
 
     def standard_total_display(self, steps=None):
         return durations.format_total(*self.standard_total(steps))
-
-    def standard_total_minutes(self, steps=None):
-        steps = self.steps.all() if steps is None else steps
-        return sum(step.standard_minutes for step in steps)
 
     def columns(self, steps=None):
         """The pelaksana columns of the document: every role a step uses, in column order."""
@@ -475,9 +477,6 @@ class StepRunQuerySet(models.QuerySet):
         if user.is_superuser:
             return active
         return active.filter(step__roles__members=user).distinct()
-
-    def current(self):
-        return self.filter(state__in=[StepRun.State.ACTIVE, StepRun.State.WAITING])
 
 
 class StepRun(models.Model):

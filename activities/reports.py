@@ -469,13 +469,7 @@ def bulk_timings(runs, *, now=None):
     runs = list(runs)
     if not runs:
         return {}
-    unit_ids = {run.unit_id for run in runs}
-    units = {
-        unit.pk: unit
-        for unit in Unit.objects.filter(pk__in=unit_ids).prefetch_related(
-            "days_off", "special_schedules"
-        )
-    }
+    calendars = Unit.objects.calendars({run.unit_id for run in runs})
     steps = Step.objects.only("id", "number", "standard_text", "standard_minutes")
     step_runs = defaultdict(list)
     rows = (
@@ -497,7 +491,7 @@ def bulk_timings(runs, *, now=None):
         step_run.step = step_cache[step_run.step_id]
         step_runs[step_run.run_id].append(step_run)
     return {
-        run.pk: timing.run_timing(run, step_runs[run.pk], units[run.unit_id].calendar, now=now)
+        run.pk: timing.run_timing(run, step_runs[run.pk], calendars[run.unit_id], now=now)
         for run in runs
     }
 

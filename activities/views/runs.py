@@ -51,14 +51,6 @@ def _partial_or_page(request, page_template, partial_template, context):
     return response
 
 
-def _calendars(unit_ids):
-    """Office calendars of these units, with their days off read in one pass."""
-    if not unit_ids:
-        return {}
-    units = Unit.objects.filter(pk__in=unit_ids).prefetch_related("days_off", "special_schedules")
-    return {unit.pk: unit.calendar for unit in units}
-
-
 def _role_names(step):
     return ", ".join(role.name for role in step.roles.all())
 
@@ -92,7 +84,7 @@ def inbox(request):
     )
     more = len(step_runs) > INBOX_LIMIT
     step_runs = step_runs[:INBOX_LIMIT]
-    calendars = _calendars({step_run.run.unit_id for step_run in step_runs})
+    calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in step_runs})
     tasks = [
         InboxTask(
             step_run,
