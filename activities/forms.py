@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Run, Sop
+from activities.periods import Period
 
 # Back-filling a run that already took place is allowed up to a year back; a date further away
 # is almost always a typing error (2062 for 2026).
@@ -420,3 +421,103 @@ class ArchiveFilterForm(PeriodMixin, forms.Form):
             "date_from": data.get("dari"),
             "date_to": data.get("sampai"),
         }
+
+
+class PeriodForm(PeriodMixin, forms.Form):
+    """The period of a statistics page, a monitoring form or an event-log export."""
+
+    dari = date_field(
+        _("Dari tanggal"),
+        required=False,
+        invalid=_("Tanggal “dari” tidak valid; tulis mis. 2026-01-01."),
+    )
+    sampai = date_field(
+        _("Sampai tanggal"),
+        required=False,
+        invalid=_("Tanggal “sampai” tidak valid; tulis mis. 2026-06-30."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control form-control-sm"
+
+    def period(self, default):
+        """The chosen period; a date left empty (or a form with errors) takes `default`'s."""
+        if not self.is_bound or not self.is_valid():
+            return default
+        start = self.cleaned_data["dari"] or default.start
+        end = self.cleaned_data["sampai"] or default.end
+        if end < start:
+            # Only one date was given, outside the default period: take its own semester.
+            if self.cleaned_data["dari"]:
+                end = Period.semester_of(start).end
+            else:
+                start = Period.semester_of(end).start
+        return Period(start, end)
+
+
+class KinerjaForm(forms.Form):
+    """The month of an e-Kinerja list, and whose (oneself, one pegawai, or the whole unit)."""
+
+    EVERYONE = "semua"
+
+    bulan = forms.CharField(
+        label=_("Bulan"),
+        required=False,
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-11"}),
+    )
+    pegawai = forms.ChoiceField(label=_("Pegawai"), required=False)
+
+    def __init__(self, *args, viewer, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.viewer = viewer
+        self.people = {str(person.pk): person for person in people}
+        choices = [("", _("Saya sendiri"))]
+        if len(self.people) > 1 or viewer.is_superuser:
+            choices.append((self.EVERYONE, _("Semua pegawai unit")))
+            choices += [
+                (pk, person.get_full_name() or person.get_username())
+                for pk, person in self.people.items()
+                if person.pk != viewer.pk
+            ]
+        self.fields["pegawai"].choices = choices
+        self.fields["pegawai"].error_messages["invalid_choice"] = _(
+            "Pegawai yang dipilih tidak dikenal atau bukan bawahan Anda."
+        )
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = (
+                "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            )
+
+    def clean_bulan(self):
+        value = (self.cleaned_data.get("bulan") or "").strip()
+        if not value:
+            return None
+        try:
+            month = datetime.datetime.strptime(value, "%Y-%m").date()
+        except ValueError:
+            raise forms.ValidationError(
+                _("Bulan tidak valid; tulis tahun dan bulan, mis. 2026-11.")
+            ) from None
+        if not PeriodMixin.MIN_YEAR <= month.year <= PeriodMixin.MAX_YEAR:
+            raise forms.ValidationError(
+                _("Tahun harus antara %(min)s dan %(max)s.")
+                % {"min": PeriodMixin.MIN_YEAR, "max": PeriodMixin.MAX_YEAR}
+            )
+        return month
+
+    def choice(self):
+        """(first day of the month, the chosen person or None for everyone)."""
+        data = {}
+        if self.is_bound:
+            self.is_valid()
+            # Fields that passed keep their value when another one was refused.
+            data = self.cleaned_data
+        month = data.get("bulan") or timezone.localdate().replace(day=1)
+        chosen = data.get("pegawai") or ""
+        if chosen == self.EVERYONE:
+            return month, None
+        return month, self.people.get(chosen, self.viewer)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from activities.views import archive, runs, sops
+from activities.views import archive, kinerja, monitoring, runs, sops
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -26,4 +26,7 @@ urlpatterns = [
     ),
     path("arsip/", archive.archive_list, name="archive_list"),
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
+    path("sop/<int:pk>/log.csv", monitoring.log_csv, name="sop_log_csv"),
+    path("sop/<int:pk>/log.xes", monitoring.log_xes, name="sop_log_xes"),
+    path("kinerja/", kinerja.kinerja_list, name="kinerja"),
 ]
