@@ -8,15 +8,19 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
 
 from activities.definitions import StepSpec, check_steps
 from activities.models import (
     ArchivedReport,
     Attachment,
     Event,
+    MonitoringReport,
+    MonitoringRow,
     Role,
     Run,
     Sop,
+    SopEvaluation,
     SopItem,
     Step,
     StepRun,
@@ -429,3 +433,37 @@ class AttachmentAdmin(ReadOnlyAdmin):
 @admin.register(ArchivedReport)
 class ArchivedReportAdmin(ReadOnlyAdmin):
     list_display = ["run", "sha256", "size", "archived_at"]
+
+
+class MonitoringRowInline(admin.TabularInline):
+    model = MonitoringRow
+    extra = 0
+    fields = ["position", "sop", "proposed", "assessment", "notes", "action"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MonitoringReport)
+class MonitoringReportAdmin(SimpleHistoryAdmin):
+    """Tabel 7 forms are written in the app; the admin shows them and their history."""
+
+    list_display = ["__str__", "unit", "status", "reviewer_name", "signed_on", "updated_at"]
+    list_filter = ["unit", "status"]
+    readonly_fields = [field.name for field in MonitoringReport._meta.fields]
+    inlines = [MonitoringRowInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SopEvaluation)
+class SopEvaluationAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "status", "reviewer_name", "signed_on", "updated_at"]
+    list_filter = ["status", "sop__unit"]
+    readonly_fields = [field.name for field in SopEvaluation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

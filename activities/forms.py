@@ -10,10 +10,20 @@ import datetime
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from activities.models import Run, Sop
+from activities.models import (
+    Answer,
+    Assessment,
+    MonitoringReport,
+    MonitoringRow,
+    Run,
+    Sop,
+    SopEvaluation,
+    normalize_nip,
+)
 from activities.periods import Period
 
 # Back-filling a run that already took place is allowed up to a year back; a date further away
@@ -521,3 +531,139 @@ class KinerjaForm(forms.Form):
         if chosen == self.EVERYONE:
             return month, None
         return month, self.people.get(chosen, self.viewer)
+
+
+class ThresholdsForm(forms.ModelForm):
+    """The thresholds a Tabel 7 draft proposes its penilaian from."""
+
+    class Meta:
+        model = MonitoringReport
+        fields = ["on_time_threshold", "return_threshold"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.min_value, field.max_value = 0, 100
+            field.validators = [
+                *field.validators,
+                MinValueValidator(0, message=_("Ambang harus antara 0 dan 100 persen.")),
+                MaxValueValidator(100, message=_("Ambang harus antara 0 dan 100 persen.")),
+            ]
+            field.widget.attrs.update(
+                {"class": "form-control form-control-sm", "min": 0, "max": 100}
+            )
+            field.error_messages["invalid"] = _("Tulis ambang sebagai bilangan bulat 0–100.")
+
+
+class MonitoringRowForm(forms.ModelForm):
+    """The penilai's penilaian, catatan and tindakan of one procedure of a Tabel 7 form."""
+
+    class Meta:
+        model = MonitoringRow
+        fields = ["assessment", "notes", "action"]
+        widgets = {
+            "assessment": forms.RadioSelect,
+            "notes": forms.Textarea(attrs={"rows": 4, "class": "form-control form-control-sm"}),
+            "action": forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assessment"].choices = Assessment.choices
+        self.fields["assessment"].error_messages["invalid_choice"] = _(
+            "Pilih salah satu penilaian."
+        )
+
+
+MonitoringRowFormSet = forms.modelformset_factory(
+    MonitoringRow, form=MonitoringRowForm, extra=0, can_delete=False
+)
+
+
+class SignOffForm(forms.ModelForm):
+    """The paraf of the penilai: name, NIP and date; all three are needed to sign off."""
+
+    signed_on = date_field(_("Tanggal paraf"), required=False)
+
+    class Meta:
+        model = MonitoringReport
+        fields = ["reviewer_name", "reviewer_nip", "signed_on"]
+
+    def __init__(self, *args, signing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.signing = signing
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control form-control-sm"
+
+    def clean_reviewer_nip(self):
+        value = normalize_nip(self.cleaned_data.get("reviewer_nip") or "")
+        if value and (len(value) != 18 or not value.isdigit()):
+            raise forms.ValidationError(_("NIP terdiri atas 18 angka, mis. 19640606 198503 1 015."))
+        return value
+
+    def clean_signed_on(self):
+        value = self.cleaned_data.get("signed_on")
+        if value and value > timezone.localdate():
+            raise forms.ValidationError(_("Tanggal paraf tidak boleh di masa depan."))
+        if value and value.year < PeriodMixin.MIN_YEAR:
+            raise forms.ValidationError(_("Tanggal paraf tidak valid."))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.signing:
+            for name, message in [
+                ("reviewer_name", _("Nama penilai wajib diisi untuk paraf.")),
+                ("reviewer_nip", _("NIP penilai wajib diisi untuk paraf.")),
+                ("signed_on", _("Tanggal paraf wajib diisi.")),
+            ]:
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, message)
+        return cleaned
+
+
+class EvaluationForm(forms.ModelForm):
+    """The seven criteria as Ya/Tidak (unanswered until the evaluator decides) with notes."""
+
+    class Meta:
+        model = SopEvaluation
+        fields = [
+            name
+            for number, _text in SopEvaluation.CRITERIA
+            for name in (f"answer_{number}", f"note_{number}")
+        ]
+        widgets = {
+            name: forms.RadioSelect
+            if name.startswith("answer_")
+            else forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"})
+            for name in fields
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for number, text in SopEvaluation.CRITERIA:
+            answer = self.fields[f"answer_{number}"]
+            answer.choices = Answer.choices
+            answer.required = False
+            answer.label = text
+            answer.error_messages["invalid_choice"] = _("Pilih Ya atau Tidak.")
+            self.fields[f"note_{number}"].label = _("Catatan")
+
+    def criteria(self):
+        """[(number, criterion, answer field, note field)] in order, for the template."""
+        return [
+            (number, text, self[f"answer_{number}"], self[f"note_{number}"])
+            for number, text in SopEvaluation.CRITERIA
+        ]
+
+    def unanswered(self):
+        return [
+            number
+            for number, _text in SopEvaluation.CRITERIA
+            if not self.cleaned_data.get(f"answer_{number}")
+        ]
+
+
+class EvaluationSignOffForm(SignOffForm):
+    class Meta(SignOffForm.Meta):
+        model = SopEvaluation

@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 
 from activities import durations
 from activities.calendar import RAMADAN_WEEK, OfficeCalendar
+from activities.periods import Period
 
 
 class UnitQuerySet(models.QuerySet):
@@ -744,6 +745,10 @@ class SignOff(models.Model):
     @property
     def is_signed(self):
         return self.status == self.Status.SIGNED
+
+    @property
+    def period(self):
+        return Period(self.period_start, self.period_end)
 
 
 class MonitoringReport(SignOff):

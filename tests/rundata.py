@@ -10,9 +10,18 @@ import datetime
 import zoneinfo
 from dataclasses import dataclass, field
 
+from activities import timing
 from activities.models import Run, StepRun
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
+FIGURES = [
+    "standard_office_minutes",
+    "handling_office_minutes",
+    "waiting_office_minutes",
+    "lead_office_minutes",
+    "steps_done",
+    "steps_on_time",
+]
 
 
 def wib(year, month, day, hour, minute=0):
@@ -35,6 +44,11 @@ def straight(sop, opened_at, handling, waits=None, **kwargs):
     return Plan(opened_at, rounds, **kwargs)
 
 
+def _set(instance, values):
+    for name, value in values.items():
+        setattr(instance, name, value)
+
+
 def _holders(sop):
     holders = {}
     for step in sop.steps.prefetch_related("roles__members"):
@@ -45,8 +59,10 @@ def _holders(sop):
 
 
 def add_runs(sop, plans):
-    """Create the runs of `plans` with their step rounds; returns the runs in plan order."""
+    """Create the runs of `plans` with their step rounds and the figures the workflow stores
+    when a round or a run closes; returns the runs in plan order."""
     holders = _holders(sop)
+    calendar = sop.unit.calendar
     opener = holders[1][2]
     runs = Run.objects.bulk_create(
         [
@@ -94,12 +110,23 @@ def add_runs(sop, plans):
                     else "",
                 )
             )
+            if completed is not None:
+                _set(step_runs[-1], timing.round_figures(calendar, moment, started, completed))
             moment = completed or moment
         if plan.status == Run.Status.FINISHED:
             run.finished_at = moment
         elif plan.status == Run.Status.CANCELLED:
             run.cancelled_at = moment
             run.cancel_reason = "Dibatalkan"
+            for step_run in step_runs:
+                if step_run.run is run and step_run.completed_at is None:
+                    _set(
+                        step_run,
+                        timing.round_figures(calendar, step_run.activated_at, None, moment),
+                    )
+        if plan.status != Run.Status.RUNNING:
+            own = [step_run for step_run in step_runs if step_run.run is run]
+            _set(run, timing.run_figures(timing.run_timing(run, own, calendar)))
     StepRun.objects.bulk_create(step_runs)
-    Run.objects.bulk_update(runs, ["finished_at", "cancelled_at", "cancel_reason"])
+    Run.objects.bulk_update(runs, ["finished_at", "cancelled_at", "cancel_reason", *FIGURES])
     return runs

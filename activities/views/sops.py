@@ -65,7 +65,12 @@ def sop_detail(request, pk):
     return render(
         request,
         "sops/detail.html",
-        {"sop": sop, "doc": document, "can_open": _can_open(request.user, sop)},
+        {
+            "sop": sop,
+            "doc": document,
+            "can_open": _can_open(request.user, sop),
+            "can_monitor": access.can_monitor(request.user, sop.unit),
+        },
     )
 
 
