@@ -158,7 +158,7 @@ def test_the_migration_backfills_rounds_and_runs_closed_before(finished, running
         steps_done=None,
         steps_on_time=None,
     )
-    migration = importlib.import_module("activities.migrations.0003_backfill_figures")
+    migration = importlib.import_module("activities.migrations.0004_backfill_figures")
     migration.backfill(apps, None)
 
     for run in (finished, running):

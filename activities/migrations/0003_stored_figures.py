@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0001_initial'),
+        ('activities', '0002_review_note'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

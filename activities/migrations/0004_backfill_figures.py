@@ -80,7 +80,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0002_stored_figures"),
+        ("activities", "0003_stored_figures"),
     ]
 
     operations = [
