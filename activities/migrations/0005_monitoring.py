@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0002_review_note'),
+        ('activities', '0004_backfill_figures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
