@@ -85,7 +85,6 @@ def traces(sop, period, *, pseudonymous=False):
         step.pk: ", ".join(role.name for role in step.roles.all())
         for step in sop.steps.prefetch_related("roles")
     }
-    calendar = sop.unit.calendar
     rounds = (
         StepRun.objects.filter(
             run__sop=sop,
@@ -111,7 +110,7 @@ def traces(sop, period, *, pseudonymous=False):
                 unit=sop.unit.short_name,
                 status=run.status,
             )
-        trace.events.extend(_round_events(step_run, step_roles, calendar, pseudonymous))
+        trace.events.extend(_round_events(step_run, step_roles, pseudonymous))
     if trace is not None:
         yield _sorted(trace)
 
@@ -123,7 +122,11 @@ def _sorted(trace):
     return trace
 
 
-def _round_events(step_run, step_roles, calendar, pseudonymous):
+def _rounded(minutes):
+    return None if minutes is None else round(minutes, 2)
+
+
+def _round_events(step_run, step_roles, pseudonymous):
     step = step_run.step
     role = step_run.completed_as.name if step_run.completed_as else step_roles.get(step.pk, "")
     resource = _resource(step_run.completed_by, pseudonymous)
@@ -142,9 +145,7 @@ def _round_events(step_run, step_roles, calendar, pseudonymous):
             **common,
             timestamp=step_run.completed_at,
             transition=COMPLETE,
-            office_minutes=round(
-                calendar.office_minutes(step_run.started_at, step_run.completed_at), 2
-            ),
+            office_minutes=_rounded(step_run.handling_office_minutes),
             outcome=OUTCOME_RETURNED if returned else OUTCOME_DONE,
         )
 

@@ -98,13 +98,11 @@ def activities(viewer, month, *, person=None):
     rows = list(rounds[: MAX_ROWS + 1])
     if len(rows) > MAX_ROWS:
         raise TooManyRows(rounds.count())
-    calendars = Unit.objects.calendars({row.run.unit_id for row in rows})
-    return [_activity(row, calendars[row.run.unit_id]) for row in rows]
+    return [_activity(row) for row in rows]
 
 
-def _activity(step_run, calendar):
+def _activity(step_run):
     user, run, step = step_run.completed_by, step_run.run, step_run.step
-    started = step_run.started_at or step_run.activated_at or step_run.completed_at
     return Activity(
         person=user.get_full_name() or user.get_username(),
         username=user.get_username(),
@@ -121,5 +119,6 @@ def _activity(step_run, calendar):
         outcome=step_run.get_state_display(),
         returned=step_run.state == StepRun.State.RETURNED,
         standard_minutes=step.standard_minutes,
-        office_minutes=round(calendar.office_minutes(started, step_run.completed_at), 1),
+        # Stored when the round closed (see `timing.round_figures`).
+        office_minutes=round(step_run.handling_office_minutes or 0.0, 1),
     )
