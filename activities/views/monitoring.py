@@ -182,7 +182,7 @@ def unit_monitoring(request, unit_id):
 def monitoring_detail(request, report_id):
     """Edit a Tabel 7 draft (penilaian, catatan, tindakan, paraf), propose again, or sign it."""
     report = _get_report(request.user, report_id)
-    rows = report.rows.select_related("sop").order_by("position")
+    saved_rows = report.rows.select_related("sop").order_by("position")
     action = request.POST.get("action") if request.method == "POST" else None
     if report.is_signed and action:
         messages.error(request, _("Formulir ini sudah diparaf dan tidak dapat diubah lagi."))
@@ -191,7 +191,9 @@ def monitoring_detail(request, report_id):
         request.POST if action == "susun_ulang" else None, instance=report, prefix="ambang"
     )
     formset = MonitoringRowFormSet(
-        request.POST if action in ("simpan", "paraf") else None, queryset=rows, prefix="baris"
+        request.POST if action in ("simpan", "paraf") else None,
+        queryset=saved_rows,
+        prefix="baris",
     )
     signoff = SignOffForm(
         request.POST if action in ("simpan", "paraf") else None,
@@ -199,13 +201,19 @@ def monitoring_detail(request, report_id):
         signing=action == "paraf",
         prefix="paraf",
     )
+    rows = list(saved_rows)
+    intact = not formset.is_bound or len(formset.forms) == len(rows)
+    if not intact:
+        # A tampered or truncated management form: show the rows as saved and say so.
+        messages.error(request, _("Formulir tidak lengkap; muat ulang halaman dan isi lagi."))
+        formset = MonitoringRowFormSet(queryset=saved_rows, prefix="baris")
     if action == "susun_ulang" and thresholds.is_valid():
         with transaction.atomic():
             thresholds.save()
             monitoring.redraft(report)
         messages.success(request, _("Usulan penilaian disusun ulang dengan ambang baru."))
         return redirect("monitoring_detail", report.pk)
-    if action in ("simpan", "paraf") and formset.is_valid() and signoff.is_valid():
+    if action in ("simpan", "paraf") and intact and formset.is_valid() and signoff.is_valid():
         with transaction.atomic():
             formset.save()
             signed = signoff.save(commit=False)
@@ -224,8 +232,8 @@ def monitoring_detail(request, report_id):
         "report": report,
         "sop": report.sop,
         "period": report.period,
-        "rows": list(zip(rows, formset.forms, strict=True)) if not report.is_signed else None,
-        "signed_rows": list(rows) if report.is_signed else None,
+        "rows": [(form.instance, form) for form in formset.forms],
+        "signed_rows": rows if report.is_signed else None,
         "formset": formset,
         "thresholds": thresholds,
         "signoff": signoff,
