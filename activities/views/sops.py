@@ -53,7 +53,11 @@ def sop_list(request):
                 can_open=_can_open(request.user, sop),
             )
         )
-    return render(request, "sops/list.html", {"entries": entries})
+    return render(
+        request,
+        "sops/list.html",
+        {"entries": entries, "can_author": access.may_author_sops(request.user)},
+    )
 
 
 @login_required
@@ -70,6 +74,7 @@ def sop_detail(request, pk):
             "doc": document,
             "can_open": _can_open(request.user, sop),
             "can_monitor": access.can_monitor(request.user, sop.unit),
+            "can_edit": access.may_maintain_sops(request.user, sop.unit),
         },
     )
 
