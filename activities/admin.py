@@ -13,7 +13,10 @@ from activities.definitions import StepSpec, check_steps
 from activities.models import (
     ArchivedReport,
     Attachment,
+    Delivery,
     Event,
+    Notification,
+    PeriodicJob,
     Role,
     Run,
     Sop,
@@ -413,3 +416,31 @@ class AttachmentAdmin(ReadOnlyAdmin):
 @admin.register(ArchivedReport)
 class ArchivedReportAdmin(ReadOnlyAdmin):
     list_display = ["run", "sha256", "size", "archived_at"]
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    fields = ["channel", "sent_at", "attempts", "last_error"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "recipient", "kind", "subject", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["recipient__username", "subject"]
+    date_hierarchy = "created_at"
+    inlines = [DeliveryInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recipient")
+
+
+@admin.register(PeriodicJob)
+class PeriodicJobAdmin(ReadOnlyAdmin):
+    list_display = ["name", "last_run_at", "next_run_at"]

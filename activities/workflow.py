@@ -3,7 +3,8 @@
 Each transition is one function that runs in one transaction: it locks the run row
 (`select_for_update`, a row lock in the database, so it holds across processes and servers),
 re-reads the state under the lock, checks who may act, writes the change and its `Event`, and
-queues notifications for after the commit. Views never change state themselves.
+writes the in-app notifications; mail, webhooks and the laporan archive are tasks queued for after
+the commit (activities/tasks.py). Views never change state themselves.
 
 SQLite ignores `select_for_update`; there the IMMEDIATE transaction mode serialises writers and
 the conditional UPDATEs (on `StepRun.version`, on `Run.status`) still let only one of two
@@ -21,7 +22,7 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from activities import notifications, reports, uploads
+from activities import notifications, tasks, uploads
 from activities.models import Event, Role, Run, Sop, Step, StepRun
 
 
@@ -135,22 +136,14 @@ def _require_running(run):
         )
 
 
-def _notify_step_activated(step_run_id, actor):
-    def send():
-        notifications.step_activated(step_run_id, exclude_user_id=actor.user.pk)
-
-    # robust: a broken mail template or server is logged, never turned into an error page
-    # for a change that has already been committed.
-    transaction.on_commit(send, robust=True)
+def _archive_when_committed(run, actor, now):
+    # The final laporan is rendered by a worker from the committed data; the run page says it is
+    # being prepared until it is there.
+    notifications.run_finished(run, actor_user=actor.user, now=now)
+    tasks.enqueue_on_commit(tasks.archive_laporan, run.pk)
 
 
-def _archive_when_committed(run_id):
-    # The final laporan is rendered from committed data; a failure is logged by archive_run and
-    # the laporan view archives it on its first request instead.
-    transaction.on_commit(lambda: reports.archive_run(run_id), robust=True)
-
-
-def _activate(run, step_run, activated_at, actor, now):
+def _activate(run, step_run, activated_at, actor, now, *, returned=False):
     updated = StepRun.objects.filter(pk=step_run.pk, state=StepRun.State.WAITING).update(
         state=StepRun.State.ACTIVE, activated_at=activated_at, version=F("version") + 1
     )
@@ -170,7 +163,8 @@ def _activate(run, step_run, activated_at, actor, now):
             "activated_at": _iso(activated_at),
         },
     )
-    _notify_step_activated(step_run.pk, actor)
+    # In-app notifications are written with the change; mail and webhook go after the commit.
+    notifications.step_activated(run, step_run, actor_user=actor.user, returned=returned, now=now)
 
 
 @transaction.atomic
@@ -381,7 +375,7 @@ def _advance(run, current, actor, at, now):
             before={"status": Run.Status.RUNNING},
             after={"status": Run.Status.FINISHED, "finished_at": _iso(at)},
         )
-        _archive_when_committed(run.pk)
+        _archive_when_committed(run, actor, now)
         return None
     _activate(run, following, at, actor, now)
     return following
@@ -563,7 +557,7 @@ def return_step(
     first = run.step_runs.select_related("step").get(
         step=target, round=latest_rounds[target.pk] + 1
     )
-    _activate(run, first, completed_at, actor, now)
+    _activate(run, first, completed_at, actor, now, returned=True)
     current.refresh_from_db()
     return current
 

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +107,13 @@ TEMPLATES = [
                 "activities.context_processors.navigation",
             ],
         },
+    },
+    {
+        # Plain text (mail subjects and bodies, webhook texts): rendered without HTML escaping.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates" / "text"],
+        "OPTIONS": {"autoescape": False},
     },
 ]
 
@@ -172,6 +181,27 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "sopflow <sopflow@localhost>")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+# A mail server that hangs must not hold a worker for ever: SMTP gives up after this many seconds.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+
+# Background work (activities/tasks.py): PostgreSQL (or the SQLite file) is the queue and
+# `manage.py db_worker` runs it. Tests use the immediate backend (tests/conftest.py).
+TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# A task still marked running this long after it started is taken to have lost its worker
+# (killed, machine gone) and is queued again; every task is idempotent, so that is safe.
+SOPFLOW_TASK_STALE_SECONDS = env_int("SOPFLOW_TASK_STALE_SECONDS", 15 * 60)
+
+# Notifications: in-app always; these outside channels besides (activities/notifications.py).
+SOPFLOW_NOTIFICATION_CHANNELS = env_list("SOPFLOW_NOTIFICATION_CHANNELS", ["email"])
+SOPFLOW_WEBHOOK_URL = env("SOPFLOW_WEBHOOK_URL", "")
+SOPFLOW_WEBHOOK_SECRET = env("SOPFLOW_WEBHOOK_SECRET", "")
+SOPFLOW_WEBHOOK_TIMEOUT = env_int("SOPFLOW_WEBHOOK_TIMEOUT", 10)
+if "webhook" in SOPFLOW_NOTIFICATION_CHANNELS and not (
+    SOPFLOW_WEBHOOK_URL and SOPFLOW_WEBHOOK_SECRET
+):
+    raise ImproperlyConfigured(
+        "the webhook channel needs SOPFLOW_WEBHOOK_URL and SOPFLOW_WEBHOOK_SECRET"
+    )
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
