@@ -11,10 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities import durations
-from activities.calendar import RAMADAN_WEEK, OfficeCalendar
+from activities.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
 
 
 class UnitQuerySet(models.QuerySet):
@@ -27,7 +28,9 @@ class UnitQuerySet(models.QuerySet):
         """{unit id: OfficeCalendar} for these units, their days off read in one pass."""
         if not unit_ids:
             return {}
-        units = self.filter(pk__in=unit_ids).prefetch_related("days_off", "special_schedules")
+        units = self.filter(pk__in=unit_ids).prefetch_related(
+            "days_off", "special_schedules", "working_hours"
+        )
         return {unit.pk: unit.calendar for unit in units}
 
 
@@ -66,13 +69,60 @@ class Unit(models.Model):
 
     @functools.cached_property
     def calendar(self):
-        """The unit's office calendar: national holidays, its own days off, Ramadan hours."""
+        """The unit's office calendar: its working week, national holidays, its own days off,
+        and its special (Ramadan) hours on the dates of its special periods. A unit that has
+        not written a week of its own works the ASN default (activities.calendar)."""
+        weeks = {kind: {} for kind in UnitWorkingHours.Week.values}
+        for hours in self.working_hours.all():
+            weeks[hours.week].setdefault(hours.weekday, []).append((hours.start, hours.end))
+        regular = weeks[UnitWorkingHours.Week.REGULAR] or DEFAULT_WEEK
+        special_week = weeks[UnitWorkingHours.Week.SPECIAL] or RAMADAN_WEEK
         days_off = {day.date: day.description for day in self.days_off.all()}
         special = [
-            (schedule.start_date, schedule.end_date, RAMADAN_WEEK)
+            (schedule.start_date, schedule.end_date, special_week)
             for schedule in self.special_schedules.all()
         ]
-        return OfficeCalendar(tz=settings.TIME_ZONE, days_off=days_off, special_weeks=special)
+        return OfficeCalendar(
+            tz=settings.TIME_ZONE, week=regular, days_off=days_off, special_weeks=special
+        )
+
+
+class UnitWorkingHours(models.Model):
+    """One working interval of a weekday of a unit's week: the regular week, or the week of its
+    special periods (Ramadan). A day with two intervals has a break between them."""
+
+    class Week(models.TextChoices):
+        REGULAR = "regular", _("Minggu kerja biasa")
+        SPECIAL = "special", _("Periode khusus (Ramadan)")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Senin")
+        TUESDAY = 1, _("Selasa")
+        WEDNESDAY = 2, _("Rabu")
+        THURSDAY = 3, _("Kamis")
+        FRIDAY = 4, _("Jumat")
+        SATURDAY = 5, _("Sabtu")
+        SUNDAY = 6, _("Minggu")
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="working_hours", verbose_name=_("unit kerja")
+    )
+    week = models.CharField(_("pola"), max_length=10, choices=Week, default=Week.REGULAR)
+    weekday = models.PositiveSmallIntegerField(_("hari"), choices=Weekday)
+    start = models.TimeField(_("mulai"))
+    end = models.TimeField(_("sampai"))
+
+    class Meta:
+        ordering = ["unit", "week", "weekday", "start"]
+        verbose_name = _("jam kerja")
+        verbose_name_plural = _("jam kerja")
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("Jam selesai harus sesudah jam mulai.")})
 
 
 class UnitDayOff(models.Model):
@@ -149,6 +199,15 @@ class Role(models.Model):
     position = models.PositiveSmallIntegerField(
         _("urutan kolom"), default=0, help_text=_("Urutan kolom pelaksana di tabel SOP.")
     )
+    reports_to = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subordinates",
+        verbose_name=_("atasan"),
+        help_text=_("Jabatan yang menerima eskalasi bila langkah jabatan ini terlambat."),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="sop_roles",
@@ -166,6 +225,20 @@ class Role(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.reports_to_id is None:
+            return
+        if self.reports_to.unit_id != self.unit_id:
+            raise ValidationError(
+                {"reports_to": _("Atasan harus jabatan di unit kerja yang sama.")}
+            )
+        seen, role = {self.pk}, self.reports_to
+        while role is not None:
+            if role.pk in seen:
+                raise ValidationError({"reports_to": _("Rantai atasan tidak boleh melingkar.")})
+            seen.add(role.pk)
+            role = role.reports_to
 
 
 class SopQuerySet(models.QuerySet):
@@ -362,7 +435,9 @@ class Step(models.Model):
         return f"{self.number}. {self.activity[:60]}"
 
     def save(self, *args, **kwargs):
-        self.standard_minutes = self.standard.minutes(settings.SOPFLOW_WORKDAY_MINUTES)
+        # A day counts as the full working day of the SOP's unit; due times count days as
+        # working days of the unit's calendar (OfficeCalendar.due).
+        self.standard_minutes = self.standard.minutes(self.sop.unit.calendar.day_minutes)
         super().save(*args, **kwargs)
 
     @property
@@ -523,6 +598,11 @@ class StepRun(models.Model):
     decision = models.CharField(_("keputusan"), max_length=10, choices=Decision, blank=True)
     instruction = models.TextField(_("disposisi"), blank=True)
     deadline = models.DateField(_("batas waktu"), null=True, blank=True)
+    # When an active step is due: its activation plus its standard on the unit's calendar, or
+    # the batas waktu of the disposisi that ordered it. Set when the step becomes active.
+    due_at = models.DateTimeField(_("jatuh tempo"), null=True, blank=True)
+    # How far the deadline sweep has gone with this round: see activities.deadlines.Stage.
+    alert_stage = models.PositiveSmallIntegerField(default=0)
     decision_notes = models.TextField(_("catatan disposisi"), blank=True)
     return_reason = models.TextField(_("alasan pengembalian"), blank=True)
     # Bumped by every transition; a conditional UPDATE on it is the race guard that still
@@ -547,6 +627,8 @@ class StepRun(models.Model):
             models.Index(
                 fields=["activated_at"], condition=Q(state="active"), name="steprun_active"
             ),
+            # /tugas/ sorted by due time, and the deadline sweep over active steps.
+            models.Index(fields=["due_at"], condition=Q(state="active"), name="steprun_active_due"),
         ]
 
     def __str__(self):
@@ -557,6 +639,13 @@ class StepRun(models.Model):
 
     def requirements_checked_list(self):
         return [line for line in self.requirements_checked.splitlines() if line.strip()]
+
+    def is_overdue(self, now=None):
+        return (
+            self.state == self.State.ACTIVE
+            and self.due_at is not None
+            and self.due_at < (now or timezone.now())
+        )
 
 
 class Event(models.Model):

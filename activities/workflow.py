@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from activities import notifications, tasks, uploads
+from activities import deadlines, notifications, tasks, uploads
 from activities.models import Event, Role, Run, Sop, Step, StepRun
 
 
@@ -143,9 +143,13 @@ def _archive_when_committed(run, actor, now):
     tasks.enqueue_on_commit(tasks.archive_laporan, run.pk)
 
 
-def _activate(run, step_run, activated_at, actor, now, *, returned=False):
+def _activate(run, step_run, activated_at, actor, now, *, returned=False, deadline=None):
+    due_at = deadlines.due_time(run.unit.calendar, activated_at, step_run.step, deadline=deadline)
     updated = StepRun.objects.filter(pk=step_run.pk, state=StepRun.State.WAITING).update(
-        state=StepRun.State.ACTIVE, activated_at=activated_at, version=F("version") + 1
+        state=StepRun.State.ACTIVE,
+        activated_at=activated_at,
+        due_at=due_at,
+        version=F("version") + 1,
     )
     if updated != 1:
         raise WorkflowError(_("Langkah berikutnya tidak dapat diaktifkan."), code="conflict")
@@ -161,6 +165,7 @@ def _activate(run, step_run, activated_at, actor, now, *, returned=False):
             "step": step_run.step.number,
             "round": step_run.round,
             "activated_at": _iso(activated_at),
+            "due_at": _iso(due_at),
         },
     )
     # In-app notifications are written with the change; mail and webhook go after the commit.
@@ -349,7 +354,7 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
 
-def _advance(run, current, actor, at, now):
+def _advance(run, current, actor, at, now, *, deadline=None):
     """Activate the next step at `at`, or finish the run after its last step."""
     following = (
         run.step_runs.select_related("step")
@@ -377,7 +382,7 @@ def _advance(run, current, actor, at, now):
         )
         _archive_when_committed(run, actor, now)
         return None
-    _activate(run, following, at, actor, now)
+    _activate(run, following, at, actor, now, deadline=deadline)
     return following
 
 
@@ -493,7 +498,8 @@ def approve_step(
     }
     _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, _serialise(fields))
     uploads.store(run, current, attachments, actor, now)
-    _advance(run, current, actor, completed_at, now)
+    # The disposisi's batas waktu is the due time of the step it orders.
+    _advance(run, current, actor, completed_at, now, deadline=deadline)
     current.refresh_from_db()
     return current
 

@@ -222,8 +222,6 @@ LOGGING = {
 }
 
 # sopflow's own settings.
-# One "hari" in an SOP's waktu column is one working day of office time.
-SOPFLOW_WORKDAY_MINUTES = env_int("SOPFLOW_WORKDAY_MINUTES", 450)
 SOPFLOW_UPLOAD_MAX_BYTES = env_int("SOPFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 SOPFLOW_UPLOAD_STEP_MAX_BYTES = env_int("SOPFLOW_UPLOAD_STEP_MAX_BYTES", 50 * 1024 * 1024)
 SOPFLOW_PARENT_GOVERNMENT = "Pemerintah Kota Tangerang"
