@@ -236,6 +236,15 @@ class OfficeCalendar:
 
     # Due times ------------------------------------------------------------------------------
 
+    def is_office_time(self, moment: datetime.datetime) -> bool:
+        """Whether ``moment`` falls in the office hours of a working day."""
+        moment = moment.astimezone(_UTC)
+        day = moment.astimezone(self.tz).date()
+        return any(
+            open_at.astimezone(_UTC) <= moment < close_at.astimezone(_UTC)
+            for open_at, close_at in self.intervals(day)
+        )
+
     @property
     def day_minutes(self) -> int:
         """Length of a full working day of the regular week, in minutes."""

@@ -33,7 +33,13 @@ class Job:
         return import_string(self.task)
 
 
-JOBS: list[Job] = []
+JOBS: list[Job] = [
+    Job(
+        "sweep_deadlines",
+        "activities.tasks.sweep_deadlines",
+        datetime.timedelta(minutes=settings.SOPFLOW_SWEEP_MINUTES),
+    ),
+]
 
 
 def run_due_jobs(now=None):

@@ -84,3 +84,11 @@ def archive_laporan(run_id):
     with transaction.atomic():
         notifications.laporan_archived(run, report)
     return report.sha256
+
+
+@task()
+def sweep_deadlines():
+    """Reminders, escalations and the morning digest (activities.deadlines.sweep)."""
+    from activities import deadlines
+
+    return deadlines.sweep().as_dict()

@@ -191,6 +191,16 @@ TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBa
 # (killed, machine gone) and is queued again; every task is idempotent, so that is safe.
 SOPFLOW_TASK_STALE_SECONDS = env_int("SOPFLOW_TASK_STALE_SECONDS", 15 * 60)
 
+# The deadline sweep (activities/deadlines.py, every few minutes from the scheduler).
+# A reminder when this share (percent) of a step's standard has passed, and when it is due.
+SOPFLOW_REMINDER_PERCENT = env_int("SOPFLOW_REMINDER_PERCENT", 80)
+# Escalation to the superior of the step's role once it is this many office minutes overdue,
+# to the next superior after twice as long, and so on up the chain.
+SOPFLOW_ESCALATION_MINUTES = env_int("SOPFLOW_ESCALATION_MINUTES", 60)
+# The morning digest (local time, WIB) on working days.
+SOPFLOW_DIGEST_TIME = env("SOPFLOW_DIGEST_TIME", "07:00")
+SOPFLOW_SWEEP_MINUTES = env_int("SOPFLOW_SWEEP_MINUTES", 5)
+
 # Notifications: in-app always; these outside channels besides (activities/notifications.py).
 SOPFLOW_NOTIFICATION_CHANNELS = env_list("SOPFLOW_NOTIFICATION_CHANNELS", ["email"])
 SOPFLOW_WEBHOOK_URL = env("SOPFLOW_WEBHOOK_URL", "")
