@@ -459,6 +459,37 @@ class Step(models.Model):
         return [item.strip() for item in text.split(",") if item.strip()]
 
 
+class ReviewNote(models.Model):
+    """A cell of a draft that a person must check: an importer's guess, a doubtful waktu.
+
+    Tied to a step (or to the SOP itself for identity fields); the editor shows it on its cell
+    and removes it once the cell is changed or confirmed. A draft with notes left is not
+    submitted for pengesahan.
+    """
+
+    sop = models.ForeignKey(
+        Sop, on_delete=models.CASCADE, related_name="review_notes", verbose_name=_("SOP")
+    )
+    step = models.ForeignKey(
+        Step,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="review_notes",
+        verbose_name=_("langkah"),
+    )
+    field = models.CharField(_("isian"), max_length=40)
+    message = models.TextField(_("catatan"))
+
+    class Meta:
+        ordering = ["sop", "step__number", "field", "pk"]
+        verbose_name = _("catatan pemeriksaan")
+        verbose_name_plural = _("catatan pemeriksaan")
+
+    def __str__(self):
+        return self.message[:80]
+
+
 def normalize_nip(value):
     return "".join(ch for ch in value if ch.isdigit()) or value.strip()
 
@@ -507,6 +538,27 @@ class Run(models.Model):
     finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("dibatalkan"), null=True, blank=True)
     cancel_reason = models.TextField(_("alasan pembatalan"), blank=True)
+    # The run's figures in office minutes, stored once when it finishes or is cancelled (see
+    # `activities.timing.run_figures`): a later calendar edit changes only running runs.
+    # Null while the run is running.
+    standard_office_minutes = models.PositiveIntegerField(
+        _("waktu baku (menit kerja)"), null=True, blank=True, editable=False
+    )
+    handling_office_minutes = models.FloatField(
+        _("waktu pengerjaan (menit kerja)"), null=True, blank=True, editable=False
+    )
+    waiting_office_minutes = models.FloatField(
+        _("waktu tunggu (menit kerja)"), null=True, blank=True, editable=False
+    )
+    lead_office_minutes = models.FloatField(
+        _("waktu tempuh (menit kerja)"), null=True, blank=True, editable=False
+    )
+    steps_done = models.PositiveSmallIntegerField(
+        _("langkah selesai"), null=True, blank=True, editable=False
+    )
+    steps_on_time = models.PositiveSmallIntegerField(
+        _("langkah tepat waktu"), null=True, blank=True, editable=False
+    )
 
     objects = RunQuerySet.as_manager()
 
@@ -520,6 +572,12 @@ class Run(models.Model):
             # /arsip/: a unit's closed runs by finish time, keyset-paginated.
             models.Index(
                 fields=["unit", "status", "-finished_at", "-id"], name="run_unit_finished"
+            ),
+            # Statistics over finished runs of one SOP version in a period (stored figures).
+            models.Index(
+                fields=["sop", "finished_at"],
+                condition=Q(status="finished"),
+                name="run_sop_finished",
             ),
         ]
 
@@ -605,6 +663,17 @@ class StepRun(models.Model):
     alert_stage = models.PositiveSmallIntegerField(default=0)
     decision_notes = models.TextField(_("catatan disposisi"), blank=True)
     return_reason = models.TextField(_("alasan pengembalian"), blank=True)
+    # Office minutes under the unit's calendar, computed once when the round closes (done or
+    # returned) and stored, so a later calendar edit never changes a closed round:
+    # waiting = activated → started, handling = started → completed (the step's "actual"
+    # time). The round that was active when its run was cancelled keeps only its waiting time
+    # (activated → cancelled). Null while a round is open.
+    waiting_office_minutes = models.FloatField(
+        _("waktu tunggu (menit kerja)"), null=True, blank=True, editable=False
+    )
+    handling_office_minutes = models.FloatField(
+        _("waktu pengerjaan (menit kerja)"), null=True, blank=True, editable=False
+    )
     # Bumped by every transition; a conditional UPDATE on it is the race guard that still
     # holds where select_for_update does not (SQLite).
     version = models.PositiveIntegerField(default=0)
@@ -629,6 +698,13 @@ class StepRun(models.Model):
             ),
             # /tugas/ sorted by due time, and the deadline sweep over active steps.
             models.Index(fields=["due_at"], condition=Q(state="active"), name="steprun_active_due"),
+            # Statistics of one step (median, p90 of its stored figures) over a period of
+            # completion: closed rounds only.
+            models.Index(
+                fields=["step", "completed_at"],
+                condition=Q(handling_office_minutes__isnull=False),
+                name="steprun_step_figures",
+            ),
         ]
 
     def __str__(self):

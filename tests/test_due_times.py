@@ -142,7 +142,7 @@ def test_a_calendar_change_moves_the_due_times_of_active_steps(sop1, users, clie
 def test_the_data_migration_writes_the_weeks_and_due_times_of_existing_units(sop1, users):
     step_run = open_at(wib(2026, 11, 27, 16, 20), sop1, users["kasi"])
     StepRun.objects.filter(pk=step_run.pk).update(due_at=None)
-    migration = importlib.import_module("activities.migrations.0003_unit_calendar_and_due_times")
+    migration = importlib.import_module("activities.migrations.0006_unit_calendar_and_due_times")
     migration.write_weeks_and_due_times(django_apps, None)
 
     hours = UnitWorkingHours.objects.filter(unit=sop1.unit)

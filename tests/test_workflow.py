@@ -173,12 +173,13 @@ def test_steps_complete_in_order_and_the_next_one_activates(sop1, users):
 
 def test_a_transition_stays_within_a_query_budget(sop1, users, django_assert_max_num_queries):
     run = open_run(sop1, users["kasi"])
-    # Savepoint; lock and read the run; the active step, its roles, their members; the
-    # conditional update and its event; the next step, its activation and event; re-read the
-    # completed step; release. The in-app notification of the next step: its role holders,
-    # who already has it, the notifications, their deliveries. Nothing per step of the SOP or
-    # per user.
-    with django_assert_max_num_queries(16):
+    # Savepoint; lock and read the run; the active step, its roles, their members; the unit's
+    # calendar: days off, special periods, working hours (for the round's stored office minutes
+    # and the next step's due time); the conditional update and its event; the next step, its
+    # activation and event; re-read the completed step; release. The in-app notification of the
+    # next step: its role holders, who already has it, the notifications, their deliveries.
+    # Nothing per step of the SOP or per user.
+    with django_assert_max_num_queries(19):
         workflow.complete_step(run_id=run.pk, number=1, user=users["kasi"])
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0003_unit_calendar_and_due_times'),
+        ('activities', '0006_unit_calendar_and_due_times'),
     ]
 
     operations = [

@@ -38,7 +38,7 @@ def write_weeks_and_due_times(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0002_notifications_and_periodic_jobs'),
+        ('activities', '0005_notifications_and_periodic_jobs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
