@@ -144,6 +144,7 @@ def _send_stage(step_run, stage, now):
     """Write the Event and the notifications of one stage of one round."""
     run, step = step_run.run, step_run.step
     context = {"step_run": step_run, "run": run, "step": step}
+    # The performers go to the step itself; a superior, who may not act on it, to the run.
     url = reverse("step_action", args=[run.pk, step.number])
     if stage < Stage.ESCALATED:
         kind, event_kind = Notification.Kind.REMINDER, Event.Kind.REMINDED
@@ -156,7 +157,7 @@ def _send_stage(step_run, stage, now):
         superiors = _superiors(step, level)
         users = notifications.role_holders(superiors)
         context.update(level=level, superiors=superiors)
-        template = "escalation"
+        template, url = "escalation", run.get_absolute_url()
     sent = notifications.notify(
         users,
         kind=kind,
