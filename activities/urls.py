@@ -1,6 +1,6 @@
 from django.urls import path
 
-from activities.views import archive, authoring, kinerja, monitoring, runs, sops
+from activities.views import archive, authoring, kinerja, monitoring, notifications, runs, sops
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -44,4 +44,10 @@ urlpatterns = [
     path("evaluasi/<int:evaluation_id>/", monitoring.evaluation_detail, name="evaluation_detail"),
     path("evaluasi/<int:evaluation_id>/pdf/", monitoring.evaluation_pdf, name="evaluation_pdf"),
     path("kinerja/", kinerja.kinerja_list, name="kinerja"),
+    path("notifikasi/", notifications.notification_list, name="notification_list"),
+    path("notifikasi/jumlah/", notifications.notification_count, name="notification_count"),
+    path(
+        "notifikasi/baca-semua/", notifications.notification_read_all, name="notification_read_all"
+    ),
+    path("notifikasi/<int:pk>/", notifications.notification_open, name="notification_open"),
 ]
