@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from activities import access, durations, uploads, workflow
+from activities import access, durations, pengesahan, uploads, workflow
 from activities.forms import (
     ApproveStepForm,
     CancelRunForm,
@@ -92,7 +92,12 @@ def inbox(request):
         )
         for step_run in step_runs
     ]
-    context = {"tasks": tasks, "more": more, "limit": INBOX_LIMIT}
+    context = {
+        "tasks": tasks,
+        "more": more,
+        "limit": INBOX_LIMIT,
+        "pending_sops": list(pengesahan.pending_for(request.user)),
+    }
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 
 
