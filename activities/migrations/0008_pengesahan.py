@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0004_backfill_figures'),
+        ('activities', '0007_role_reports_to'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
