@@ -50,7 +50,7 @@ def sop_import(request):
             error = str(refused)
         else:
             messages.success(request, _import_message(result))
-            return redirect(result.sop.get_absolute_url())
+            return redirect("sop_edit", pk=result.sop.pk)
     return render(request, "authoring/import.html", {"form": form, "error": error})
 
 
