@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0007_role_reports_to'),
+        ('activities', '0008_pengesahan'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
