@@ -1,20 +1,19 @@
-"""One place that answers "may this user see this?" for every view.
-
-Another unit's object is a 404 (its existence is not disclosed); an object of the user's own
-unit that his role may not act on is a 403.
+"""Fetching what a view shows, through `activities.policy`: another unit's object is a 404
+(its existence is not disclosed), a capability the user's roles lack is a 403.
 """
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
-from activities.models import Role, Run, Sop, Step, StepRun, Unit
+from activities import policy
+from activities.models import Step, StepRun
 
 
 def sop_queryset(user):
     steps = Step.objects.prefetch_related("roles").order_by("number")
     return (
-        Sop.objects.for_user(user)
+        policy.visible_sops(user)
         .select_related("unit")
         .prefetch_related(Prefetch("steps", queryset=steps), "sop_items")
     )
@@ -28,9 +27,9 @@ def run_queryset(user):
     step_runs = StepRun.objects.select_related("step", "completed_by", "completed_as").order_by(
         "step__number", "round"
     )
-    steps = Step.objects.prefetch_related("roles__members").order_by("number")
+    steps = Step.objects.prefetch_related("roles").order_by("number")
     return (
-        Run.objects.for_user(user)
+        policy.visible_runs(user)
         .select_related("sop", "unit", "opened_by")
         .prefetch_related(
             Prefetch("step_runs", queryset=step_runs),
@@ -45,15 +44,13 @@ def get_run_for_user(user, pk):
     return get_object_or_404(run_queryset(user), pk=pk)
 
 
-def archive_units(user):
-    """Units whose archive the user may open: where he is Kepala or TU, or all for a superuser."""
-    if user.is_superuser:
-        return Unit.objects.all()
-    return Unit.objects.filter(roles__members=user, roles__kind__in=Role.ARCHIVE_KINDS).distinct()
-
-
-def require_archive_access(user):
-    units = list(archive_units(user))
+def require_units(user, capability):
+    """The units where `user` has `capability` (a `policy.ROLE_FLAGS` name); 403 if none."""
+    units = list(policy.units_where(user, capability))
     if not units:
         raise PermissionDenied
     return units
+
+
+def require_archive_access(user):
+    return require_units(user, "see_archive")

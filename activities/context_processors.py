@@ -1,4 +1,4 @@
-from activities.models import StepRun
+from activities import policy
 
 
 def navigation(request):
@@ -8,6 +8,6 @@ def navigation(request):
         return {}
 
     def inbox_count():
-        return StepRun.objects.for_user(user).count()
+        return policy.inbox(user).count()
 
     return {"inbox_count": inbox_count}

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from activities import durations
 from activities.models import Role, Sop, SopItem, Step, Unit, duration_error_message
+from activities.policy import ROLE_FLAGS
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,26 @@ def load_sop(data):
     roles = {}
     for position, role_data in enumerate(data.get("roles", []), start=1):
         name = _require(role_data, "name", "roles")
+        capabilities = role_data.get("capabilities", [])
+        unknown = sorted(set(capabilities) - set(ROLE_FLAGS.values()))
+        if unknown:
+            raise SopFileError(
+                _("Jabatan %(name)s: kewenangan %(flags)s tidak dikenal (yang dikenal: %(known)s).")
+                % {
+                    "name": name,
+                    "flags": ", ".join(unknown),
+                    "known": ", ".join(ROLE_FLAGS.values()),
+                }
+            )
+        # Capabilities are seeded when the role is created; afterwards the admin owns them.
         role, _created = Role.objects.get_or_create(
             unit=unit,
             name=name,
-            defaults={"kind": role_data.get("kind", Role.Kind.MEMBER), "position": position},
+            defaults={
+                "kind": role_data.get("kind", Role.Kind.MEMBER),
+                "position": position,
+                **{flag: True for flag in capabilities},
+            },
         )
         roles[name] = role
 

@@ -17,11 +17,17 @@ from activities import durations
 from activities.calendar import RAMADAN_WEEK, OfficeCalendar
 
 
+def _policy():
+    # The policy reads these models; it is imported when a query is built, not at load time.
+    from activities import policy
+
+    return policy
+
+
 class UnitQuerySet(models.QuerySet):
     def for_user(self, user):
-        if user.is_superuser:
-            return self.all()
-        return self.filter(roles__members=user).distinct()
+        """Units whose SOPs and runs the user may see (`policy.visible_units`)."""
+        return self & _policy().visible_units(user)
 
     def calendars(self, unit_ids):
         """{unit id: OfficeCalendar} for these units, their days off read in one pass."""
@@ -132,9 +138,6 @@ class Role(models.Model):
         RECORDS = "records", _("Tata usaha")
         MEMBER = "member", _("Pelaksana")
 
-    # Pimpinan and tata usaha keep the unit's archive.
-    ARCHIVE_KINDS = (Kind.HEAD, Kind.RECORDS)
-
     unit = models.ForeignKey(
         Unit, on_delete=models.PROTECT, related_name="roles", verbose_name=_("unit kerja")
     )
@@ -144,7 +147,7 @@ class Role(models.Model):
         max_length=10,
         choices=Kind,
         default=Kind.MEMBER,
-        help_text=_("Pimpinan dan tata usaha membuka arsip unit."),
+        help_text=_("Pimpinan menandatangani laporan; tata usaha mengelola surat."),
     )
     position = models.PositiveSmallIntegerField(
         _("urutan kolom"), default=0, help_text=_("Urutan kolom pelaksana di tabel SOP.")
@@ -154,6 +157,33 @@ class Role(models.Model):
         related_name="sop_roles",
         blank=True,
         verbose_name=_("pemegang jabatan"),
+    )
+    # Capabilities of the role's holders in its unit; `activities.policy` reads them. Acting
+    # for a role (Plt./Plh.) gives its steps, not these.
+    opens_runs = models.BooleanField(
+        _("membuka kegiatan"), default=False, help_text=_("Membuka kegiatan dari SOP unit ini.")
+    )
+    cancels_runs = models.BooleanField(
+        _("membatalkan kegiatan"), default=False, help_text=_("Membatalkan kegiatan yang berjalan.")
+    )
+    keeps_archive = models.BooleanField(
+        _("membuka arsip"), default=False, help_text=_("Membuka arsip kegiatan unit.")
+    )
+    exports_archive = models.BooleanField(
+        _("mengekspor arsip"),
+        default=False,
+        help_text=_("Mengunduh arsip sebagai CSV/XLSX dan laporan periode."),
+    )
+    maintains_sops = models.BooleanField(
+        _("menyusun SOP"), default=False, help_text=_("Menyusun dan memelihara SOP unit.")
+    )
+    appoints_acting = models.BooleanField(
+        _("menunjuk Plt./Plh."),
+        default=False,
+        help_text=_("Menunjuk pelaksana tugas/harian untuk jabatan di unit."),
+    )
+    sees_statistics = models.BooleanField(
+        _("melihat statistik"), default=False, help_text=_("Melihat statistik kinerja unit.")
     )
 
     class Meta:
@@ -170,9 +200,8 @@ class Role(models.Model):
 
 class SopQuerySet(models.QuerySet):
     def for_user(self, user):
-        if user.is_superuser:
-            return self.all()
-        return self.filter(unit__in=Unit.objects.for_user(user))
+        """SOPs the user may see (`policy.visible_sops`)."""
+        return self & _policy().visible_sops(user)
 
     def active(self):
         return self.filter(status=Sop.Status.ACTIVE)
@@ -396,11 +425,91 @@ def format_nip(value):
     return f"{digits[:8]} {digits[8:14]} {digits[14]} {digits[15:]}"
 
 
+class Acting(models.TextChoices):
+    """Pelaksana tugas (Plt., a vacant post) and pelaksana harian (Plh., the holder is away)."""
+
+    PLT = "plt", _("Plt.")
+    PLH = "plh", _("Plh.")
+
+
+def performed_as(role, acting):
+    if role is None:
+        return ""
+    if acting:
+        return f"{Acting(acting).label} {role.name}"
+    return role.name
+
+
+class ActingAppointmentQuerySet(models.QuerySet):
+    def in_force(self, day):
+        """Appointments whose range covers `day` (a date in Jakarta) and not ended early."""
+        return self.filter(start_date__lte=day, end_date__gte=day, ended_at__isnull=True)
+
+
+class ActingAppointment(models.Model):
+    """A surat perintah: `person` acts as Plt./Plh. of `role` from start to end date.
+
+    While it is in force the person has the role's steps in his inbox and acts on them as
+    “Plh. <role>”; the role's holders keep their own access.
+    """
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("unit kerja")
+    )
+    role = models.ForeignKey(
+        Role, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("jabatan")
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="acting_appointments",
+        verbose_name=_("pelaksana"),
+    )
+    kind = models.CharField(_("jenis"), max_length=3, choices=Acting.choices, default=Acting.PLH)
+    start_date = models.DateField(_("mulai"))
+    end_date = models.DateField(_("sampai"))
+    letter_number = models.CharField(_("nomor surat perintah"), max_length=120)
+    letter_date = models.DateField(_("tanggal surat perintah"))
+    reason = models.CharField(_("alasan"), max_length=300)
+    # As the surat perintah names the appointee; printed in the laporan's signature block.
+    person_rank = models.CharField(_("pangkat/golongan"), max_length=100, blank=True)
+    person_nip = models.CharField(_("NIP"), max_length=30, blank=True)
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ditunjuk oleh"),
+    )
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("diakhiri"), null=True, blank=True)
+
+    objects = ActingAppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        verbose_name = _("penunjukan Plt./Plh.")
+        verbose_name_plural = _("penunjukan Plt./Plh.")
+        indexes = [
+            # policy: the appointments in force for one person today.
+            models.Index(fields=["person", "end_date"], name="appointment_person_end"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.role.name}: {self.person.get_username()}"
+
+    @property
+    def title(self):
+        return performed_as(self.role, self.kind)
+
+    def clean(self):
+        if self.person_nip:
+            self.person_nip = normalize_nip(self.person_nip)
+
+
 class RunQuerySet(models.QuerySet):
     def for_user(self, user):
-        if user.is_superuser:
-            return self.all()
-        return self.filter(unit__in=Unit.objects.for_user(user))
+        """Runs the user may see (`policy.visible_runs`)."""
+        return self & _policy().visible_runs(user)
 
 
 class Run(models.Model):
@@ -472,11 +581,8 @@ class Run(models.Model):
 
 class StepRunQuerySet(models.QuerySet):
     def for_user(self, user):
-        """Active steps the user may act on: a role of the step held in the run's unit."""
-        active = self.filter(state=StepRun.State.ACTIVE, run__status=Run.Status.RUNNING)
-        if user.is_superuser:
-            return active
-        return active.filter(step__roles__members=user).distinct()
+        """Active steps the user may act on (`policy.inbox`)."""
+        return self & _policy().inbox(user)
 
 
 class StepRun(models.Model):
@@ -517,6 +623,10 @@ class StepRun(models.Model):
         verbose_name=_("sebagai"),
     )
     on_behalf = models.BooleanField(_("atas nama"), default=False)
+    # Plt./Plh.: the performer acted for `completed_as` by an acting appointment.
+    acting = models.CharField(
+        _("pelaksana tugas/harian"), max_length=3, choices=Acting.choices, blank=True
+    )
     requirements_checked = models.TextField(_("kelengkapan diperiksa"), blank=True)
     output = models.TextField(_("output"), blank=True)
     notes = models.TextField(_("catatan"), blank=True)
@@ -558,9 +668,17 @@ class StepRun(models.Model):
     def requirements_checked_list(self):
         return [line for line in self.requirements_checked.splitlines() if line.strip()]
 
+    @property
+    def performed_as(self):
+        """“Plh. Kepala” for an acting performer, else the role's name (or "")."""
+        return performed_as(self.completed_as, self.acting)
+
 
 class Event(models.Model):
-    """Append-only log of every change to a run. Rows are never updated or deleted."""
+    """Append-only log of every change to a run, an SOP's status or an acting appointment.
+
+    Rows are written by `activities.events.record` only, and never updated or deleted.
+    """
 
     class Kind(models.TextChoices):
         OPENED = "opened", _("Kegiatan dibuka")
@@ -572,12 +690,29 @@ class Event(models.Model):
         FINISHED = "finished", _("Kegiatan selesai")
         ATTACHED = "attached", _("Lampiran ditambahkan")
         ARCHIVED = "archived", _("Laporan diarsipkan")
+        SOP_ACTIVATED = "sop_activated", _("SOP diberlakukan")
+        SOP_RETIRED = "sop_retired", _("SOP dinyatakan tidak berlaku")
+        SOP_REVISED = "sop_revised", _("Revisi SOP dibuat")
+        APPOINTED = "appointed", _("Plt./Plh. ditunjuk")
+        APPOINTMENT_ENDED = "appointment_ended", _("Penunjukan Plt./Plh. diakhiri")
 
-    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="events")
+    run = models.ForeignKey(
+        Run, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
     step_run = models.ForeignKey(
         StepRun, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
-    kind = models.CharField(_("jenis"), max_length=12, choices=Kind)
+    sop = models.ForeignKey(
+        Sop, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    appointment = models.ForeignKey(
+        "ActingAppointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    kind = models.CharField(_("jenis"), max_length=20, choices=Kind)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -587,6 +722,18 @@ class Event(models.Model):
         verbose_name=_("oleh"),
     )
     on_behalf = models.BooleanField(_("atas nama"), default=False)
+    # The role the actor acted as, and whether he did so as Plt./Plh. of it.
+    role = models.ForeignKey(
+        Role,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sebagai"),
+    )
+    acting = models.CharField(
+        _("pelaksana tugas/harian"), max_length=3, choices=Acting.choices, blank=True
+    )
     at = models.DateTimeField(_("waktu"))
     before = models.JSONField(_("sebelum"), default=dict, blank=True)
     after = models.JSONField(_("sesudah"), default=dict, blank=True)

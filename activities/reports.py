@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from activities import durations, pdf, timing
+from activities import durations, events, pdf, timing
 from activities.models import (
     ArchivedReport,
     Attachment,
@@ -379,9 +379,9 @@ def ensure_archived(run_id, *, now=None):
     try:
         with transaction.atomic():
             report.save()
-            Event.objects.create(
+            events.record(
+                Event.Kind.ARCHIVED,
                 run=run,
-                kind=Event.Kind.ARCHIVED,
                 at=now,
                 after={
                     "file": report.file.name,

@@ -31,6 +31,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
+from activities import events
+from activities.errors import Unavailable
 from activities.models import Attachment, Event
 
 logger = logging.getLogger(__name__)
@@ -395,11 +397,8 @@ def store(run, step_run, uploads, actor, at):
         logger.exception("Could not store attachments of step run %s", step_run.pk)
         _delete(written)
         written.clear()
-        from activities.workflow import WorkflowError
-
-        raise WorkflowError(
-            _("Lampiran tidak dapat disimpan, jadi langkah ini belum tercatat. Coba lagi."),
-            code="storage",
+        raise Unavailable(
+            _("Lampiran tidak dapat disimpan, jadi langkah ini belum tercatat. Coba lagi.")
         ) from None
     return stored
 
@@ -422,13 +421,12 @@ def _store_one(run, step_run, upload, actor, at, written):
         attachment.rendition.save(base + ".jpg", ContentFile(upload.rendition), save=False)
         written.append(attachment.rendition)
     attachment.save()
-    Event.objects.create(
+    events.record(
+        Event.Kind.ATTACHED,
+        actor=actor,
+        at=at,
         run=run,
         step_run=step_run,
-        kind=Event.Kind.ATTACHED,
-        actor=actor.user,
-        on_behalf=actor.on_behalf,
-        at=at,
         after={
             "attachment": attachment.pk,
             "name": attachment.original_name,

@@ -215,12 +215,13 @@ def test_post_is_not_allowed(client_for, sop1, name):
     assert response.status_code == 405
 
 
-# Queries of /sop/: session, user, SOPs with units, their steps, the steps' roles, the roles'
-# members (for the open button), the inbox count in the navigation bar.
-LIST_QUERIES = 7
-# Queries of /sop/<id>/: session, user, the SOP with its unit, steps, their roles, identity
-# items, the members of step 1's role (for the open button), the inbox count.
-DETAIL_QUERIES = 8
+# Queries of /sop/: session, user, the user's roles and acting appointments (policy, read once
+# per request), SOPs with units, their steps, the steps' roles, the inbox count in the
+# navigation bar.
+LIST_QUERIES = 8
+# Queries of /sop/<id>/: session, user, the user's roles and acting appointments, the SOP with
+# its unit, steps, their roles, identity items, the inbox count.
+DETAIL_QUERIES = 9
 
 
 def test_library_queries_do_not_grow_with_sops(

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from activities import access, durations, uploads, workflow
+from activities import access, durations, errors, policy, uploads, workflow
 from activities.forms import (
     ApproveStepForm,
     CancelRunForm,
@@ -39,8 +39,15 @@ STALE_ROUND = gettext_lazy(
     "Langkah ini sudah dikembalikan dan dibuka lagi sejak formulir ini dimuat. "
     "Periksa keadaannya sekarang lalu isi lagi."
 )
-# Errors that mean the form no longer matches the step: show the step as it is now.
-REFRESH_CODES = {"stale", "already_done", "not_active", "closed", "conflict", "not_found"}
+
+
+def _refuse_by_type(error):
+    """A refusal by the user's roles is a 403, a vanished object a 404; the caller shows the
+    other errors (`Stale` as a message on the refreshed page, `Invalid` on the form)."""
+    if isinstance(error, errors.Forbidden):
+        raise PermissionDenied from None
+    if isinstance(error, errors.NotFound):
+        raise Http404(error.message) from None
 
 
 def _partial_or_page(request, page_template, partial_template, context):
@@ -77,7 +84,7 @@ def inbox(request):
     """Active steps the user may act on, oldest first, with the office time they have waited."""
     now = timezone.now()
     step_runs = list(
-        StepRun.objects.for_user(request.user)
+        policy.inbox(request.user)
         .select_related("run__sop", "run__unit", "step")
         .prefetch_related("step__roles")
         .order_by("activated_at", "id")[: INBOX_LIMIT + 1]
@@ -97,11 +104,7 @@ def inbox(request):
 
 
 def _openable_sops(user):
-    """Active SOPs whose step 1 the user holds (a superuser may open any, on behalf)."""
-    sops = Sop.objects.for_user(user).active().select_related("unit").order_by("name")
-    if not user.is_superuser:
-        sops = sops.filter(steps__number=1, steps__roles__members=user).distinct()
-    return sops
+    return policy.openable_sops(user).select_related("unit").order_by("name")
 
 
 @login_required
@@ -121,7 +124,7 @@ def run_list(request):
         .prefetch_related("step__roles")
     )
     runs = (
-        Run.objects.for_user(user)
+        policy.visible_runs(user)
         .select_related("sop", "unit")
         .prefetch_related(Prefetch("step_runs", queryset=active_steps, to_attr="active_steps"))
     )
@@ -162,7 +165,7 @@ def run_list(request):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def run_create(request):
-    """Open a run of an SOP (`?sop=<id>`): step 1's role holders, or a superuser on behalf."""
+    """Open a run of an SOP (`?sop=<id>`): a role that opens runs, or a superuser on behalf."""
     try:
         sop_pk = int(request.GET.get("sop", ""))
     except ValueError:
@@ -170,11 +173,11 @@ def run_create(request):
             request, _("Pilih SOP yang akan dijalankan dengan tombol “Buka kegiatan baru”.")
         )
         return redirect("run_list")
-    sop = get_object_or_404(Sop.objects.for_user(request.user).select_related("unit"), pk=sop_pk)
-    first = sop.steps.prefetch_related("roles__members").filter(number=1).first()
-    actor = workflow.resolve_actor(request.user, first) if first else None
-    if first is not None and actor is None:
+    sop = get_object_or_404(policy.visible_sops(request.user).select_related("unit"), pk=sop_pk)
+    actor = policy.opener(request.user, sop)
+    if actor is None:
         raise PermissionDenied
+    first = sop.steps.prefetch_related("roles").filter(number=1).first()
     refusal = None
     if sop.status != Sop.Status.ACTIVE:
         refusal = _("SOP ini tidak berlaku (status: %(status)s), jadi tidak dapat dijalankan.") % {
@@ -188,8 +191,7 @@ def run_create(request):
         try:
             run = workflow.open_run(sop=sop, user=request.user, **form.cleaned_data)
         except workflow.WorkflowError as error:
-            if error.code == "forbidden":
-                raise PermissionDenied from None
+            _refuse_by_type(error)
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             messages.success(
@@ -274,10 +276,8 @@ def run_detail(request, pk):
         "timing": timing,
         "timeline": _timeline(timing, active),
         "active": active if running else None,
-        "may_act": bool(
-            running and active and workflow.resolve_actor(request.user, active.step) is not None
-        ),
-        "may_cancel": running and workflow.can_cancel(request.user, run),
+        "may_act": bool(running and active and policy.can_act(request.user, active.step)),
+        "may_cancel": running and policy.can_cancel(request.user, run),
         "cancel_form": CancelRunForm(),
         "lead_wall": durations.format_minutes(timing.lead_wall_minutes, WALL_DAY_MINUTES),
         "step_count": len(steps),
@@ -290,8 +290,8 @@ def run_detail(request, pk):
 @login_required
 @require_POST
 def run_cancel(request, pk):
-    run = get_object_or_404(Run.objects.for_user(request.user).select_related("sop"), pk=pk)
-    if not workflow.can_cancel(request.user, run):
+    run = get_object_or_404(policy.visible_runs(request.user).select_related("sop"), pk=pk)
+    if not policy.can_cancel(request.user, run):
         raise PermissionDenied
     form = CancelRunForm(request.POST)
     if not form.is_valid():
@@ -301,8 +301,7 @@ def run_cancel(request, pk):
     try:
         workflow.cancel_run(run_id=run.pk, user=request.user, reason=form.cleaned_data["reason"])
     except workflow.WorkflowError as error:
-        if error.code == "forbidden":
-            raise PermissionDenied from None
+        _refuse_by_type(error)
         messages.error(request, error.message)
     else:
         messages.success(request, _("Kegiatan “%(title)s” dibatalkan.") % {"title": run.title})
@@ -423,7 +422,7 @@ def step_action(request, pk, number):
     step = steps.get(number)
     if step is None:
         raise Http404
-    actor = workflow.resolve_actor(request.user, step)
+    actor = policy.step_actor(request.user, step)
     if actor is None:
         raise PermissionDenied
     rounds = [sr for sr in step_runs if sr.step_id == step.pk]
@@ -464,9 +463,8 @@ def step_action(request, pk, number):
                     now=now,
                 )
             except workflow.WorkflowError as error:
-                if error.code == "forbidden":
-                    raise PermissionDenied from None
-                if error.code in REFRESH_CODES:
+                _refuse_by_type(error)
+                if isinstance(error, errors.Stale):
                     messages.error(request, error.message)
                     return redirect("step_action", run.pk, step.number)
                 form.add_error(error.field if error.field in form.fields else None, error.message)
