@@ -10,4 +10,7 @@ def navigation(request):
     def inbox_count():
         return policy.inbox(user).count()
 
-    return {"inbox_count": inbox_count}
+    def may_appoint():
+        return policy.has_anywhere(user, "appoint_acting")
+
+    return {"inbox_count": inbox_count, "may_appoint": may_appoint}

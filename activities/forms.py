@@ -13,7 +13,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from activities.models import Run, Sop
+from activities.models import Acting, Run, Sop
 
 # Back-filling a run that already took place is allowed up to a year back; a date further away
 # is almost always a typing error (2062 for 2026).
@@ -420,3 +420,59 @@ class ArchiveFilterForm(PeriodMixin, forms.Form):
             "date_from": data.get("dari"),
             "date_to": data.get("sampai"),
         }
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return user.get_full_name() or user.get_username()
+
+
+class ActingAppointmentForm(forms.Form):
+    """A surat perintah appointing a Plt./Plh.; the rules are checked by `acting.appoint`."""
+
+    role = forms.ModelChoiceField(
+        label=_("Jabatan yang dilaksanakan"),
+        queryset=None,
+        error_messages={"required": _("Pilih jabatan.")},
+    )
+    kind = forms.ChoiceField(label=_("Sebagai"), choices=Acting.choices, initial=Acting.PLH)
+    person = PersonChoiceField(
+        label=_("Pegawai yang ditunjuk"),
+        queryset=None,
+        error_messages={"required": _("Pilih pegawai yang ditunjuk.")},
+    )
+    start_date = date_field(_("Mulai"))
+    end_date = date_field(_("Sampai"))
+    letter_number = forms.CharField(label=_("Nomor surat perintah"), max_length=120)
+    letter_date = date_field(_("Tanggal surat perintah"))
+    reason = forms.CharField(
+        label=_("Alasan"),
+        max_length=300,
+        help_text=_("Mis. cuti tahunan, perjalanan dinas."),
+    )
+    person_rank = forms.CharField(
+        label=_("Pangkat/golongan pegawai"), max_length=100, required=False
+    )
+    person_nip = forms.CharField(label=_("NIP pegawai"), max_length=30, required=False)
+
+    def __init__(self, *args, roles, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = roles
+        self.fields["role"].label_from_instance = lambda role: f"{role.name} ({role.unit})"
+        self.fields["person"].queryset = people
+        for name in ("letter_number", "reason"):
+            self.fields[name].error_messages["required"] = _("Kolom ini wajib diisi.")
+        self.helper = helper_without_form_tag(
+            Row(Column("role"), Column("kind")),
+            "person",
+            Row(Column("start_date"), Column("end_date")),
+            Row(Column("letter_number"), Column("letter_date")),
+            "reason",
+            Row(Column("person_rank"), Column("person_nip")),
+        )
+
+    def clean_person_nip(self):
+        nip = "".join(ch for ch in self.cleaned_data["person_nip"] if ch.isdigit())
+        if self.cleaned_data["person_nip"] and len(nip) != 18:
+            raise forms.ValidationError(_("NIP terdiri dari 18 angka."), code="nip")
+        return nip

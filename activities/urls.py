@@ -1,6 +1,6 @@
 from django.urls import path
 
-from activities.views import archive, runs, sops
+from activities.views import acting, archive, runs, sops
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -26,4 +26,6 @@ urlpatterns = [
     ),
     path("arsip/", archive.archive_list, name="archive_list"),
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
+    path("delegasi/", acting.appointment_list, name="appointment_list"),
+    path("delegasi/<int:pk>/akhiri/", acting.appointment_end, name="appointment_end"),
 ]
