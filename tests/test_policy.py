@@ -9,6 +9,7 @@ gets a 403, another unit (or no unit) a 404, and nothing changed.
 """
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from activities import lifecycle, policy, workflow
 from activities.errors import Forbidden
-from activities.models import Event, Role, Run, Sop, StepRun
+from activities.models import ActingAppointment, Event, Role, Run, Sop, StepRun
 
 pytestmark = pytest.mark.django_db
 
@@ -218,6 +219,34 @@ def probe_maintain_sops(p, user):
     return True, 302, False, holds_flag(user, "maintain_sops", p.sop.unit)
 
 
+def probe_appoint_acting(p, user):
+    head = p.sop.unit.roles.get(kind=Role.Kind.HEAD)
+    members = Role.objects.filter(unit=p.sop.unit).exclude(pk=head.pk)
+    person = next(
+        member
+        for role in members.order_by("position")
+        for member in role.members.all()
+        if member.pk != user.pk
+    )
+    # Each user's appointment has its own week, so the allowed ones do not overlap.
+    start = timezone.localdate() + datetime.timedelta(days=7 * (USERNAMES.index(user.username) + 1))
+    data = {
+        "role": head.pk,
+        "kind": "plh",
+        "person": person.pk,
+        "start_date": start.isoformat(),
+        "end_date": (start + datetime.timedelta(days=4)).isoformat(),
+        "letter_number": f"800/{user.pk}/2026",
+        "letter_date": timezone.localdate().isoformat(),
+        "reason": "Cuti",
+    }
+    before = ActingAppointment.objects.count(), Event.objects.count()
+    response = p.client.post(reverse("appointment_list"), data)
+    happened = ActingAppointment.objects.filter(letter_number=data["letter_number"]).exists()
+    unchanged = (ActingAppointment.objects.count(), Event.objects.count()) == before
+    return happened, response.status_code, unchanged, holds_flag(user, "appoint_acting", p.sop.unit)
+
+
 def probe_by_policy(capability):
     """Capabilities whose page another part builds: the object and the queryset form agree."""
 
@@ -242,10 +271,11 @@ PROBES = {
     "see_archive": probe_see_archive,
     "export": probe_export,
     "maintain_sops": probe_maintain_sops,
-    "appoint_acting": probe_by_policy("appoint_acting"),
+    "appoint_acting": probe_appoint_acting,
     "see_statistics": probe_by_policy("see_statistics"),
 }
-LIST_CAPABILITIES = {"see_archive", "export"}
+# Pages of the user's own units: another unit's objects are simply not offered there.
+LIST_CAPABILITIES = {"see_archive", "export", "appoint_acting"}
 
 
 def test_every_capability_has_a_probe():
