@@ -178,8 +178,8 @@ def end(appointment, *, user, now=None):
     appointment = ActingAppointment.objects.select_related("role").get(pk=appointment.pk)
     if appointment.ended_at is not None or appointment.end_date < today:
         raise Stale(_("Penunjukan ini sudah berakhir."), code="ended")
-    ActingAppointment.objects.filter(pk=appointment.pk).update(ended_at=now)
     appointment.ended_at = now
+    appointment.save(update_fields=["ended_at"])
     events.record(
         Event.Kind.APPOINTMENT_ENDED,
         actor=actor,

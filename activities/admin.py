@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
 
 from activities import lifecycle, policy
 from activities.definitions import StepSpec, check_steps
@@ -25,6 +26,7 @@ from activities.models import (
     Unit,
     UnitDayOff,
     UnitSpecialSchedule,
+    record_membership_change,
 )
 
 admin.site.site_header = _("Administrasi sopflow")
@@ -50,7 +52,7 @@ class RoleInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(SimpleHistoryAdmin):
     list_display = ["short_name", "name", "parent_name", "head_name"]
     search_fields = ["name", "short_name"]
     inlines = [RoleInline, UnitDayOffInline, UnitSpecialScheduleInline]
@@ -61,7 +63,7 @@ CAPABILITY_FLAGS = list(policy.ROLE_FLAGS.values())
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(SimpleHistoryAdmin):
     list_display = ["name", "unit", "kind", "position", "holders", *CAPABILITY_FLAGS]
     list_editable = CAPABILITY_FLAGS
     list_filter = ["unit", "kind", *CAPABILITY_FLAGS]
@@ -199,7 +201,7 @@ class FrozenStepInline(admin.TabularInline):
 
 
 @admin.register(Sop)
-class SopAdmin(admin.ModelAdmin):
+class SopAdmin(SimpleHistoryAdmin):
     list_display = ["name", "unit", "version", "status", "step_count", "document"]
     list_filter = ["unit", "status"]
     search_fields = ["name", "number"]
@@ -348,9 +350,21 @@ class UserRoleInline(admin.TabularInline):
     autocomplete_fields = ["role"]
 
 
-class SopflowUserAdmin(UserAdmin):
+class SopflowUserAdmin(SimpleHistoryAdmin, UserAdmin):
     inlines = [*UserAdmin.inlines, UserRoleInline]
     list_display = ["username", "first_name", "last_name", "email", "is_staff", "roles"]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Role.members.through:
+            return super().save_formset(request, form, formset, change)
+        user = form.instance
+        before = set(user.sop_roles.values_list("pk", flat=True))
+        super().save_formset(request, form, formset, change)
+        after = set(user.sop_roles.values_list("pk", flat=True))
+        # The inline writes the through rows itself; the roles' history records it.
+        for role in Role.objects.filter(pk__in=before ^ after):
+            record_membership_change(role)
+        return None
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("sop_roles__unit")
@@ -412,7 +426,7 @@ class EventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ActingAppointment)
-class ActingAppointmentAdmin(ReadOnlyAdmin):
+class ActingAppointmentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
     """Appointments are made and ended on /delegasi/, which checks the rules and records them."""
 
     list_display = ["role", "kind", "person", "start_date", "end_date", "letter_number", "ended_at"]

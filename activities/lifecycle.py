@@ -9,6 +9,7 @@ change and records an `Event`. The admin's actions and the SOP editor only call 
 from django.db import OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from activities import events, locking, policy
 from activities.definitions import StepSpec, check_steps
@@ -90,8 +91,9 @@ def retire(sop, *, user, now=None):
 
 def _set_status(sop, status, kind, actor, now):
     before = sop.status
-    Sop.objects.filter(pk=sop.pk).update(status=status, updated_at=now)
     sop.status = status
+    # save(), not update(): the SOP's history (django-simple-history) records the change.
+    sop.save(update_fields=["status", "updated_at"])
     events.record(
         kind,
         actor=actor,
@@ -115,9 +117,12 @@ def copy_as_revision(sop, *, user, now=None):
     revision.status = Sop.Status.DRAFT
     revision.previous = source
     revision.save()
-    SopItem.objects.bulk_create(
-        SopItem(sop=revision, section=item.section, position=item.position, text=item.text)
-        for item in source.sop_items.all()
+    bulk_create_with_history(
+        [
+            SopItem(sop=revision, section=item.section, position=item.position, text=item.text)
+            for item in source.sop_items.all()
+        ],
+        SopItem,
     )
     copies = {}
     old_steps = list(source.steps.prefetch_related("roles"))

@@ -7,14 +7,35 @@ State changes of runs live in `activities.workflow`; time maths in `activities.d
 import functools
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from simple_history import register
+from simple_history.models import HistoricalRecords
 
 from activities import durations
 from activities.calendar import RAMADAN_WEEK, OfficeCalendar
+
+
+class ConfigurationHistory(HistoricalRecords):
+    """django-simple-history for the configuration models: who changed what, when, with the
+    values before and after (shown in the admin's "Riwayat").
+
+    A many-to-many change made from the other side (`user.sop_roles.add(role)`) is recorded
+    on the changed objects of this side too, so "who made this person the Kepala" is always
+    in the role's history.
+    """
+
+    def m2m_changed(self, instance, action, attr, pk_set, reverse, model=None, **kwargs):
+        if not reverse:
+            return super().m2m_changed(instance, action, attr, pk_set, reverse, **kwargs)
+        if action in ("post_add", "post_remove") and pk_set:
+            for obj in model.objects.filter(pk__in=pk_set):
+                super().m2m_changed(obj, action, attr, None, False, **kwargs)
+        return None
 
 
 def _policy():
@@ -57,6 +78,7 @@ class Unit(models.Model):
     head_nip = models.CharField(_("NIP pimpinan"), max_length=30, blank=True)
 
     objects = UnitQuerySet.as_manager()
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["name"]
@@ -89,6 +111,7 @@ class UnitDayOff(models.Model):
     )
     date = models.DateField(_("tanggal"))
     description = models.CharField(_("keterangan"), max_length=200)
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["date"]
@@ -114,6 +137,7 @@ class UnitSpecialSchedule(models.Model):
     name = models.CharField(_("nama"), max_length=100, default="Ramadan")
     start_date = models.DateField(_("mulai"))
     end_date = models.DateField(_("sampai"))
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["start_date"]
@@ -128,6 +152,16 @@ class UnitSpecialSchedule(models.Model):
             raise ValidationError(
                 {"end_date": _("Tanggal akhir tidak boleh sebelum tanggal mulai.")}
             )
+
+
+# Kept so that a membership changed through the through model (the user admin's inline)
+# can be recorded on the role as well.
+ROLE_HISTORY = ConfigurationHistory(m2m_fields=["members"])
+
+
+def record_membership_change(role):
+    """A history row for `role` with its current holders, after its membership changed."""
+    ROLE_HISTORY.create_historical_record(role, "~")
 
 
 class Role(models.Model):
@@ -185,6 +219,7 @@ class Role(models.Model):
     sees_statistics = models.BooleanField(
         _("melihat statistik"), default=False, help_text=_("Melihat statistik kinerja unit.")
     )
+    history = ROLE_HISTORY
 
     class Meta:
         ordering = ["unit", "position", "name"]
@@ -250,6 +285,7 @@ class Sop(models.Model):
     updated_at = models.DateTimeField(_("diubah"), auto_now=True)
 
     objects = SopQuerySet.as_manager()
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["unit", "name", "-version"]
@@ -314,6 +350,7 @@ class SopItem(models.Model):
     section = models.CharField(_("bagian"), max_length=20, choices=Section)
     position = models.PositiveSmallIntegerField(_("urutan"), default=0)
     text = models.TextField(_("isi"))
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["section", "position", "pk"]
@@ -378,6 +415,7 @@ class Step(models.Model):
         verbose_name=_("dikembalikan ke langkah"),
         help_text=_("Untuk langkah persetujuan: langkah yang diulang bila dikembalikan."),
     )
+    history = ConfigurationHistory(m2m_fields=[roles])
 
     class Meta:
         ordering = ["sop", "number"]
@@ -484,6 +522,7 @@ class ActingAppointment(models.Model):
     ended_at = models.DateTimeField(_("diakhiri"), null=True, blank=True)
 
     objects = ActingAppointmentQuerySet.as_manager()
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["-start_date", "-id"]
@@ -810,3 +849,27 @@ class ArchivedReport(models.Model):
 
     def __str__(self):
         return f"{self.run} ({self.sha256[:12]})"
+
+
+class PasswordResetRequest(models.Model):
+    """A password reset mail someone asked for; counted to limit how many are sent."""
+
+    address = models.CharField(_("alamat e-mail"), max_length=254)
+    client = models.GenericIPAddressField(_("alamat komputer"), null=True, blank=True)
+    at = models.DateTimeField(_("waktu"))
+
+    class Meta:
+        verbose_name = _("permintaan kata sandi baru")
+        verbose_name_plural = _("permintaan kata sandi baru")
+        indexes = [
+            # The rate limit: requests for one address, or from one client, in the last hour.
+            models.Index(fields=["address", "at"], name="reset_address_at"),
+            models.Index(fields=["client", "at"], name="reset_client_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.address} {self.at:%Y-%m-%d %H:%M}"
+
+
+# Users are configuration too: who made an account staff, changed a name, deactivated it.
+register(User, app="activities", records_class=ConfigurationHistory)
