@@ -54,3 +54,21 @@ def require_units(user, capability):
 
 def require_archive_access(user):
     return require_units(user, "see_archive")
+
+
+def sop_maintainer_units(user):
+    """Units whose SOPs the user writes (`policy`, "maintain_sops"). The one gate of the SOP
+    editor, the importers and pengesahan's drafts."""
+    return policy.units_where(user, "maintain_sops")
+
+
+def may_maintain_sops(user, unit):
+    return policy.has(user, "maintain_sops", unit.pk)
+
+
+def get_draft_for_maintainer(user, pk):
+    """A draft SOP the user may edit: 404 for another unit, 403 without "maintain_sops"."""
+    sop = get_sop_for_user(user, pk)
+    if not may_maintain_sops(user, sop.unit):
+        raise PermissionDenied
+    return sop

@@ -21,7 +21,7 @@ def seed_capabilities(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0001_initial"),
+        ("activities", "0002_review_note"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
