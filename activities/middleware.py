@@ -48,6 +48,12 @@ class IdleSessionMiddleware:
                 request.session[self.KEY] = now
         return self.get_response(request)
 
+    @classmethod
+    def started(cls, sender, request, user, **kwargs):
+        now = int(time.time())
+        request.session[cls.KEY] = now
+        request.session[cls.STARTED] = now
+
     def _ended(self, request, message):
         logout(request)
         messages.info(request, message)

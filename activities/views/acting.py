@@ -22,11 +22,18 @@ LIST_LIMIT = 100
 def _form(request, unit_ids, today):
     roles = Role.objects.filter(unit_id__in=unit_ids).select_related("unit")
     start, end = acting.default_range(today)
+    # The usual case: a Plh. for the head, who is away.
+    head = roles.filter(kind=Role.Kind.HEAD).order_by("unit__name", "position").first()
     return ActingAppointmentForm(
         request.POST if request.method == "POST" else None,
         roles=roles,
         people=acting.candidates(unit_ids),
-        initial={"start_date": start, "end_date": end, "letter_date": today},
+        initial={
+            "role": head.pk if head else None,
+            "start_date": start,
+            "end_date": end,
+            "letter_date": today,
+        },
     )
 
 
