@@ -219,8 +219,9 @@ def test_post_is_not_allowed(client_for, sop1, name):
 # per request), SOPs with units, their steps, the steps' roles, the inbox count in the
 # navigation bar.
 LIST_QUERIES = 8
-# Queries of /sop/<id>/: session, user, the user's roles and acting appointments, the SOP with
-# its unit, steps, their roles, identity items, the inbox count.
+# Queries of /sop/<id>/: session, user, the user's roles and acting appointments (which also
+# answer the open and edit buttons), the SOP with its unit, steps, their roles, identity items,
+# the inbox count.
 DETAIL_QUERIES = 9
 
 

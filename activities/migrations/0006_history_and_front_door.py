@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0003_policy"),
+        ("activities", "0005_policy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
