@@ -216,13 +216,13 @@ def test_post_is_not_allowed(client_for, sop1, name):
 
 
 # Queries of /sop/: session, user, the user's roles and acting appointments (policy, read once
-# per request), SOPs with units, their steps, the steps' roles, the inbox count in the
-# navigation bar.
-LIST_QUERIES = 8
+# per request), SOPs with units, their steps, the steps' roles, the inbox count and the bell's
+# unread count in the navigation.
+LIST_QUERIES = 9
 # Queries of /sop/<id>/: session, user, the user's roles and acting appointments (which also
 # answer the open and edit buttons), the SOP with its unit, steps, their roles, identity items,
-# the inbox count.
-DETAIL_QUERIES = 9
+# the inbox and unread counts.
+DETAIL_QUERIES = 10
 
 
 def test_library_queries_do_not_grow_with_sops(
