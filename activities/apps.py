@@ -7,6 +7,10 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Kegiatan dan SOP")
 
     def ready(self):
+        from activities import aggregates
+
+        aggregates.install()
+
         from django.contrib.auth.signals import user_logged_in
 
         from activities.middleware import IdleSessionMiddleware

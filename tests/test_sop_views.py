@@ -221,8 +221,8 @@ def test_post_is_not_allowed(client_for, sop1, name):
 LIST_QUERIES = 9
 # Queries of /sop/<id>/: session, user, the user's roles and acting appointments (which also
 # answer the open and edit buttons), the SOP with its unit, steps, their roles, identity items,
-# the inbox and unread counts.
-DETAIL_QUERIES = 10
+# whether he monitors it (for the statistics links), the inbox and unread counts.
+DETAIL_QUERIES = 11
 
 
 def test_library_queries_do_not_grow_with_sops(

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from activities import access, durations, errors, policy, uploads, workflow
+from activities import access, durations, errors, pengesahan, policy, uploads, workflow
 from activities.forms import (
     ApproveStepForm,
     CancelRunForm,
@@ -111,7 +111,12 @@ def inbox(request):
             late = calendar.office_minutes(step_run.due_at, now)
         elapsed = calendar.office_minutes(step_run.activated_at or now, now)
         tasks.append(InboxTask(step_run, elapsed, late))
-    context = {"tasks": tasks, "more": more, "limit": INBOX_LIMIT}
+    context = {
+        "tasks": tasks,
+        "more": more,
+        "limit": INBOX_LIMIT,
+        "pending_sops": list(pengesahan.pending_for(request.user)),
+    }
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 
 

@@ -21,7 +21,7 @@ def seed_capabilities(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0007_role_reports_to"),
+        ("activities", "0009_monitoring"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
