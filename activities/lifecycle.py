@@ -67,7 +67,7 @@ def activate(sop, *, user, now=None):
     if problems:
         raise Invalid(
             _("%(sop)s belum dapat diberlakukan: %(problems)s")
-            % {"sop": sop, "problems": " ".join(problems)},
+            % {"sop": sop, "problems": " ".join(str(problem) for problem in problems)},
             code="steps",
         )
     for other in versions.values():

@@ -21,7 +21,7 @@ def seed_capabilities(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0009_monitoring"),
+        ("activities", "0010_statistics_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
