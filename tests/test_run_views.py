@@ -1099,7 +1099,7 @@ QUERY_COUNTS = {}
 
 @pytest.mark.parametrize(
     ("name", "url", "budget"),
-    [("inbox", "/tugas/", 11), ("run_list", "/kegiatan/", 12), ("run_detail", "detail", 19)],
+    [("inbox", "/tugas/", 13), ("run_list", "/kegiatan/", 13), ("run_detail", "detail", 20)],
 )
 def test_query_budget_is_flat(
     client_for, users, sop1, name, url, budget, django_assert_max_num_queries
