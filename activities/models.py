@@ -1085,6 +1085,7 @@ class Notification(models.Model):
         FINISHED = "finished", _("Kegiatan selesai")
         ARCHIVED = "archived", _("Laporan diarsipkan")
         DIGEST = "digest", _("Ringkasan harian")
+        MONITORING = "monitoring", _("Monitoring SOP")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
