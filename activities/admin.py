@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from activities.definitions import StepSpec, check_steps
+from activities.forms import plain_text
 from activities.models import (
     ArchivedReport,
     Attachment,
@@ -30,17 +31,25 @@ admin.site.site_title = _("sopflow")
 admin.site.index_title = _("Unit kerja, jabatan, pengguna dan SOP")
 
 
-class UnitDayOffInline(admin.TabularInline):
+class PlainTextAdmin:
+    """Text fields refuse control characters, as in every sopflow form."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        return plain_text(field) if field is not None else None
+
+
+class UnitDayOffInline(PlainTextAdmin, admin.TabularInline):
     model = UnitDayOff
     extra = 0
 
 
-class UnitSpecialScheduleInline(admin.TabularInline):
+class UnitSpecialScheduleInline(PlainTextAdmin, admin.TabularInline):
     model = UnitSpecialSchedule
     extra = 0
 
 
-class RoleInline(admin.TabularInline):
+class RoleInline(PlainTextAdmin, admin.TabularInline):
     model = Role
     extra = 0
     fields = ["name", "kind", "position"]
@@ -48,14 +57,14 @@ class RoleInline(admin.TabularInline):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(PlainTextAdmin, admin.ModelAdmin):
     list_display = ["short_name", "name", "parent_name", "head_name"]
     search_fields = ["name", "short_name"]
     inlines = [RoleInline, UnitDayOffInline, UnitSpecialScheduleInline]
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(PlainTextAdmin, admin.ModelAdmin):
     list_display = ["name", "unit", "kind", "position", "holders"]
     list_filter = ["unit", "kind"]
     search_fields = ["name", "unit__name", "members__username"]
@@ -69,7 +78,7 @@ class RoleAdmin(admin.ModelAdmin):
         return ", ".join(user.get_username() for user in role.members.all())
 
 
-class SopItemInline(admin.TabularInline):
+class SopItemInline(PlainTextAdmin, admin.TabularInline):
     model = SopItem
     extra = 0
     fields = ["section", "position", "text"]
@@ -150,7 +159,7 @@ class StepFormSet(forms.BaseInlineFormSet):
             raise ValidationError(general)
 
 
-class StepInline(admin.StackedInline):
+class StepInline(PlainTextAdmin, admin.StackedInline):
     model = Step
     form = StepInlineForm
     formset = StepFormSet
@@ -204,7 +213,7 @@ class FrozenStepInline(admin.TabularInline):
 
 
 @admin.register(Sop)
-class SopAdmin(admin.ModelAdmin):
+class SopAdmin(PlainTextAdmin, admin.ModelAdmin):
     list_display = ["name", "unit", "version", "status", "step_count", "document"]
     list_filter = ["unit", "status"]
     search_fields = ["name", "number"]
@@ -357,7 +366,7 @@ class UserRoleInline(admin.TabularInline):
     autocomplete_fields = ["role"]
 
 
-class SopflowUserAdmin(UserAdmin):
+class SopflowUserAdmin(PlainTextAdmin, UserAdmin):
     inlines = [*UserAdmin.inlines, UserRoleInline]
     list_display = ["username", "first_name", "last_name", "email", "is_staff", "roles"]
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Run, Sop
+from activities.text import ControlCharacterValidator
 
 # Back-filling a run that already took place is allowed up to a year back; a date further away
 # is almost always a typing error (2062 for 2026).
@@ -74,6 +75,27 @@ def local_datetime(value, exact=None):
     return value
 
 
+def plain_text(field):
+    """`field`, refusing control characters if it holds text: a text area may hold tab and
+    line breaks, a single-line field nothing of the kind (see `activities.text`)."""
+    if isinstance(field, forms.CharField):
+        multiline = isinstance(field.widget, forms.Textarea)
+        validator = ControlCharacterValidator(multiline=multiline)
+        if validator not in field.validators:
+            field.validators.append(validator)
+    return field
+
+
+class PlainTextMixin:
+    """Every text field of the form refuses control characters. Every sopflow form has it;
+    the admin applies `plain_text` to its form fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            plain_text(field)
+
+
 def helper_without_form_tag(*layout):
     helper = FormHelper()
     helper.form_tag = False
@@ -83,7 +105,7 @@ def helper_without_form_tag(*layout):
     return helper
 
 
-class RunForm(forms.Form):
+class RunForm(PlainTextMixin, forms.Form):
     title = forms.CharField(
         label=_("Judul kegiatan"),
         max_length=200,
@@ -128,7 +150,7 @@ class RunForm(forms.Form):
         return value
 
 
-class VersionedStepForm(forms.Form):
+class VersionedStepForm(PlainTextMixin, forms.Form):
     """The hidden version of the StepRun the form was made from: a stale form is refused."""
 
     # CharFields checked in clean(): a hidden field's own error would be shown nowhere.
@@ -273,7 +295,7 @@ class ReturnStepForm(VersionedStepForm):
         self.helper = helper_without_form_tag("reason", "version", "round")
 
 
-class CancelRunForm(forms.Form):
+class CancelRunForm(PlainTextMixin, forms.Form):
     reason = forms.CharField(
         label=_("Alasan pembatalan"),
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -319,7 +341,7 @@ class SopChoiceField(forms.ModelChoiceField):
         return f"{obj.name} (v{obj.version})"
 
 
-class RunFilterForm(PeriodMixin, forms.Form):
+class RunFilterForm(PlainTextMixin, PeriodMixin, forms.Form):
     sop = SopChoiceField(
         label=_("SOP"),
         queryset=Sop.objects.none(),
@@ -355,7 +377,7 @@ class RunFilterForm(PeriodMixin, forms.Form):
         )
 
 
-class ArchiveFilterForm(PeriodMixin, forms.Form):
+class ArchiveFilterForm(PlainTextMixin, PeriodMixin, forms.Form):
     STATUS_CHOICES = [
         ("", _("Semua status")),
         (Run.Status.FINISHED, _("Selesai")),

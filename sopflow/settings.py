@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversize body is refused before anything reads it.
+    "activities.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "activities.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -196,4 +198,13 @@ LOGGING = {
 SOPFLOW_WORKDAY_MINUTES = env_int("SOPFLOW_WORKDAY_MINUTES", 450)
 SOPFLOW_UPLOAD_MAX_BYTES = env_int("SOPFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 SOPFLOW_UPLOAD_STEP_MAX_BYTES = env_int("SOPFLOW_UPLOAD_STEP_MAX_BYTES", 50 * 1024 * 1024)
+# The largest request body: one step's attachments plus 1 MB for the form around them.
+SOPFLOW_REQUEST_MAX_BYTES = env_int(
+    "SOPFLOW_REQUEST_MAX_BYTES", SOPFLOW_UPLOAD_STEP_MAX_BYTES + 1024 * 1024
+)
+# Form fields (not files) held in memory, and how many fields and files one request may carry:
+# beyond these Django refuses the request with 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 300
+DATA_UPLOAD_MAX_NUMBER_FILES = 50
 SOPFLOW_PARENT_GOVERNMENT = "Pemerintah Kota Tangerang"

@@ -21,6 +21,7 @@ from activities import access, reports
 from activities.forms import ArchiveFilterForm
 from activities.models import ArchivedReport, Attachment, Run
 from activities.paging import InvalidCursor, keyset_page
+from activities.text import xml_safe
 
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 10_000
@@ -252,7 +253,8 @@ def _export_xlsx(runs, header, filename):
     for row in _export_rows(runs):
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
+            # XML cannot hold most control characters; one in a title must not fail the export.
+            cell = WriteOnlyCell(sheet, value=xml_safe(value))
             if isinstance(value, str):
                 # openpyxl would store a text starting with "=" as a formula.
                 cell.data_type = "s"
