@@ -53,6 +53,8 @@ class RoleInline(PlainTextAdmin, admin.TabularInline):
     model = Role
     extra = 0
     fields = ["name", "kind", "position"]
+    # Roles are deleted on their own page, which refuses the ones a run's SOP version names.
+    can_delete = False
     show_change_link = True
 
 
@@ -76,6 +78,12 @@ class RoleAdmin(PlainTextAdmin, admin.ModelAdmin):
     @admin.display(description=_("pemegang"))
     def holders(self, role):
         return ", ".join(user.get_username() for user in role.members.all())
+
+    def has_delete_permission(self, request, obj=None):
+        # A role that a run's SOP version names is part of that history.
+        if obj is not None and obj.frozen_sops().exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 class SopItemInline(PlainTextAdmin, admin.TabularInline):
