@@ -40,7 +40,14 @@ pillow_heif.register_heif_opener()
 STORED_LONG_SIDE = 1600
 RENDITION_LONG_SIDE = 800
 # 48 MP phone sensors are common; anything far beyond is a decompression bomb, not a photo.
+# A JPEG that large is decoded at a reduced scale (libjpeg's draft mode), so it stays cheap.
 MAX_IMAGE_PIXELS = 64_000_000
+# PNG, WebP and HEIC are decoded whole: at most a 24 MP phone photo (an 8000×8000 PNG of a few
+# hundred kB would otherwise cost a worker about 1 GB).
+MAX_WHOLE_DECODE_PIXELS = 25_000_000
+# The decoded image (at the scale it is decoded) may take at most this much memory.
+MAX_DECODE_BYTES = 100 * 1024 * 1024
+BYTES_PER_BAND = {"1": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}
 CAPTION_MAX_LENGTH = 200
 
 
@@ -206,17 +213,32 @@ def _encode(image, image_format, icc_profile):
     return buffer.getvalue()
 
 
+def _too_large(width, height):
+    return Refused(
+        _("gambar %(width)s×%(height)s piksel terlalu besar untuk diproses.")
+        % {"width": width, "height": height}
+    )
+
+
+def _decoded_bytes(image):
+    """Memory the pixels of `image` take once decoded at its (draft) size."""
+    band = BYTES_PER_BAND.get(image.mode, 1)
+    return image.width * image.height * len(image.getbands()) * band
+
+
 def _read_image(data, kind):
-    """Decode an image completely, upright; raise Refused if it is not a sound image."""
+    """Decode an image completely, upright; raise Refused if it is not a sound image.
+
+    Everything that bounds the cost is checked from the header, before any pixel is decoded:
+    the pixel count (tighter for formats decoded whole) and the memory of the decoded image.
+    """
     with Image.open(io.BytesIO(data)) as probe:
         if probe.format not in PILLOW_FORMATS[kind]:
             raise ValueError(f"{probe.format} is not {kind.label}")
         width, height = probe.size
-        if width * height > MAX_IMAGE_PIXELS:
-            raise Refused(
-                _("gambar %(width)s×%(height)s piksel terlalu besar untuk diproses.")
-                % {"width": width, "height": height}
-            )
+        whole = probe.format not in ("JPEG", "MPO")
+        if width * height > (MAX_WHOLE_DECODE_PIXELS if whole else MAX_IMAGE_PIXELS):
+            raise _too_large(width, height)
         probe.verify()
     if kind is JPEG and not _jpeg_complete(data):
         raise ValueError("JPEG without its end marker")
@@ -226,6 +248,8 @@ def _read_image(data, kind):
         scale = STORED_LONG_SIDE / max(image.size)
         if scale < 1:
             image.draft("RGB", (round(image.width * scale), round(image.height * scale)))
+    if _decoded_bytes(image) > MAX_DECODE_BYTES:
+        raise _too_large(width, height)
     image.load()
     icc_profile = image.info.get("icc_profile")
     upright = ImageOps.exif_transpose(image)
@@ -241,8 +265,8 @@ def _read_image(data, kind):
 def _process_image(data, kind):
     """(stored bytes, stored Pillow format, rendition JPEG bytes) of an uploaded image."""
     try:
-        image, icc_profile = _read_image(data, kind)
-        stored = image.copy()
+        stored, icc_profile = _read_image(data, kind)
+        # In place: the full-size pixels are not kept beside the scaled copy.
         stored.thumbnail((STORED_LONG_SIDE, STORED_LONG_SIDE), Image.Resampling.LANCZOS)
         stored_bytes = _encode(stored, kind.store_as, icc_profile)
         small = stored.copy()
