@@ -18,6 +18,7 @@ import contextvars
 import hashlib
 import io
 import logging
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -143,18 +144,59 @@ def sniff(data):
     return None
 
 
+# Content types and relationships of active Office content: macros (whatever the part is
+# called), ActiveX controls, and parts fetched from elsewhere when the file is opened (a remote
+# template, an external OLE object, subdocument or frame).
+OFFICE_ACTIVE_TYPES = re.compile(
+    rb"vbaProject|vbaData|macroEnabled|ms-office\.activeX|/activeX|wordVbaData", re.IGNORECASE
+)
+OFFICE_FETCHED_TYPES = re.compile(
+    rb"/(attachedTemplate|oleObject|subDocument|frame|package)\b", re.IGNORECASE
+)
+OFFICE_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.IGNORECASE)
+# The XML parts read to find them: the content types and the relationships; read at most this
+# much of each, so a zip bomb decompresses no further.
+OFFICE_XML_READ_BYTES = 1024 * 1024
+OFFICE_MAX_PARTS = 5000
+
+
+def _office_is_active(archive, names):
+    """Whether an Office package carries macros, ActiveX or parts fetched when it opens."""
+    if len(names) > OFFICE_MAX_PARTS:
+        return True
+    if any(name.lower().endswith(("vbaproject.bin", "vbadata.xml")) for name in names):
+        return True
+    for name in names:
+        if name != "[Content_Types].xml" and not name.endswith(".rels"):
+            continue
+        with archive.open(name) as part:
+            xml = part.read(OFFICE_XML_READ_BYTES)
+        if OFFICE_ACTIVE_TYPES.search(xml):
+            return True
+        for relationship in OFFICE_RELATIONSHIP.findall(xml):
+            external = re.search(rb"TargetMode\s*=\s*[\"']External", relationship)
+            if external and OFFICE_FETCHED_TYPES.search(relationship):
+                return True
+    return False
+
+
 def _office_kind(data):
-    # Only the zip's central directory is read: nothing is decompressed, so a zip bomb is harmless.
+    # The central directory and the small XML parts that name the others are read, each up
+    # to a limit: nothing else is decompressed, so a zip bomb is harmless.
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError):
+            if "[Content_Types].xml" not in names:
+                return None
+            active = _office_is_active(archive, names)
+    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError):
         return None
-    if "[Content_Types].xml" not in names:
-        return None
-    if any(name.lower().endswith("vbaproject.bin") for name in names):
+    if active:
         raise Refused(
-            _("berkas Office yang berisi makro tidak diterima. Simpan sebagai .docx/.xlsx biasa.")
+            _(
+                "berkas Office yang berisi makro, kontrol ActiveX atau templat dari luar tidak "
+                "diterima. Simpan sebagai .docx/.xlsx biasa."
+            )
         )
     if any(name.startswith("word/") for name in names):
         return DOCX
@@ -184,6 +226,97 @@ def _jpeg_complete(data):
         length = int.from_bytes(data[position + 2 : position + 4], "big")
         position += 2 + length
     return False
+
+
+# What makes a PDF act on its own when opened or clicked: scripts, actions run on opening or
+# on page events, launching programs, sending forms, embedded files and media, XFA forms.
+PDF_ACTIVE_KEYS = {
+    "/JS",
+    "/JavaScript",
+    "/OpenAction",
+    "/AA",
+    "/Launch",
+    "/SubmitForm",
+    "/ImportData",
+    "/EmbeddedFile",
+    "/EmbeddedFiles",
+    "/EF",
+    "/RichMedia",
+    "/XFA",
+}
+PDF_MAX_OBJECTS = 200_000
+
+
+PDF_NAME = re.compile(rb"/((?:[A-Za-z0-9_.\-]|#[0-9A-Fa-f]{2})+)")
+
+
+PDF_STREAM = re.compile(rb"stream\r?\n.*?endstream", re.DOTALL)
+
+
+def _pdf_names(data):
+    """Every name written in the PDF's bytes outside streams, #-escapes decoded (/J#53 is /JS).
+
+    Stream contents are skipped: compressed bytes would match a short name like /AA by chance.
+    """
+    for match in PDF_NAME.finditer(PDF_STREAM.sub(b"", data)):
+        raw = match.group(1)
+        if b"#" in raw:
+            raw = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
+        yield "/" + raw.decode("latin-1")
+
+
+def _pdf_graph_names(data):
+    """Every name in the object graph pypdf reads, compressed object streams included."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    reader = PdfReader(io.BytesIO(data), strict=False)
+    pending, seen = [reader.trailer], set()
+    while pending and len(seen) <= PDF_MAX_OBJECTS:
+        node = pending.pop()
+        if isinstance(node, IndirectObject):
+            key = (node.idnum, node.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            node = node.get_object()
+        if isinstance(node, DictionaryObject):
+            for name, value in node.items():
+                yield str(name)
+                if isinstance(value, str) and value.startswith("/"):
+                    yield str(value)
+                if name != "/Parent":
+                    pending.append(value)
+        elif isinstance(node, ArrayObject):
+            pending.extend(node)
+
+
+def _pdf_active_key(data):
+    """The first active-content name of the PDF, or None: in its bytes, then in its objects."""
+    for name in _pdf_names(data):
+        if name in PDF_ACTIVE_KEYS:
+            return name
+    try:
+        for name in _pdf_graph_names(data):
+            if name in PDF_ACTIVE_KEYS:
+                return name
+    except Exception as error:
+        # pypdf could not follow it; the byte scan above still ran.
+        logger.info("PDF upload not read as objects: %r", error)
+    return None
+
+
+def _refuse_active_pdf(data):
+    key = _pdf_active_key(data)
+    if key is not None:
+        raise Refused(
+            _(
+                "PDF ini berisi konten aktif (%(key)s: skrip, tindakan otomatis atau berkas "
+                "sisipan) dan tidak diterima. Cetak ulang sebagai PDF biasa (Print → Save as "
+                "PDF) lalu unggah lagi."
+            )
+            % {"key": key.lstrip("/")}
+        )
 
 
 def _flatten(image):
@@ -321,6 +454,8 @@ def _validate_one(upload, caption):
         )
     if kind is PDF and b"%%EOF" not in data[-2048:]:
         raise Refused(_("berkas PDF terpotong atau rusak."))
+    if kind is PDF:
+        _refuse_active_pdf(data)
     rendition = None
     content_type = kind.content_type
     if kind.is_image:
