@@ -76,8 +76,8 @@ def local_datetime(value, exact=None):
 
 
 def plain_text(field):
-    """`field`, refusing control characters if it holds text: a text area may hold tab and
-    line breaks, a single-line field nothing of the kind (see `activities.text`)."""
+    """`field`, refusing control characters if it holds text: tab anywhere, line breaks only
+    in a text area (see `activities.text`)."""
     if isinstance(field, forms.CharField):
         multiline = isinstance(field.widget, forms.Textarea)
         validator = ControlCharacterValidator(multiline=multiline)

@@ -1,7 +1,8 @@
 """Text typed or pasted by users: control characters are refused where text comes in, and made
 safe where text goes into XML (XLSX), so one stray character never breaks an export.
 
-A text area may hold tab and line breaks; a single-line field holds none. Everything else in
+A text area may hold tab and line breaks; a single-line field holds tab (the SOP documents'
+waktu column has "15\tMenit") but no line break. Everything else in
 the C0 and C1 control ranges (and DEL) is invisible on screen, cannot be printed, and — for
 most of C0 — cannot be stored in XML at all.
 """
@@ -13,7 +14,7 @@ from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_OR_BREAK = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 # What XML 1.0 cannot hold at all: C0 controls but tab, LF and CR; surrogates; U+FFFE/U+FFFF.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -26,7 +27,7 @@ def first_control_character(value, *, multiline):
 
 @deconstructible
 class ControlCharacterValidator:
-    """Refuses control characters; `multiline` allows tab and line breaks (a text area)."""
+    """Refuses control characters but tab; `multiline` allows line breaks too (a text area)."""
 
     code = "control_character"
 
@@ -37,10 +38,8 @@ class ControlCharacterValidator:
         character = first_control_character(str(value), multiline=self.multiline)
         if character is None:
             return
-        if character in "\t\n\r":
-            message = _(
-                "Kolom ini hanya satu baris: hapus tab atau ganti baris (Enter) di dalamnya."
-            )
+        if character in "\n\r":
+            message = _("Kolom ini hanya satu baris: hapus ganti baris (Enter) di dalamnya.")
         else:
             message = _(
                 "Teks ini berisi karakter kendali yang tidak terlihat (%(code)s), mungkin "

@@ -23,6 +23,7 @@ def test_the_rule(character):
     assert first_control_character(f"a{character}b", multiline=False) == character
     assert first_control_character("baris\r\nbaru\tkolom", multiline=True) is None
     assert first_control_character("baris\nbaru", multiline=False) == "\n"
+    assert first_control_character("15\tMenit", multiline=False) is None
     assert first_control_character("Sosialisasi “Pemilu” – ñ😀", multiline=False) is None
 
 
@@ -60,7 +61,7 @@ def test_a_single_line_field_refuses_a_line_break():
     form = RunForm({"title": "Judul\nbaris dua", "scheduled_on": "2026-12-01", "place": "Aula"})
     assert not form.is_valid()
     assert form.errors["title"] == [
-        "Kolom ini hanya satu baris: hapus tab atau ganti baris (Enter) di dalamnya."
+        "Kolom ini hanya satu baris: hapus ganti baris (Enter) di dalamnya."
     ]
 
 
