@@ -11,10 +11,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from activities import durations
-from activities.calendar import RAMADAN_WEEK, OfficeCalendar
+from activities.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
+from activities.periods import Period
 
 
 class UnitQuerySet(models.QuerySet):
@@ -27,7 +30,9 @@ class UnitQuerySet(models.QuerySet):
         """{unit id: OfficeCalendar} for these units, their days off read in one pass."""
         if not unit_ids:
             return {}
-        units = self.filter(pk__in=unit_ids).prefetch_related("days_off", "special_schedules")
+        units = self.filter(pk__in=unit_ids).prefetch_related(
+            "days_off", "special_schedules", "working_hours"
+        )
         return {unit.pk: unit.calendar for unit in units}
 
 
@@ -66,13 +71,60 @@ class Unit(models.Model):
 
     @functools.cached_property
     def calendar(self):
-        """The unit's office calendar: national holidays, its own days off, Ramadan hours."""
+        """The unit's office calendar: its working week, national holidays, its own days off,
+        and its special (Ramadan) hours on the dates of its special periods. A unit that has
+        not written a week of its own works the ASN default (activities.calendar)."""
+        weeks = {kind: {} for kind in UnitWorkingHours.Week.values}
+        for hours in self.working_hours.all():
+            weeks[hours.week].setdefault(hours.weekday, []).append((hours.start, hours.end))
+        regular = weeks[UnitWorkingHours.Week.REGULAR] or DEFAULT_WEEK
+        special_week = weeks[UnitWorkingHours.Week.SPECIAL] or RAMADAN_WEEK
         days_off = {day.date: day.description for day in self.days_off.all()}
         special = [
-            (schedule.start_date, schedule.end_date, RAMADAN_WEEK)
+            (schedule.start_date, schedule.end_date, special_week)
             for schedule in self.special_schedules.all()
         ]
-        return OfficeCalendar(tz=settings.TIME_ZONE, days_off=days_off, special_weeks=special)
+        return OfficeCalendar(
+            tz=settings.TIME_ZONE, week=regular, days_off=days_off, special_weeks=special
+        )
+
+
+class UnitWorkingHours(models.Model):
+    """One working interval of a weekday of a unit's week: the regular week, or the week of its
+    special periods (Ramadan). A day with two intervals has a break between them."""
+
+    class Week(models.TextChoices):
+        REGULAR = "regular", _("Minggu kerja biasa")
+        SPECIAL = "special", _("Periode khusus (Ramadan)")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Senin")
+        TUESDAY = 1, _("Selasa")
+        WEDNESDAY = 2, _("Rabu")
+        THURSDAY = 3, _("Kamis")
+        FRIDAY = 4, _("Jumat")
+        SATURDAY = 5, _("Sabtu")
+        SUNDAY = 6, _("Minggu")
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="working_hours", verbose_name=_("unit kerja")
+    )
+    week = models.CharField(_("pola"), max_length=10, choices=Week, default=Week.REGULAR)
+    weekday = models.PositiveSmallIntegerField(_("hari"), choices=Weekday)
+    start = models.TimeField(_("mulai"))
+    end = models.TimeField(_("sampai"))
+
+    class Meta:
+        ordering = ["unit", "week", "weekday", "start"]
+        verbose_name = _("jam kerja")
+        verbose_name_plural = _("jam kerja")
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("Jam selesai harus sesudah jam mulai.")})
 
 
 class UnitDayOff(models.Model):
@@ -149,6 +201,15 @@ class Role(models.Model):
     position = models.PositiveSmallIntegerField(
         _("urutan kolom"), default=0, help_text=_("Urutan kolom pelaksana di tabel SOP.")
     )
+    reports_to = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subordinates",
+        verbose_name=_("atasan"),
+        help_text=_("Jabatan yang menerima eskalasi bila langkah jabatan ini terlambat."),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="sop_roles",
@@ -174,6 +235,10 @@ class Role(models.Model):
         return Sop.objects.filter(steps__roles=self, runs__isnull=False).distinct()
 
     def clean(self):
+        self._clean_unit()
+        self._clean_reports_to()
+
+    def _clean_unit(self):
         if self.pk is None:
             return
         old_unit = Role.objects.filter(pk=self.pk).values_list("unit_id", flat=True).first()
@@ -187,6 +252,20 @@ class Role(models.Model):
                     % {"sops": _sop_list(self.frozen_sops())}
                 }
             )
+
+    def _clean_reports_to(self):
+        if self.reports_to_id is None:
+            return
+        if self.reports_to.unit_id != self.unit_id:
+            raise ValidationError(
+                {"reports_to": _("Atasan harus jabatan di unit kerja yang sama.")}
+            )
+        seen, role = {self.pk}, self.reports_to
+        while role is not None:
+            if role.pk in seen:
+                raise ValidationError({"reports_to": _("Rantai atasan tidak boleh melingkar.")})
+            seen.add(role.pk)
+            role = role.reports_to
 
     def delete(self, *args, **kwargs):
         frozen = self.frozen_sops()
@@ -224,6 +303,7 @@ class Sop(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draf")
+        SUBMITTED = "submitted", _("Diajukan untuk disahkan")
         ACTIVE = "active", _("Berlaku")
         RETIRED = "retired", _("Tidak berlaku")
 
@@ -399,7 +479,9 @@ class Step(models.Model):
         return f"{self.number}. {self.activity[:60]}"
 
     def save(self, *args, **kwargs):
-        self.standard_minutes = self.standard.minutes(settings.SOPFLOW_WORKDAY_MINUTES)
+        # A day counts as the full working day of the SOP's unit; due times count days as
+        # working days of the unit's calendar (OfficeCalendar.due).
+        self.standard_minutes = self.standard.minutes(self.sop.unit.calendar.day_minutes)
         super().save(*args, **kwargs)
 
     @property
@@ -450,6 +532,43 @@ class ReviewNote(models.Model):
 
     def __str__(self):
         return self.message[:80]
+
+
+class SopAct(models.Model):
+    """One act of pengesahan on an SOP version: submitted, returned with notes, approved.
+
+    Append-only like `Event` (which belongs to runs): rows are never changed or deleted."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", _("Diajukan untuk disahkan")
+        RETURNED = "returned", _("Dikembalikan untuk diperbaiki")
+        APPROVED = "approved", _("Disahkan")
+
+    sop = models.ForeignKey(Sop, on_delete=models.PROTECT, related_name="acts")
+    kind = models.CharField(_("tindakan"), max_length=10, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("oleh")
+    )
+    at = models.DateTimeField(_("waktu"))
+    notes = models.TextField(_("catatan"), blank=True)
+    # What changed with the act: the status before and after, the retired version, the date.
+    after = models.JSONField(_("sesudah"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("tindakan pengesahan SOP")
+        verbose_name_plural = _("tindakan pengesahan SOP")
+
+    def __str__(self):
+        return f"{self.sop} · {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
 
 
 def normalize_nip(value):
@@ -618,6 +737,11 @@ class StepRun(models.Model):
     decision = models.CharField(_("keputusan"), max_length=10, choices=Decision, blank=True)
     instruction = models.TextField(_("disposisi"), blank=True)
     deadline = models.DateField(_("batas waktu"), null=True, blank=True)
+    # When an active step is due: its activation plus its standard on the unit's calendar, or
+    # the batas waktu of the disposisi that ordered it. Set when the step becomes active.
+    due_at = models.DateTimeField(_("jatuh tempo"), null=True, blank=True)
+    # How far the deadline sweep has gone with this round: see activities.deadlines.Stage.
+    alert_stage = models.PositiveSmallIntegerField(default=0)
     decision_notes = models.TextField(_("catatan disposisi"), blank=True)
     return_reason = models.TextField(_("alasan pengembalian"), blank=True)
     # Office minutes under the unit's calendar, computed once when the round closes (done or
@@ -653,6 +777,8 @@ class StepRun(models.Model):
             models.Index(
                 fields=["activated_at"], condition=Q(state="active"), name="steprun_active"
             ),
+            # /tugas/ sorted by due time, and the deadline sweep over active steps.
+            models.Index(fields=["due_at"], condition=Q(state="active"), name="steprun_active_due"),
             # Statistics of one step (median, p90 of its stored figures) over a period of
             # completion: closed rounds only.
             models.Index(
@@ -671,6 +797,13 @@ class StepRun(models.Model):
     def requirements_checked_list(self):
         return [line for line in self.requirements_checked.splitlines() if line.strip()]
 
+    def is_overdue(self, now=None):
+        return (
+            self.state == self.State.ACTIVE
+            and self.due_at is not None
+            and self.due_at < (now or timezone.now())
+        )
+
 
 class Event(models.Model):
     """Append-only log of every change to a run. Rows are never updated or deleted."""
@@ -685,6 +818,8 @@ class Event(models.Model):
         FINISHED = "finished", _("Kegiatan selesai")
         ATTACHED = "attached", _("Lampiran ditambahkan")
         ARCHIVED = "archived", _("Laporan diarsipkan")
+        REMINDED = "reminded", _("Pengingat dikirim")
+        ESCALATED = "escalated", _("Eskalasi ke atasan")
 
     run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="events")
     step_run = models.ForeignKey(
@@ -776,3 +911,316 @@ class ArchivedReport(models.Model):
 
     def __str__(self):
         return f"{self.run} ({self.sha256[:12]})"
+
+
+class Notification(models.Model):
+    """A message to one user about a run or a step: the in-app channel (the bell) itself, and
+    what the other channels (e-mail, webhook) deliver.
+
+    `key` names what the notification is about ("activated:<step run>", "digest:<date>"), so
+    the same occasion never notifies a user twice, however often a task or the sweep reruns.
+    """
+
+    class Kind(models.TextChoices):
+        ACTIVATED = "activated", _("Langkah menunggu Anda")
+        RETURNED = "returned", _("Langkah dikembalikan kepada Anda")
+        REMINDER = "reminder", _("Pengingat")
+        ESCALATION = "escalation", _("Eskalasi")
+        FINISHED = "finished", _("Kegiatan selesai")
+        ARCHIVED = "archived", _("Laporan diarsipkan")
+        DIGEST = "digest", _("Ringkasan harian")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("penerima"),
+    )
+    kind = models.CharField(_("jenis"), max_length=12, choices=Kind)
+    key = models.CharField(max_length=120)
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    step_run = models.ForeignKey(
+        StepRun, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    subject = models.CharField(_("judul"), max_length=250)
+    body = models.TextField(_("isi"))
+    url = models.CharField(_("tautan"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("dibuat"))
+    read_at = models.DateTimeField(_("dibaca"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notifikasi")
+        verbose_name_plural = _("notifikasi")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], name="unique_notification_key"),
+        ]
+        indexes = [
+            # /notifikasi/: a user's notifications, newest first.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_list"),
+            # The bell: COUNT of a user's unread notifications.
+            models.Index(
+                fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+
+class Delivery(models.Model):
+    """One notification sent through one outside channel (e-mail, webhook).
+
+    The delivery task claims the row before it sends (`claimed_at`) and stamps `sent_at` after,
+    so a second worker or a retry never sends a delivered notification again.
+    """
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(_("saluran"), max_length=20)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("terkirim"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("percobaan"), default=0)
+    last_error = models.TextField(_("galat terakhir"), blank=True)
+
+    class Meta:
+        verbose_name = _("pengiriman notifikasi")
+        verbose_name_plural = _("pengiriman notifikasi")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel"], name="unique_delivery_channel"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.channel}: {self.notification}"
+
+
+class PeriodicJob(models.Model):
+    """When a periodic job of the scheduler (activities/schedule.py) is next due.
+
+    Schedulers claim a slot with a conditional UPDATE on `next_run_at`, so two of them running
+    by mistake still enqueue each job once per interval.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tugas berkala")
+        verbose_name_plural = _("tugas berkala")
+
+    def __str__(self):
+        return self.name
+
+
+# Monitoring and evaluation (Permenpan RB 35/2012) -----------------------------------------------
+
+
+class Assessment(models.TextChoices):
+    GOOD = "good", _("Berjalan dengan baik")
+    POOR = "poor", _("Tidak berjalan dengan baik")
+
+
+class SignOff(models.Model):
+    """A record the penilai edits as a draft and then signs off (paraf: name, NIP, date).
+
+    Once signed it is final; every saved state is kept in its history table.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draf")
+        SIGNED = "signed", _("Sudah diparaf")
+
+    period_start = models.DateField(_("periode dari"))
+    period_end = models.DateField(_("periode sampai"))
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
+    reviewer_name = models.CharField(_("nama penilai"), max_length=200, blank=True)
+    reviewer_nip = models.CharField(_("NIP penilai"), max_length=30, blank=True)
+    signed_on = models.DateField(_("tanggal paraf"), null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("diparaf oleh"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("dibuat oleh"),
+    )
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("diubah"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_signed(self):
+        return self.status == self.Status.SIGNED
+
+    @property
+    def period(self):
+        return Period(self.period_start, self.period_end)
+
+
+class MonitoringReport(SignOff):
+    """Tabel 7: the six-monthly monitoring of one SOP, or of all SOPs of a unit (sop empty)."""
+
+    unit = models.ForeignKey(
+        Unit,
+        on_delete=models.PROTECT,
+        related_name="monitoring_reports",
+        verbose_name=_("unit kerja"),
+    )
+    sop = models.ForeignKey(
+        Sop,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="monitoring_reports",
+        verbose_name=_("SOP"),
+        help_text=_("Kosong: satu formulir untuk semua SOP unit."),
+    )
+    on_time_threshold = models.PositiveSmallIntegerField(
+        _("ambang tepat waktu (%)"),
+        default=80,
+        help_text=_(
+            "Berjalan dengan baik bila bagian langkah dalam waktu baku paling sedikit ini."
+        ),
+    )
+    return_threshold = models.PositiveSmallIntegerField(
+        _("ambang pengembalian (%)"),
+        default=30,
+        help_text=_("… dan tidak ada langkah yang dikembalikan lebih sering dari ini."),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-period_start", "unit", "sop"]
+        verbose_name = _("monitoring SOP (Tabel 7)")
+        verbose_name_plural = _("monitoring SOP (Tabel 7)")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "sop", "period_start", "period_end"],
+                name="unique_monitoring_per_sop_period",
+            ),
+            # NULLs are distinct in a unique constraint: the unit-wide form needs its own.
+            models.UniqueConstraint(
+                fields=["unit", "period_start", "period_end"],
+                condition=Q(sop__isnull=True),
+                name="unique_unit_monitoring_per_period",
+            ),
+        ]
+
+    def __str__(self):
+        subject = self.sop.name if self.sop_id else self.unit.short_name
+        return f"{subject} {self.period_start:%Y-%m-%d}–{self.period_end:%Y-%m-%d}"
+
+
+class MonitoringRow(models.Model):
+    """One procedure (row) of a Tabel 7 form: proposed from the data, decided by the penilai."""
+
+    report = models.ForeignKey(
+        MonitoringReport, on_delete=models.CASCADE, related_name="rows", verbose_name=_("Tabel 7")
+    )
+    position = models.PositiveSmallIntegerField(_("no."), default=1)
+    sop = models.ForeignKey(Sop, on_delete=models.PROTECT, related_name="+", verbose_name=_("SOP"))
+    proposed = models.CharField(_("usulan penilaian"), max_length=10, choices=Assessment)
+    basis = models.TextField(_("dasar usulan"), blank=True)
+    assessment = models.CharField(_("penilaian"), max_length=10, choices=Assessment)
+    notes = models.TextField(_("catatan"), blank=True)
+    action = models.TextField(_("tindakan yang harus diambil"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["report", "position"]
+        verbose_name = _("baris monitoring")
+        verbose_name_plural = _("baris monitoring")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "sop"], name="unique_monitoring_row_sop"),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.sop.name}"
+
+
+class Answer(models.TextChoices):
+    YES = "ya", _("Ya")
+    NO = "tidak", _("Tidak")
+
+
+def _answer_field(number):
+    return models.CharField(
+        _("jawaban %(number)s") % {"number": number},
+        max_length=5,
+        choices=Answer,
+        blank=True,
+    )
+
+
+def _note_field(number):
+    return models.TextField(_("catatan %(number)s") % {"number": number}, blank=True)
+
+
+class SopEvaluation(SignOff):
+    """The evaluation of an SOP: seven Ya/Tidak criteria with notes (Permenpan RB 35/2012)."""
+
+    CRITERIA = (
+        (1, _("Mampu mendorong peningkatan kinerja")),
+        (2, _("Mudah dipahami")),
+        (3, _("Mudah dilaksanakan")),
+        (4, _("Semua orang dapat menjalankan perannya masing-masing")),
+        (5, _("Mampu mengatasi permasalahan yang berkaitan dengan proses")),
+        (6, _("Mampu menjawab kebutuhan peningkatan kinerja organisasi")),
+        (7, _("Sinergi satu dengan lainnya")),
+    )
+
+    sop = models.ForeignKey(
+        Sop, on_delete=models.PROTECT, related_name="evaluations", verbose_name=_("SOP")
+    )
+    answer_1 = _answer_field(1)
+    note_1 = _note_field(1)
+    answer_2 = _answer_field(2)
+    note_2 = _note_field(2)
+    answer_3 = _answer_field(3)
+    note_3 = _note_field(3)
+    answer_4 = _answer_field(4)
+    note_4 = _note_field(4)
+    answer_5 = _answer_field(5)
+    note_5 = _note_field(5)
+    answer_6 = _answer_field(6)
+    note_6 = _note_field(6)
+    answer_7 = _answer_field(7)
+    note_7 = _note_field(7)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-period_start", "sop"]
+        verbose_name = _("evaluasi SOP")
+        verbose_name_plural = _("evaluasi SOP")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sop", "period_start", "period_end"], name="unique_evaluation_per_period"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.sop.name} {self.period_start:%Y-%m-%d}–{self.period_end:%Y-%m-%d}"
+
+    def answers(self):
+        """[(number, criterion, answer, note)] in order."""
+        return [
+            (number, text, getattr(self, f"answer_{number}"), getattr(self, f"note_{number}"))
+            for number, text in self.CRITERIA
+        ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from activities.views import archive, authoring, runs, sops
+from activities.views import archive, authoring, kinerja, monitoring, notifications, runs, sops
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("sop/<int:pk>/ubah/", authoring.sop_edit, name="sop_edit"),
     path("sop/<int:pk>/ubah/pratinjau/", authoring.sop_preview, name="sop_preview"),
     path("sop/<int:pk>/revisi/", authoring.sop_revise, name="sop_revise"),
+    path("sop/<int:pk>/ajukan/", authoring.sop_submit, name="sop_submit"),
+    path("sop/<int:pk>/pengesahan/", authoring.sop_pengesahan, name="sop_pengesahan"),
     path("sop/impor/", authoring.sop_import, name="sop_import"),
     path("sop/impor/template.xlsx", authoring.import_template, name="sop_import_template"),
     path("kegiatan/", runs.run_list, name="run_list"),
@@ -33,4 +35,21 @@ urlpatterns = [
     ),
     path("arsip/", archive.archive_list, name="archive_list"),
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
+    path("sop/<int:pk>/log.csv", monitoring.log_csv, name="sop_log_csv"),
+    path("sop/<int:pk>/log.xes", monitoring.log_xes, name="sop_log_xes"),
+    path("sop/<int:pk>/statistik/", monitoring.sop_statistics, name="sop_statistics"),
+    path("sop/<int:pk>/monitoring/", monitoring.sop_monitoring, name="sop_monitoring"),
+    path("sop/<int:pk>/evaluasi/", monitoring.sop_evaluation, name="sop_evaluation"),
+    path("unit/<int:unit_id>/monitoring/", monitoring.unit_monitoring, name="unit_monitoring"),
+    path("monitoring/<int:report_id>/", monitoring.monitoring_detail, name="monitoring_detail"),
+    path("monitoring/<int:report_id>/pdf/", monitoring.monitoring_pdf, name="monitoring_pdf"),
+    path("evaluasi/<int:evaluation_id>/", monitoring.evaluation_detail, name="evaluation_detail"),
+    path("evaluasi/<int:evaluation_id>/pdf/", monitoring.evaluation_pdf, name="evaluation_pdf"),
+    path("kinerja/", kinerja.kinerja_list, name="kinerja"),
+    path("notifikasi/", notifications.notification_list, name="notification_list"),
+    path("notifikasi/jumlah/", notifications.notification_count, name="notification_count"),
+    path(
+        "notifikasi/baca-semua/", notifications.notification_read_all, name="notification_read_all"
+    ),
+    path("notifikasi/<int:pk>/", notifications.notification_open, name="notification_open"),
 ]

@@ -73,6 +73,7 @@ def sop_detail(request, pk):
             "sop": sop,
             "doc": document,
             "can_open": _can_open(request.user, sop),
+            "can_monitor": access.can_monitor(request.user, sop.unit),
             "can_edit": access.may_maintain_sops(request.user, sop.unit),
         },
     )

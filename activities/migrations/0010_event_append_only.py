@@ -45,7 +45,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0004_backfill_figures"),
+        ("activities", "0009_monitoring"),
     ]
 
     operations = [
