@@ -92,3 +92,11 @@ def sweep_deadlines():
     from activities import deadlines
 
     return deadlines.sweep().as_dict()
+
+
+@task()
+def clean_orphan_files():
+    """Remove stored files no row refers to, once a day old (manage.py clean_orphan_files)."""
+    from django.core.management import call_command
+
+    call_command("clean_orphan_files")

@@ -49,3 +49,13 @@ def test_unreferenced_old_files_are_removed_and_logged(finished_run, capsys, cap
 def test_nothing_stored_yet(capsys):
     call_command("clean_orphan_files")
     assert "0 unreferenced files removed" in capsys.readouterr().out
+
+
+def test_the_scheduler_runs_the_cleanup_daily(db, capsys):
+    from activities import schedule, tasks
+
+    [job] = [job for job in schedule.JOBS if job.name == "clean_orphan_files"]
+    assert job.every == datetime.timedelta(days=1)
+    assert job.get_task() is tasks.clean_orphan_files
+    tasks.clean_orphan_files.call()
+    assert "0 unreferenced files removed" in capsys.readouterr().out
