@@ -4,6 +4,7 @@ Another unit's object is a 404 (its existence is not disclosed); an object of th
 unit that his role may not act on is a 403.
 """
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
@@ -71,6 +72,19 @@ def monitoring_units(user):
         Q(roles__kind__in=Role.ARCHIVE_KINDS) | Q(roles__steps__number=1),
         roles__members=user,
     ).distinct()
+
+
+def unit_monitors(unit):
+    """The active users who monitor `unit` (the other side of `monitoring_units`)."""
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(sop_roles__kind__in=Role.ARCHIVE_KINDS) | Q(sop_roles__steps__number=1),
+            sop_roles__unit=unit,
+            is_active=True,
+        )
+        .distinct()
+    )
 
 
 def can_monitor(user, unit):

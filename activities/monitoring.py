@@ -19,21 +19,25 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from activities import pdf, reports, statistics, timing
+from activities import access, notifications, pdf, reports, statistics, timing
 from activities.models import (
     Assessment,
     MonitoringReport,
     MonitoringRow,
+    Notification,
     Run,
     Sop,
     SopEvaluation,
     Step,
     StepRun,
+    Unit,
 )
+from activities.periods import Period
 
 WORST_STEPS = 3
 
@@ -398,3 +402,37 @@ def render_evaluation(evaluation):
         "printed_at": timezone.now(),
     }
     return pdf.render_pdf(EVALUATION_TEMPLATE, context)
+
+
+# The semester-end reminder ------------------------------------------------------------------
+
+
+def remind_semester_end(now=None):
+    """Once a semester has ended, tell each unit's monitors to write its Tabel 7, unless the
+    unit-wide form of that semester exists. Idempotent: one notification per person and
+    semester (its key), however often the scheduler runs it. Returns how many were written."""
+    now = now or timezone.now()
+    ended = Period.semester_of(timezone.localdate(now)).previous
+    done = MonitoringReport.objects.filter(
+        sop=None, period_start=ended.start, period_end=ended.end
+    ).values("unit")
+    written = 0
+    for unit in Unit.objects.exclude(pk__in=done):
+        url = reverse("unit_monitoring", args=[unit.pk]) + "?" + ended.query()
+        written += len(
+            notifications.notify(
+                access.unit_monitors(unit),
+                kind=Notification.Kind.MONITORING,
+                key=f"monitoring:{unit.pk}:{ended.start.isoformat()}",
+                subject=_("Monitoring SOP %(period)s untuk %(unit)s")
+                % {"period": ended.label(), "unit": unit.short_name},
+                body=_(
+                    "%(period)s telah berakhir. Susun dan paraf formulir monitoring SOP "
+                    "(Tabel 7) unit %(unit)s: drafnya sudah disiapkan dari data kegiatan."
+                )
+                % {"period": ended.label(), "unit": unit.name},
+                url=url,
+                now=now,
+            )
+        )
+    return written

@@ -95,6 +95,14 @@ def sweep_deadlines():
 
 
 @task()
+def remind_semester_end():
+    """After a semester ends, remind each unit's monitors once to write its Tabel 7."""
+    from activities import monitoring
+
+    return monitoring.remind_semester_end()
+
+
+@task()
 def clean_orphan_files():
     """Remove stored files no row refers to, once a day old (manage.py clean_orphan_files)."""
     from django.core.management import call_command

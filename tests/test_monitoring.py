@@ -327,3 +327,43 @@ def test_hostile_input_never_fails(client_for, sop2, known_runs):  # noqa: F811
                 assert response.status_code < 500, (action, field, value)
                 report.refresh_from_db()
                 assert not report.is_signed, (action, field, value)
+
+
+def test_semester_end_reminds_the_monitors_once(sop1, sop2, users, time_machine):
+    from activities.models import Notification
+
+    time_machine.move_to(
+        datetime.datetime(2026, 6, 30, 18, 0, tzinfo=datetime.UTC)
+    )  # 1 July 01:00 WIB
+    written = monitoring.remind_semester_end()
+    reminded = set(
+        Notification.objects.filter(key__startswith="monitoring:").values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert reminded == {"kepala", "kasubag_tu", "pengelola", "kasi", "kabid", "subkor"}
+    assert written == 6
+    note = Notification.objects.get(recipient=users["kasi"], key__startswith="monitoring:")
+    assert "Semester I 2026" in note.subject
+    assert note.url.endswith("?dari=2026-01-01&sampai=2026-06-30")
+    # The scheduler runs it again: nobody is told twice.
+    assert monitoring.remind_semester_end() == 0
+    # Next semester, a unit that already wrote its form is not reminded.
+    time_machine.move_to(datetime.datetime(2027, 1, 2, 1, 0, tzinfo=datetime.UTC))
+    MonitoringReport.objects.create(
+        unit=sop1.unit,
+        period_start=datetime.date(2026, 7, 1),
+        period_end=datetime.date(2026, 12, 31),
+        created_by=users["kepala"],
+    )
+    monitoring.remind_semester_end()
+    latest = Notification.objects.filter(key__contains=":2026-07-01").values_list(
+        "recipient__username", flat=True
+    )
+    assert set(latest) == {"kabid", "subkor"}
+
+
+def test_semester_reminder_is_a_periodic_job():
+    from activities import schedule
+
+    assert "remind_semester_end" in {job.name for job in schedule.JOBS}

@@ -45,7 +45,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0009_monitoring"),
+        ("activities", "0011_notification_kind_monitoring"),
     ]
 
     operations = [
