@@ -22,6 +22,7 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
+DROP TRIGGER IF EXISTS activities_event_append_only ON activities_event;
 CREATE TRIGGER activities_event_append_only
     BEFORE UPDATE OR DELETE ON activities_event
     FOR EACH ROW EXECUTE FUNCTION activities_event_append_only();
