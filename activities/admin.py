@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from activities import deadlines, lifecycle, policy
 from activities.definitions import StepSpec, check_steps
 from activities.errors import WorkflowError
+from activities.forms import plain_text
 from activities.models import (
     ActingAppointment,
     ArchivedReport,
@@ -41,12 +42,20 @@ admin.site.site_title = _("sopflow")
 admin.site.index_title = _("Unit kerja, jabatan, pengguna dan SOP")
 
 
-class UnitDayOffInline(admin.TabularInline):
+class PlainTextAdmin:
+    """Text fields refuse control characters, as in every sopflow form."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        return plain_text(field) if field is not None else None
+
+
+class UnitDayOffInline(PlainTextAdmin, admin.TabularInline):
     model = UnitDayOff
     extra = 0
 
 
-class UnitSpecialScheduleInline(admin.TabularInline):
+class UnitSpecialScheduleInline(PlainTextAdmin, admin.TabularInline):
     model = UnitSpecialSchedule
     extra = 0
 
@@ -89,15 +98,17 @@ class UnitWorkingHoursInline(admin.TabularInline):
     )
 
 
-class RoleInline(admin.TabularInline):
+class RoleInline(PlainTextAdmin, admin.TabularInline):
     model = Role
     extra = 0
     fields = ["name", "kind", "position", "reports_to"]
+    # Roles are deleted on their own page, which refuses the ones a run's SOP version names.
+    can_delete = False
     show_change_link = True
 
 
 @admin.register(Unit)
-class UnitAdmin(SimpleHistoryAdmin):
+class UnitAdmin(PlainTextAdmin, SimpleHistoryAdmin):
     list_display = ["short_name", "name", "parent_name", "head_name"]
     search_fields = ["name", "short_name"]
     inlines = [
@@ -128,7 +139,7 @@ CAPABILITY_FLAGS = list(policy.ROLE_FLAGS.values())
 
 
 @admin.register(Role)
-class RoleAdmin(SimpleHistoryAdmin):
+class RoleAdmin(PlainTextAdmin, SimpleHistoryAdmin):
     list_display = ["name", "unit", "kind", "position", "holders", *CAPABILITY_FLAGS]
     list_editable = CAPABILITY_FLAGS
     list_filter = ["unit", "kind", *CAPABILITY_FLAGS]
@@ -146,8 +157,14 @@ class RoleAdmin(SimpleHistoryAdmin):
     def holders(self, role):
         return ", ".join(user.get_username() for user in role.members.all())
 
+    def has_delete_permission(self, request, obj=None):
+        # A role that a run's SOP version names is part of that history.
+        if obj is not None and obj.frozen_sops().exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
-class SopItemInline(admin.TabularInline):
+
+class SopItemInline(PlainTextAdmin, admin.TabularInline):
     model = SopItem
     extra = 0
     fields = ["section", "position", "text"]
@@ -228,7 +245,7 @@ class StepFormSet(forms.BaseInlineFormSet):
             raise ValidationError(general)
 
 
-class StepInline(admin.StackedInline):
+class StepInline(PlainTextAdmin, admin.StackedInline):
     model = Step
     form = StepInlineForm
     formset = StepFormSet
@@ -282,7 +299,7 @@ class FrozenStepInline(admin.TabularInline):
 
 
 @admin.register(Sop)
-class SopAdmin(SimpleHistoryAdmin):
+class SopAdmin(PlainTextAdmin, SimpleHistoryAdmin):
     list_display = ["name", "unit", "version", "status", "step_count", "document"]
     list_filter = ["unit", "status"]
     search_fields = ["name", "number"]
@@ -431,7 +448,7 @@ class UserRoleInline(admin.TabularInline):
     autocomplete_fields = ["role"]
 
 
-class SopflowUserAdmin(SimpleHistoryAdmin, UserAdmin):
+class SopflowUserAdmin(PlainTextAdmin, SimpleHistoryAdmin, UserAdmin):
     inlines = [*UserAdmin.inlines, UserRoleInline]
     list_display = ["username", "first_name", "last_name", "email", "is_staff", "roles"]
 

@@ -26,6 +26,7 @@ from activities.models import (
     normalize_nip,
 )
 from activities.periods import Period
+from activities.text import ControlCharacterValidator
 
 # Back-filling a run that already took place is allowed up to a year back; a date further away
 # is almost always a typing error (2062 for 2026).
@@ -86,6 +87,27 @@ def local_datetime(value, exact=None):
     return value
 
 
+def plain_text(field):
+    """`field`, refusing control characters if it holds text: tab anywhere, line breaks only
+    in a text area (see `activities.text`)."""
+    if isinstance(field, forms.CharField):
+        multiline = isinstance(field.widget, forms.Textarea)
+        validator = ControlCharacterValidator(multiline=multiline)
+        if validator not in field.validators:
+            field.validators.append(validator)
+    return field
+
+
+class PlainTextMixin:
+    """Every text field of the form refuses control characters. Every sopflow form has it;
+    the admin applies `plain_text` to its form fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            plain_text(field)
+
+
 def helper_without_form_tag(*layout):
     helper = FormHelper()
     helper.form_tag = False
@@ -95,7 +117,7 @@ def helper_without_form_tag(*layout):
     return helper
 
 
-class RunForm(forms.Form):
+class RunForm(PlainTextMixin, forms.Form):
     title = forms.CharField(
         label=_("Judul kegiatan"),
         max_length=200,
@@ -140,7 +162,7 @@ class RunForm(forms.Form):
         return value
 
 
-class VersionedStepForm(forms.Form):
+class VersionedStepForm(PlainTextMixin, forms.Form):
     """The hidden version of the StepRun the form was made from: a stale form is refused."""
 
     # CharFields checked in clean(): a hidden field's own error would be shown nowhere.
@@ -285,7 +307,7 @@ class ReturnStepForm(VersionedStepForm):
         self.helper = helper_without_form_tag("reason", "version", "round")
 
 
-class CancelRunForm(forms.Form):
+class CancelRunForm(PlainTextMixin, forms.Form):
     reason = forms.CharField(
         label=_("Alasan pembatalan"),
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -331,7 +353,7 @@ class SopChoiceField(forms.ModelChoiceField):
         return f"{obj.name} (v{obj.version})"
 
 
-class RunFilterForm(PeriodMixin, forms.Form):
+class RunFilterForm(PlainTextMixin, PeriodMixin, forms.Form):
     sop = SopChoiceField(
         label=_("SOP"),
         queryset=Sop.objects.none(),
@@ -367,7 +389,7 @@ class RunFilterForm(PeriodMixin, forms.Form):
         )
 
 
-class ArchiveFilterForm(PeriodMixin, forms.Form):
+class ArchiveFilterForm(PlainTextMixin, PeriodMixin, forms.Form):
     STATUS_CHOICES = [
         ("", _("Semua status")),
         (Run.Status.FINISHED, _("Selesai")),

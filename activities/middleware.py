@@ -4,8 +4,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import resolve_url
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
@@ -117,3 +119,30 @@ class ChosenLanguageMiddleware(LocaleMiddleware):
             chosen = settings.LANGUAGE_CODE
         translation.activate(chosen)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class RequestSizeLimitMiddleware:
+    """A request body larger than any form of sopflow can need is refused with 413 before
+    anything reads it, so an oversize upload never ties up a worker.
+
+    The limit (`SOPFLOW_REQUEST_MAX_BYTES`) is the attachments one step may carry plus room
+    for the form fields; `DATA_UPLOAD_MAX_*` cap the fields and files Django will parse.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.SOPFLOW_REQUEST_MAX_BYTES:
+            html = render_to_string(
+                "413.html", {"limit_mb": settings.SOPFLOW_REQUEST_MAX_BYTES // (1024 * 1024)}
+            )
+            response = HttpResponse(html, status=413)
+            # The unread body stays on the connection: do not keep it alive.
+            response["Connection"] = "close"
+            return response
+        return self.get_response(request)

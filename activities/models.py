@@ -296,7 +296,32 @@ class Role(models.Model):
     def __str__(self):
         return self.name
 
+    def frozen_sops(self):
+        """The SOP versions with runs whose steps name this role: they fix its unit and life."""
+        if self.pk is None:
+            return Sop.objects.none()
+        return Sop.objects.filter(steps__roles=self, runs__isnull=False).distinct()
+
     def clean(self):
+        self._clean_unit()
+        self._clean_reports_to()
+
+    def _clean_unit(self):
+        if self.pk is None:
+            return
+        old_unit = Role.objects.filter(pk=self.pk).values_list("unit_id", flat=True).first()
+        if old_unit is not None and old_unit != self.unit_id and self.frozen_sops().exists():
+            raise ValidationError(
+                {
+                    "unit": _(
+                        "Jabatan ini dipakai SOP yang sudah dijalankan (%(sops)s), jadi tidak "
+                        "dapat dipindah ke unit lain. Buat jabatan baru di unit tujuan."
+                    )
+                    % {"sops": _sop_list(self.frozen_sops())}
+                }
+            )
+
+    def _clean_reports_to(self):
         if self.reports_to_id is None:
             return
         if self.reports_to.unit_id != self.unit_id:
@@ -309,6 +334,22 @@ class Role(models.Model):
                 raise ValidationError({"reports_to": _("Rantai atasan tidak boleh melingkar.")})
             seen.add(role.pk)
             role = role.reports_to
+
+    def delete(self, *args, **kwargs):
+        frozen = self.frozen_sops()
+        if frozen.exists():
+            raise ValidationError(
+                _(
+                    "Jabatan “%(role)s” dipakai SOP yang sudah dijalankan (%(sops)s) dan tidak "
+                    "dapat dihapus."
+                )
+                % {"role": self.name, "sops": _sop_list(frozen)}
+            )
+        return super().delete(*args, **kwargs)
+
+
+def _sop_list(sops):
+    return ", ".join(f"{sop.name} v{sop.version}" for sop in sops[:3])
 
 
 class SopQuerySet(models.QuerySet):

@@ -153,33 +153,53 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
     return run
 
 
+def closed_round_message(rounds):
+    """Who closed step's latest pass and when, if that is why it cannot be acted on, else None.
+
+    `rounds`: one step's rounds, oldest first. A round closed just now is the latest one
+    (done), or the round before the new waiting round a return created: after a return wins a
+    race against an approval, the approver learns who returned the step and when, not that
+    the step "is not active".
+    """
+    latest = rounds[-1] if rounds else None
+    closed = next(
+        (
+            r
+            for r in reversed(rounds[-2:])
+            if r.state in (StepRun.State.DONE, StepRun.State.RETURNED)
+        ),
+        None,
+    )
+    if closed is None or not (
+        closed is latest
+        or (latest.state == StepRun.State.WAITING and closed.state == StepRun.State.RETURNED)
+    ):
+        return None
+    params = {
+        "number": closed.step.number,
+        "who": closed.completed_by.get_full_name() or closed.completed_by.get_username(),
+        "when": _when(closed.entered_at or closed.completed_at),
+    }
+    if closed.state == StepRun.State.RETURNED:
+        params["target"] = closed.step.return_to.number
+        return (
+            _(
+                "Langkah %(number)s sudah dikembalikan ke langkah %(target)s oleh %(who)s pada %(when)s."
+            )
+            % params
+        )
+    return _("Langkah %(number)s sudah diselesaikan oleh %(who)s pada %(when)s.") % params
+
+
 def _not_active_error(run, number, active):
     """Why step `number` cannot be acted on: someone was first, or it is not its turn."""
     rounds = list(
         run.step_runs.select_related("completed_by", "step__return_to")
         .filter(step__number=number)
-        .order_by("-round")[:2]
+        .order_by("round")
     )
-    latest = rounds[0] if rounds else None
-    closed = next(
-        (r for r in rounds if r.state in (StepRun.State.DONE, StepRun.State.RETURNED)), None
-    )
-    # A round closed just now: it is the latest one, or (after a return) the round before the
-    # new waiting round that the return created.
-    if closed is not None and (
-        closed is latest
-        or (latest.state == StepRun.State.WAITING and closed.state == StepRun.State.RETURNED)
-    ):
-        who = closed.completed_by.get_full_name() or closed.completed_by.get_username()
-        if closed.state == StepRun.State.RETURNED:
-            message = _(
-                "Langkah %(number)s sudah dikembalikan ke langkah %(target)s oleh %(who)s."
-            ) % {"number": number, "target": closed.step.return_to.number, "who": who}
-        else:
-            message = _("Langkah %(number)s sudah diselesaikan oleh %(who)s.") % {
-                "number": number,
-                "who": who,
-            }
+    message = closed_round_message(rounds)
+    if message is not None:
         return Stale(message, code="already_done")
     if active is not None:
         return Stale(

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversize body is refused before anything reads it.
+    "activities.middleware.RequestSizeLimitMiddleware",
     "activities.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "activities.middleware.ContentSecurityPolicyMiddleware",
@@ -315,6 +317,15 @@ LOGGING = {
 # sopflow's own settings.
 SOPFLOW_UPLOAD_MAX_BYTES = env_int("SOPFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 SOPFLOW_UPLOAD_STEP_MAX_BYTES = env_int("SOPFLOW_UPLOAD_STEP_MAX_BYTES", 50 * 1024 * 1024)
+# The largest request body: one step's attachments plus 1 MB for the form around them.
+SOPFLOW_REQUEST_MAX_BYTES = env_int(
+    "SOPFLOW_REQUEST_MAX_BYTES", SOPFLOW_UPLOAD_STEP_MAX_BYTES + 1024 * 1024
+)
+# Form fields (not files) held in memory, and how many fields and files one request may carry:
+# beyond these Django refuses the request with 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 300
+DATA_UPLOAD_MAX_NUMBER_FILES = 50
 SOPFLOW_PARENT_GOVERNMENT = "Pemerintah Kota Tangerang"
 # Where the admin lives, e.g. "kelola-7f3a/" to keep it off the well-known path.
 SOPFLOW_ADMIN_PATH = env("SOPFLOW_ADMIN_PATH", "admin/").strip("/") + "/"

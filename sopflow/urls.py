@@ -12,3 +12,8 @@ urlpatterns = [
     path(settings.SOPFLOW_ADMIN_PATH, admin.site.urls),
     path("", include("activities.urls")),
 ]
+
+handler400 = "activities.views.errors.bad_request"
+handler403 = "activities.views.errors.permission_denied"
+handler404 = "activities.views.errors.page_not_found"
+handler500 = "activities.views.errors.server_error"

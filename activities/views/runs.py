@@ -325,22 +325,17 @@ def run_cancel(request, pk):
     return redirect(run)
 
 
-def _read_only_reason(run, step_run):
+def _read_only_reason(run, rounds):
+    """Why the latest of a step's `rounds` cannot be acted on."""
     if run.status == Run.Status.FINISHED:
         return _("Kegiatan ini sudah selesai; langkahnya hanya dapat dilihat.")
     if run.status == Run.Status.CANCELLED:
         return _("Kegiatan ini dibatalkan; langkahnya hanya dapat dilihat.")
-    number = step_run.step.number
-    if step_run.state == StepRun.State.DONE:
-        who = step_run.completed_by.get_full_name() or step_run.completed_by.get_username()
-        return _("Langkah %(number)s sudah diselesaikan oleh %(who)s.") % {
-            "number": number,
-            "who": who,
-        }
-    if step_run.state == StepRun.State.RETURNED:
-        return _("Langkah %(number)s sudah dikembalikan.") % {"number": number}
+    message = workflow.closed_round_message(rounds)
+    if message is not None:
+        return message
     return _("Langkah %(number)s belum aktif; langkah sebelumnya belum selesai.") % {
-        "number": number
+        "number": rounds[-1].step.number
     }
 
 
@@ -449,7 +444,7 @@ def step_action(request, pk, number):
     action = request.POST.get("action") if request.method == "POST" else None
 
     if request.method == "POST" and not editable:
-        messages.error(request, _read_only_reason(run, current))
+        messages.error(request, _read_only_reason(run, rounds))
         return redirect("step_action", run.pk, step.number)
 
     forms = _step_forms(request, step, current, now, action) if editable else {}
@@ -502,7 +497,7 @@ def step_action(request, pk, number):
             row for row in rows if row.step_run.step_id == step.pk and row.step_run is not current
         ],
         "editable": editable,
-        "read_only_reason": None if editable else _read_only_reason(run, current),
+        "read_only_reason": None if editable else _read_only_reason(run, rounds),
         "actor": actor,
         "handed_over_by": _handed_over_by(step_runs, current) if editable else None,
         "forms": forms,

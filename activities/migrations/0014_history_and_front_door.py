@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0012_policy"),
+        ("activities", "0013_policy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -21,7 +21,7 @@ def seed_capabilities(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0011_notification_kind_monitoring"),
+        ("activities", "0012_event_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
