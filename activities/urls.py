@@ -1,6 +1,15 @@
 from django.urls import path
 
-from activities.views import archive, authoring, kinerja, monitoring, notifications, runs, sops
+from activities.views import (
+    acting,
+    archive,
+    authoring,
+    kinerja,
+    monitoring,
+    notifications,
+    runs,
+    sops,
+)
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -35,6 +44,8 @@ urlpatterns = [
     ),
     path("arsip/", archive.archive_list, name="archive_list"),
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
+    path("delegasi/", acting.appointment_list, name="appointment_list"),
+    path("delegasi/<int:pk>/akhiri/", acting.appointment_end, name="appointment_end"),
     path("sop/<int:pk>/log.csv", monitoring.log_csv, name="sop_log_csv"),
     path("sop/<int:pk>/log.xes", monitoring.log_xes, name="sop_log_xes"),
     path("sop/<int:pk>/statistik/", monitoring.sop_statistics, name="sop_statistics"),
