@@ -55,5 +55,7 @@ def test_the_admin_refuses_moving_and_deleting(client_for, sop1, sop2, users, ka
         changelist,
         {"action": "delete_selected", "_selected_action": [kasi_role.pk], "post": "yes"},
     )
-    assert response.status_code == 403
+    # Refused: 403, or Django's confirmation page naming the protected objects that keep the
+    # role — either way nothing is deleted.
+    assert response.status_code in (200, 403)
     assert Role.objects.filter(pk=kasi_role.pk).exists()
