@@ -52,6 +52,9 @@ DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 UNIT_DAY_OFF = "Libur unit kerja"
 
 _UTC = datetime.UTC
+_DAY = datetime.timedelta(days=1)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+_MICROSECONDS_PER_MINUTE = 60_000_000
 
 
 @functools.lru_cache(maxsize=64)
@@ -128,6 +131,10 @@ class OfficeCalendar:
                 raise ValueError(f"special week range {first}..{last} is reversed")
             self.special_weeks.append((first, last, _normalize_week(special)))
         self.national_holidays = national_holidays
+        # Running sums of office time per day, built on first use (see _whole_days).
+        self._prefix_first: datetime.date | None = None
+        self._prefix: list[int] = []
+        self._utc_cache: dict[datetime.date, list] = {}
 
     def __repr__(self) -> str:
         return (
@@ -185,8 +192,68 @@ class OfficeCalendar:
             for start, end in self._week_for(day)[day.weekday()]
         ]
 
+    def _worked(self, day: datetime.date, start: datetime.datetime, end: datetime.datetime) -> int:
+        """Office microseconds of ``day`` that lie between ``start`` and ``end`` (UTC)."""
+        worked = 0
+        for open_at, close_at in self._utc_intervals(day):
+            lower = max(start, open_at)
+            upper = min(end, close_at)
+            if upper > lower:
+                worked += (upper - lower) // _MICROSECOND
+        return worked
+
+    def _utc_intervals(
+        self, day: datetime.date
+    ) -> list[tuple[datetime.datetime, datetime.datetime]]:
+        found = self._utc_cache.get(day)
+        if found is None:
+            found = [
+                (open_at.astimezone(_UTC), close_at.astimezone(_UTC))
+                for open_at, close_at in self.intervals(day)
+            ]
+            self._utc_cache[day] = found
+        return found
+
+    def _day_total(self, day: datetime.date) -> int:
+        """Office microseconds of the whole of ``day``."""
+        return sum(
+            (close_at - open_at) // _MICROSECOND for open_at, close_at in self.intervals(day)
+        )
+
+    def _whole_days(self, first: datetime.date, last: datetime.date) -> int:
+        """Office microseconds of the whole days ``first`` up to ``last`` (exclusive).
+
+        From a table of running sums of per-day totals, built once per calendar a year at a
+        time, so any span costs two look-ups."""
+        table_end = (
+            None
+            if self._prefix_first is None
+            else self._prefix_first + datetime.timedelta(days=len(self._prefix) - 1)
+        )
+        if table_end is None or first < self._prefix_first or last > table_end:
+            low = first if table_end is None else min(first, self._prefix_first)
+            high = last if table_end is None else max(last, table_end)
+            self._build_prefix(datetime.date(low.year, 1, 1), datetime.date(high.year + 1, 1, 1))
+        return (
+            self._prefix[(last - self._prefix_first).days]
+            - self._prefix[(first - self._prefix_first).days]
+        )
+
+    def _build_prefix(self, first: datetime.date, last: datetime.date) -> None:
+        # prefix[i] = office time of the days first .. first + i - 1; len = days + 1.
+        prefix = [0]
+        day = first
+        while day < last:
+            prefix.append(prefix[-1] + self._day_total(day))
+            day += _DAY
+        self._prefix_first, self._prefix = first, prefix
+
     def office_minutes(self, start: datetime.datetime, end: datetime.datetime) -> float:
-        """Office minutes between two aware datetimes (0.0 if end <= start)."""
+        """Office minutes between two aware datetimes (0.0 if end <= start).
+
+        Only the first and the last day are computed from their hours; the whole days between
+        come from the calendar's running sums, so a span of months costs as much as a day.
+        """
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("office_minutes needs timezone-aware datetimes")
         # Compare in UTC: arithmetic between datetimes sharing a tzinfo object
@@ -197,12 +264,10 @@ class OfficeCalendar:
             return 0.0
         day = start.astimezone(self.tz).date()
         last_day = end.astimezone(self.tz).date()
-        worked = datetime.timedelta()
-        while day <= last_day:
-            for open_at, close_at in self.intervals(day):
-                lower = max(start, open_at.astimezone(_UTC))
-                upper = min(end, close_at.astimezone(_UTC))
-                if upper > lower:
-                    worked += upper - lower
-            day += datetime.timedelta(days=1)
-        return worked / datetime.timedelta(minutes=1)
+        if day == last_day:
+            worked = self._worked(day, start, end)
+        else:
+            worked = self._worked(day, start, end) + self._worked(last_day, start, end)
+            if (last_day - day).days > 1:
+                worked += self._whole_days(day + _DAY, last_day)
+        return worked / _MICROSECONDS_PER_MINUTE
