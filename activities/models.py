@@ -4,6 +4,7 @@ State changes of runs live in `activities.workflow`; time maths in `activities.d
 `activities.calendar`. Models here hold data, named queries and small derived values.
 """
 
+import dataclasses
 import functools
 
 from django.conf import settings
@@ -17,11 +18,41 @@ from activities import durations
 from activities.calendar import RAMADAN_WEEK, OfficeCalendar
 
 
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """What a user's roles reach: their ids, their units and the SOP steps they perform."""
+
+    role_ids: frozenset
+    unit_ids: frozenset
+    step_ids: frozenset
+
+
+def scope_of(user):
+    """The user's `Scope`, read in one query and kept on the user object.
+
+    Lists filter on these ids instead of joining through the role members, so a query never
+    needs DISTINCT and PostgreSQL can walk the index of the list's own order. The request's
+    user object lives for one request, so a change of roles counts from the next request.
+    """
+    scope = getattr(user, "_sopflow_scope", None)
+    if scope is None:
+        rows = (
+            Role.objects.filter(members=user).order_by().values_list("id", "unit_id", "steps__id")
+        )
+        scope = Scope(
+            role_ids=frozenset(row[0] for row in rows),
+            unit_ids=frozenset(row[1] for row in rows),
+            step_ids=frozenset(row[2] for row in rows if row[2] is not None),
+        )
+        user._sopflow_scope = scope
+    return scope
+
+
 class UnitQuerySet(models.QuerySet):
     def for_user(self, user):
         if user.is_superuser:
             return self.all()
-        return self.filter(roles__members=user).distinct()
+        return self.filter(pk__in=scope_of(user).unit_ids)
 
     def calendars(self, unit_ids):
         """{unit id: OfficeCalendar} for these units, their days off read in one pass."""
@@ -172,7 +203,7 @@ class SopQuerySet(models.QuerySet):
     def for_user(self, user):
         if user.is_superuser:
             return self.all()
-        return self.filter(unit__in=Unit.objects.for_user(user))
+        return self.filter(unit_id__in=scope_of(user).unit_ids)
 
     def active(self):
         return self.filter(status=Sop.Status.ACTIVE)
@@ -400,7 +431,7 @@ class RunQuerySet(models.QuerySet):
     def for_user(self, user):
         if user.is_superuser:
             return self.all()
-        return self.filter(unit__in=Unit.objects.for_user(user))
+        return self.filter(unit_id__in=scope_of(user).unit_ids)
 
 
 class Run(models.Model):
@@ -432,6 +463,8 @@ class Run(models.Model):
     finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("dibatalkan"), null=True, blank=True)
     cancel_reason = models.TextField(_("alasan pembatalan"), blank=True)
+    # finished_at or cancelled_at, stored so the archive can sort closed runs on one index.
+    closed_at = models.DateTimeField(_("ditutup"), null=True, blank=True, editable=False)
 
     objects = RunQuerySet.as_manager()
 
@@ -442,7 +475,15 @@ class Run(models.Model):
         indexes = [
             # /kegiatan/: a unit's runs, newest first, keyset-paginated on (opened_at, id).
             models.Index(fields=["unit", "-opened_at", "-id"], name="run_unit_opened"),
-            # /arsip/: a unit's closed runs by finish time, keyset-paginated.
+            # /kegiatan/ of a superuser: every run, newest first.
+            models.Index(fields=["-opened_at", "-id"], name="run_opened"),
+            # /arsip/: a unit's closed runs, last closed first, keyset-paginated.
+            models.Index(
+                fields=["unit", "-closed_at", "-id"],
+                condition=Q(closed_at__isnull=False),
+                name="run_unit_closed",
+            ),
+            # The period report: a unit's finished runs by finish time.
             models.Index(
                 fields=["unit", "status", "-finished_at", "-id"], name="run_unit_finished"
             ),
@@ -458,10 +499,6 @@ class Run(models.Model):
     def is_running(self):
         return self.status == self.Status.RUNNING
 
-    @property
-    def closed_at(self):
-        return self.finished_at or self.cancelled_at
-
     def acts(self):
         """{"opened"/"cancelled": Event}: who opened and who cancelled the run, and whether a
         superuser did it on behalf of step 1's role (the run row records neither)."""
@@ -476,7 +513,7 @@ class StepRunQuerySet(models.QuerySet):
         active = self.filter(state=StepRun.State.ACTIVE, run__status=Run.Status.RUNNING)
         if user.is_superuser:
             return active
-        return active.filter(step__roles__members=user).distinct()
+        return active.filter(step_id__in=scope_of(user).step_ids)
 
 
 class StepRun(models.Model):
@@ -546,6 +583,12 @@ class StepRun(models.Model):
             # /tugas/: active steps, oldest first.
             models.Index(
                 fields=["activated_at"], condition=Q(state="active"), name="steprun_active"
+            ),
+            # /tugas/ and the navigation count: the active steps of the user's SOP steps.
+            models.Index(
+                fields=["step", "activated_at", "id"],
+                condition=Q(state="active"),
+                name="steprun_step_active",
             ),
         ]
 

@@ -1,4 +1,4 @@
-"""Keyset pagination, newest first, on (a moment, id).
+"""Keyset pagination on (a moment, id), newest or oldest first.
 
 Lists of runs grow for years; COUNT + OFFSET pages get slower the deeper they go, while a
 keyset page costs the same everywhere. A cursor is the (moment, id) of a page's edge row, in
@@ -39,12 +39,19 @@ class InvalidCursor(ValueError):
     pass
 
 
-def keyset_page(queryset, field, size, *, after=None, before=None):
-    """The page of `queryset` (newest first on `field`, then id) older than the cursor `after`,
-    newer than `before`, or the first page. An unreadable cursor raises InvalidCursor."""
+def keyset_page(queryset, field, size, *, after=None, before=None, oldest_first=False):
+    """The page of `queryset` after the cursor `after`, before `before`, or the first page.
+
+    Rows come newest first on `field`, then id (oldest first with `oldest_first`); "after"
+    is the direction of reading (older rows, or newer ones when oldest first). An unreadable
+    cursor raises InvalidCursor.
+    """
+    forward, backward = ("gt", "lt") if oldest_first else ("lt", "gt")
+    order = [field, "id"] if oldest_first else [f"-{field}", "-id"]
+    reverse_order = [f"-{field}", "-id"] if oldest_first else [field, "id"]
     cursor_text = after if after is not None else before
     if cursor_text is None:
-        rows = list(queryset.order_by(f"-{field}", "-id")[: size + 1])
+        rows = list(queryset.order_by(*order)[: size + 1])
         has_previous, has_next = False, len(rows) > size
         rows = rows[:size]
     else:
@@ -53,13 +60,17 @@ def keyset_page(queryset, field, size, *, after=None, before=None):
             raise InvalidCursor(cursor_text)
         moment, pk = cursor
         if after is not None:
-            older = Q(**{f"{field}__lt": moment}) | Q(**{field: moment, "id__lt": pk})
-            rows = list(queryset.filter(older).order_by(f"-{field}", "-id")[: size + 1])
+            onward = Q(**{f"{field}__{forward}": moment}) | Q(
+                **{field: moment, f"id__{forward}": pk}
+            )
+            rows = list(queryset.filter(onward).order_by(*order)[: size + 1])
             has_previous, has_next = True, len(rows) > size
             rows = rows[:size]
         else:
-            newer = Q(**{f"{field}__gt": moment}) | Q(**{field: moment, "id__gt": pk})
-            rows = list(queryset.filter(newer).order_by(field, "id")[: size + 1])
+            back = Q(**{f"{field}__{backward}": moment}) | Q(
+                **{field: moment, f"id__{backward}": pk}
+            )
+            rows = list(queryset.filter(back).order_by(*reverse_order)[: size + 1])
             has_previous, has_next = len(rows) > size, True
             rows = rows[:size][::-1]
 
