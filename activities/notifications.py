@@ -17,16 +17,12 @@ logger = logging.getLogger(__name__)
 def step_activated(step_run_id, exclude_user_id=None):
     """Mail the holders of the activated step's roles; the person who caused the activation
     (`exclude_user_id`) already knows and is left out."""
-    step_run = (
-        StepRun.objects.select_related("run__sop", "run__unit", "step")
-        .prefetch_related("step__roles")
-        .get(pk=step_run_id)
-    )
+    step_run = StepRun.objects.select_related("run__sop", "step").get(pk=step_run_id)
     if step_run.state != StepRun.State.ACTIVE or not step_run.run.is_running:
         return  # already acted on (or the run closed) before this mail went out
     recipients = (
         get_user_model()
-        .objects.filter(sop_roles__in=step_run.step.roles.all(), is_active=True)
+        .objects.filter(sop_roles__steps=step_run.step_id, is_active=True)
         .exclude(email="")
         .exclude(pk=exclude_user_id)
         .distinct()

@@ -17,12 +17,12 @@ next step becomes active at the entered completion time.
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from activities import notifications, reports, uploads
-from activities.models import Event, Role, Run, Sop, Step, StepRun
+from activities.models import Event, Role, Run, Sop, StepRun
 
 
 class WorkflowError(Exception):
@@ -272,24 +272,57 @@ def _not_active_error(run, number, active):
     )
 
 
+def _acting_role_columns(user):
+    """Annotations naming the role through which `user` performs a step row's step: the same
+    choice as `acting_role` (the first of the step's roles he holds), read in the row's query."""
+    held = Role.objects.filter(steps=OuterRef("step_id"), members=user.pk).order_by(
+        "position", "name"
+    )
+    return {
+        f"acting_role_{name}": Subquery(held.values(name)[:1])
+        for name in ("id", "unit_id", "name", "kind", "position")
+    }
+
+
 def _locked_active_step(run_id, number, user, expected_version):
-    """Lock the run and return (run, the active StepRun for step `number`, actor)."""
-    run = _lock_run(run_id)
-    _require_running(run)
+    """Lock the run and return (run, the active StepRun for step `number`, actor).
+
+    One query locks the run row and reads, with it, its SOP and unit, the active round, its
+    step and the role through which `user` acts; nothing of it is read again.
+    """
     current = (
-        run.step_runs.select_related("step", "completed_by")
-        .prefetch_related("step__roles__members")
-        .filter(state=StepRun.State.ACTIVE)
+        StepRun.objects.select_for_update(of=("run",))
+        .select_related("run__sop", "run__unit", "step__return_to")
+        .annotate(**_acting_role_columns(user))
+        .filter(run_id=run_id, state=StepRun.State.ACTIVE)
         .first()
     )
-    if current is None or current.step.number != number:
+    if current is None:
+        run = _lock_run(run_id)
+        _require_running(run)
+        raise _not_active_error(run, number, None)
+    run = current.run
+    _require_running(run)
+    if current.step.number != number:
         raise _not_active_error(run, number, current)
     if expected_version is not None and current.version != expected_version:
         raise WorkflowError(
             _("Langkah ini baru saja diubah orang lain. Muat ulang halaman dan periksa lagi."),
             code="stale",
         )
-    actor = resolve_actor(user, current.step)
+    actor = None
+    if user.is_authenticated and user.is_active:
+        if current.acting_role_id is not None:
+            role = Role(
+                id=current.acting_role_id,
+                unit_id=current.acting_role_unit_id,
+                name=current.acting_role_name,
+                kind=current.acting_role_kind,
+                position=current.acting_role_position,
+            )
+            actor = Actor(user, role, on_behalf=False)
+        elif user.is_superuser:
+            actor = Actor(user, None, on_behalf=True)
     if actor is None:
         raise WorkflowError(
             _("Anda tidak memegang jabatan pelaksana langkah ini."), code="forbidden"
@@ -349,6 +382,14 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
             code="already_done",
         )
     before = {"state": StepRun.State.ACTIVE, "step": current.step.number, "round": current.round}
+    # The row now holds what the UPDATE wrote; keep the instance equal to it without a re-read.
+    for name, value in fields.items():
+        setattr(current, name, value)
+    current.completed_by = actor.user
+    current.completed_as = actor.role
+    current.on_behalf = actor.on_behalf
+    current.entered_at = now
+    current.version += 1
     after = event_after | {"entered_at": _iso(now)}
     if actor.role is not None:
         after["role"] = actor.role.name
@@ -365,14 +406,14 @@ def _advance(run, current, actor, at, now):
     )
     if following is None:
         updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-            status=Run.Status.FINISHED, finished_at=at
+            status=Run.Status.FINISHED, finished_at=at, closed_at=at
         )
         if updated != 1:
             raise WorkflowError(
                 _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."),
                 code="conflict",
             )
-        run.status, run.finished_at = Run.Status.FINISHED, at
+        run.status, run.finished_at, run.closed_at = Run.Status.FINISHED, at, at
         _log(
             run,
             Event.Kind.FINISHED,
@@ -448,8 +489,7 @@ def complete_step(
     }
     _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, _serialise(fields))
     uploads.store(run, current, attachments, actor, now)
-    _advance(run, current, actor, completed_at, now)
-    current.refresh_from_db()
+    current.following = _advance(run, current, actor, completed_at, now)
     return current
 
 
@@ -499,8 +539,7 @@ def approve_step(
     }
     _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, _serialise(fields))
     uploads.store(run, current, attachments, actor, now)
-    _advance(run, current, actor, completed_at, now)
-    current.refresh_from_db()
+    current.following = _advance(run, current, actor, completed_at, now)
     return current
 
 
@@ -537,7 +576,7 @@ def return_step(
         "started_at": started_at,
         "completed_at": completed_at,
     }
-    target = Step.objects.get(pk=step.return_to_id)
+    target = step.return_to
     after = _serialise(fields) | {"return_to": target.number}
     _finish_step(run, current, actor, now, fields, Event.Kind.RETURNED, after)
 
@@ -564,7 +603,7 @@ def return_step(
         step=target, round=latest_rounds[target.pk] + 1
     )
     _activate(run, first, completed_at, actor, now)
-    current.refresh_from_db()
+    current.following = first
     return current
 
 
@@ -585,7 +624,7 @@ def cancel_run(*, run_id, user, reason, now=None):
     if not reason:
         raise WorkflowError(_("Alasan pembatalan wajib diisi."), field="reason", code="required")
     updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-        status=Run.Status.CANCELLED, cancelled_at=now, cancel_reason=reason
+        status=Run.Status.CANCELLED, cancelled_at=now, closed_at=now, cancel_reason=reason
     )
     if updated != 1:
         raise WorkflowError(

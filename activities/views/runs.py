@@ -27,12 +27,12 @@ from activities.forms import (
     RunFilterForm,
     RunForm,
 )
-from activities.models import Attachment, Run, Sop, StepRun, Unit
+from activities.models import Attachment, Run, Sop, StepRun, Unit, scope_of
 from activities.paging import InvalidCursor, keyset_page
 from activities.timing import run_timing
 
 PAGE_SIZE = 25
-INBOX_LIMIT = 200
+INBOX_PAGE_SIZE = 50
 # Wall-clock durations are shown in calendar days of 24 hours, not working days.
 WALL_DAY_MINUTES = 24 * 60
 STALE_ROUND = gettext_lazy(
@@ -74,25 +74,37 @@ class InboxTask:
 @login_required
 @require_safe
 def inbox(request):
-    """Active steps the user may act on, oldest first, with the office time they have waited."""
+    """Active steps the user may act on, oldest first, a page at a time, with the office time
+    they have waited."""
     now = timezone.now()
-    step_runs = list(
+    step_runs = (
         StepRun.objects.for_user(request.user)
-        .select_related("run__sop", "run__unit", "step")
+        .select_related("run__sop", "step")
         .prefetch_related("step__roles")
-        .order_by("activated_at", "id")[: INBOX_LIMIT + 1]
     )
-    more = len(step_runs) > INBOX_LIMIT
-    step_runs = step_runs[:INBOX_LIMIT]
-    calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in step_runs})
+    try:
+        page = keyset_page(
+            step_runs,
+            "activated_at",
+            INBOX_PAGE_SIZE,
+            after=request.GET.get("setelah"),
+            before=None if "setelah" in request.GET else request.GET.get("sebelum"),
+            oldest_first=True,
+        )
+    except InvalidCursor:
+        page = keyset_page(step_runs, "activated_at", INBOX_PAGE_SIZE, oldest_first=True)
+    calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in page.rows})
     tasks = [
         InboxTask(
-            step_run,
-            calendars[step_run.run.unit_id].office_minutes(step_run.activated_at or now, now),
+            step_run, calendars[step_run.run.unit_id].office_minutes(step_run.activated_at, now)
         )
-        for step_run in step_runs
+        for step_run in page.rows
     ]
-    context = {"tasks": tasks, "more": more, "limit": INBOX_LIMIT}
+    context = {
+        "tasks": tasks,
+        "previous_cursor": page.previous_cursor,
+        "next_cursor": page.next_cursor,
+    }
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 
 
@@ -342,13 +354,10 @@ def _handed_over_by(step_runs, current):
     )
 
 
-def _progress_message(run_id, step, returned):
-    following = (
-        StepRun.objects.filter(run_id=run_id, state=StepRun.State.ACTIVE)
-        .select_related("step")
-        .prefetch_related("step__roles")
-        .first()
-    )
+def _progress_message(step, done, returned):
+    """What the user is told after acting on `step`; `done` is the transition's result, whose
+    `following` is the round it activated (None when the run finished)."""
+    following = done.following
     if returned:
         return _("Langkah %(number)s dikembalikan. Langkah %(next)s (%(roles)s) aktif lagi.") % {
             "number": step.number,
@@ -414,10 +423,74 @@ def _submit(action, form, *, run, step, user, attachments, now):
     return workflow.return_step(**common, reason=values["reason"])
 
 
+def _active_round(user, pk, number):
+    """The active round of step `number` of running run `pk` in one of the user's units, with
+    its run, SOP and step, in one query; None when there is none."""
+    rounds = StepRun.objects.select_related("run__sop", "run__unit", "step").filter(
+        run_id=pk,
+        step__number=number,
+        state=StepRun.State.ACTIVE,
+        run__status=Run.Status.RUNNING,
+    )
+    if not user.is_superuser:
+        rounds = rounds.filter(run__unit_id__in=scope_of(user).unit_ids)
+    return rounds.first()
+
+
+def _post_step(request, pk, number):
+    """The usual POST, on the active round: validate, transition, redirect.
+
+    Reads only the active round before the transition (which locks and reads the run itself)
+    instead of the whole page. Returns None whenever the page has to be shown again — another
+    round, an invalid form or a refusal that belongs to a field — and `step_action` then
+    builds it as for a GET and reports why.
+    """
+    current = _active_round(request.user, pk, number)
+    if current is None:
+        return None
+    action = request.POST.get("action")
+    now = timezone.now()
+    form = _step_forms(request, current.step, current, now, action).get(action)
+    if form is None or not form.is_valid():
+        return None
+    attachments = ()
+    if action != "kembalikan":
+        try:
+            attachments = uploads.validate_uploads(request.FILES.getlist("lampiran"))
+        except ValidationError:
+            return None
+    if form.cleaned_data["round"] != current.round:
+        messages.error(request, STALE_ROUND)
+        return redirect("step_action", pk, number)
+    try:
+        done = _submit(
+            action,
+            form,
+            run=current.run,
+            step=current.step,
+            user=request.user,
+            attachments=attachments,
+            now=now,
+        )
+    except workflow.WorkflowError as error:
+        if error.code == "forbidden":
+            raise PermissionDenied from None
+        if error.code in REFRESH_CODES:
+            messages.error(request, error.message)
+            return redirect("step_action", pk, number)
+        return None
+    messages.success(request, _progress_message(current.step, done, action == "kembalikan"))
+    return redirect(current.run)
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def step_action(request, pk, number):
     """Step `number` of a run: its mutu baku, and for the active round the form to act on it."""
+    if request.method == "POST":
+        response = _post_step(request, pk, number)
+        if response is not None:
+            return response
     run = _run_with_attachments(request.user, pk)
     steps, step_runs = _steps_and_rounds(run)
     step = steps.get(number)
@@ -454,7 +527,7 @@ def step_action(request, pk, number):
             return redirect("step_action", run.pk, step.number)
         if form.is_valid() and not upload_errors:
             try:
-                _submit(
+                done = _submit(
                     action,
                     form,
                     run=run,
@@ -471,8 +544,7 @@ def step_action(request, pk, number):
                     return redirect("step_action", run.pk, step.number)
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
-                returned = action == "kembalikan"
-                messages.success(request, _progress_message(run.pk, step, returned))
+                messages.success(request, _progress_message(step, done, action == "kembalikan"))
                 return redirect(run)
 
     timing = run_timing(run, step_runs, run.unit.calendar, now=now)
