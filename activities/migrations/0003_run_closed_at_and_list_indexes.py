@@ -15,7 +15,7 @@ def fill_closed_at(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0001_initial'),
+        ('activities', '0002_review_note'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
