@@ -28,7 +28,7 @@ def run_queryset(user):
     step_runs = StepRun.objects.select_related("step", "completed_by", "completed_as").order_by(
         "step__number", "round"
     )
-    steps = Step.objects.prefetch_related("roles__members").order_by("number")
+    steps = Step.objects.prefetch_related("roles").order_by("number")
     return (
         Run.objects.for_user(user)
         .select_related("sop", "unit", "opened_by")

@@ -22,7 +22,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from activities import notifications, reports, uploads
-from activities.models import Event, Role, Run, Sop, StepRun
+from activities.models import Event, Role, Run, Sop, StepRun, scope_of
 
 
 class WorkflowError(Exception):
@@ -49,23 +49,31 @@ class Actor:
     on_behalf: bool
 
 
-def acting_role(user, step):
-    """The role through which `user` may perform `step`, or None.
+def acting_role(user, step, held=None):
+    """The role through which `user` may perform `step`, or None: the first of the step's
+    roles (in column order) that he holds.
 
-    Roles are unit-scoped, so holding one of the step's roles implies membership of the unit.
-    Reads `step.roles` and their members through prefetches when the caller made them.
+    `held` is the set of the user's role ids; by default his `scope_of`, read once per
+    request. Roles are unit-scoped, so holding one of the step's roles implies membership of
+    the unit. Reads `step.roles` through a prefetch when the caller made one.
     """
+    held = scope_of(user).role_ids if held is None else held
     for role in step.roles.all():
-        if any(member.pk == user.pk for member in role.members.all()):
+        if role.pk in held:
             return role
     return None
 
 
-def resolve_actor(user, step):
+def held_role_ids(user):
+    """The user's role ids as they are now in the database (transitions check these)."""
+    return frozenset(user.sop_roles.values_list("pk", flat=True)) if user.pk else frozenset()
+
+
+def resolve_actor(user, step, held=None):
     """An `Actor` for `user` on `step`: a holder of its role, or a superuser on behalf; else None."""
     if not user.is_authenticated or not user.is_active:
         return None
-    role = acting_role(user, step)
+    role = acting_role(user, step, held)
     if role is not None:
         return Actor(user, role, on_behalf=False)
     if user.is_superuser:
@@ -185,10 +193,10 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
             % {"status": sop.get_status_display()},
             code="sop_inactive",
         )
-    steps = list(sop.steps.prefetch_related("roles__members").order_by("number"))
+    steps = list(sop.steps.prefetch_related("roles").order_by("number"))
     if not steps:
         raise WorkflowError(_("SOP ini belum memiliki langkah."), code="no_steps")
-    actor = resolve_actor(user, steps[0])
+    actor = resolve_actor(user, steps[0], held_role_ids(user))
     if actor is None:
         raise WorkflowError(
             _("Hanya pemegang jabatan langkah 1 yang dapat membuka kegiatan ini."),
@@ -613,8 +621,8 @@ def cancel_run(*, run_id, user, reason, now=None):
     now = now or timezone.now()
     run = _lock_run(run_id)
     _require_running(run)
-    first = run.sop.steps.prefetch_related("roles__members").get(number=1)
-    actor = resolve_actor(user, first)
+    first = run.sop.steps.prefetch_related("roles").get(number=1)
+    actor = resolve_actor(user, first, held_role_ids(user))
     if actor is None:
         raise WorkflowError(
             _("Hanya pemegang jabatan langkah 1 yang dapat membatalkan kegiatan."),

@@ -277,6 +277,7 @@ def closed_copies(run, count):
             opened_at=run.opened_at,
             status=Run.Status.FINISHED,
             finished_at=run.finished_at,
+            closed_at=run.finished_at,
         )
         for n in range(count)
     )

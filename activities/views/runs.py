@@ -183,7 +183,7 @@ def run_create(request):
         )
         return redirect("run_list")
     sop = get_object_or_404(Sop.objects.for_user(request.user).select_related("unit"), pk=sop_pk)
-    first = sop.steps.prefetch_related("roles__members").filter(number=1).first()
+    first = sop.steps.prefetch_related("roles").filter(number=1).first()
     actor = workflow.resolve_actor(request.user, first) if first else None
     if first is not None and actor is None:
         raise PermissionDenied

@@ -32,10 +32,10 @@ def _can_open(user, sop):
 def sop_list(request):
     """The SOPs of the units where the user holds a role (all of them for a superuser).
 
-    Queries: SOPs with units, their steps, the steps' roles and the roles' members (which
-    `workflow.can_open` reads for step 1).
+    Queries: the user's scope, SOPs with units, their steps and the steps' roles (which
+    `workflow.can_open` compares with the user's roles for step 1).
     """
-    steps = Step.objects.prefetch_related("roles__members").order_by("number")
+    steps = Step.objects.prefetch_related("roles").order_by("number")
     sops = (
         Sop.objects.for_user(request.user)
         .select_related("unit")
