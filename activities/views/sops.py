@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -12,6 +13,9 @@ from django.views.decorators.http import require_safe
 
 from activities import access, pdf, sopdoc, workflow
 from activities.models import Sop, Step
+
+# A frozen version's PDF never changes; a day keeps the cache from holding retired ones forever.
+SOP_PDF_CACHE_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -80,13 +84,26 @@ def pdf_context(sop):
     }
 
 
+def sop_pdf_bytes(sop):
+    """The SOP document as PDF bytes. A version that runs were opened from is frozen (its steps
+    can no longer change), so its PDF is rendered once and kept in the cache, keyed by the
+    version and the moment the row last changed (its status); drafts are rendered each time."""
+    if not sop.is_frozen:
+        return pdf.render_pdf("reports/sop.html", pdf_context(sop))
+    key = f"sop-pdf:{sop.pk}:{sop.version}:{sop.updated_at.timestamp()}"
+    content = cache.get(key)
+    if content is None:
+        content = pdf.render_pdf("reports/sop.html", pdf_context(sop))
+        cache.set(key, content, SOP_PDF_CACHE_SECONDS)
+    return content
+
+
 @login_required
 @require_safe
 def sop_pdf(request, pk):
     """The SOP as an A4 landscape PDF, paged with off-page connectors."""
     sop = access.get_sop_for_user(request.user, pk)
-    content = pdf.render_pdf("reports/sop.html", pdf_context(sop))
-    response = HttpResponse(content, content_type="application/pdf")
+    response = HttpResponse(sop_pdf_bytes(sop), content_type="application/pdf")
     filename = f"sop-{slugify(sop.unit.short_name)}-{sop.pk}-v{sop.version}.pdf"
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
