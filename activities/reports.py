@@ -459,41 +459,32 @@ def archive_runs(units, *, text="", sop=None, status="", date_from=None, date_to
 
 
 def bulk_timings(runs, *, now=None):
-    """{run id: RunTiming} for many runs: one query for all their step runs."""
+    """{run id: RunSummary} for many closed runs: their totals from one query of plain tuples
+    (no model object per step row)."""
     runs = list(runs)
     if not runs:
         return {}
     calendars = Unit.objects.calendars({run.unit_id for run in runs})
-    steps = Step.objects.only("id", "number", "standard_text", "standard_minutes")
-    step_runs = defaultdict(list)
-    rows = (
-        StepRun.objects.filter(run_id__in=[run.pk for run in runs])
-        .only(
-            "id",
-            "run_id",
-            "step_id",
-            "round",
-            "state",
-            "activated_at",
-            "started_at",
-            "completed_at",
-        )
-        .order_by()
-    )
-    step_cache = {step.pk: step for step in steps.filter(sop_id__in={run.sop_id for run in runs})}
-    for step_run in rows:
-        step_run.step = step_cache[step_run.step_id]
-        step_runs[step_run.run_id].append(step_run)
-    return {
-        run.pk: timing.run_timing(run, step_runs[run.pk], calendars[run.unit_id], now=now)
-        for run in runs
+    steps = {
+        pk: (number, durations.parse(text), minutes)
+        for pk, number, text, minutes in Step.objects.filter(
+            sop_id__in={run.sop_id for run in runs}
+        ).values_list("id", "number", "standard_text", "standard_minutes")
     }
+    rounds = defaultdict(list)
+    for run_id, *row in (
+        StepRun.objects.filter(run_id__in=[run.pk for run in runs])
+        .order_by()
+        .values_list("run_id", "step_id", "round", "state", "started_at", "completed_at")
+    ):
+        rounds[run_id].append(row)
+    return {run.pk: timing.summarise(rounds[run.pk], steps, calendars[run.unit_id]) for run in runs}
 
 
 @dataclass
 class ArchiveRow:
     run: Run
-    timing: timing.RunTiming
+    timing: timing.RunSummary
 
     @property
     def actual_display(self):

@@ -150,3 +150,47 @@ def run_timing(run, step_runs, calendar, now=None):
     timing.lead_minutes = calendar.office_minutes(run.opened_at, stop)
     timing.lead_wall_minutes = _wall(run.opened_at, stop)
     return timing
+
+
+@dataclass
+class RunSummary:
+    """The totals of a run without its rows: what the archive and its period report print."""
+
+    standard_days: int = 0
+    standard_minutes_part: int = 0
+    standard_total_minutes: int = 0
+    actual_total_minutes: float = 0.0
+    steps_done: int = 0
+    steps_on_time: int = 0
+
+    standard_display = RunTiming.standard_display
+    actual_display = RunTiming.actual_display
+    difference_minutes = RunTiming.difference_minutes
+    late = RunTiming.late
+    on_time_share = RunTiming.on_time_share
+
+
+def summarise(rounds, steps, calendar):
+    """A `RunSummary` from a run's rounds as plain tuples (step_id, round, state, started_at,
+    completed_at) and `steps` {id: (number, standard, standard_minutes)}: the same figures as
+    `run_timing`, without a model object per row."""
+    per_step = {}
+    for step_id, round_, state, started_at, completed_at in rounds:
+        actual, latest, latest_state = per_step.get(step_id, (0.0, 0, None))
+        if started_at and completed_at:
+            actual += calendar.office_minutes(started_at, completed_at)
+        if round_ >= latest:
+            latest, latest_state = round_, state
+        per_step[step_id] = (actual, latest, latest_state)
+    summary = RunSummary()
+    summary.standard_days, summary.standard_minutes_part = durations.total(
+        steps[step_id][1] for step_id in per_step
+    )
+    for step_id, (actual, _latest, state) in per_step.items():
+        standard_minutes = steps[step_id][2]
+        summary.standard_total_minutes += standard_minutes
+        summary.actual_total_minutes += actual
+        if state == "done":
+            summary.steps_done += 1
+            summary.steps_on_time += actual <= standard_minutes
+    return summary

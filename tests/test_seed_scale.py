@@ -59,3 +59,26 @@ def test_seed_scale_builds_runs_of_every_shape(seeded):
         sop=sop, user=kasi, title="Baru", scheduled_on=timezone.localdate(), place="Aula"
     )
     assert Run.objects.count() == 301
+
+
+def test_archive_totals_from_tuples_equal_the_run_timing(seeded):
+    from activities import reports, timing
+
+    call_command("seed_scale", runs=80, stdout=io.StringIO())
+    runs = list(Run.objects.filter(closed_at__isnull=False).select_related("unit"))
+    summaries = reports.bulk_timings(runs)
+    assert len(runs) > 10
+    for run in runs:
+        step_runs = list(run.step_runs.select_related("step"))
+        full = timing.run_timing(run, step_runs, run.unit.calendar)
+        summary = summaries[run.pk]
+        for name in (
+            "standard_display",
+            "standard_total_minutes",
+            "actual_total_minutes",
+            "steps_done",
+            "steps_on_time",
+            "late",
+            "on_time_share",
+        ):
+            assert getattr(summary, name) == pytest.approx(getattr(full, name)), name
