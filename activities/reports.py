@@ -459,26 +459,50 @@ def archive_runs(units, *, text="", sop=None, status="", date_from=None, date_to
 
 
 def bulk_timings(runs, *, now=None):
-    """{run id: RunSummary} for many closed runs: their totals from one query of plain tuples
-    (no model object per step row)."""
+    """{run id: RunSummary} for many closed runs, without a model object per step row.
+
+    A closed run carries its figures stored (`timing.run_figures`); only a run without them is
+    summed from its rounds, read as plain tuples in one query.
+    """
     runs = list(runs)
     if not runs:
         return {}
-    calendars = Unit.objects.calendars({run.unit_id for run in runs})
     steps = {
-        pk: (number, durations.parse(text), minutes)
-        for pk, number, text, minutes in Step.objects.filter(
+        pk: (sop_id, durations.parse(text), minutes)
+        for pk, sop_id, text, minutes in Step.objects.filter(
             sop_id__in={run.sop_id for run in runs}
-        ).values_list("id", "number", "standard_text", "standard_minutes")
+        ).values_list("id", "sop_id", "standard_text", "standard_minutes")
     }
-    rounds = defaultdict(list)
-    for run_id, *row in (
-        StepRun.objects.filter(run_id__in=[run.pk for run in runs])
-        .order_by()
-        .values_list("run_id", "step_id", "round", "state", "started_at", "completed_at")
-    ):
-        rounds[run_id].append(row)
-    return {run.pk: timing.summarise(rounds[run.pk], steps, calendars[run.unit_id]) for run in runs}
+    standards = {}
+    for sop_id, standard, _minutes in steps.values():
+        standards.setdefault(sop_id, []).append(standard)
+    summaries = {}
+    unstored = []
+    for run in runs:
+        if run.handling_office_minutes is None:
+            unstored.append(run)
+            continue
+        days, minutes = durations.total(standards.get(run.sop_id, []))
+        summaries[run.pk] = timing.RunSummary(
+            standard_days=days,
+            standard_minutes_part=minutes,
+            standard_total_minutes=run.standard_office_minutes,
+            actual_total_minutes=run.handling_office_minutes,
+            steps_done=run.steps_done,
+            steps_on_time=run.steps_on_time,
+        )
+    if unstored:
+        calendars = Unit.objects.calendars({run.unit_id for run in unstored})
+        rounds = defaultdict(list)
+        for run_id, *row in (
+            StepRun.objects.filter(run_id__in=[run.pk for run in unstored])
+            .order_by()
+            .values_list("run_id", "step_id", "round", "state", "started_at", "completed_at")
+        ):
+            rounds[run_id].append(row)
+        for run in unstored:
+            summaries[run.pk] = timing.summarise(rounds[run.pk], steps, calendars[run.unit_id])
+    return summaries
 
 
 @dataclass

@@ -19,7 +19,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Max
 
-from activities import workflow
+from activities import timing, workflow
 from activities.models import Event, Role, Run, Sop, SopItem, Step, StepRun, Unit
 
 # Kecamatan of Kota Tangerang: extra offices beyond the two of the seed SOPs.
@@ -111,6 +111,7 @@ class Office:
                 (role, member) for role in step.roles.all() for member in role.members.all()
             ]
         self.returnable = [step.number for step in self.steps if step.return_to_id]
+        self.calendar = self.unit.calendar
 
     def actor(self, number, rng):
         """(role, user) acting on step `number`: a holder of one of its roles."""
@@ -386,9 +387,13 @@ class BulkWriter:
         for action in plan.actions:
             active = next(row for row in rows if row.state == StepRun.State.ACTIVE)
             if action.kind == "cancel":
+                active.__dict__.update(
+                    timing.round_figures(office.calendar, active.activated_at, None, action.now)
+                )
                 run.status = Run.Status.CANCELLED
                 run.cancelled_at = run.closed_at = action.now
                 run.cancel_reason = action.text
+                figures = self._run_figures(run, rows, office)
                 self._event(
                     run,
                     Event.Kind.CANCELLED,
@@ -398,10 +403,10 @@ class BulkWriter:
                         "status": Run.Status.RUNNING,
                         "active": [[active.step.number, active.round]],
                     },
-                    after={"status": Run.Status.CANCELLED, "reason": action.text},
+                    after={"status": Run.Status.CANCELLED, "reason": action.text} | figures,
                 )
                 continue
-            self._close(run, active, action)
+            self._close(run, active, action, office)
             if action.kind == "return":
                 step = active.step
                 target = office.by_number[step.return_to.number]
@@ -429,6 +434,7 @@ class BulkWriter:
             else:
                 run.status = Run.Status.FINISHED
                 run.finished_at = run.closed_at = action.completed_at
+                figures = self._run_figures(run, rows, office)
                 self._event(
                     run,
                     Event.Kind.FINISHED,
@@ -438,11 +444,18 @@ class BulkWriter:
                     after={
                         "status": Run.Status.FINISHED,
                         "finished_at": workflow._iso(action.completed_at),
-                    },
+                    }
+                    | figures,
                 )
         return run
 
-    def _close(self, run, row, action):
+    @staticmethod
+    def _run_figures(run, rows, office):
+        figures = timing.run_figures(timing.run_timing(run, rows, office.calendar))
+        run.__dict__.update(figures)
+        return figures
+
+    def _close(self, run, row, action, office):
         step = row.step
         role = self._role(action.user, step)
         if action.kind == "complete":
@@ -480,14 +493,17 @@ class BulkWriter:
             }
             kind = Event.Kind.RETURNED
             after = workflow._serialise(fields) | {"return_to": step.return_to.number}
-        row.__dict__.update(fields)
+        figures = timing.round_figures(
+            office.calendar, row.activated_at, action.started_at, action.completed_at
+        )
+        row.__dict__.update(fields | figures)
         row.completed_by_id = action.user.pk
         row.completed_as_id = role.pk
         row.on_behalf = False
         row.entered_at = action.now
         row.version += 1
         before = {"state": StepRun.State.ACTIVE, "step": step.number, "round": row.round}
-        after = after | {"entered_at": workflow._iso(action.now), "role": role.name}
+        after = after | figures | {"entered_at": workflow._iso(action.now), "role": role.name}
         self._event(run, kind, action.user, action.now, step_run=row, before=before, after=after)
 
     def flush(self):

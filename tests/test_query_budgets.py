@@ -22,8 +22,8 @@ BUDGETS = {
     "step form": 11,
     "/arsip/": 7,
     "/arsip/ deep": 7,
-    "/sop/": 7,
-    "/sop/<id>/": 8,
+    "/sop/": 8,
+    "/sop/<id>/": 9,
 }
 # Session, user; the active round; lock and read; update and event; the next round, its
 # activation and event; the notification's step and recipients; the next step's roles for

@@ -27,8 +27,8 @@ def test_the_comparison_notices_a_bulk_writer_that_drifts(templates, monkeypatch
     plans = seeding.sample_plans(templates, timezone.now())
     original = seeding.BulkWriter._close
 
-    def sloppy(self, run, row, action):
-        original(self, run, row, action)
+    def sloppy(self, run, row, *args):
+        original(self, run, row, *args)
         row.notes = "ditulis lain"
 
     monkeypatch.setattr(seeding.BulkWriter, "_close", sloppy)

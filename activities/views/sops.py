@@ -57,7 +57,11 @@ def sop_list(request):
                 can_open=_can_open(request.user, sop),
             )
         )
-    return render(request, "sops/list.html", {"entries": entries})
+    return render(
+        request,
+        "sops/list.html",
+        {"entries": entries, "can_author": access.may_author_sops(request.user)},
+    )
 
 
 @login_required
@@ -69,7 +73,12 @@ def sop_detail(request, pk):
     return render(
         request,
         "sops/detail.html",
-        {"sop": sop, "doc": document, "can_open": _can_open(request.user, sop)},
+        {
+            "sop": sop,
+            "doc": document,
+            "can_open": _can_open(request.user, sop),
+            "can_edit": access.may_maintain_sops(request.user, sop.unit),
+        },
     )
 
 
