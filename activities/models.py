@@ -10,7 +10,7 @@ import functools
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -55,11 +55,33 @@ class UnitQuerySet(models.QuerySet):
         return self.filter(pk__in=scope_of(user).unit_ids)
 
     def calendars(self, unit_ids):
-        """{unit id: OfficeCalendar} for these units, their days off read in one pass."""
+        """{unit id: OfficeCalendar} for these units: their days off and Ramadan periods read
+        together in one query."""
         if not unit_ids:
             return {}
-        units = self.filter(pk__in=unit_ids).prefetch_related("days_off", "special_schedules")
-        return {unit.pk: unit.calendar for unit in units}
+        days_off = {unit_id: {} for unit_id in unit_ids}
+        special = {unit_id: [] for unit_id in unit_ids}
+        offs = UnitDayOff.objects.filter(unit_id__in=unit_ids).values_list(
+            "unit_id", Value(True), "date", "date", "description"
+        )
+        periods = UnitSpecialSchedule.objects.filter(unit_id__in=unit_ids).values_list(
+            "unit_id", Value(False), "start_date", "end_date", "name"
+        )
+        for unit_id, is_day_off, first, last, text in offs.order_by().union(
+            periods.order_by(), all=True
+        ):
+            if is_day_off:
+                days_off[unit_id][first] = text
+            else:
+                special[unit_id].append((first, last, RAMADAN_WEEK))
+        return {
+            unit_id: OfficeCalendar(
+                tz=settings.TIME_ZONE,
+                days_off=days_off[unit_id],
+                special_weeks=sorted(special[unit_id], key=lambda period: period[0]),
+            )
+            for unit_id in unit_ids
+        }
 
 
 class Unit(models.Model):
@@ -97,7 +119,13 @@ class Unit(models.Model):
 
     @functools.cached_property
     def calendar(self):
-        """The unit's office calendar: national holidays, its own days off, Ramadan hours."""
+        """The unit's office calendar: national holidays, its own days off, Ramadan hours.
+
+        Read in one query (`Unit.objects.calendars`), or from prefetched days off and
+        Ramadan periods when the caller made them."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {})
+        if "days_off" not in prefetched or "special_schedules" not in prefetched:
+            return Unit.objects.calendars([self.pk])[self.pk]
         days_off = {day.date: day.description for day in self.days_off.all()}
         special = [
             (schedule.start_date, schedule.end_date, RAMADAN_WEEK)

@@ -490,6 +490,7 @@ def bulk_timings(runs, *, now=None):
             actual_total_minutes=run.handling_office_minutes,
             steps_done=run.steps_done,
             steps_on_time=run.steps_on_time,
+            lead_minutes=run.lead_office_minutes,
         )
     if unstored:
         calendars = Unit.objects.calendars({run.unit_id for run in unstored})
@@ -497,11 +498,21 @@ def bulk_timings(runs, *, now=None):
         for run_id, *row in (
             StepRun.objects.filter(run_id__in=[run.pk for run in unstored])
             .order_by()
-            .values_list("run_id", "step_id", "round", "state", "started_at", "completed_at")
+            .values_list(
+                "run_id",
+                "step_id",
+                "round",
+                "state",
+                "started_at",
+                "completed_at",
+                "handling_office_minutes",
+            )
         ):
             rounds[run_id].append(row)
         for run in unstored:
-            summaries[run.pk] = timing.summarise(rounds[run.pk], steps, calendars[run.unit_id])
+            summaries[run.pk] = timing.summarise(
+                run, rounds[run.pk], steps, calendars[run.unit_id], now=now
+            )
     return summaries
 
 

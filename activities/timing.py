@@ -217,6 +217,7 @@ class RunSummary:
     actual_total_minutes: float = 0.0
     steps_done: int = 0
     steps_on_time: int = 0
+    lead_minutes: float | None = None
 
     standard_display = RunTiming.standard_display
     actual_display = RunTiming.actual_display
@@ -225,19 +226,25 @@ class RunSummary:
     on_time_share = RunTiming.on_time_share
 
 
-def summarise(rounds, steps, calendar):
-    """A `RunSummary` from a run's rounds as plain tuples (step_id, round, state, started_at,
-    completed_at) and `steps` {id: (sop id, standard, standard_minutes)}: the same figures as
-    `run_timing`, without a model object per row."""
+def summarise(run, rounds, steps, calendar, now=None):
+    """A `RunSummary` of `run` from its rounds as plain tuples (step_id, round, state,
+    started_at, completed_at, stored handling minutes) and `steps` {id: (sop id, standard,
+    standard_minutes)}: the same figures as `run_timing`, without a model object per row."""
     per_step = {}
-    for step_id, round_, state, started_at, completed_at in rounds:
+    for step_id, round_, state, started_at, completed_at, handling in rounds:
         actual, latest, latest_state = per_step.get(step_id, (0.0, 0, None))
         if started_at and completed_at:
-            actual += calendar.office_minutes(started_at, completed_at)
+            if handling is None:
+                handling = calendar.office_minutes(started_at, completed_at)
+            actual += handling
         if round_ >= latest:
             latest, latest_state = round_, state
         per_step[step_id] = (actual, latest, latest_state)
     summary = RunSummary()
+    stop = run.finished_at or run.cancelled_at or now or timezone.now()
+    summary.lead_minutes = run.lead_office_minutes
+    if summary.lead_minutes is None:
+        summary.lead_minutes = calendar.office_minutes(run.opened_at, stop)
     summary.standard_days, summary.standard_minutes_part = durations.total(
         steps[step_id][1] for step_id in per_step
     )
