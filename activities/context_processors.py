@@ -1,4 +1,4 @@
-from activities.models import StepRun
+from activities.models import Notification, StepRun
 
 # The navigation shows a number only up to here, then "99+": counting further would read
 # every active step of a busy Kepala for a badge.
@@ -13,7 +13,8 @@ def inbox_badge(user):
 
 
 def navigation(request):
-    """The inbox count in the navigation bar, only for logged-in users, only when shown."""
+    """The inbox count and the bell's unread count in the navigation bar: one capped COUNT
+    query each, only for logged-in users and only when a template shows them."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -21,4 +22,9 @@ def navigation(request):
     def inbox_count():
         return inbox_badge(user)
 
-    return {"inbox_count": inbox_count}
+    def unread_count():
+        unread = Notification.objects.filter(recipient=user, read_at=None).order_by()
+        count = unread.values("pk")[: BADGE_CAP + 1].count()
+        return f"{BADGE_CAP}+" if count > BADGE_CAP else count
+
+    return {"inbox_count": inbox_count, "unread_count": unread_count}

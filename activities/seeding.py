@@ -19,7 +19,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Max
 
-from activities import timing, workflow
+from activities import deadlines, timing, workflow
 from activities.models import Event, Role, Run, Sop, SopItem, Step, StepRun, Unit
 
 # Kecamatan of Kota Tangerang: extra offices beyond the two of the seed SOPs.
@@ -326,9 +326,11 @@ class BulkWriter:
             after=after or {},
         )
 
-    def _activate(self, run, step_run, activated_at, user, now):
+    def _activate(self, run, step_run, activated_at, user, now, office, deadline=None):
+        due_at = deadlines.due_time(office.calendar, activated_at, step_run.step, deadline=deadline)
         step_run.state = StepRun.State.ACTIVE
         step_run.activated_at = activated_at
+        step_run.due_at = due_at
         step_run.version += 1
         self._event(
             run,
@@ -342,6 +344,7 @@ class BulkWriter:
                 "step": step_run.step.number,
                 "round": step_run.round,
                 "activated_at": workflow._iso(activated_at),
+                "due_at": workflow._iso(due_at),
             },
         )
 
@@ -382,7 +385,7 @@ class BulkWriter:
                 "notes": "",
             },
         )
-        self._activate(run, rows[0], plan.opened_at, plan.opener, plan.opened_at)
+        self._activate(run, rows[0], plan.opened_at, plan.opener, plan.opened_at, office)
 
         for action in plan.actions:
             active = next(row for row in rows if row.state == StepRun.State.ACTIVE)
@@ -421,7 +424,7 @@ class BulkWriter:
                     rerun = office.by_number[number]
                     row = new_row(rerun, latest_round[rerun.pk] + 1, latest_version[rerun.pk] + 1)
                     first = first or row
-                self._activate(run, first, action.completed_at, action.user, action.now)
+                self._activate(run, first, action.completed_at, action.user, action.now, office)
                 continue
             following = [
                 row
@@ -430,7 +433,15 @@ class BulkWriter:
             ]
             if following:
                 row = min(following, key=lambda r: (r.step.number, -r.round))
-                self._activate(run, row, action.completed_at, action.user, action.now)
+                self._activate(
+                    run,
+                    row,
+                    action.completed_at,
+                    action.user,
+                    action.now,
+                    office,
+                    deadline=action.deadline if action.kind == "approve" else None,
+                )
             else:
                 run.status = Run.Status.FINISHED
                 run.finished_at = run.closed_at = action.completed_at

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from activities.views import archive, authoring, runs, sops
+from activities.views import archive, authoring, notifications, runs, sops
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -33,4 +33,10 @@ urlpatterns = [
     ),
     path("arsip/", archive.archive_list, name="archive_list"),
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
+    path("notifikasi/", notifications.notification_list, name="notification_list"),
+    path("notifikasi/jumlah/", notifications.notification_count, name="notification_count"),
+    path(
+        "notifikasi/baca-semua/", notifications.notification_read_all, name="notification_read_all"
+    ),
+    path("notifikasi/<int:pk>/", notifications.notification_open, name="notification_open"),
 ]

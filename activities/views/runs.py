@@ -4,12 +4,14 @@ Every state change goes through one function of `activities.workflow`; these vie
 through `activities.access`, validate a form, call that function and redirect.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -33,6 +35,7 @@ from activities.timing import run_timing
 
 PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
+NO_DUE_TIME = datetime.datetime(9999, 1, 1, tzinfo=datetime.UTC)
 # Wall-clock durations are shown in calendar days of 24 hours, not working days.
 WALL_DAY_MINUTES = 24 * 60
 STALE_ROUND = gettext_lazy(
@@ -65,41 +68,55 @@ def home(request):
 class InboxTask:
     step_run: StepRun
     elapsed_minutes: float
+    # Office minutes past the due time (0 when not due yet).
+    late_minutes: float = 0.0
 
     @property
     def overdue(self):
-        return self.elapsed_minutes > self.step_run.step.standard_minutes
+        due_at = self.step_run.due_at
+        if due_at is None:
+            return self.elapsed_minutes > self.step_run.step.standard_minutes
+        return self.late_minutes > 0 or due_at < timezone.now()
+
+    @property
+    def due_today(self):
+        due_at = self.step_run.due_at
+        return due_at is not None and timezone.localdate(due_at) == timezone.localdate()
 
 
 @login_required
 @require_safe
 def inbox(request):
-    """Active steps the user may act on, oldest first, a page at a time, with the office time
-    they have waited."""
+    """Active steps the user may act on, the soonest due first, a page at a time, with the
+    office time they have waited and how far past their due time they are."""
     now = timezone.now()
+    # A round without a due time (none could be computed) comes last, not never.
     step_runs = (
         StepRun.objects.for_user(request.user)
+        .annotate(due_sort=Coalesce("due_at", Value(NO_DUE_TIME)))
         .select_related("run__sop", "step")
         .prefetch_related("step__roles")
     )
     try:
         page = keyset_page(
             step_runs,
-            "activated_at",
+            "due_sort",
             INBOX_PAGE_SIZE,
             after=request.GET.get("setelah"),
             before=None if "setelah" in request.GET else request.GET.get("sebelum"),
             oldest_first=True,
         )
     except InvalidCursor:
-        page = keyset_page(step_runs, "activated_at", INBOX_PAGE_SIZE, oldest_first=True)
+        page = keyset_page(step_runs, "due_sort", INBOX_PAGE_SIZE, oldest_first=True)
     calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in page.rows})
-    tasks = [
-        InboxTask(
-            step_run, calendars[step_run.run.unit_id].office_minutes(step_run.activated_at, now)
-        )
-        for step_run in page.rows
-    ]
+    tasks = []
+    for step_run in page.rows:
+        calendar = calendars[step_run.run.unit_id]
+        late = 0.0
+        if step_run.due_at is not None and step_run.due_at < now:
+            late = calendar.office_minutes(step_run.due_at, now)
+        elapsed = calendar.office_minutes(step_run.activated_at or now, now)
+        tasks.append(InboxTask(step_run, elapsed, late))
     context = {
         "tasks": tasks,
         "previous_cursor": page.previous_cursor,
