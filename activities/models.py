@@ -292,6 +292,7 @@ class Sop(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draf")
+        SUBMITTED = "submitted", _("Diajukan untuk disahkan")
         ACTIVE = "active", _("Berlaku")
         RETIRED = "retired", _("Tidak berlaku")
 
@@ -520,6 +521,43 @@ class ReviewNote(models.Model):
 
     def __str__(self):
         return self.message[:80]
+
+
+class SopAct(models.Model):
+    """One act of pengesahan on an SOP version: submitted, returned with notes, approved.
+
+    Append-only like `Event` (which belongs to runs): rows are never changed or deleted."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", _("Diajukan untuk disahkan")
+        RETURNED = "returned", _("Dikembalikan untuk diperbaiki")
+        APPROVED = "approved", _("Disahkan")
+
+    sop = models.ForeignKey(Sop, on_delete=models.PROTECT, related_name="acts")
+    kind = models.CharField(_("tindakan"), max_length=10, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("oleh")
+    )
+    at = models.DateTimeField(_("waktu"))
+    notes = models.TextField(_("catatan"), blank=True)
+    # What changed with the act: the status before and after, the retired version, the date.
+    after = models.JSONField(_("sesudah"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("tindakan pengesahan SOP")
+        verbose_name_plural = _("tindakan pengesahan SOP")
+
+    def __str__(self):
+        return f"{self.sop} · {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
 
 
 def normalize_nip(value):

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from activities import access, durations, uploads, workflow
+from activities import access, durations, pengesahan, uploads, workflow
 from activities.forms import (
     ApproveStepForm,
     CancelRunForm,
@@ -121,6 +121,7 @@ def inbox(request):
         "tasks": tasks,
         "previous_cursor": page.previous_cursor,
         "next_cursor": page.next_cursor,
+        "pending_sops": list(pengesahan.pending_for(request.user)),
     }
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 

@@ -15,7 +15,7 @@ def fill_closed_at(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0007_role_reports_to'),
+        ('activities', '0008_pengesahan'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
