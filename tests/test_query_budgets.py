@@ -26,10 +26,11 @@ BUDGETS = {
     "/sop/": 9,
     "/sop/<id>/": 10,
 }
-# Session, user; the active round; lock and read; update and event; the next round, its
-# activation and event; the notification's step and recipients; the next step's roles for
-# the message. Savepoints are not counted here.
-POST_BUDGET = 12
+# Session, user; the active round; lock and read; the unit's calendar (for the round's stored
+# figures and the next due time); update and event; the next round, its activation and event;
+# the in-app notifications of the next step's holders and their deliveries; the next step's
+# roles for the message. Savepoints are not counted here.
+POST_BUDGET = 18
 
 
 def _counts(client):
