@@ -8,12 +8,12 @@ import functools
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from activities import durations
+from activities import chain, durations
 from activities.calendar import RAMADAN_WEEK, OfficeCalendar
 
 
@@ -432,6 +432,13 @@ class Run(models.Model):
     finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("dibatalkan"), null=True, blank=True)
     cancel_reason = models.TextField(_("alasan pembatalan"), blank=True)
+    # Where the run's event chain ends (see activities.chain): the number and hash of its latest
+    # Event, so a deleted last event is visible too. Written only by Event's manager, with a
+    # queryset update under the run's row lock.
+    event_count = models.PositiveIntegerField(_("jumlah catatan"), default=0, editable=False)
+    event_head = models.CharField(
+        _("hash catatan terakhir"), max_length=64, blank=True, default="", editable=False
+    )
 
     objects = RunQuerySet.as_manager()
 
@@ -559,8 +566,64 @@ class StepRun(models.Model):
         return [line for line in self.requirements_checked.splitlines() if line.strip()]
 
 
+class EventQuerySet(models.QuerySet):
+    """Writes every Event into its run's hash chain (activities.chain), whoever the writer is.
+
+    The previous event is read under the run's row lock, which every transition already holds;
+    taking it here too makes a writer outside the transitions safe, and `unique_event_seq` turns
+    a fork of the chain (two writers reading the same previous event) into an IntegrityError.
+    """
+
+    def _link(self, events):
+        runs = sorted({event.run_id for event in events})
+        # Lock the runs in id order, so two writers never wait on each other in a circle, and
+        # read where each chain ends in the same query.
+        rows = (
+            Run.objects.select_for_update(of=("self",))
+            .filter(pk__in=runs)
+            .order_by("pk")
+            .values_list("pk", "event_count", "event_head")
+        )
+        last = {pk: (count, head) for pk, count, head in rows}
+        for event in events:
+            seq, prev_hash = last[event.run_id]
+            event.seq, event.prev_hash = seq + 1, prev_hash
+            event.hash = chain.event_hash(event)
+            last[event.run_id] = (event.seq, event.hash)
+        return last
+
+    def _set_heads(self, last):
+        for run_id, (count, head) in last.items():
+            Run.objects.filter(pk=run_id).update(event_count=count, event_head=head)
+
+    def create(self, **kwargs):
+        event = self.model(**kwargs)
+        event.save(force_insert=True, using=self.db)
+        return event
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        if not objs:
+            return objs
+        with transaction.atomic(using=self.db, savepoint=False):
+            last = self._link(objs)
+            created = super().bulk_create(objs, *args, **kwargs)
+            self._set_heads(last)
+        return created
+
+    def update(self, **kwargs):
+        raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
+
+    def delete(self):
+        raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
+
+
 class Event(models.Model):
-    """Append-only log of every change to a run. Rows are never updated or deleted."""
+    """Append-only log of every change to a run. Rows are never updated or deleted.
+
+    Each row is a link of its run's hash chain (`seq`, `prev_hash`, `hash`), filled in when the
+    row is inserted; `verify_archive` recomputes every chain.
+    """
 
     class Kind(models.TextChoices):
         OPENED = "opened", _("Kegiatan dibuka")
@@ -590,11 +653,19 @@ class Event(models.Model):
     at = models.DateTimeField(_("waktu"))
     before = models.JSONField(_("sebelum"), default=dict, blank=True)
     after = models.JSONField(_("sesudah"), default=dict, blank=True)
+    seq = models.PositiveIntegerField(_("urutan"), editable=False)
+    prev_hash = models.CharField(_("hash sebelumnya"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, editable=False)
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("catatan perubahan")
         verbose_name_plural = _("catatan perubahan")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "seq"], name="unique_event_seq"),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
@@ -602,7 +673,12 @@ class Event(models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
-        super().save(*args, **kwargs)
+        manager = type(self).objects.db_manager(kwargs.get("using"))
+        # No savepoint of its own: an event that cannot be written fails the whole transition.
+        with transaction.atomic(using=manager.db, savepoint=False):
+            last = manager.get_queryset()._link([self])
+            super().save(*args, **kwargs)
+            manager.get_queryset()._set_heads(last)
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
