@@ -17,6 +17,19 @@ from activities import chain, durations
 from activities.calendar import RAMADAN_WEEK, OfficeCalendar
 
 
+def validate_emblem(file):
+    # Imported here: letterhead imports nothing from the models, but keeps the rule in one place.
+    from activities.letterhead import check_emblem
+
+    check_emblem(file)
+
+
+class LetterheadRule(models.TextChoices):
+    DOUBLE = "double", _("Garis ganda (tebal dan tipis)")
+    SINGLE = "single", _("Satu garis")
+    NONE = "none", _("Tanpa garis")
+
+
 class UnitQuerySet(models.QuerySet):
     def for_user(self, user):
         if user.is_superuser:
@@ -40,6 +53,29 @@ class Unit(models.Model):
         _("pemerintah"), max_length=200, default="Pemerintah Kota Tangerang"
     )
     address = models.CharField(_("alamat"), max_length=300, blank=True)
+    # The kop surat, as the unit writes it (see activities/letterhead.py).
+    emblem = models.FileField(
+        _("lambang"),
+        upload_to="lambang/",
+        max_length=300,
+        blank=True,
+        validators=[validate_emblem],
+        help_text=_("Lambang di kop surat: PNG, JPEG atau SVG, paling besar 1 MB."),
+    )
+    letterhead_name = models.TextField(
+        _("nama unit di kop"),
+        blank=True,
+        help_text=_("Seperti ditulis di kop surat, satu baris per baris; kosong: nama unit kerja."),
+    )
+    phone = models.CharField(_("telepon"), max_length=100, blank=True)
+    email = models.EmailField(_("e-mail"), max_length=200, blank=True)
+    website = models.CharField(_("laman"), max_length=200, blank=True)
+    letterhead_rule = models.CharField(
+        _("garis kop"),
+        max_length=10,
+        choices=LetterheadRule,
+        default=LetterheadRule.DOUBLE,
+    )
     head_title = models.CharField(
         _("jabatan pimpinan"),
         max_length=200,
@@ -207,6 +243,30 @@ class Sop(models.Model):
     approver_name = models.CharField(_("disahkan oleh (nama)"), max_length=200, blank=True)
     approver_rank = models.CharField(_("pangkat/golongan"), max_length=100, blank=True)
     approver_nip = models.CharField(_("NIP"), max_length=30, blank=True)
+    # The document's own words: SOPs of different offices label the same particulars
+    # differently ("Tgl Pengesahan", "Nomor"); the defaults are Permenpan RB 35/2012's.
+    heading = models.TextField(
+        _("kop SOP"),
+        blank=True,
+        help_text=_(
+            "Baris-baris di sel kop dokumen SOP, satu baris per baris; kosong: pemerintah, "
+            "unit kerja dan bidang/seksi."
+        ),
+    )
+    label_number = models.CharField(_("label nomor"), max_length=60, default="Nomor SOP")
+    label_made_on = models.CharField(
+        _("label tanggal pembuatan"), max_length=60, default="Tanggal Pembuatan"
+    )
+    label_revised_on = models.CharField(
+        _("label tanggal revisi"), max_length=60, default="Tanggal Revisi"
+    )
+    label_effective_on = models.CharField(
+        _("label tanggal efektif/pengesahan"), max_length=60, default="Tanggal Efektif"
+    )
+    label_approved_by = models.CharField(
+        _("label disahkan oleh"), max_length=60, default="Disahkan Oleh"
+    )
+    label_name = models.CharField(_("label nama SOP"), max_length=60, default="Nama SOP")
     version = models.PositiveIntegerField(_("versi"), default=1)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
     previous = models.ForeignKey(
@@ -249,6 +309,14 @@ class Sop(models.Model):
     def is_frozen(self):
         """A version that runs were opened from never changes again."""
         return self.pk is not None and self.runs.exists()
+
+    @property
+    def heading_lines(self):
+        """The lines of the document's kop cell, as the SOP writes them."""
+        lines = [line.strip() for line in self.heading.splitlines() if line.strip()]
+        if lines:
+            return lines
+        return [line for line in (self.unit.parent_name, self.unit.name, self.section_name) if line]
 
     def items(self, section):
         return [item.text for item in self.sop_items.all() if item.section == section]
@@ -729,9 +797,19 @@ class ArchivedReport(models.Model):
 
     run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="archived_report")
     file = models.FileField(_("berkas"), upload_to="arsip/%Y/", max_length=300)
-    sha256 = models.CharField(max_length=64)
+    # Indexed: /verifikasi/ looks an uploaded PDF up by its hash.
+    sha256 = models.CharField(max_length=64, db_index=True)
     size = models.PositiveBigIntegerField(_("ukuran"))
     archived_at = models.DateTimeField(_("diarsipkan"))
+    # Printed on the document with its QR code; see activities/verification.py. Reports
+    # archived before verification existed have none printed; they got one by migration.
+    code = models.CharField(_("kode verifikasi"), max_length=12, unique=True)
+    signed_by = models.CharField(
+        _("ditandatangani secara elektronik oleh"),
+        max_length=300,
+        blank=True,
+        help_text=_("Subjek sertifikat penanda tangan; kosong bila tidak ditandatangani."),
+    )
 
     class Meta:
         verbose_name = _("laporan arsip")

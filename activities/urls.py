@@ -1,6 +1,6 @@
 from django.urls import path
 
-from activities.views import archive, runs, sops
+from activities.views import archive, runs, sops, verify
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -26,4 +26,6 @@ urlpatterns = [
     ),
     path("arsip/", archive.archive_list, name="archive_list"),
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
+    path("verifikasi/", verify.verify_index, name="verify_index"),
+    path("verifikasi/<str:code>/", verify.verify_document, name="verify_document"),
 ]

@@ -197,3 +197,15 @@ SOPFLOW_WORKDAY_MINUTES = env_int("SOPFLOW_WORKDAY_MINUTES", 450)
 SOPFLOW_UPLOAD_MAX_BYTES = env_int("SOPFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 SOPFLOW_UPLOAD_STEP_MAX_BYTES = env_int("SOPFLOW_UPLOAD_STEP_MAX_BYTES", 50 * 1024 * 1024)
 SOPFLOW_PARENT_GOVERNMENT = "Pemerintah Kota Tangerang"
+
+# Electronic signature of the archived laporan (activities/signing.py): a PKCS#12 file and its
+# password, or a remote signing service (dotted path of a factory); neither: stored unsigned.
+SOPFLOW_SIGNING_PKCS12 = env("SOPFLOW_SIGNING_PKCS12", "")
+SOPFLOW_SIGNING_PASSWORD = env("SOPFLOW_SIGNING_PASSWORD", "")
+SOPFLOW_SIGNING_SERVICE = env("SOPFLOW_SIGNING_SERVICE", "")
+SOPFLOW_SIGNING_TRUST_ROOTS = env_list("SOPFLOW_SIGNING_TRUST_ROOTS", [])
+# The public /verifikasi/ page: requests per minute and address (django-ratelimit, which counts
+# in the default cache: give production a shared one, e.g. CACHES with Redis or the database).
+SOPFLOW_VERIFY_RATE = env("SOPFLOW_VERIFY_RATE", "30/m")
+SOPFLOW_VERIFY_UPLOAD_RATE = env("SOPFLOW_VERIFY_UPLOAD_RATE", "10/m")
+SOPFLOW_VERIFY_UPLOAD_MAX_BYTES = env_int("SOPFLOW_VERIFY_UPLOAD_MAX_BYTES", 30 * 1024 * 1024)

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
 from activities import access, pdf, sopdoc, workflow
+from activities.letterhead import Letterhead
 from activities.models import Sop, Step
 
 
@@ -65,7 +66,12 @@ def sop_detail(request, pk):
     return render(
         request,
         "sops/detail.html",
-        {"sop": sop, "doc": document, "can_open": _can_open(request.user, sop)},
+        {
+            "sop": sop,
+            "doc": document,
+            "kop": Letterhead.for_unit(sop.unit, web=True),
+            "can_open": _can_open(request.user, sop),
+        },
     )
 
 
@@ -74,6 +80,7 @@ def pdf_context(sop):
     return {
         "sop": sop,
         "doc": sopdoc.build(sop, paged=True),
+        "kop": Letterhead.for_unit(sop.unit),
         # Absolute, in the fetcher's own scheme: WeasyPrint leaves a relative URL unresolved
         # against a base URL whose scheme it does not know, and the fetcher refuses it.
         "stylesheet": f"{pdf.BASE_URL}{settings.STATIC_URL.strip('/')}/css/sopdoc.css",

@@ -1,8 +1,9 @@
 from collections import defaultdict
 
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
-from activities import chain, reports
+from activities import chain, reports, signing
 from activities.models import ArchivedReport, Event, Run
 
 RUNS_PER_BATCH = 500
@@ -11,7 +12,8 @@ RUNS_PER_BATCH = 500
 class Command(BaseCommand):
     help = (
         "Re-compute the SHA-256 of every archived laporan and compare it with the hash recorded "
-        "when it was archived, and re-compute the hash chain of every run's events, naming the "
+        "when it was archived, check its electronic signature (intact, valid, covering the "
+        "whole file; a report archived as signed must carry one), and re-compute the hash chain of every run's events, naming the "
         "first broken link. Prints one line per file and per broken chain; exits non-zero if "
         "any file is missing or changed or any chain is broken."
     )
@@ -31,6 +33,7 @@ class Command(BaseCommand):
 
     def check_files(self):
         checked = failed = 0
+        roots = signing.trust_roots()
         archived = ArchivedReport.objects.select_related("run").order_by("pk")
         for report in archived.iterator(chunk_size=500):
             checked += 1
@@ -48,8 +51,26 @@ class Command(BaseCommand):
                     f"archived {report.sha256} ({report.size} bytes)"
                 )
                 continue
-            self.stdout.write(f"OK       {label} {digest}")
+            problem, note = self.check_signature(report, roots)
+            if problem:
+                failed += 1
+                self.stderr.write(f"SIGNATURE {label}: {problem}")
+                continue
+            self.stdout.write(f"OK       {label} {digest} {note}")
         return failed, checked
+
+    def check_signature(self, report, roots):
+        """(problem or "", note) for the signature of an archived file whose hash matched."""
+        with default_storage.open(report.file.name, "rb") as handle:
+            result = signing.verify_signature(handle.read(), roots)
+        if not result.signed:
+            if report.signed_by:
+                return f"archived as signed by {report.signed_by}, but {result.problem}", ""
+            return "", "(unsigned)"
+        if not result.ok:
+            return result.problem or "signature invalid", ""
+        trust = "trusted" if result.trusted else "signer not trusted"
+        return "", f"(signature valid, {trust}: {result.signer})"
 
     def check_chains(self):
         checked = broken = 0
