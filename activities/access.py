@@ -57,3 +57,23 @@ def require_archive_access(user):
     if not units:
         raise PermissionDenied
     return units
+
+
+def sop_maintainer_units(user):
+    """Units whose SOPs the user writes: where he holds the records role (tata usaha), or all
+    for a superuser. The one gate of the SOP editor, the importers and pengesahan's drafts."""
+    if user.is_superuser:
+        return Unit.objects.all()
+    return Unit.objects.filter(roles__members=user, roles__kind=Role.Kind.RECORDS).distinct()
+
+
+def may_maintain_sops(user, unit):
+    return user.is_superuser or sop_maintainer_units(user).filter(pk=unit.pk).exists()
+
+
+def get_draft_for_maintainer(user, pk):
+    """A draft SOP the user may edit: 404 for another unit, 403 without the records role."""
+    sop = get_sop_for_user(user, pk)
+    if not may_maintain_sops(user, sop.unit):
+        raise PermissionDenied
+    return sop

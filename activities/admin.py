@@ -127,29 +127,45 @@ class StepInlineForm(forms.ModelForm):
 
 
 class StepFormSet(forms.BaseInlineFormSet):
-    """Checks the whole step table with the same rules as the SOP file loader."""
+    """Checks the whole step table with the same rules as the editor and the loader.
+
+    Every broken rule is shown at once, on its row's field, even while another field of the
+    table (a waktu that does not parse) is still wrong.
+    """
+
+    FIELDS = {
+        "number": "number",
+        "kind": "kind",
+        "roles": "roles",
+        "standard": "standard_text",
+        "return_to": "return_number",
+    }
 
     def clean(self):
         super().clean()
-        if any(self.errors):
-            return
         specs = []
-        for form in self.forms:
-            data = getattr(form, "cleaned_data", None)
-            if not data or data.get("DELETE"):
+        for index, form in enumerate(self.forms):
+            data = getattr(form, "cleaned_data", None) or {}
+            if data.get("DELETE") or (not data and not form.errors):
                 continue
+            roles = None if "roles" in form.errors else data.get("roles", [])
             specs.append(
                 StepSpec(
-                    number=data["number"],
-                    kind=data["kind"],
-                    role_unit_ids=tuple(role.unit_id for role in data.get("roles", [])),
+                    number=data.get("number"),
+                    kind=data.get("kind"),
+                    role_unit_ids=None if roles is None else tuple(r.unit_id for r in roles),
                     return_to=data.get("return_number"),
+                    row=index,
                 )
             )
-        unit_id = self.instance.unit_id
-        errors = check_steps(unit_id, specs)
-        if errors:
-            raise ValidationError(errors)
+        general = []
+        for error in check_steps(self.instance.unit_id, specs):
+            if error.row is None:
+                general.append(error.message)
+            else:
+                self.forms[error.row].add_error(self.FIELDS[error.field], error.message)
+        if general:
+            raise ValidationError(general)
 
 
 class StepInline(admin.StackedInline):

@@ -452,6 +452,37 @@ class Step(models.Model):
         return [item.strip() for item in text.split(",") if item.strip()]
 
 
+class ReviewNote(models.Model):
+    """A cell of a draft that a person must check: an importer's guess, a doubtful waktu.
+
+    Tied to a step (or to the SOP itself for identity fields); the editor shows it on its cell
+    and removes it once the cell is changed or confirmed. A draft with notes left is not
+    submitted for pengesahan.
+    """
+
+    sop = models.ForeignKey(
+        Sop, on_delete=models.CASCADE, related_name="review_notes", verbose_name=_("SOP")
+    )
+    step = models.ForeignKey(
+        Step,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="review_notes",
+        verbose_name=_("langkah"),
+    )
+    field = models.CharField(_("isian"), max_length=40)
+    message = models.TextField(_("catatan"))
+
+    class Meta:
+        ordering = ["sop", "step__number", "field", "pk"]
+        verbose_name = _("catatan pemeriksaan")
+        verbose_name_plural = _("catatan pemeriksaan")
+
+    def __str__(self):
+        return self.message[:80]
+
+
 def normalize_nip(value):
     return "".join(ch for ch in value if ch.isdigit()) or value.strip()
 

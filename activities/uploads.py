@@ -119,7 +119,7 @@ class Refused(Exception):
     """One file is refused; the message names the file and the reason."""
 
 
-def _sniff(data):
+def sniff(data):
     """The kind a file's first bytes (and, for Office files, its zip parts) say it is."""
     if data.startswith(b"%PDF-"):
         return PDF
@@ -279,7 +279,7 @@ def _validate_one(upload, caption):
         )
     if not data:
         raise Refused(_("berkasnya kosong."))
-    kind = _sniff(data)
+    kind = sniff(data)
     if kind is None:
         raise Refused(
             _("jenis berkas tidak diterima. Yang diterima: %(kinds)s.")

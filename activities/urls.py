@@ -1,6 +1,6 @@
 from django.urls import path
 
-from activities.views import archive, runs, sops, verify
+from activities.views import archive, authoring, runs, sops, verify
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -8,6 +8,9 @@ urlpatterns = [
     path("sop/", sops.sop_list, name="sop_list"),
     path("sop/<int:pk>/", sops.sop_detail, name="sop_detail"),
     path("sop/<int:pk>/pdf/", sops.sop_pdf, name="sop_pdf"),
+    path("sop/<int:pk>/json/", authoring.sop_export_json, name="sop_export_json"),
+    path("sop/impor/", authoring.sop_import, name="sop_import"),
+    path("sop/impor/template.xlsx", authoring.import_template, name="sop_import_template"),
     path("kegiatan/", runs.run_list, name="run_list"),
     path("kegiatan/baru/", runs.run_create, name="run_create"),
     path("kegiatan/<int:pk>/", runs.run_detail, name="run_detail"),

@@ -272,3 +272,51 @@ def test_a_frozen_sop_can_still_be_retired_from_its_change_form(admin_client_see
     sop1.refresh_from_db()
     assert sop1.status == Sop.Status.RETIRED
     assert sop1.steps.count() == 15
+
+
+def test_check_steps_reports_every_broken_rule_at_once_on_its_row_and_cell():
+    from activities.definitions import StepSpec, check_steps
+
+    specs = [
+        StepSpec(
+            number=1,
+            kind="process",
+            role_unit_ids=(1,),
+            return_to=None,
+            standard="15 menit",
+            row="a",
+        ),
+        StepSpec(
+            number=2, kind="decision", role_unit_ids=(), return_to=None, standard="lima", row="b"
+        ),
+        StepSpec(
+            number=2, kind="decision", role_unit_ids=(9,), return_to=5, standard="1 jam", row="c"
+        ),
+        StepSpec(number=4, kind="end", role_unit_ids=(1,), return_to=3, standard="", row="d"),
+    ]
+    errors = {(error.row, error.field) for error in check_steps(1, specs)}
+    assert errors == {
+        (None, None),  # no Mulai at all
+        ("b", "roles"),
+        ("b", "return_to"),
+        ("b", "standard"),
+        ("c", "number"),
+        ("c", "roles"),
+        ("c", "return_to"),
+        ("d", "return_to"),
+        ("d", "standard"),
+    }
+
+
+def test_admin_shows_the_table_rules_while_a_waktu_is_still_wrong(admin_client_seeded):
+    unit = Unit.objects.get(short_name="Kesbangpol")
+    kasi = Role.objects.get(unit=unit, name="Kasi")
+    steps = [
+        _step(1, "start", kasi, "lima menit"),
+        _step(2, "decision", kasi),
+        _step(3, "process", kasi),
+    ]
+    response = admin_client_seeded.post("/admin/activities/sop/add/", _new_sop_post(unit, steps))
+    page = response.content.decode()
+    assert "bukan waktu yang dikenali" in page
+    assert "tujuan pengembalian" in page and "tepat satu langkah Selesai" in page

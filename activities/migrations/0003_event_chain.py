@@ -37,7 +37,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0001_initial"),
+        ("activities", "0002_review_note"),
     ]
 
     operations = [
