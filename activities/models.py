@@ -204,6 +204,18 @@ class Role(models.Model):
         return self.name
 
 
+# The labels of an SOP document's identity block as Permenpan RB 35/2012 writes them; an SOP
+# whose document says otherwise ("Tgl Pengesahan") keeps its own in its label_* fields.
+SOP_LABELS = {
+    "number": "Nomor SOP",
+    "made_on": "Tanggal Pembuatan",
+    "revised_on": "Tanggal Revisi",
+    "effective_on": "Tanggal Efektif",
+    "approved_by": "Disahkan Oleh",
+    "name": "Nama SOP",
+}
+
+
 class SopQuerySet(models.QuerySet):
     def for_user(self, user):
         if user.is_superuser:
@@ -253,20 +265,27 @@ class Sop(models.Model):
             "unit kerja dan bidang/seksi."
         ),
     )
-    label_number = models.CharField(_("label nomor"), max_length=60, default="Nomor SOP")
+    label_number = models.CharField(
+        _("label nomor"), max_length=60, blank=True, default=SOP_LABELS["number"]
+    )
     label_made_on = models.CharField(
-        _("label tanggal pembuatan"), max_length=60, default="Tanggal Pembuatan"
+        _("label tanggal pembuatan"), max_length=60, blank=True, default=SOP_LABELS["made_on"]
     )
     label_revised_on = models.CharField(
-        _("label tanggal revisi"), max_length=60, default="Tanggal Revisi"
+        _("label tanggal revisi"), max_length=60, blank=True, default=SOP_LABELS["revised_on"]
     )
     label_effective_on = models.CharField(
-        _("label tanggal efektif/pengesahan"), max_length=60, default="Tanggal Efektif"
+        _("label tanggal efektif/pengesahan"),
+        max_length=60,
+        blank=True,
+        default=SOP_LABELS["effective_on"],
     )
     label_approved_by = models.CharField(
-        _("label disahkan oleh"), max_length=60, default="Disahkan Oleh"
+        _("label disahkan oleh"), max_length=60, blank=True, default=SOP_LABELS["approved_by"]
     )
-    label_name = models.CharField(_("label nama SOP"), max_length=60, default="Nama SOP")
+    label_name = models.CharField(
+        _("label nama SOP"), max_length=60, blank=True, default=SOP_LABELS["name"]
+    )
     version = models.PositiveIntegerField(_("versi"), default=1)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
     previous = models.ForeignKey(
@@ -309,6 +328,14 @@ class Sop(models.Model):
     def is_frozen(self):
         """A version that runs were opened from never changes again."""
         return self.pk is not None and self.runs.exists()
+
+    @property
+    def labels(self):
+        """{particular: label} of the identity block; an empty label is the official one."""
+        return {
+            key: getattr(self, f"label_{key}").strip() or default
+            for key, default in SOP_LABELS.items()
+        }
 
     @property
     def heading_lines(self):

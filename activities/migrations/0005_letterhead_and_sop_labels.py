@@ -45,14 +45,14 @@ class Migration(migrations.Migration):
             model_name="sop",
             name="label_approved_by",
             field=models.CharField(
-                default="Disahkan Oleh", max_length=60, verbose_name="label disahkan oleh"
+                blank=True, default="Disahkan Oleh", max_length=60, verbose_name="label disahkan oleh"
             ),
         ),
         migrations.AddField(
             model_name="sop",
             name="label_effective_on",
             field=models.CharField(
-                default="Tanggal Efektif",
+                blank=True, default="Tanggal Efektif",
                 max_length=60,
                 verbose_name="label tanggal efektif/pengesahan",
             ),
@@ -61,26 +61,26 @@ class Migration(migrations.Migration):
             model_name="sop",
             name="label_made_on",
             field=models.CharField(
-                default="Tanggal Pembuatan", max_length=60, verbose_name="label tanggal pembuatan"
+                blank=True, default="Tanggal Pembuatan", max_length=60, verbose_name="label tanggal pembuatan"
             ),
         ),
         migrations.AddField(
             model_name="sop",
             name="label_name",
             field=models.CharField(
-                default="Nama SOP", max_length=60, verbose_name="label nama SOP"
+                blank=True, default="Nama SOP", max_length=60, verbose_name="label nama SOP"
             ),
         ),
         migrations.AddField(
             model_name="sop",
             name="label_number",
-            field=models.CharField(default="Nomor SOP", max_length=60, verbose_name="label nomor"),
+            field=models.CharField(blank=True, default="Nomor SOP", max_length=60, verbose_name="label nomor"),
         ),
         migrations.AddField(
             model_name="sop",
             name="label_revised_on",
             field=models.CharField(
-                default="Tanggal Revisi", max_length=60, verbose_name="label tanggal revisi"
+                blank=True, default="Tanggal Revisi", max_length=60, verbose_name="label tanggal revisi"
             ),
         ),
         migrations.AddField(
