@@ -71,6 +71,11 @@ def may_maintain_sops(user, unit):
     return user.is_superuser or sop_maintainer_units(user).filter(pk=unit.pk).exists()
 
 
+def may_author_sops(user):
+    """Whether the user writes the SOPs of any unit (the library's "SOP baru" and "Impor")."""
+    return user.is_superuser or sop_maintainer_units(user).exists()
+
+
 def get_draft_for_maintainer(user, pk):
     """A draft SOP the user may edit: 404 for another unit, 403 without the records role."""
     sop = get_sop_for_user(user, pk)

@@ -565,6 +565,27 @@ class Run(models.Model):
     event_head = models.CharField(
         _("hash catatan terakhir"), max_length=64, blank=True, default="", editable=False
     )
+    # The run's figures in office minutes, stored once when it finishes or is cancelled (see
+    # `activities.timing.run_figures`): a later calendar edit changes only running runs.
+    # Null while the run is running.
+    standard_office_minutes = models.PositiveIntegerField(
+        _("waktu baku (menit kerja)"), null=True, blank=True, editable=False
+    )
+    handling_office_minutes = models.FloatField(
+        _("waktu pengerjaan (menit kerja)"), null=True, blank=True, editable=False
+    )
+    waiting_office_minutes = models.FloatField(
+        _("waktu tunggu (menit kerja)"), null=True, blank=True, editable=False
+    )
+    lead_office_minutes = models.FloatField(
+        _("waktu tempuh (menit kerja)"), null=True, blank=True, editable=False
+    )
+    steps_done = models.PositiveSmallIntegerField(
+        _("langkah selesai"), null=True, blank=True, editable=False
+    )
+    steps_on_time = models.PositiveSmallIntegerField(
+        _("langkah tepat waktu"), null=True, blank=True, editable=False
+    )
 
     objects = RunQuerySet.as_manager()
 
@@ -578,6 +599,12 @@ class Run(models.Model):
             # /arsip/: a unit's closed runs by finish time, keyset-paginated.
             models.Index(
                 fields=["unit", "status", "-finished_at", "-id"], name="run_unit_finished"
+            ),
+            # Statistics over finished runs of one SOP version in a period (stored figures).
+            models.Index(
+                fields=["sop", "finished_at"],
+                condition=Q(status="finished"),
+                name="run_sop_finished",
             ),
         ]
 
@@ -658,6 +685,17 @@ class StepRun(models.Model):
     deadline = models.DateField(_("batas waktu"), null=True, blank=True)
     decision_notes = models.TextField(_("catatan disposisi"), blank=True)
     return_reason = models.TextField(_("alasan pengembalian"), blank=True)
+    # Office minutes under the unit's calendar, computed once when the round closes (done or
+    # returned) and stored, so a later calendar edit never changes a closed round:
+    # waiting = activated → started, handling = started → completed (the step's "actual"
+    # time). The round that was active when its run was cancelled keeps only its waiting time
+    # (activated → cancelled). Null while a round is open.
+    waiting_office_minutes = models.FloatField(
+        _("waktu tunggu (menit kerja)"), null=True, blank=True, editable=False
+    )
+    handling_office_minutes = models.FloatField(
+        _("waktu pengerjaan (menit kerja)"), null=True, blank=True, editable=False
+    )
     # Bumped by every transition; a conditional UPDATE on it is the race guard that still
     # holds where select_for_update does not (SQLite).
     version = models.PositiveIntegerField(default=0)
@@ -679,6 +717,13 @@ class StepRun(models.Model):
             # /tugas/: active steps, oldest first.
             models.Index(
                 fields=["activated_at"], condition=Q(state="active"), name="steprun_active"
+            ),
+            # Statistics of one step (median, p90 of its stored figures) over a period of
+            # completion: closed rounds only.
+            models.Index(
+                fields=["step", "completed_at"],
+                condition=Q(handling_office_minutes__isnull=False),
+                name="steprun_step_figures",
             ),
         ]
 

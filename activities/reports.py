@@ -492,6 +492,8 @@ def bulk_timings(runs, *, now=None):
             "activated_at",
             "started_at",
             "completed_at",
+            "waiting_office_minutes",
+            "handling_office_minutes",
         )
         .order_by()
     )

@@ -2,6 +2,11 @@
 
 Everything is computed from rows already loaded (the run's step runs with their steps), so a
 page or report that builds a `RunTiming` first renders without further queries.
+
+Closed rounds and closed runs carry their figures stored (`round_figures` and `run_figures`,
+written by the workflow when they close): those are read as stored, and only what is still
+open is measured under the unit's calendar as it is now. So a day off added after the fact
+changes running runs only.
 """
 
 from dataclasses import dataclass, field
@@ -61,6 +66,8 @@ class RunTiming:
     standard_minutes_part: int = 0
     standard_total_minutes: int = 0
     actual_total_minutes: float = 0.0
+    # Office minutes the run's rounds waited between becoming active and being started.
+    waiting_total_minutes: float = 0.0
     lead_minutes: float | None = None
     lead_wall_minutes: float | None = None
 
@@ -105,13 +112,54 @@ def _wall(start, end):
     return (end - start).total_seconds() / 60
 
 
+def round_figures(calendar, activated_at, started_at, completed_at):
+    """The stored figures of a round that closes: {field of StepRun: office minutes}.
+
+    Waiting is activated → started, handling is started → completed. A round closed without
+    being worked (the active round of a cancelled run: `started_at` is None) waited until
+    `completed_at`, the moment its run stopped, and has no handling time.
+    """
+    if started_at is None:
+        return {
+            "waiting_office_minutes": calendar.office_minutes(activated_at, completed_at),
+            "handling_office_minutes": None,
+        }
+    return {
+        "waiting_office_minutes": (
+            calendar.office_minutes(activated_at, started_at) if activated_at else 0.0
+        ),
+        "handling_office_minutes": calendar.office_minutes(started_at, completed_at),
+    }
+
+
+def run_figures(timing):
+    """The stored figures of a run that closes, from its `RunTiming`: {field of Run: value}."""
+    return {
+        "standard_office_minutes": timing.standard_total_minutes,
+        "handling_office_minutes": timing.actual_total_minutes,
+        "waiting_office_minutes": timing.waiting_total_minutes,
+        "lead_office_minutes": timing.lead_minutes,
+        "steps_done": timing.steps_done,
+        "steps_on_time": timing.steps_on_time,
+    }
+
+
+def _round_lead(step_run, calendar, stop):
+    """Office minutes from activation to completion (or to `stop` while open)."""
+    waiting = getattr(step_run, "waiting_office_minutes", None)
+    handling = getattr(step_run, "handling_office_minutes", None)
+    if waiting is not None and (handling is not None or step_run.completed_at is None):
+        return waiting + (handling or 0.0)
+    return calendar.office_minutes(step_run.activated_at, step_run.completed_at or stop)
+
+
 def run_timing(run, step_runs, calendar, now=None):
     """Timing of `run` from its loaded `step_runs` (each with `.step`) under `calendar`.
 
     Actual time is office time from start to completion; lead time is office time from
     activation. A step's rounds add up (a returned step's rework counts); it is done when its
     latest round is. Open rounds are measured up to `now`, or to the moment a closed run
-    (finished or cancelled) stopped.
+    (finished or cancelled) stopped. Stored figures are read as they are.
     """
     now = now or timezone.now()
     stop = run.finished_at or run.cancelled_at or now
@@ -127,15 +175,18 @@ def run_timing(run, step_runs, calendar, now=None):
         total = totals[step.pk]
         row = RoundTiming(step_run=step_run, standard_minutes=step.standard_minutes)
         if step_run.started_at and step_run.completed_at:
-            row.actual_minutes = calendar.office_minutes(step_run.started_at, step_run.completed_at)
+            handling = getattr(step_run, "handling_office_minutes", None)
+            if handling is None:
+                handling = calendar.office_minutes(step_run.started_at, step_run.completed_at)
+            row.actual_minutes = handling
             row.wall_minutes = _wall(step_run.started_at, step_run.completed_at)
             total.actual_minutes += row.actual_minutes
             total.wall_minutes += row.wall_minutes
             total.rounds += 1
         if step_run.activated_at:
-            end = step_run.completed_at or stop
-            row.lead_minutes = calendar.office_minutes(step_run.activated_at, end)
+            row.lead_minutes = _round_lead(step_run, calendar, stop)
             total.lead_minutes += row.lead_minutes
+            timing.waiting_total_minutes += row.lead_minutes - (row.actual_minutes or 0.0)
             if step_run.completed_at is None:
                 row.elapsed_minutes = row.lead_minutes
         # Rounds come in order, so the latest round decides: a step sent back is not done.
@@ -143,10 +194,14 @@ def run_timing(run, step_runs, calendar, now=None):
         timing.rounds.append(row)
     timing.steps = [totals[step.pk] for step in steps]
     timing.standard_days, timing.standard_minutes_part = durations.total(
-        step.standard for step in steps
+        durations.parse(step.standard_text) for step in steps
     )
     timing.standard_total_minutes = sum(step.standard_minutes for step in steps)
     timing.actual_total_minutes = sum(total.actual_minutes for total in timing.steps)
-    timing.lead_minutes = calendar.office_minutes(run.opened_at, stop)
+    stored_lead = getattr(run, "lead_office_minutes", None)
+    if stored_lead is not None:
+        timing.lead_minutes = stored_lead
+    else:
+        timing.lead_minutes = calendar.office_minutes(run.opened_at, stop)
     timing.lead_wall_minutes = _wall(run.opened_at, stop)
     return timing

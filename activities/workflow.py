@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from activities import notifications, reports, uploads
+from activities import notifications, reports, timing, uploads
 from activities.models import Event, Role, Run, Sop, Step, StepRun
 
 
@@ -332,11 +332,18 @@ def _check_times(current, started_at, completed_at, now):
 
 
 def _finish_step(run, current, actor, now, fields, event_kind, event_after):
-    """Conditionally close `current`; exactly one of two racing callers gets past this."""
+    """Conditionally close `current`; exactly one of two racing callers gets past this.
+
+    The round's office minutes are computed here, once, and stored with it.
+    """
+    figures = timing.round_figures(
+        run.unit.calendar, current.activated_at, fields["started_at"], fields["completed_at"]
+    )
     updated = StepRun.objects.filter(
         pk=current.pk, state=StepRun.State.ACTIVE, version=current.version
     ).update(
         **fields,
+        **figures,
         completed_by=actor.user,
         completed_as=actor.role,
         on_behalf=actor.on_behalf,
@@ -349,7 +356,7 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
             code="already_done",
         )
     before = {"state": StepRun.State.ACTIVE, "step": current.step.number, "round": current.round}
-    after = event_after | {"entered_at": _iso(now)}
+    after = event_after | figures | {"entered_at": _iso(now)}
     if actor.role is not None:
         after["role"] = actor.role.name
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
@@ -364,27 +371,34 @@ def _advance(run, current, actor, at, now):
         .first()
     )
     if following is None:
+        run.status, run.finished_at = Run.Status.FINISHED, at
+        figures = _run_figures(run)
         updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-            status=Run.Status.FINISHED, finished_at=at
+            status=Run.Status.FINISHED, finished_at=at, **figures
         )
         if updated != 1:
             raise WorkflowError(
                 _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."),
                 code="conflict",
             )
-        run.status, run.finished_at = Run.Status.FINISHED, at
         _log(
             run,
             Event.Kind.FINISHED,
             actor,
             now,
             before={"status": Run.Status.RUNNING},
-            after={"status": Run.Status.FINISHED, "finished_at": _iso(at)},
+            after={"status": Run.Status.FINISHED, "finished_at": _iso(at)} | figures,
         )
         _archive_when_committed(run.pk)
         return None
     _activate(run, following, at, actor, now)
     return following
+
+
+def _run_figures(run):
+    """The figures `run` keeps from now on; its rounds' own figures are already stored."""
+    step_runs = list(run.step_runs.select_related("step"))
+    return timing.run_figures(timing.run_timing(run, step_runs, run.unit.calendar))
 
 
 def _serialise(fields):
@@ -584,21 +598,31 @@ def cancel_run(*, run_id, user, reason, now=None):
     reason = (reason or "").strip()
     if not reason:
         raise WorkflowError(_("Alasan pembatalan wajib diisi."), field="reason", code="required")
+    active = list(run.step_runs.select_related("step").filter(state=StepRun.State.ACTIVE))
+    # The active round stays active (the run is frozen as it stood) but its waiting time ends
+    # now and is stored, like the run's figures.
+    for step_run in active:
+        figures = timing.round_figures(run.unit.calendar, step_run.activated_at, None, now)
+        StepRun.objects.filter(pk=step_run.pk).update(**figures)
+    run.status, run.cancelled_at = Run.Status.CANCELLED, now
+    figures = _run_figures(run)
     updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-        status=Run.Status.CANCELLED, cancelled_at=now, cancel_reason=reason
+        status=Run.Status.CANCELLED, cancelled_at=now, cancel_reason=reason, **figures
     )
     if updated != 1:
         raise WorkflowError(
             _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."), code="conflict"
         )
-    active = run.step_runs.filter(state=StepRun.State.ACTIVE).values_list("step__number", "round")
     _log(
         run,
         Event.Kind.CANCELLED,
         actor,
         now,
-        before={"status": Run.Status.RUNNING, "active": [list(row) for row in active]},
-        after={"status": Run.Status.CANCELLED, "reason": reason},
+        before={
+            "status": Run.Status.RUNNING,
+            "active": [[sr.step.number, sr.round] for sr in active],
+        },
+        after={"status": Run.Status.CANCELLED, "reason": reason} | figures,
     )
     run.refresh_from_db()
     return run

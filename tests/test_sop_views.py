@@ -219,8 +219,9 @@ def test_post_is_not_allowed(client_for, sop1, name):
 # members (for the open button), the inbox count in the navigation bar.
 LIST_QUERIES = 7
 # Queries of /sop/<id>/: session, user, the SOP with its unit, steps, their roles, identity
-# items, the members of step 1's role (for the open button), the inbox count.
-DETAIL_QUERIES = 8
+# items, the members of step 1's role (for the open button), whether the user writes the
+# unit's SOPs (for the edit button), the inbox count.
+DETAIL_QUERIES = 9
 
 
 def test_library_queries_do_not_grow_with_sops(

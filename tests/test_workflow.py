@@ -173,12 +173,13 @@ def test_steps_complete_in_order_and_the_next_one_activates(sop1, users):
 
 def test_a_transition_stays_within_a_query_budget(sop1, users, django_assert_max_num_queries):
     run = open_run(sop1, users["kasi"])
-    # Savepoint; lock and read the run; the active step, its roles, their members; the
-    # conditional update and its event; the next step, its activation and event; re-read the
-    # completed step; release. Each of the two events also reads where its run's hash chain
-    # ends (under the run lock) and moves the run's chain head: 2 more each. Nothing per step of
-    # the SOP or per user.
-    with django_assert_max_num_queries(16):
+    # Savepoint; lock and read the run; the active step, its roles, their members; the unit's
+    # days off and Ramadan periods (for the round's stored office minutes); the conditional
+    # update and its event; the next step, its activation and event; re-read the completed
+    # step; release. Each of the two events also reads where its run's hash chain ends (under
+    # the run lock) and moves the run's chain head: 2 more each. Nothing per step of the SOP or
+    # per user.
+    with django_assert_max_num_queries(18):
         workflow.complete_step(run_id=run.pk, number=1, user=users["kasi"])
 
 

@@ -1,4 +1,4 @@
-"""SOP authoring: import of documents, the XLSX template, JSON export of a version."""
+"""SOP authoring: the editor of a draft, import of documents, the XLSX template, JSON export."""
 
 import json
 
@@ -12,8 +12,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
-from activities import access, definitions, importers
-from activities.sop_forms import ImportForm
+from activities import access, definitions, editor, importers
+from activities.admin import copy_as_revision
+from activities.models import Role, Sop, SopItem
+from activities.sop_forms import (
+    ImportForm,
+    NewRoleForm,
+    NewSopForm,
+    SopIdentityForm,
+    StepFormSet,
+)
 
 
 def _maintainer_units(user):
@@ -93,3 +101,194 @@ def sop_export_json(request, pk):
     filename = f"sop-{slugify(sop.unit.short_name)}-{slugify(sop.name)[:60]}-v{sop.version}.json"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# The editor -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sop_create(request):
+    """/sop/baru/: a new SOP starts as an empty draft (version 1) in one of the user's units."""
+    units = _maintainer_units(request.user)
+    form = NewSopForm(request.POST or None, units=units)
+    if request.method == "POST" and form.is_valid():
+        sop = Sop.objects.create(
+            unit=form.cleaned_data["unit"],
+            name=form.cleaned_data["name"],
+            number=form.cleaned_data["number"],
+            approver_title=form.cleaned_data["unit"].head_title,
+            approver_name=form.cleaned_data["unit"].head_name,
+            approver_rank=form.cleaned_data["unit"].head_rank,
+            approver_nip=form.cleaned_data["unit"].head_nip,
+        )
+        return redirect("sop_edit", pk=sop.pk)
+    return render(request, "authoring/new.html", {"form": form})
+
+
+def _editor_forms(request, sop):
+    roles = sop.unit.roles.all()
+    if request.method == "POST":
+        identity = SopIdentityForm(request.POST, instance=sop)
+        steps = StepFormSet(request.POST, prefix="steps", roles=roles)
+    else:
+        identity = SopIdentityForm(instance=sop)
+        steps = StepFormSet(initial=editor.initial_rows(sop), prefix="steps", roles=roles)
+    return identity, steps, NewRoleForm(request.POST or None)
+
+
+def _render_editor(request, sop, identity, steps, new_role, general=(), status=200):
+    roles = list(sop.unit.roles.all())
+    values = editor.identity_values(sop, identity)
+    document, shown = editor.preview(sop, values, editor.raw_rows(steps), roles)
+    notes = {}
+    sop_notes = []
+    where = dict(SopItem.Section.choices)
+    for note in sop.review_notes.all():
+        if note.step_id is None:
+            key = note.field.removeprefix("section:")
+            if key in where:
+                note.where = where[key]
+            elif key in {f.name for f in Sop._meta.fields}:
+                note.where = Sop._meta.get_field(key).verbose_name
+            sop_notes.append(note)
+        else:
+            notes.setdefault(note.step_id, []).append(note)
+    rows = []
+    for index, form in enumerate(steps.forms):
+        step_id = editor._int(form["id"].value())
+        row_notes = notes.get(step_id, [])
+        rows.append(
+            {
+                "form": form,
+                "index": index,
+                "notes": row_notes,
+                "noted": {n.field for n in row_notes},
+            }
+        )
+    errors = list(general) + list(steps.non_form_errors())
+    cell_errors = sum(len(e) for f in steps.forms for e in f.errors.values())
+    return render(
+        request,
+        "authoring/edit.html",
+        {
+            "sop": sop,
+            "identity": identity,
+            "steps": steps,
+            "rows": rows,
+            "new_role": new_role,
+            "errors": errors,
+            "cell_errors": cell_errors,
+            "sop_notes": sop_notes,
+            "doc": document,
+            "shown": shown,
+            "roles": roles,
+        },
+        status=status,
+    )
+
+
+def _add_role(sop, new_role):
+    """A role of the SOP's unit added from the editor; returns an error message or None."""
+    if not new_role.is_valid():
+        return _("Nama jabatan baru tidak sah.")
+    name = " ".join(new_role.cleaned_data["new_role_name"].split())
+    if not name:
+        return _("Tulis nama jabatan baru lebih dulu.")
+    if sop.unit.roles.filter(name__iexact=name).exists():
+        return _("Jabatan “%(name)s” sudah ada di unit ini.") % {"name": name}
+    position = max((role.position for role in sop.unit.roles.all()), default=0) + 1
+    Role.objects.create(
+        unit=sop.unit,
+        name=name,
+        kind=new_role.cleaned_data["new_role_kind"] or Role.Kind.MEMBER,
+        position=position,
+    )
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sop_edit(request, pk):
+    """/sop/<id>/ubah/: the editor of a draft version.
+
+    POST actions: "simpan" saves; "add[-N]", "up-N", "down-N" rearrange the rows and
+    "tambah-jabatan" adds a role to the unit, each showing the input again without saving it.
+    """
+    sop = access.get_draft_for_maintainer(request.user, pk)
+    if sop.status != Sop.Status.DRAFT:
+        messages.info(
+            request, _("Hanya draf yang dapat diubah. Buat revisi untuk mengubah SOP ini.")
+        )
+        return redirect(sop.get_absolute_url())
+    identity, steps, new_role = _editor_forms(request, sop)
+    if request.method == "GET":
+        return _render_editor(request, sop, identity, steps, new_role)
+    action = request.POST.get("action", "simpan")
+    if action == "tambah-jabatan":
+        problem = _add_role(sop, new_role)
+        if problem:
+            messages.error(request, problem)
+        else:
+            messages.success(request, _("Jabatan ditambahkan ke unit kerja."))
+            new_role = NewRoleForm()
+        action = "refresh"
+    if action != "simpan":
+        rows = editor.rearranged(editor.raw_rows(steps), action)
+        steps = StepFormSet(initial=rows, prefix="steps", roles=sop.unit.roles.all())
+        return _render_editor(request, sop, identity, steps, new_role)
+    identity_ok = identity.is_valid()
+    steps.is_valid()
+    if not steps.management_form.is_valid():
+        return HttpResponse(status=400)
+    # The table's rules run even while some cells are wrong, so every error shows at once.
+    general = editor.check_table(sop.unit, steps)
+    if identity_ok and not general and steps.is_valid():
+        try:
+            editor.save_draft(sop, identity, steps, _confirmed_notes(request))
+        except editor.DraftChanged as error:
+            messages.error(request, str(error))
+            return redirect(sop.get_absolute_url())
+        messages.success(request, _("Draf disimpan."))
+        return redirect("sop_edit", pk=sop.pk)
+    return _render_editor(request, sop, identity, steps, new_role, general, status=200)
+
+
+def _confirmed_notes(request):
+    return [int(pk) for pk in request.POST.getlist("confirm_note") if pk.isdigit() and len(pk) < 12]
+
+
+@login_required
+@require_http_methods(["POST"])
+def sop_preview(request, pk):
+    """The matrix of the editor's input as it stands (htmx), saved or not."""
+    sop = access.get_draft_for_maintainer(request.user, pk)
+    identity = SopIdentityForm(request.POST, instance=sop)
+    steps = StepFormSet(request.POST, prefix="steps", roles=sop.unit.roles.all())
+    if not steps.management_form.is_valid():
+        return HttpResponse(status=400)
+    values = editor.identity_values(sop, identity)
+    document, shown = editor.preview(
+        sop, values, editor.raw_rows(steps), list(sop.unit.roles.all())
+    )
+    return render(request, "authoring/_preview.html", {"doc": document, "sop": shown})
+
+
+@login_required
+@require_http_methods(["POST"])
+def sop_revise(request, pk):
+    """A new draft version copied from this one, opened in the editor."""
+    sop = access.get_sop_for_user(request.user, pk)
+    if not access.may_maintain_sops(request.user, sop.unit):
+        raise PermissionDenied
+    draft = sop.unit.sops.filter(name=sop.name, status=Sop.Status.DRAFT).first()
+    if draft is None:
+        draft = copy_as_revision(sop)
+        messages.success(
+            request, _("Revisi dibuat sebagai draf versi %(v)s.") % {"v": draft.version}
+        )
+    else:
+        messages.info(
+            request, _("Draf versi %(v)s sudah ada; lanjutkan di sana.") % {"v": draft.version}
+        )
+    return redirect("sop_edit", pk=draft.pk)

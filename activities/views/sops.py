@@ -54,7 +54,11 @@ def sop_list(request):
                 can_open=_can_open(request.user, sop),
             )
         )
-    return render(request, "sops/list.html", {"entries": entries})
+    return render(
+        request,
+        "sops/list.html",
+        {"entries": entries, "can_author": access.may_author_sops(request.user)},
+    )
 
 
 @login_required
@@ -71,6 +75,7 @@ def sop_detail(request, pk):
             "doc": document,
             "kop": Letterhead.for_unit(sop.unit, web=True),
             "can_open": _can_open(request.user, sop),
+            "can_edit": access.may_maintain_sops(request.user, sop.unit),
         },
     )
 

@@ -37,7 +37,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0002_review_note"),
+        ("activities", "0004_backfill_figures"),
     ]
 
     operations = [
