@@ -15,6 +15,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 
 help:
 	@echo "make run           set up, migrate, load the demo data, serve on http://$(HOST):$(PORT)/"
+	@echo "                   with a task worker and the scheduler (Ctrl-C stops all three)"
 	@echo "make test          the whole test suite (unit, views, PDF, browser)"
 	@echo "make test-browser  only the browser tests (Chromium at /usr/bin/chromium)"
 	@echo "make lint          ruff check, ruff format --check, makemigrations --check"
@@ -49,7 +50,7 @@ run: $(STAMP)
 		$(PY) manage.py compilemessages --ignore=$(VENV) --verbosity=0; \
 	fi
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py run_all $(HOST):$(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -9,11 +9,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from activities import deadlines
 from activities.definitions import StepSpec, check_steps
 from activities.models import (
     ArchivedReport,
     Attachment,
+    Delivery,
     Event,
+    Notification,
+    PeriodicJob,
     Role,
     Run,
     Sop,
@@ -23,6 +27,7 @@ from activities.models import (
     Unit,
     UnitDayOff,
     UnitSpecialSchedule,
+    UnitWorkingHours,
 )
 
 admin.site.site_header = _("Administrasi sopflow")
@@ -40,10 +45,48 @@ class UnitSpecialScheduleInline(admin.TabularInline):
     extra = 0
 
 
+class WorkingHoursFormSet(forms.BaseInlineFormSet):
+    """The intervals of one weekday may not overlap (the calendar could not count them)."""
+
+    def clean(self):
+        super().clean()
+        rows = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        by_day = {}
+        for row in rows:
+            if row.get("start") and row.get("end"):
+                by_day.setdefault((row["week"], row["weekday"]), []).append(
+                    (row["start"], row["end"])
+                )
+        for (week, weekday), intervals in by_day.items():
+            intervals.sort()
+            for (_start, end), (next_start, _end) in zip(intervals, intervals[1:], strict=False):
+                if next_start < end:
+                    raise ValidationError(
+                        _("Jam kerja %(day)s (%(week)s) saling bertumpuk.")
+                        % {
+                            "day": UnitWorkingHours.Weekday(weekday).label,
+                            "week": UnitWorkingHours.Week(week).label,
+                        }
+                    )
+
+
+class UnitWorkingHoursInline(admin.TabularInline):
+    model = UnitWorkingHours
+    formset = WorkingHoursFormSet
+    extra = 0
+    verbose_name_plural = _(
+        "jam kerja (tanpa baris: jam kerja ASN; 1 hari = satu hari kerja kalender unit)"
+    )
+
+
 class RoleInline(admin.TabularInline):
     model = Role
     extra = 0
-    fields = ["name", "kind", "position"]
+    fields = ["name", "kind", "position", "reports_to"]
     show_change_link = True
 
 
@@ -69,7 +112,27 @@ class UnitAdmin(admin.ModelAdmin):
         ),
         (_("Pimpinan"), {"fields": ["head_title", "head_name", "head_rank", "head_nip"]}),
     ]
-    inlines = [RoleInline, UnitDayOffInline, UnitSpecialScheduleInline]
+    inlines = [
+        RoleInline,
+        UnitWorkingHoursInline,
+        UnitDayOffInline,
+        UnitSpecialScheduleInline,
+    ]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The calendar may have changed: the due times of the unit's active steps follow.
+        changed = deadlines.recompute_due_times(form.instance)
+        if changed:
+            self.message_user(
+                request,
+                ngettext(
+                    "Jatuh tempo %(count)d langkah aktif disesuaikan dengan kalender baru.",
+                    "Jatuh tempo %(count)d langkah aktif disesuaikan dengan kalender baru.",
+                    changed,
+                )
+                % {"count": changed},
+            )
 
 
 @admin.register(Role)
@@ -462,3 +525,31 @@ class AttachmentAdmin(ReadOnlyAdmin):
 @admin.register(ArchivedReport)
 class ArchivedReportAdmin(ReadOnlyAdmin):
     list_display = ["run", "sha256", "size", "archived_at"]
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    fields = ["channel", "sent_at", "attempts", "last_error"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "recipient", "kind", "subject", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["recipient__username", "subject"]
+    date_hierarchy = "created_at"
+    inlines = [DeliveryInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recipient")
+
+
+@admin.register(PeriodicJob)
+class PeriodicJobAdmin(ReadOnlyAdmin):
+    list_display = ["name", "last_run_at", "next_run_at"]

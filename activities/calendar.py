@@ -14,6 +14,10 @@ Office time is what gets compared with the SOP standard, which is expressed
 in office time; the application shows the wall-clock duration beside it.
 
 ``office_minutes`` returns a float, so seconds are kept (30 s = 0.5 minutes).
+
+Due times (``due``) go the other way: from a moment and a standard to the moment the standard
+is used up. Minutes and hours are office minutes; "N hari" is N working days of this calendar on
+those dates, whatever their length (a Ramadan day is one day too).
 """
 
 from __future__ import annotations
@@ -26,11 +30,14 @@ from types import MappingProxyType
 
 import holidays
 
+from activities import durations
+
 __all__ = [
     "DEFAULT_WEEK",
     "RAMADAN_WEEK",
     "Interval",
     "OfficeCalendar",
+    "week_minutes",
 ]
 
 Interval = tuple[datetime.time, datetime.time]
@@ -84,6 +91,26 @@ def _normalize_week(
         if ordered:
             normalized[weekday] = ordered
     return normalized
+
+
+def week_minutes(week: Mapping[int, Iterable[Interval]]) -> int:
+    """Length in minutes of the longest working day of ``week`` (450 for ``DEFAULT_WEEK``)."""
+    longest = 0
+    for intervals in week.values():
+        total = sum(
+            (
+                datetime.datetime.combine(datetime.date.min, end)
+                - datetime.datetime.combine(datetime.date.min, start)
+            )
+            // datetime.timedelta(minutes=1)
+            for start, end in intervals
+        )
+        longest = max(longest, total)
+    return longest
+
+
+# A calendar without a working day in this many days cannot have a due time.
+_SEARCH_DAYS = 3 * 366
 
 
 def _as_date(day: datetime.date) -> datetime.date:
@@ -206,3 +233,90 @@ class OfficeCalendar:
                     worked += upper - lower
             day += datetime.timedelta(days=1)
         return worked / datetime.timedelta(minutes=1)
+
+    # Due times ------------------------------------------------------------------------------
+
+    def is_office_time(self, moment: datetime.datetime) -> bool:
+        """Whether ``moment`` falls in the office hours of a working day."""
+        moment = moment.astimezone(_UTC)
+        day = moment.astimezone(self.tz).date()
+        return any(
+            open_at.astimezone(_UTC) <= moment < close_at.astimezone(_UTC)
+            for open_at, close_at in self.intervals(day)
+        )
+
+    @property
+    def day_minutes(self) -> int:
+        """Length of a full working day of the regular week, in minutes."""
+        return week_minutes(self.week)
+
+    def _next_working_day(self, day: datetime.date) -> datetime.date:
+        for _ in range(_SEARCH_DAYS):
+            day += datetime.timedelta(days=1)
+            if self.is_working_day(day):
+                return day
+        raise ValueError(f"no working day within {_SEARCH_DAYS} days after {day}")
+
+    def _working_day_at_or_after(self, day: datetime.date) -> datetime.date:
+        return day if self.is_working_day(day) else self._next_working_day(day)
+
+    def end_of_day(self, day: datetime.date) -> datetime.datetime | None:
+        """When office hours end on ``day``, or None on a day off."""
+        intervals = self.intervals(_as_date(day))
+        return intervals[-1][1] if intervals else None
+
+    def add_office_minutes(self, start: datetime.datetime, minutes: float) -> datetime.datetime:
+        """The moment ``minutes`` office minutes after ``start`` (in the calendar's tz)."""
+        if start.tzinfo is None:
+            raise ValueError("add_office_minutes needs a timezone-aware datetime")
+        start = start.astimezone(_UTC)
+        remaining = datetime.timedelta(minutes=minutes)
+        day = start.astimezone(self.tz).date()
+        for _ in range(_SEARCH_DAYS):
+            for open_at, close_at in self.intervals(day):
+                lower = max(start, open_at.astimezone(_UTC))
+                upper = close_at.astimezone(_UTC)
+                if upper <= lower:
+                    continue
+                if remaining <= upper - lower:
+                    return (lower + remaining).astimezone(self.tz)
+                remaining -= upper - lower
+            day += datetime.timedelta(days=1)
+        raise ValueError(f"no office time within {_SEARCH_DAYS} days after {start}")
+
+    def _position(self, moment: datetime.datetime) -> tuple[datetime.date, float]:
+        """(working day, office minutes of it already past) for ``moment``: before opening or on
+        a day off that is the next working day at 0; after closing, the next working day at 0."""
+        day = moment.astimezone(self.tz).date()
+        if self.is_working_day(day):
+            open_at = self.intervals(day)[0][0]
+            worked = self.office_minutes(open_at, moment) if moment > open_at else 0.0
+            if worked < self._length(day):
+                return day, worked
+        return self._next_working_day(day), 0.0
+
+    def _length(self, day: datetime.date) -> float:
+        return sum((close - open_).total_seconds() / 60 for open_, close in self.intervals(day))
+
+    def add_working_days(self, start: datetime.datetime, days: int) -> datetime.datetime:
+        """``days`` working days after ``start``: the same point of the working day ``days``
+        working days later, or, from the start of a working day, the end of the ``days``-th."""
+        if days <= 0:
+            raise ValueError("days must be positive")
+        day, worked = self._position(start)
+        if worked == 0:
+            for _ in range(days - 1):
+                day = self._next_working_day(day)
+            return self.end_of_day(day)
+        for _ in range(days):
+            day = self._next_working_day(day)
+        if worked >= self._length(day):  # a shorter day (Ramadan): its end
+            return self.end_of_day(day)
+        return self.add_office_minutes(self.intervals(day)[0][0], worked)
+
+    def due(self, start: datetime.datetime, standard) -> datetime.datetime:
+        """When a step activated at ``start`` with ``standard`` (a ``durations.Standard``) is
+        due: days count as working days of this calendar, minutes and hours as office time."""
+        if standard.unit is durations.Unit.DAY:
+            return self.add_working_days(start, standard.amount)
+        return self.add_office_minutes(start, standard.minutes())

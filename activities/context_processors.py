@@ -1,8 +1,9 @@
-from activities.models import StepRun
+from activities.models import Notification, StepRun
 
 
 def navigation(request):
-    """The inbox count in the navigation bar: one COUNT query, only for logged-in users."""
+    """The inbox count and the bell's unread count in the navigation bar: one COUNT query each,
+    only for logged-in users and only when a template shows them."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -10,4 +11,7 @@ def navigation(request):
     def inbox_count():
         return StepRun.objects.for_user(user).count()
 
-    return {"inbox_count": inbox_count}
+    def unread_count():
+        return Notification.objects.filter(recipient=user, read_at=None).count()
+
+    return {"inbox_count": inbox_count, "unread_count": unread_count}

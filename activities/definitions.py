@@ -282,6 +282,18 @@ def load_sop(data, *, unit=None, as_draft=False):
             if kind not in Role.Kind.values:
                 raise SopFileError(_("Jenis jabatan “%(kind)s” tidak dikenal.") % {"kind": kind})
             roles[name] = Role.objects.create(unit=unit, name=name, kind=kind, position=position)
+    # Superiors (escalations go up this chain); a superior chosen in the admin is kept.
+    for role_data in data.get("roles", []):
+        superior = role_data.get("reports_to")
+        role = roles[role_data["name"]]
+        if superior and role.reports_to_id is None:
+            if superior not in roles:
+                raise SopFileError(
+                    _("Atasan “%(superior)s” dari jabatan “%(role)s” tidak ada di daftar jabatan.")
+                    % {"superior": superior, "role": role.name}
+                )
+            role.reports_to = roles[superior]
+            role.save(update_fields=["reports_to"])
 
     sop_data = _require(data, "sop", "SOP")
     name = _require(sop_data, "name", "sop")

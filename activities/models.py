@@ -11,10 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities import chain, durations
-from activities.calendar import RAMADAN_WEEK, OfficeCalendar
+from activities.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
 
 
 def validate_emblem(file):
@@ -40,7 +41,9 @@ class UnitQuerySet(models.QuerySet):
         """{unit id: OfficeCalendar} for these units, their days off read in one pass."""
         if not unit_ids:
             return {}
-        units = self.filter(pk__in=unit_ids).prefetch_related("days_off", "special_schedules")
+        units = self.filter(pk__in=unit_ids).prefetch_related(
+            "days_off", "special_schedules", "working_hours"
+        )
         return {unit.pk: unit.calendar for unit in units}
 
 
@@ -102,13 +105,60 @@ class Unit(models.Model):
 
     @functools.cached_property
     def calendar(self):
-        """The unit's office calendar: national holidays, its own days off, Ramadan hours."""
+        """The unit's office calendar: its working week, national holidays, its own days off,
+        and its special (Ramadan) hours on the dates of its special periods. A unit that has
+        not written a week of its own works the ASN default (activities.calendar)."""
+        weeks = {kind: {} for kind in UnitWorkingHours.Week.values}
+        for hours in self.working_hours.all():
+            weeks[hours.week].setdefault(hours.weekday, []).append((hours.start, hours.end))
+        regular = weeks[UnitWorkingHours.Week.REGULAR] or DEFAULT_WEEK
+        special_week = weeks[UnitWorkingHours.Week.SPECIAL] or RAMADAN_WEEK
         days_off = {day.date: day.description for day in self.days_off.all()}
         special = [
-            (schedule.start_date, schedule.end_date, RAMADAN_WEEK)
+            (schedule.start_date, schedule.end_date, special_week)
             for schedule in self.special_schedules.all()
         ]
-        return OfficeCalendar(tz=settings.TIME_ZONE, days_off=days_off, special_weeks=special)
+        return OfficeCalendar(
+            tz=settings.TIME_ZONE, week=regular, days_off=days_off, special_weeks=special
+        )
+
+
+class UnitWorkingHours(models.Model):
+    """One working interval of a weekday of a unit's week: the regular week, or the week of its
+    special periods (Ramadan). A day with two intervals has a break between them."""
+
+    class Week(models.TextChoices):
+        REGULAR = "regular", _("Minggu kerja biasa")
+        SPECIAL = "special", _("Periode khusus (Ramadan)")
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Senin")
+        TUESDAY = 1, _("Selasa")
+        WEDNESDAY = 2, _("Rabu")
+        THURSDAY = 3, _("Kamis")
+        FRIDAY = 4, _("Jumat")
+        SATURDAY = 5, _("Sabtu")
+        SUNDAY = 6, _("Minggu")
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="working_hours", verbose_name=_("unit kerja")
+    )
+    week = models.CharField(_("pola"), max_length=10, choices=Week, default=Week.REGULAR)
+    weekday = models.PositiveSmallIntegerField(_("hari"), choices=Weekday)
+    start = models.TimeField(_("mulai"))
+    end = models.TimeField(_("sampai"))
+
+    class Meta:
+        ordering = ["unit", "week", "weekday", "start"]
+        verbose_name = _("jam kerja")
+        verbose_name_plural = _("jam kerja")
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("Jam selesai harus sesudah jam mulai.")})
 
 
 class UnitDayOff(models.Model):
@@ -185,6 +235,15 @@ class Role(models.Model):
     position = models.PositiveSmallIntegerField(
         _("urutan kolom"), default=0, help_text=_("Urutan kolom pelaksana di tabel SOP.")
     )
+    reports_to = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="subordinates",
+        verbose_name=_("atasan"),
+        help_text=_("Jabatan yang menerima eskalasi bila langkah jabatan ini terlambat."),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="sop_roles",
@@ -202,6 +261,20 @@ class Role(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.reports_to_id is None:
+            return
+        if self.reports_to.unit_id != self.unit_id:
+            raise ValidationError(
+                {"reports_to": _("Atasan harus jabatan di unit kerja yang sama.")}
+            )
+        seen, role = {self.pk}, self.reports_to
+        while role is not None:
+            if role.pk in seen:
+                raise ValidationError({"reports_to": _("Rantai atasan tidak boleh melingkar.")})
+            seen.add(role.pk)
+            role = role.reports_to
 
 
 # The labels of an SOP document's identity block as Permenpan RB 35/2012 writes them; an SOP
@@ -235,6 +308,7 @@ class Sop(models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draf")
+        SUBMITTED = "submitted", _("Diajukan untuk disahkan")
         ACTIVE = "active", _("Berlaku")
         RETIRED = "retired", _("Tidak berlaku")
 
@@ -457,7 +531,9 @@ class Step(models.Model):
         return f"{self.number}. {self.activity[:60]}"
 
     def save(self, *args, **kwargs):
-        self.standard_minutes = self.standard.minutes(settings.SOPFLOW_WORKDAY_MINUTES)
+        # A day counts as the full working day of the SOP's unit; due times count days as
+        # working days of the unit's calendar (OfficeCalendar.due).
+        self.standard_minutes = self.standard.minutes(self.sop.unit.calendar.day_minutes)
         super().save(*args, **kwargs)
 
     @property
@@ -508,6 +584,43 @@ class ReviewNote(models.Model):
 
     def __str__(self):
         return self.message[:80]
+
+
+class SopAct(models.Model):
+    """One act of pengesahan on an SOP version: submitted, returned with notes, approved.
+
+    Append-only like `Event` (which belongs to runs): rows are never changed or deleted."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", _("Diajukan untuk disahkan")
+        RETURNED = "returned", _("Dikembalikan untuk diperbaiki")
+        APPROVED = "approved", _("Disahkan")
+
+    sop = models.ForeignKey(Sop, on_delete=models.PROTECT, related_name="acts")
+    kind = models.CharField(_("tindakan"), max_length=10, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("oleh")
+    )
+    at = models.DateTimeField(_("waktu"))
+    notes = models.TextField(_("catatan"), blank=True)
+    # What changed with the act: the status before and after, the retired version, the date.
+    after = models.JSONField(_("sesudah"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("tindakan pengesahan SOP")
+        verbose_name_plural = _("tindakan pengesahan SOP")
+
+    def __str__(self):
+        return f"{self.sop} · {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
 
 
 def normalize_nip(value):
@@ -683,6 +796,11 @@ class StepRun(models.Model):
     decision = models.CharField(_("keputusan"), max_length=10, choices=Decision, blank=True)
     instruction = models.TextField(_("disposisi"), blank=True)
     deadline = models.DateField(_("batas waktu"), null=True, blank=True)
+    # When an active step is due: its activation plus its standard on the unit's calendar, or
+    # the batas waktu of the disposisi that ordered it. Set when the step becomes active.
+    due_at = models.DateTimeField(_("jatuh tempo"), null=True, blank=True)
+    # How far the deadline sweep has gone with this round: see activities.deadlines.Stage.
+    alert_stage = models.PositiveSmallIntegerField(default=0)
     decision_notes = models.TextField(_("catatan disposisi"), blank=True)
     return_reason = models.TextField(_("alasan pengembalian"), blank=True)
     # Office minutes under the unit's calendar, computed once when the round closes (done or
@@ -718,6 +836,8 @@ class StepRun(models.Model):
             models.Index(
                 fields=["activated_at"], condition=Q(state="active"), name="steprun_active"
             ),
+            # /tugas/ sorted by due time, and the deadline sweep over active steps.
+            models.Index(fields=["due_at"], condition=Q(state="active"), name="steprun_active_due"),
             # Statistics of one step (median, p90 of its stored figures) over a period of
             # completion: closed rounds only.
             models.Index(
@@ -735,6 +855,13 @@ class StepRun(models.Model):
 
     def requirements_checked_list(self):
         return [line for line in self.requirements_checked.splitlines() if line.strip()]
+
+    def is_overdue(self, now=None):
+        return (
+            self.state == self.State.ACTIVE
+            and self.due_at is not None
+            and self.due_at < (now or timezone.now())
+        )
 
 
 class EventQuerySet(models.QuerySet):
@@ -806,6 +933,8 @@ class Event(models.Model):
         FINISHED = "finished", _("Kegiatan selesai")
         ATTACHED = "attached", _("Lampiran ditambahkan")
         ARCHIVED = "archived", _("Laporan diarsipkan")
+        REMINDED = "reminded", _("Pengingat dikirim")
+        ESCALATED = "escalated", _("Eskalasi ke atasan")
 
     run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="events")
     step_run = models.ForeignKey(
@@ -920,3 +1049,108 @@ class ArchivedReport(models.Model):
 
     def __str__(self):
         return f"{self.run} ({self.sha256[:12]})"
+
+
+class Notification(models.Model):
+    """A message to one user about a run or a step: the in-app channel (the bell) itself, and
+    what the other channels (e-mail, webhook) deliver.
+
+    `key` names what the notification is about ("activated:<step run>", "digest:<date>"), so
+    the same occasion never notifies a user twice, however often a task or the sweep reruns.
+    """
+
+    class Kind(models.TextChoices):
+        ACTIVATED = "activated", _("Langkah menunggu Anda")
+        RETURNED = "returned", _("Langkah dikembalikan kepada Anda")
+        REMINDER = "reminder", _("Pengingat")
+        ESCALATION = "escalation", _("Eskalasi")
+        FINISHED = "finished", _("Kegiatan selesai")
+        ARCHIVED = "archived", _("Laporan diarsipkan")
+        DIGEST = "digest", _("Ringkasan harian")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("penerima"),
+    )
+    kind = models.CharField(_("jenis"), max_length=12, choices=Kind)
+    key = models.CharField(max_length=120)
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    step_run = models.ForeignKey(
+        StepRun, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    subject = models.CharField(_("judul"), max_length=250)
+    body = models.TextField(_("isi"))
+    url = models.CharField(_("tautan"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("dibuat"))
+    read_at = models.DateTimeField(_("dibaca"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notifikasi")
+        verbose_name_plural = _("notifikasi")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], name="unique_notification_key"),
+        ]
+        indexes = [
+            # /notifikasi/: a user's notifications, newest first.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_list"),
+            # The bell: COUNT of a user's unread notifications.
+            models.Index(
+                fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject
+
+
+class Delivery(models.Model):
+    """One notification sent through one outside channel (e-mail, webhook).
+
+    The delivery task claims the row before it sends (`claimed_at`) and stamps `sent_at` after,
+    so a second worker or a retry never sends a delivered notification again.
+    """
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(_("saluran"), max_length=20)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("terkirim"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("percobaan"), default=0)
+    last_error = models.TextField(_("galat terakhir"), blank=True)
+
+    class Meta:
+        verbose_name = _("pengiriman notifikasi")
+        verbose_name_plural = _("pengiriman notifikasi")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel"], name="unique_delivery_channel"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.channel}: {self.notification}"
+
+
+class PeriodicJob(models.Model):
+    """When a periodic job of the scheduler (activities/schedule.py) is next due.
+
+    Schedulers claim a slot with a conditional UPDATE on `next_run_at`, so two of them running
+    by mistake still enqueue each job once per interval.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tugas berkala")
+        verbose_name_plural = _("tugas berkala")
+
+    def __str__(self):
+        return self.name

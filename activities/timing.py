@@ -11,7 +11,6 @@ changes running runs only.
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.utils import timezone
 
 from activities import durations
@@ -27,6 +26,8 @@ class RoundTiming:
     wall_minutes: float | None = None
     lead_minutes: float | None = None
     elapsed_minutes: float | None = None
+    # An open round is late once its due time (StepRun.due_at) has passed.
+    overdue: bool = False
 
     @property
     def difference_minutes(self):
@@ -37,7 +38,7 @@ class RoundTiming:
     @property
     def late(self):
         if self.actual_minutes is None:
-            return self.elapsed_minutes is not None and self.elapsed_minutes > self.standard_minutes
+            return self.overdue
         return self.actual_minutes > self.standard_minutes
 
 
@@ -105,7 +106,7 @@ class RunTiming:
 def format_minutes(minutes):
     if minutes is None:
         return ""
-    return durations.format_minutes(round(minutes), settings.SOPFLOW_WORKDAY_MINUTES)
+    return durations.format_minutes(round(minutes), durations.DEFAULT_WORKDAY_MINUTES)
 
 
 def _wall(start, end):
@@ -189,6 +190,11 @@ def run_timing(run, step_runs, calendar, now=None):
             timing.waiting_total_minutes += row.lead_minutes - (row.actual_minutes or 0.0)
             if step_run.completed_at is None:
                 row.elapsed_minutes = row.lead_minutes
+                due_at = getattr(step_run, "due_at", None)
+                if due_at is not None:
+                    row.overdue = step_run.state == "active" and stop > due_at
+                else:
+                    row.overdue = row.elapsed_minutes > step.standard_minutes
         # Rounds come in order, so the latest round decides: a step sent back is not done.
         total.done = step_run.state == "done"
         timing.rounds.append(row)

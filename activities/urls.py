@@ -1,6 +1,6 @@
 from django.urls import path
 
-from activities.views import archive, authoring, runs, sops, verify
+from activities.views import archive, authoring, notifications, runs, sops, verify
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("sop/<int:pk>/ubah/", authoring.sop_edit, name="sop_edit"),
     path("sop/<int:pk>/ubah/pratinjau/", authoring.sop_preview, name="sop_preview"),
     path("sop/<int:pk>/revisi/", authoring.sop_revise, name="sop_revise"),
+    path("sop/<int:pk>/ajukan/", authoring.sop_submit, name="sop_submit"),
+    path("sop/<int:pk>/pengesahan/", authoring.sop_pengesahan, name="sop_pengesahan"),
     path("sop/impor/", authoring.sop_import, name="sop_import"),
     path("sop/impor/template.xlsx", authoring.import_template, name="sop_import_template"),
     path("kegiatan/", runs.run_list, name="run_list"),
@@ -35,4 +37,10 @@ urlpatterns = [
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
     path("verifikasi/", verify.verify_index, name="verify_index"),
     path("verifikasi/<str:code>/", verify.verify_document, name="verify_document"),
+    path("notifikasi/", notifications.notification_list, name="notification_list"),
+    path("notifikasi/jumlah/", notifications.notification_count, name="notification_count"),
+    path(
+        "notifikasi/baca-semua/", notifications.notification_read_all, name="notification_read_all"
+    ),
+    path("notifikasi/<int:pk>/", notifications.notification_open, name="notification_open"),
 ]

@@ -3,7 +3,8 @@
 Each transition is one function that runs in one transaction: it locks the run row
 (`select_for_update`, a row lock in the database, so it holds across processes and servers),
 re-reads the state under the lock, checks who may act, writes the change and its `Event`, and
-queues notifications for after the commit. Views never change state themselves.
+writes the in-app notifications; mail, webhooks and the laporan archive are tasks queued for after
+the commit (activities/tasks.py). Views never change state themselves.
 
 SQLite ignores `select_for_update`; there the IMMEDIATE transaction mode serialises writers and
 the conditional UPDATEs (on `StepRun.version`, on `Run.status`) still let only one of two
@@ -21,7 +22,7 @@ from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from activities import notifications, reports, timing, uploads
+from activities import deadlines, notifications, tasks, timing, uploads
 from activities.models import Event, Role, Run, Sop, Step, StepRun
 
 
@@ -135,24 +136,20 @@ def _require_running(run):
         )
 
 
-def _notify_step_activated(step_run_id, actor):
-    def send():
-        notifications.step_activated(step_run_id, exclude_user_id=actor.user.pk)
-
-    # robust: a broken mail template or server is logged, never turned into an error page
-    # for a change that has already been committed.
-    transaction.on_commit(send, robust=True)
+def _archive_when_committed(run, actor, now):
+    # The final laporan is rendered by a worker from the committed data; the run page says it is
+    # being prepared until it is there.
+    notifications.run_finished(run, actor_user=actor.user, now=now)
+    tasks.enqueue_on_commit(tasks.archive_laporan, run.pk)
 
 
-def _archive_when_committed(run_id):
-    # The final laporan is rendered from committed data; a failure is logged by archive_run and
-    # the laporan view archives it on its first request instead.
-    transaction.on_commit(lambda: reports.archive_run(run_id), robust=True)
-
-
-def _activate(run, step_run, activated_at, actor, now):
+def _activate(run, step_run, activated_at, actor, now, *, returned=False, deadline=None):
+    due_at = deadlines.due_time(run.unit.calendar, activated_at, step_run.step, deadline=deadline)
     updated = StepRun.objects.filter(pk=step_run.pk, state=StepRun.State.WAITING).update(
-        state=StepRun.State.ACTIVE, activated_at=activated_at, version=F("version") + 1
+        state=StepRun.State.ACTIVE,
+        activated_at=activated_at,
+        due_at=due_at,
+        version=F("version") + 1,
     )
     if updated != 1:
         raise WorkflowError(_("Langkah berikutnya tidak dapat diaktifkan."), code="conflict")
@@ -168,9 +165,11 @@ def _activate(run, step_run, activated_at, actor, now):
             "step": step_run.step.number,
             "round": step_run.round,
             "activated_at": _iso(activated_at),
+            "due_at": _iso(due_at),
         },
     )
-    _notify_step_activated(step_run.pk, actor)
+    # In-app notifications are written with the change; mail and webhook go after the commit.
+    notifications.step_activated(run, step_run, actor_user=actor.user, returned=returned, now=now)
 
 
 @transaction.atomic
@@ -362,7 +361,7 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
 
-def _advance(run, current, actor, at, now):
+def _advance(run, current, actor, at, now, *, deadline=None):
     """Activate the next step at `at`, or finish the run after its last step."""
     following = (
         run.step_runs.select_related("step")
@@ -389,9 +388,9 @@ def _advance(run, current, actor, at, now):
             before={"status": Run.Status.RUNNING},
             after={"status": Run.Status.FINISHED, "finished_at": _iso(at)} | figures,
         )
-        _archive_when_committed(run.pk)
+        _archive_when_committed(run, actor, now)
         return None
-    _activate(run, following, at, actor, now)
+    _activate(run, following, at, actor, now, deadline=deadline)
     return following
 
 
@@ -513,7 +512,8 @@ def approve_step(
     }
     _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, _serialise(fields))
     uploads.store(run, current, attachments, actor, now)
-    _advance(run, current, actor, completed_at, now)
+    # The disposisi's batas waktu is the due time of the step it orders.
+    _advance(run, current, actor, completed_at, now, deadline=deadline)
     current.refresh_from_db()
     return current
 
@@ -577,7 +577,7 @@ def return_step(
     first = run.step_runs.select_related("step").get(
         step=target, round=latest_rounds[target.pk] + 1
     )
-    _activate(run, first, completed_at, actor, now)
+    _activate(run, first, completed_at, actor, now, returned=True)
     current.refresh_from_db()
     return current
 

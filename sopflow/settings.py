@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +107,13 @@ TEMPLATES = [
                 "activities.context_processors.navigation",
             ],
         },
+    },
+    {
+        # Plain text (mail subjects and bodies, webhook texts): rendered without HTML escaping.
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates" / "text"],
+        "OPTIONS": {"autoescape": False},
     },
 ]
 
@@ -172,6 +181,37 @@ EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "sopflow <sopflow@localhost>")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+# A mail server that hangs must not hold a worker for ever: SMTP gives up after this many seconds.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+
+# Background work (activities/tasks.py): PostgreSQL (or the SQLite file) is the queue and
+# `manage.py db_worker` runs it. Tests use the immediate backend (tests/conftest.py).
+TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# A task still marked running this long after it started is taken to have lost its worker
+# (killed, machine gone) and is queued again; every task is idempotent, so that is safe.
+SOPFLOW_TASK_STALE_SECONDS = env_int("SOPFLOW_TASK_STALE_SECONDS", 15 * 60)
+
+# The deadline sweep (activities/deadlines.py, every few minutes from the scheduler).
+# A reminder when this share (percent) of a step's standard has passed, and when it is due.
+SOPFLOW_REMINDER_PERCENT = env_int("SOPFLOW_REMINDER_PERCENT", 80)
+# Escalation to the superior of the step's role once it is this many office minutes overdue,
+# to the next superior after twice as long, and so on up the chain.
+SOPFLOW_ESCALATION_MINUTES = env_int("SOPFLOW_ESCALATION_MINUTES", 60)
+# The morning digest (local time, WIB) on working days.
+SOPFLOW_DIGEST_TIME = env("SOPFLOW_DIGEST_TIME", "07:00")
+SOPFLOW_SWEEP_MINUTES = env_int("SOPFLOW_SWEEP_MINUTES", 5)
+
+# Notifications: in-app always; these outside channels besides (activities/notifications.py).
+SOPFLOW_NOTIFICATION_CHANNELS = env_list("SOPFLOW_NOTIFICATION_CHANNELS", ["email"])
+SOPFLOW_WEBHOOK_URL = env("SOPFLOW_WEBHOOK_URL", "")
+SOPFLOW_WEBHOOK_SECRET = env("SOPFLOW_WEBHOOK_SECRET", "")
+SOPFLOW_WEBHOOK_TIMEOUT = env_int("SOPFLOW_WEBHOOK_TIMEOUT", 10)
+if "webhook" in SOPFLOW_NOTIFICATION_CHANNELS and not (
+    SOPFLOW_WEBHOOK_URL and SOPFLOW_WEBHOOK_SECRET
+):
+    raise ImproperlyConfigured(
+        "the webhook channel needs SOPFLOW_WEBHOOK_URL and SOPFLOW_WEBHOOK_SECRET"
+    )
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
@@ -192,8 +232,6 @@ LOGGING = {
 }
 
 # sopflow's own settings.
-# One "hari" in an SOP's waktu column is one working day of office time.
-SOPFLOW_WORKDAY_MINUTES = env_int("SOPFLOW_WORKDAY_MINUTES", 450)
 SOPFLOW_UPLOAD_MAX_BYTES = env_int("SOPFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 SOPFLOW_UPLOAD_STEP_MAX_BYTES = env_int("SOPFLOW_UPLOAD_STEP_MAX_BYTES", 50 * 1024 * 1024)
 SOPFLOW_PARENT_GOVERNMENT = "Pemerintah Kota Tangerang"

@@ -34,6 +34,8 @@ def _fast_and_isolated(settings, tmp_path, demo_signer):
     # Archived laporan are signed in tests as with `make run`.
     settings.SOPFLOW_SIGNING_PKCS12 = str(demo_signer)
     settings.SOPFLOW_SIGNING_PASSWORD = DEMO_SIGNER_PASSWORD
+    # Tasks run at once, in the test's process; the worker tests start real db_workers.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

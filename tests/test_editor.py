@@ -200,3 +200,37 @@ def test_a_revision_of_the_version_in_force_opens_in_the_editor(client_for, sop1
     assert client.post(f"/sop/{sop1.pk}/revisi/")["Location"] == response["Location"]
     assert client_for("kasi").post(f"/sop/{sop1.pk}/revisi/").status_code == 403
     assert Step.objects.filter(sop=revision).count() == 15
+
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"steps-TOTAL_FORMS": HUGE},
+        {"steps-TOTAL_FORMS": "abc"},
+        {"steps-0-number": HUGE},
+        {"steps-0-id": HUGE},
+        {"steps-0-roles": ["abc", HUGE]},
+        {"steps-0-return_number": "-1"},
+        {"steps-0-activity": "a\x00b"},
+        {"steps-0-kind": "<script>"},
+        {"action": "up-" + HUGE},
+        {"action": "add-" + HUGE},
+        {"action": "nonsense"},
+        {"confirm_note": [HUGE, "abc"]},
+        {"name": "x" * 5000},
+    ],
+)
+def test_hostile_editor_input_is_refused_without_a_500(client_for, draft, change):
+    before = sorted(draft.steps.values_list("number", "activity", "kind", "standard_text"))
+    client = client_for("kasubag_tu")
+    data = _post(draft, _sound_rows(draft))
+    data.update(change)
+    for url in (f"/sop/{draft.pk}/ubah/", f"/sop/{draft.pk}/ubah/pratinjau/"):
+        response = client.post(url, data)
+        assert response.status_code in (200, 302, 400), url
+    after = sorted(draft.steps.values_list("number", "activity", "kind", "standard_text"))
+    if "action" not in change and "confirm_note" not in change and "steps-0-id" not in change:
+        assert after == before

@@ -292,7 +292,7 @@ def test_import_through_the_page_opens_the_draft(client_for, sop1):
         "/sop/impor/", {"unit": sop1.unit_id, "text": _seed_text("Kesbangpol")}
     )
     draft = Sop.objects.get(unit=sop1.unit, name=sop1.name, version=2)
-    assert response.status_code == 302 and str(draft.pk) in response["Location"]
+    assert response.status_code == 302 and response["Location"] == f"/sop/{draft.pk}/ubah/"
 
 
 # Portable definitions -------------------------------------------------------------------------

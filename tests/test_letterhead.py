@@ -66,7 +66,7 @@ def test_the_admin_uploads_an_emblem(client_for, seeded):
         "head_nip": unit.head_nip,
         "emblem": SimpleUploadedFile("lambang.png", png(), content_type="image/png"),
     }
-    for prefix in ("roles", "days_off", "special_schedules"):
+    for prefix in ("roles", "working_hours", "days_off", "special_schedules"):
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
     response = client.post(f"/admin/activities/unit/{unit.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:2000]

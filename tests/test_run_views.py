@@ -1099,7 +1099,7 @@ QUERY_COUNTS = {}
 
 @pytest.mark.parametrize(
     ("name", "url", "budget"),
-    [("inbox", "/tugas/", 9), ("run_list", "/kegiatan/", 10), ("run_detail", "detail", 16)],
+    [("inbox", "/tugas/", 11), ("run_list", "/kegiatan/", 11), ("run_detail", "detail", 18)],
 )
 def test_query_budget_is_flat(
     client_for, users, sop1, name, url, budget, django_assert_max_num_queries

@@ -216,12 +216,12 @@ def test_post_is_not_allowed(client_for, sop1, name):
 
 
 # Queries of /sop/: session, user, SOPs with units, their steps, the steps' roles, the roles'
-# members (for the open button), the inbox count in the navigation bar.
-LIST_QUERIES = 7
+# members (for the open button), the inbox count and the bell's unread count in the navigation.
+LIST_QUERIES = 8
 # Queries of /sop/<id>/: session, user, the SOP with its unit, steps, their roles, identity
 # items, the members of step 1's role (for the open button), whether the user writes the
-# unit's SOPs (for the edit button), the inbox count.
-DETAIL_QUERIES = 9
+# unit's SOPs (for the edit button), the inbox and unread counts.
+DETAIL_QUERIES = 10
 
 
 def test_library_queries_do_not_grow_with_sops(

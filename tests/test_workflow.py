@@ -8,9 +8,9 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db.models import ProtectedError
 
-from activities import workflow
+from activities import tasks, workflow
 from activities.admin import copy_as_revision
-from activities.models import Event, Run, Sop, StepRun
+from activities.models import Event, Notification, Run, Sop, StepRun
 from activities.workflow import WorkflowError
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -174,12 +174,13 @@ def test_steps_complete_in_order_and_the_next_one_activates(sop1, users):
 def test_a_transition_stays_within_a_query_budget(sop1, users, django_assert_max_num_queries):
     run = open_run(sop1, users["kasi"])
     # Savepoint; lock and read the run; the active step, its roles, their members; the unit's
-    # days off and Ramadan periods (for the round's stored office minutes); the conditional
-    # update and its event; the next step, its activation and event; re-read the completed
-    # step; release. Each of the two events also reads where its run's hash chain ends (under
-    # the run lock) and moves the run's chain head: 2 more each. Nothing per step of the SOP or
-    # per user.
-    with django_assert_max_num_queries(18):
+    # calendar: days off, special periods, working hours (for the round's stored office minutes
+    # and the next step's due time); the conditional update and its event; the next step, its
+    # activation and event; re-read the completed step; release. The in-app notification of the
+    # next step: its role holders, who already has it, the notifications, their deliveries.
+    # Each of the two events also reads where its run's hash chain ends (under the run lock)
+    # and moves the run's chain head: 2 more each. Nothing per step of the SOP or per user.
+    with django_assert_max_num_queries(23):
         workflow.complete_step(run_id=run.pk, number=1, user=users["kasi"])
 
 
@@ -405,6 +406,8 @@ def test_sop1_from_first_to_last_step_with_two_returns(sop1, users):
         "finished": 1,
         "attached": 0,
         "archived": 0,
+        "reminded": 0,
+        "escalated": 0,
     }
     assert kinds(run)[-2:] == [Event.Kind.COMPLETED, Event.Kind.FINISHED]
 
@@ -689,7 +692,14 @@ def test_a_failing_mail_server_does_not_undo_the_step(
     with django_capture_on_commit_callbacks(execute=True):
         act(run, 1)
     assert run.step_runs.get(step__number=2).state == StepRun.State.ACTIVE
-    assert "Could not send notifications" in caplog.text
+    # The in-app notification is there; the mail was tried, retried a bounded number of times
+    # and is left unsent with its error for the admin.
+    notification = Notification.objects.get(recipient=users["kepala"], step_run__step__number=2)
+    delivery = notification.deliveries.get(channel="email")
+    assert delivery.sent_at is None
+    assert delivery.attempts == len(tasks.RETRY_DELAYS) + 1
+    assert "ConnectionRefusedError" in delivery.last_error
+    assert "failed for good after 4 attempts" in caplog.text
 
 
 def test_returning_notifies_the_target_step(sop1, users, django_capture_on_commit_callbacks):

@@ -38,6 +38,14 @@ def waktu(value):
 
 
 @register.filter
+def jam(value):
+    """14.30 in WIB: the time of day as Indonesian writes it."""
+    if not value:
+        return ""
+    return formats.date_format(timezone.localtime(value), "H.i")
+
+
+@register.filter
 def nip(value):
     return models.format_nip(value)
 

@@ -5,6 +5,7 @@ the run's unit; nothing under MEDIA_ROOT is meant to be published directly.
 """
 
 import csv
+import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from activities import access, reports
+from activities import access, reports, tasks
 from activities.forms import ArchiveFilterForm
 from activities.models import ArchivedReport, Attachment, Run
 from activities.paging import InvalidCursor, keyset_page
@@ -26,6 +27,9 @@ PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 10_000
 # Attachments never change once stored, so browsers may keep them for a while (privately).
 FILE_CACHE_SECONDS = 24 * 3600
+# How long after the finish the laporan may still be with the worker before a download asks
+# for it again.
+ARCHIVE_GRACE = datetime.timedelta(minutes=1)
 
 
 def _file_response(field_file, *, content_type, filename, inline):
@@ -46,7 +50,17 @@ def run_report(request, pk):
     """The laporan PDF: the archived bytes of a finished run, a draft for any other run."""
     run = get_object_or_404(Run.objects.for_user(request.user), pk=pk)
     if run.status == Run.Status.FINISHED:
-        archived = reports.ensure_archived(run.pk)
+        archived = ArchivedReport.objects.filter(run=run).first()
+        if archived is None and run.finished_at < timezone.now() - ARCHIVE_GRACE:
+            # The task queued at the finish should have archived it by now: it failed or was
+            # lost, so queue it again (it archives once however often it is queued).
+            tasks.archive_laporan.enqueue(run.pk)
+            archived = ArchivedReport.objects.filter(run=run).first()
+        if archived is None:
+            response = render(request, "runs/laporan_pending.html", {"run": run}, status=202)
+            response["Retry-After"] = "5"
+            response["Cache-Control"] = "no-store"
+            return response
         response = _file_response(
             archived.file,
             content_type="application/pdf",

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
-from activities import access, definitions, editor, importers
+from activities import access, definitions, editor, importers, pengesahan
 from activities.admin import copy_as_revision
 from activities.models import Role, Sop, SopItem
 from activities.sop_forms import (
@@ -50,7 +50,7 @@ def sop_import(request):
             error = str(refused)
         else:
             messages.success(request, _import_message(result))
-            return redirect(result.sop.get_absolute_url())
+            return redirect("sop_edit", pk=result.sop.pk)
     return render(request, "authoring/import.html", {"form": form, "error": error})
 
 
@@ -183,6 +183,7 @@ def _render_editor(request, sop, identity, steps, new_role, general=(), status=2
             "doc": document,
             "shown": shown,
             "roles": roles,
+            "returned": sop.acts.filter(kind="returned").select_related("actor").last(),
         },
         status=status,
     )
@@ -292,3 +293,57 @@ def sop_revise(request, pk):
             request, _("Draf versi %(v)s sudah ada; lanjutkan di sana.") % {"v": draft.version}
         )
     return redirect("sop_edit", pk=draft.pk)
+
+
+# Pengesahan -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["POST"])
+def sop_submit(request, pk):
+    """A draft goes to the unit's Kepala for pengesahan."""
+    sop = access.get_draft_for_maintainer(request.user, pk)
+    try:
+        pengesahan.submit(sop, request.user)
+    except pengesahan.PengesahanError as error:
+        messages.error(request, _("Belum dapat diajukan: %(why)s") % {"why": error})
+        return redirect("sop_edit", pk=sop.pk) if sop.status == Sop.Status.DRAFT else redirect(sop)
+    messages.success(request, _("SOP diajukan untuk disahkan pimpinan unit."))
+    return redirect(sop)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sop_pengesahan(request, pk):
+    """/sop/<id>/pengesahan/: the Kepala reads the changes and approves or returns the draft."""
+    sop = access.get_sop_for_user(request.user, pk)
+    if not pengesahan.may_approve(request.user, sop):
+        raise PermissionDenied
+    error = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "sahkan":
+                pengesahan.approve(sop, request.user)
+                messages.success(
+                    request,
+                    _(
+                        "SOP disahkan dan berlaku mulai hari ini. Versi sebelumnya tidak berlaku lagi."
+                    ),
+                )
+                return redirect(sop)
+            if action == "kembalikan":
+                pengesahan.return_for_fix(sop, request.user, request.POST.get("notes", "")[:5000])
+                messages.success(request, _("SOP dikembalikan kepada penyusun dengan catatan."))
+                return redirect("inbox")
+            error = _("Pilih sahkan atau kembalikan.")
+        except pengesahan.PengesahanError as refused:
+            error = str(refused)
+    context = {
+        "sop": sop,
+        "diff": pengesahan.diff(sop),
+        "acts": sop.acts.select_related("actor"),
+        "error": error,
+        "notes": request.POST.get("notes", "") if request.method == "POST" else "",
+    }
+    return render(request, "authoring/pengesahan.html", context, status=200)

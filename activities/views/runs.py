@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from activities import access, durations, uploads, workflow
+from activities import access, durations, pengesahan, uploads, workflow
 from activities.forms import (
     ApproveStepForm,
     CancelRunForm,
@@ -65,34 +65,51 @@ def home(request):
 class InboxTask:
     step_run: StepRun
     elapsed_minutes: float
+    # Office minutes past the due time (0 when not due yet).
+    late_minutes: float = 0.0
 
     @property
     def overdue(self):
-        return self.elapsed_minutes > self.step_run.step.standard_minutes
+        due_at = self.step_run.due_at
+        if due_at is None:
+            return self.elapsed_minutes > self.step_run.step.standard_minutes
+        return self.late_minutes > 0 or due_at < timezone.now()
+
+    @property
+    def due_today(self):
+        due_at = self.step_run.due_at
+        return due_at is not None and timezone.localdate(due_at) == timezone.localdate()
 
 
 @login_required
 @require_safe
 def inbox(request):
-    """Active steps the user may act on, oldest first, with the office time they have waited."""
+    """Active steps the user may act on, the soonest due first, with the office time they have
+    waited and how far past their due time they are."""
     now = timezone.now()
     step_runs = list(
         StepRun.objects.for_user(request.user)
         .select_related("run__sop", "run__unit", "step")
         .prefetch_related("step__roles")
-        .order_by("activated_at", "id")[: INBOX_LIMIT + 1]
+        .order_by(F("due_at").asc(nulls_last=True), "activated_at", "id")[: INBOX_LIMIT + 1]
     )
     more = len(step_runs) > INBOX_LIMIT
     step_runs = step_runs[:INBOX_LIMIT]
     calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in step_runs})
-    tasks = [
-        InboxTask(
-            step_run,
-            calendars[step_run.run.unit_id].office_minutes(step_run.activated_at or now, now),
-        )
-        for step_run in step_runs
-    ]
-    context = {"tasks": tasks, "more": more, "limit": INBOX_LIMIT}
+    tasks = []
+    for step_run in step_runs:
+        calendar = calendars[step_run.run.unit_id]
+        late = 0.0
+        if step_run.due_at is not None and step_run.due_at < now:
+            late = calendar.office_minutes(step_run.due_at, now)
+        elapsed = calendar.office_minutes(step_run.activated_at or now, now)
+        tasks.append(InboxTask(step_run, elapsed, late))
+    context = {
+        "tasks": tasks,
+        "more": more,
+        "limit": INBOX_LIMIT,
+        "pending_sops": list(pengesahan.pending_for(request.user)),
+    }
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 
 

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0005_event_chain"),
+        ("activities", "0009_event_chain"),
     ]
 
     operations = [

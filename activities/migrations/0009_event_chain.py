@@ -37,7 +37,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0004_backfill_figures"),
+        ("activities", "0008_pengesahan"),
     ]
 
     operations = [

@@ -1,0 +1,55 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the web server, a task worker and the scheduler together, as production does; "
+        "Ctrl-C (or SIGTERM) stops all three, and so does any one of them stopping."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *, addrport, **options):
+        manage = [sys.executable, os.path.abspath(sys.argv[0])]
+        commands = {
+            "web": [*manage, "runserver", addrport],
+            "worker": [*manage, "db_worker", "--interval", "1", "--no-startup-delay"],
+            "scheduler": [*manage, "run_scheduler"],
+        }
+        # Each child leads its own process group, so stopping it stops what it started too
+        # (runserver's reloader child, for one).
+        children = {
+            name: subprocess.Popen(command, process_group=0) for name, command in commands.items()
+        }
+        stopping = []
+
+        def stop(signum, frame):
+            stopping.append(signum)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping and all(child.poll() is None for child in children.values()):
+                time.sleep(0.2)
+        finally:
+            for child in children.values():
+                if child.poll() is None:
+                    os.killpg(child.pid, signal.SIGINT)
+            deadline = time.monotonic() + 10
+            for name, child in children.items():
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    self.stderr.write(f"{name} did not stop in time; killing it")
+                    os.killpg(child.pid, signal.SIGKILL)
+                    child.wait()
+        ended = [name for name, child in children.items() if child.returncode not in (0, None)]
+        if ended and not stopping:
+            self.stderr.write(f"stopped because {', '.join(ended)} ended")

@@ -1,0 +1,265 @@
+"""Pengesahan online: a draft is submitted, the unit's Kepala approves it or returns it.
+
+Each act locks the SOP row, checks its status, changes it and writes a `SopAct`, all in one
+transaction, like the run transitions in `workflow`. Approving makes the version active with
+the date of approval as its tanggal efektif and retires the version in force; runs stay pinned
+to the version they were opened from, whatever happens to it later.
+
+`diff` compares a draft with the version in force: identity fields, sections, and the steps
+aligned by their activity text, so an inserted step shows as one step added rather than every
+later step changed.
+"""
+
+import difflib
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from activities import access
+from activities.definitions import StepSpec, check_steps
+from activities.models import Role, Sop, SopAct, SopItem, Unit
+from activities.sop_forms import IDENTITY_FIELDS
+
+
+class PengesahanError(Exception):
+    """An act that is not allowed now; the message says why."""
+
+
+def approver_units(user):
+    """Units whose SOPs the user approves: where he holds the head role (or all, superuser)."""
+    if user.is_superuser:
+        return Unit.objects.all()
+    return Unit.objects.filter(roles__members=user, roles__kind=Role.Kind.HEAD).distinct()
+
+
+def may_approve(user, sop):
+    return user.is_superuser or approver_units(user).filter(pk=sop.unit_id).exists()
+
+
+def pending_for(user):
+    """Submitted versions waiting for this user's pengesahan, oldest first."""
+    return (
+        Sop.objects.filter(status=Sop.Status.SUBMITTED, unit__in=approver_units(user))
+        .select_related("unit")
+        .order_by("updated_at", "id")
+    )
+
+
+def blockers(sop):
+    """Why a draft cannot be submitted yet: review notes left, rules the table breaks."""
+    problems = []
+    notes = sop.review_notes.count()
+    if notes:
+        problems.append(_("%(n)s isian masih ditandai untuk diperiksa di editor.") % {"n": notes})
+    steps = list(sop.steps.prefetch_related("roles").select_related("return_to"))
+    specs = [
+        StepSpec(
+            number=step.number,
+            kind=step.kind,
+            role_unit_ids=tuple(role.unit_id for role in step.roles.all()),
+            return_to=step.return_to.number if step.return_to_id else None,
+            standard=step.standard_text,
+        )
+        for step in steps
+    ]
+    problems += [error.message for error in check_steps(sop.unit_id, specs)]
+    return problems
+
+
+def _locked(sop, status):
+    locked = Sop.objects.select_for_update().filter(pk=sop.pk).first()
+    if locked is None or locked.status != status:
+        raise PengesahanError(
+            _("Status SOP ini sudah berubah (sekarang: %(status)s). Muat ulang halaman.")
+            % {"status": locked.get_status_display() if locked else "–"}
+        )
+    return locked
+
+
+@transaction.atomic
+def submit(sop, user):
+    """Draft → submitted, when nothing is left to check."""
+    if not access.may_maintain_sops(user, sop.unit):
+        raise PengesahanError(_("Anda tidak menyusun SOP unit ini."))
+    locked = _locked(sop, Sop.Status.DRAFT)
+    problems = blockers(locked)
+    if problems:
+        raise PengesahanError(" ".join(problems))
+    locked.status = Sop.Status.SUBMITTED
+    locked.save(update_fields=["status", "updated_at"])
+    SopAct.objects.create(
+        sop=locked,
+        kind=SopAct.Kind.SUBMITTED,
+        actor=user,
+        at=timezone.now(),
+        after={"status": locked.status},
+    )
+    return locked
+
+
+@transaction.atomic
+def return_for_fix(sop, user, notes):
+    """Submitted → draft, with the Kepala's notes (required)."""
+    if not may_approve(user, sop):
+        raise PengesahanError(_("Hanya pimpinan unit yang mengesahkan SOP ini."))
+    notes = (notes or "").strip()
+    if not notes:
+        raise PengesahanError(_("Tulis catatan perbaikan untuk penyusun SOP."))
+    locked = _locked(sop, Sop.Status.SUBMITTED)
+    locked.status = Sop.Status.DRAFT
+    locked.save(update_fields=["status", "updated_at"])
+    SopAct.objects.create(
+        sop=locked,
+        kind=SopAct.Kind.RETURNED,
+        actor=user,
+        at=timezone.now(),
+        notes=notes,
+        after={"status": locked.status},
+    )
+    return locked
+
+
+def effective_date_text(moment):
+    """The approval date as the documents write it: "23 November 2026" (Jakarta's date)."""
+    with override("id"):
+        return formats.date_format(timezone.localdate(moment), "j F Y")
+
+
+@transaction.atomic
+def approve(sop, user):
+    """Submitted → active, dated today; the version in force retires. Runs keep theirs."""
+    if not may_approve(user, sop):
+        raise PengesahanError(_("Hanya pimpinan unit yang mengesahkan SOP ini."))
+    locked = _locked(sop, Sop.Status.SUBMITTED)
+    now = timezone.now()
+    in_force = (
+        Sop.objects.select_for_update()
+        .filter(unit=locked.unit, name=locked.name, status=Sop.Status.ACTIVE)
+        .exclude(pk=locked.pk)
+        .first()
+    )
+    if in_force is not None:
+        in_force.status = Sop.Status.RETIRED
+        in_force.save(update_fields=["status", "updated_at"])
+    locked.status = Sop.Status.ACTIVE
+    locked.effective_on = effective_date_text(now)
+    locked.save(update_fields=["status", "effective_on", "updated_at"])
+    SopAct.objects.create(
+        sop=locked,
+        kind=SopAct.Kind.APPROVED,
+        actor=user,
+        at=now,
+        after={
+            "status": locked.status,
+            "effective_on": locked.effective_on,
+            "retired": in_force.pk if in_force else None,
+        },
+    )
+    return locked
+
+
+# The diff -------------------------------------------------------------------------------------
+
+STEP_FIELDS = (
+    ("activity", "Aktivitas"),
+    ("roles", "Pelaksana"),
+    ("kind", "Simbol"),
+    ("requirements", "Kelengkapan"),
+    ("standard", "Waktu"),
+    ("output", "Output"),
+    ("remarks", "Keterangan"),
+    ("return_to", "Kembali ke langkah"),
+)
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class StepDiff:
+    state: str  # "added", "removed", "changed"
+    number_before: int | None
+    number_after: int | None
+    activity: str
+    changes: list = field(default_factory=list)
+
+
+@dataclass
+class Diff:
+    base: Sop | None
+    fields: list
+    sections: list
+    steps: list
+
+    @property
+    def empty(self):
+        return not (self.fields or self.sections or self.steps)
+
+
+def _step_values(step):
+    return {
+        "activity": step.activity,
+        "roles": ", ".join(role.name for role in step.roles.all()),
+        "kind": step.get_kind_display(),
+        "requirements": step.requirements,
+        "standard": step.standard_display,
+        "output": step.output,
+        "remarks": step.remarks,
+        "return_to": str(step.return_to.number) if step.return_to_id else "",
+    }
+
+
+def _steps(sop):
+    return list(sop.steps.prefetch_related("roles").select_related("return_to").order_by("number"))
+
+
+def diff(sop):
+    """What this version changes against the version in force (or everything, if none)."""
+    base = (
+        Sop.objects.filter(unit=sop.unit, name=sop.name, status=Sop.Status.ACTIVE)
+        .exclude(pk=sop.pk)
+        .first()
+    ) or sop.previous
+    fields = []
+    for name in IDENTITY_FIELDS:
+        label = str(Sop._meta.get_field(name).verbose_name)
+        before = getattr(base, name) if base else ""
+        if before != getattr(sop, name):
+            fields.append(Change(label, before, getattr(sop, name)))
+    sections = []
+    for key, label in SopItem.Section.choices:
+        before = base.items(key) if base else []
+        after = sop.items(key)
+        if before != after:
+            sections.append(Change(str(label), "\n".join(before), "\n".join(after)))
+    old, new = (_steps(base) if base else []), _steps(sop)
+    matcher = difflib.SequenceMatcher(
+        a=[" ".join(s.activity.split()).lower() for s in old],
+        b=[" ".join(s.activity.split()).lower() for s in new],
+        autojunk=False,
+    )
+    steps = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            for before, after in zip(old[i1:i2], new[j1:j2], strict=True):
+                a, b = _step_values(before), _step_values(after)
+                changes = [
+                    Change(label, a[key], b[key]) for key, label in STEP_FIELDS if a[key] != b[key]
+                ]
+                if changes or before.number != after.number and tag != "equal":
+                    steps.append(
+                        StepDiff("changed", before.number, after.number, after.activity, changes)
+                    )
+            continue
+        for before in old[i1:i2]:
+            steps.append(StepDiff("removed", before.number, None, before.activity))
+        for after in new[j1:j2]:
+            steps.append(StepDiff("added", None, after.number, after.activity))
+    return Diff(base, fields, sections, steps)

@@ -1,0 +1,132 @@
+"""Pengesahan online: submit a draft, the Kepala returns it with notes or approves it."""
+
+import datetime
+
+import pytest
+import time_machine
+
+from activities import editor, pengesahan
+from activities.admin import copy_as_revision
+from activities.models import Run, Sop, SopAct
+from tests.test_editor import _post
+from tests.test_workflow import open_run
+
+WIB = datetime.timezone(datetime.timedelta(hours=7))
+
+
+@pytest.fixture
+def revision(sop1):
+    draft = copy_as_revision(sop1)
+    step = draft.steps.get(number=3)
+    step.output = "Notulen rapat persiapan"
+    step.save()
+    return draft
+
+
+def test_submit_return_fix_and_approve(client_for, users, sop1, revision):
+    run = open_run(sop1, users["kasi"])
+    author, kepala = client_for("kasubag_tu"), None
+    response = author.post(f"/sop/{revision.pk}/ajukan/")
+    assert response.status_code == 302
+    revision.refresh_from_db()
+    assert revision.status == Sop.Status.SUBMITTED
+    # The draft is no longer editable while the Kepala reads it.
+    assert author.get(f"/sop/{revision.pk}/ubah/").status_code == 302
+
+    kepala = client_for("kepala")
+    inbox = kepala.get("/tugas/").content.decode()
+    assert f"/sop/{revision.pk}/pengesahan/" in inbox
+    page = kepala.get(f"/sop/{revision.pk}/pengesahan/").content.decode()
+    assert "Notulen rapat persiapan" in page and "diubah" in page
+    refused = kepala.post(f"/sop/{revision.pk}/pengesahan/", {"action": "kembalikan", "notes": " "})
+    assert "Tulis catatan perbaikan" in refused.content.decode()
+    kepala.post(
+        f"/sop/{revision.pk}/pengesahan/",
+        {"action": "kembalikan", "notes": "Waktu langkah 3 terlalu lama."},
+    )
+    revision.refresh_from_db()
+    assert revision.status == Sop.Status.DRAFT
+
+    author = client_for("kasubag_tu")
+    page = author.get(f"/sop/{revision.pk}/ubah/").content.decode()
+    assert "Waktu langkah 3 terlalu lama." in page
+    rows = editor.initial_rows(revision)
+    rows[2]["standard_text"] = "20 menit"
+    assert author.post(f"/sop/{revision.pk}/ubah/", _post(revision, rows)).status_code == 302
+    author.post(f"/sop/{revision.pk}/ajukan/")
+
+    kepala = client_for("kepala")
+    with time_machine.travel(datetime.datetime(2026, 12, 2, 23, 30, tzinfo=WIB), tick=False):
+        response = kepala.post(f"/sop/{revision.pk}/pengesahan/", {"action": "sahkan"})
+    assert response.status_code == 302
+    revision.refresh_from_db()
+    sop1.refresh_from_db()
+    assert (revision.status, revision.effective_on) == (Sop.Status.ACTIVE, "2 Desember 2026")
+    assert sop1.status == Sop.Status.RETIRED
+    run.refresh_from_db()
+    assert run.sop == sop1 and run.is_running
+    kinds = list(SopAct.objects.filter(sop=revision).values_list("kind", "actor__username"))
+    assert kinds == [
+        ("submitted", "kasubag_tu"),
+        ("returned", "kepala"),
+        ("submitted", "kasubag_tu"),
+        ("approved", "kepala"),
+    ]
+    assert SopAct.objects.get(kind="returned").notes == "Waktu langkah 3 terlalu lama."
+    # A new kegiatan opens from the version in force.
+    assert Run.objects.filter(sop=revision).count() == 0
+    new_run = open_run(revision, users["kasi"])
+    assert new_run.sop == revision
+
+
+def test_the_approval_date_is_jakartas_date(users, sop1, revision):
+    pengesahan.submit(revision, users["kasubag_tu"])
+    with time_machine.travel(datetime.datetime(2026, 12, 3, 1, 0, tzinfo=WIB), tick=False):
+        approved = pengesahan.approve(revision, users["kepala"])
+    assert approved.effective_on == "3 Desember 2026"
+
+
+def test_who_may_submit_and_approve(client_for, users, sop1, revision):
+    assert client_for("kasi").post(f"/sop/{revision.pk}/ajukan/").status_code == 403
+    assert client_for("tim").post(f"/sop/{revision.pk}/ajukan/").status_code == 404
+    pengesahan.submit(revision, users["kasubag_tu"])
+    url = f"/sop/{revision.pk}/pengesahan/"
+    assert client_for("kasi").get(url).status_code == 403
+    assert client_for("kasubag_tu").post(url, {"action": "sahkan"}).status_code == 403
+    assert client_for("kabid").get(url).status_code == 404
+    assert client_for("kepala").get(url).status_code == 200
+    revision.refresh_from_db()
+    assert revision.status == Sop.Status.SUBMITTED
+    # Approving twice: the second act is refused with a message, nothing changes.
+    client_for("kepala").post(url, {"action": "sahkan"})
+    again = client_for("kepala").post(url, {"action": "sahkan"})
+    assert "sudah berubah" in again.content.decode()
+    assert SopAct.objects.filter(kind="approved").count() == 1
+
+
+def test_a_draft_with_review_notes_or_broken_rules_is_not_submitted(client_for, sop1):
+    from activities import importers
+    from tests.test_importers import _seed_text
+
+    draft = importers.import_source(sop1.unit, text=_seed_text("Kesbangpol")).sop
+    response = client_for("kasubag_tu").post(f"/sop/{draft.pk}/ajukan/", follow=True)
+    assert "ditandai untuk diperiksa" in response.content.decode()
+    draft.review_notes.all().delete()
+    step = draft.steps.get(number=3)
+    step.kind, step.return_to = "decision", None
+    step.save()
+    response = client_for("kasubag_tu").post(f"/sop/{draft.pk}/ajukan/", follow=True)
+    assert "tujuan pengembalian" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == Sop.Status.DRAFT
+    assert not SopAct.objects.filter(sop=draft).exists()
+
+
+def test_diff_lists_added_removed_and_changed_steps_field_by_field(users, sop1, revision):
+    step = revision.steps.get(number=15)
+    step.remarks = "Disimpan lima tahun"
+    step.save()
+    diff = pengesahan.diff(revision)
+    changed = {(s.number_after, c.label) for s in diff.steps for c in s.changes}
+    assert changed == {(3, "Output"), (15, "Keterangan")}
+    assert diff.base == sop1 and not diff.fields

@@ -1,0 +1,172 @@
+"""The deadline sweep: a reminder at 80 % of the standard and at the due time, escalation up the
+reports_to chain, one morning digest per user; idempotent, and silent outside office hours."""
+
+import datetime
+import zoneinfo
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+
+from activities import deadlines, schedule, workflow
+from activities.models import Event, Notification, StepRun
+
+WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
+
+
+def wib(day, hour, minute=0, month=11):
+    return datetime.datetime(2026, month, day, hour, minute, tzinfo=WIB)
+
+
+def at(moment):
+    return time_machine.travel(moment, tick=False)
+
+
+@pytest.fixture
+def staf_step(sop1, users):
+    """SOP 1 run whose step 4 (Staf seksi, 60 menit) became active Monday 23 November 08:30."""
+    with at(wib(23, 8, 0)):
+        run = workflow.open_run(
+            sop=sop1,
+            user=users["kasi"],
+            title="Sosialisasi & Wawasan Kebangsaan",
+            scheduled_on=datetime.date(2026, 12, 10),
+            place="Aula",
+        )
+    with at(wib(23, 8, 30)):
+        workflow.complete_step(run_id=run.pk, number=1, user=users["kasi"])
+        workflow.approve_step(run_id=run.pk, number=2, user=users["kepala"], instruction="Ok")
+        workflow.complete_step(run_id=run.pk, number=3, user=users["kasi"])
+    step_run = run.step_runs.get(step__number=4)
+    assert step_run.due_at == wib(23, 9, 30)
+    mail.outbox.clear()
+    return step_run
+
+
+@pytest.fixture
+def sweep(django_capture_on_commit_callbacks):
+    """sweep(moment): the sweep with the clock at `moment`; mails go out after its commits."""
+
+    def run(moment):
+        with at(moment), django_capture_on_commit_callbacks(execute=True):
+            return deadlines.sweep()
+
+    return run
+
+
+def events(step_run, kind):
+    return list(Event.objects.filter(step_run=step_run, kind=kind).order_by("id"))
+
+
+def test_reminders_then_escalation_up_the_chain_each_sent_once(staf_step, users, sweep):
+    assert sweep(wib(23, 9, 10)).reminders == 0  # 40 of 60 minutes: too early
+
+    first = sweep(wib(23, 9, 20))  # 50 of 60 minutes: past 80 %
+    assert first.reminders == 1
+    assert sweep(wib(23, 9, 21)).as_dict() | {"checked": 0} == deadlines.SweepResult().as_dict()
+    (reminder,) = Notification.objects.filter(kind=Notification.Kind.REMINDER)
+    assert reminder.recipient == users["staf"]
+    assert reminder.url == f"/kegiatan/{staf_step.run_id}/langkah/4/"
+
+    assert sweep(wib(23, 9, 31)).due == 1
+    assert sweep(wib(23, 10, 20)).escalations == 0  # 50 minutes late: within the margin
+    assert sweep(wib(23, 10, 31)).escalations == 1  # 61 minutes late: to the Kasi
+    assert sweep(wib(23, 11, 29)).escalations == 0  # 119 minutes late
+    assert sweep(wib(23, 11, 31)).escalations == 1  # 121 office minutes late: to the Kepala
+    assert sweep(wib(23, 12, 30)).silent == 1  # the lunch break is not office time
+    assert sweep(wib(23, 16, 0)).escalations == 0  # the chain ends at the Kepala
+
+    escalations = Notification.objects.filter(kind=Notification.Kind.ESCALATION)
+    assert sorted(n.recipient.username for n in escalations) == ["kasi", "kepala"]
+    assert len(events(staf_step, Event.Kind.REMINDED)) == 2
+    levels = [e.after["level"] for e in events(staf_step, Event.Kind.ESCALATED)]
+    assert levels == [1, 2]
+    assert events(staf_step, Event.Kind.ESCALATED)[0].after["roles"] == ["Kasi"]
+    assert events(staf_step, Event.Kind.ESCALATED)[0].after["recipients"] == ["kasi"]
+    # Each notification went out by mail once (besides Monday's morning digest).
+    subjects = [m.subject for m in mail.outbox if "Ringkasan" not in m.subject]
+    assert len(subjects) == 4 and len(mail.outbox) == 5
+
+
+def test_a_late_first_sweep_sends_each_stage_once_and_skips_the_early_reminder(staf_step, sweep):
+    result = sweep(wib(23, 13, 31))
+    assert (result.reminders, result.due, result.escalations) == (0, 1, 2)
+    assert sweep(wib(23, 13, 35)).as_dict()["escalations"] == 0
+    assert StepRun.objects.get(pk=staf_step.pk).alert_stage == deadlines.Stage.ESCALATED + 1
+
+
+def test_the_sweep_is_silent_on_days_off_and_outside_office_hours(sop1, users, sweep):
+    with at(wib(27, 16, 20)):  # Friday; step 1 (15 menit) is due Monday 07:35
+        run = workflow.open_run(
+            sop=sop1,
+            user=users["admin"],
+            title="X",
+            scheduled_on=datetime.date(2026, 12, 10),
+            place="Aula",
+        )
+    mail.outbox.clear()
+    for moment in (wib(27, 20, 0), wib(28, 10, 0), wib(29, 23, 0), wib(30, 7, 20)):
+        result = sweep(moment)
+        assert result.silent == 1 and result.reminders == result.due == 0, moment
+    assert not Notification.objects.filter(kind=Notification.Kind.REMINDER).exists()
+    # Only Monday's morning digest (07:00, before the office opens) went out.
+    assert [m.subject for m in mail.outbox if "Ringkasan" not in m.subject] == []
+    digests = Notification.objects.filter(kind=Notification.Kind.DIGEST)
+    assert [n.key for n in digests] == ["digest:2026-11-30"]
+    result = sweep(wib(30, 7, 40))  # Monday, in office hours, past the due time
+    assert result.due == 1
+    assert run.step_runs.get(step__number=1).alert_stage == deadlines.Stage.DUE
+
+
+def test_one_digest_per_user_each_working_morning(staf_step, users, sweep):
+    assert sweep(wib(24, 6, 55)).digests == 0  # before 07:00 WIB
+    result = sweep(wib(24, 7, 5))
+    assert result.digests == 1  # only the Staf holds an active step
+    (digest,) = [m for m in mail.outbox if m.to == [users["staf"].email]]
+    assert "Ringkasan tugas Selasa, 24 November 2026" in digest.subject
+    assert "Terlambat" in digest.body and "Sosialisasi & Wawasan Kebangsaan" in digest.body
+    assert "&amp;" not in digest.body
+    assert f"/kegiatan/{staf_step.run_id}/langkah/4/" in digest.body
+    assert sweep(wib(24, 9, 0)).digests == 0  # one a day
+    assert sweep(wib(25, 7, 1)).digests == 1  # the next working morning
+
+
+def test_no_digest_on_a_day_off_or_after_office_hours(staf_step, sweep):
+    assert sweep(wib(28, 7, 5)).digests == 0  # Saturday
+    assert sweep(wib(24, 16, 5)).digests == 0  # Tuesday, after office hours
+    assert sweep(wib(24, 16, 5)).digests == 0
+
+
+def test_the_scheduler_runs_the_sweep_as_a_periodic_job(staf_step, settings):
+    assert [job.name for job in schedule.JOBS][0] == "sweep_deadlines"
+    with at(wib(23, 9, 31)):
+        assert "sweep_deadlines" in schedule.run_due_jobs()
+    assert Notification.objects.filter(kind=Notification.Kind.REMINDER).count() == 1
+
+
+def test_the_command_prints_its_counts(staf_step, capsys):
+    with at(wib(23, 9, 31)):
+        call_command("sweep_deadlines")
+    assert "1 due" in capsys.readouterr().out
+
+
+def test_sweep_queries_grow_with_active_steps_not_with_runs(
+    staf_step, sop2, users, django_assert_max_num_queries, sweep
+):
+    # Finished and cancelled runs are not read at all.
+    for index in range(5):
+        with at(wib(23, 8, 0)):
+            run = workflow.open_run(
+                sop=sop2,
+                user=users["subkor"],
+                title=f"R{index}",
+                scheduled_on=datetime.date(2026, 12, 10),
+                place="Aula",
+            )
+            workflow.cancel_run(run_id=run.pk, user=users["subkor"], reason="Ditunda")
+    sweep(wib(23, 8, 40))
+    # Active steps with their runs, SOPs and steps; their roles; the units' calendars (unit,
+    # days off, special periods, working hours); the digest is not due: nothing else.
+    with django_assert_max_num_queries(8):
+        sweep(wib(23, 8, 41))

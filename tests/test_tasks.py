@@ -1,0 +1,167 @@
+"""The background engine: tasks queued after the commit, idempotent, retried a bounded number of
+times; the scheduler's periodic jobs; mail subjects and plain-text bodies."""
+
+import datetime
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from activities import notifications, schedule, tasks, workflow
+from activities.models import ArchivedReport, Delivery, Event, Notification, PeriodicJob, Run
+from tests.test_reports import open_run, walk, wib
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def open_for_kasi(sop1, users):
+    """A run opened by the admin on behalf of the Kasi, so the Kasi is told of step 1."""
+    return workflow.open_run(
+        sop=sop1,
+        user=users["admin"],
+        title="Sosialisasi Wawasan Kebangsaan",
+        scheduled_on=datetime.date(2026, 12, 10),
+        place="Aula",
+    )
+
+
+@pytest.fixture
+def finished_run(users, sop2, django_capture_on_commit_callbacks):
+    start = wib(10, 12, 8)
+    run = open_run(sop2, users, start=start)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        walk(run, users, start=start)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FINISHED
+    return run, callbacks
+
+
+def test_the_laporan_is_archived_only_after_the_commit(finished_run, users):
+    run, callbacks = finished_run
+    assert not ArchivedReport.objects.filter(run=run).exists()
+    for callback in callbacks:
+        callback()
+    archived = ArchivedReport.objects.get(run=run)
+    notified = Notification.objects.filter(run=run, kind=Notification.Kind.ARCHIVED)
+    # The Kepala Bidang is the unit's archive keeper; the Sub Kor opened the run.
+    assert {n.recipient.username for n in notified} == {"kabid", "subkor"}
+
+    # Queued again (a retry, a second worker): nothing is written twice.
+    assert tasks.archive_laporan.enqueue(run.pk).return_value == archived.sha256
+    assert ArchivedReport.objects.filter(run=run).count() == 1
+    assert Event.objects.filter(run=run, kind=Event.Kind.ARCHIVED).count() == 1
+    assert notified.count() == 2
+
+
+def test_finishing_tells_the_opener(finished_run, users):
+    run, callbacks = finished_run
+    finished = Notification.objects.get(run=run, kind=Notification.Kind.FINISHED)
+    assert finished.recipient == users["subkor"]
+    assert finished.url == f"/kegiatan/{run.pk}/"
+
+
+def test_a_delivery_is_sent_once_however_often_it_runs(sop1, users):
+    run = open_for_kasi(sop1, users)
+    delivery = Notification.objects.get(recipient=users["kasi"], run=run).deliveries.get()
+    assert notifications.deliver(delivery.pk) is True
+    assert notifications.deliver(delivery.pk) is False
+    tasks.deliver.enqueue(delivery.pk)
+    assert len(mail.outbox) == 1
+    delivery.refresh_from_db()
+    assert delivery.sent_at is not None and delivery.attempts == 1
+
+
+def test_a_claimed_delivery_is_left_to_its_worker_until_the_claim_expires(sop1, users):
+    run = open_for_kasi(sop1, users)
+    delivery = Delivery.objects.get(notification__run=run)
+    Delivery.objects.filter(pk=delivery.pk).update(claimed_at=timezone.now())
+    assert notifications.deliver(delivery.pk) is False
+    expired = timezone.now() - notifications.CLAIM_TIMEOUT - datetime.timedelta(seconds=1)
+    Delivery.objects.filter(pk=delivery.pk).update(claimed_at=expired)
+    assert notifications.deliver(delivery.pk) is True
+    assert len(mail.outbox) == 1
+
+
+def test_a_title_with_a_line_break_still_mails_on_one_line_without_entities(
+    sop1, users, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = workflow.open_run(
+            sop=sop1,
+            user=users["admin"],
+            title="Sosialisasi\r\nBahaya Narkoba & <Tawuran>",
+            scheduled_on=datetime.date(2026, 12, 10),
+            place="Aula",
+        )
+    (message,) = mail.outbox
+    assert "\n" not in message.subject and "\r" not in message.subject
+    assert "Sosialisasi Bahaya Narkoba & <Tawuran>" in message.subject
+    assert "Bahaya Narkoba & <Tawuran>" in message.body
+    assert "&amp;" not in message.body and "&lt;" not in message.body
+    assert f"/kegiatan/{run.pk}/langkah/1/" in message.body
+
+
+def test_a_failed_task_is_retried_later_a_bounded_number_of_times(sop1, users, settings):
+    settings.TASKS = DATABASE_TASKS
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    run = open_for_kasi(sop1, users)
+    delivery = Delivery.objects.get(notification__run=run)
+    before = timezone.now()
+    tasks.deliver.enqueue(delivery.pk)
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+
+    results = list(DBTaskResult.objects.order_by("enqueued_at"))
+    assert [r.status for r in results] == [TaskResultStatus.FAILED, TaskResultStatus.READY]
+    retry = results[1]
+    assert retry.args_kwargs["kwargs"] == {"attempt": 2}
+    wait = (retry.run_after - before).total_seconds()
+    assert tasks.RETRY_DELAYS[0] <= wait < tasks.RETRY_DELAYS[0] + 30
+    # The last attempt does not queue another one.
+    with pytest.raises(OSError):
+        tasks.deliver.call(delivery.pk, attempt=len(tasks.RETRY_DELAYS) + 1)
+    assert DBTaskResult.objects.count() == 2
+
+
+def test_the_scheduler_queues_a_job_once_per_interval(db, settings, monkeypatch):
+    settings.TASKS = DATABASE_TASKS
+    job = schedule.Job("tick", "tests.worker_tasks.tick_probe", datetime.timedelta(minutes=5))
+    monkeypatch.setattr(schedule, "JOBS", [job])
+    now = timezone.now()
+    assert schedule.run_due_jobs(now) == ["tick"]
+    assert schedule.run_due_jobs(now) == []  # a second scheduler at the same moment
+    assert schedule.run_due_jobs(now + datetime.timedelta(minutes=4)) == []
+    assert schedule.run_due_jobs(now + datetime.timedelta(minutes=5)) == ["tick"]
+    assert DBTaskResult.objects.filter(task_path="tests.worker_tasks.tick_probe").count() == 2
+    assert PeriodicJob.objects.get(name="tick").last_run_at == now + datetime.timedelta(minutes=5)
+
+
+def test_a_task_whose_worker_died_is_queued_again(db, settings):
+    settings.TASKS = DATABASE_TASKS
+    from tests.worker_tasks import probe
+
+    result = probe.enqueue("/dev/null", "k")
+    started = timezone.now() - datetime.timedelta(seconds=settings.SOPFLOW_TASK_STALE_SECONDS + 5)
+    DBTaskResult.objects.filter(id=result.id).update(
+        status=TaskResultStatus.RUNNING, started_at=started
+    )
+    fresh = probe.enqueue("/dev/null", "fresh")
+    DBTaskResult.objects.filter(id=fresh.id).update(
+        status=TaskResultStatus.RUNNING, started_at=timezone.now()
+    )
+    assert schedule.requeue_stale_tasks() == 1
+    assert DBTaskResult.objects.get(id=result.id).status == TaskResultStatus.READY
+    assert DBTaskResult.objects.get(id=fresh.id).status == TaskResultStatus.RUNNING
+
+
+def test_the_admin_lists_task_results(client_for, settings):
+    settings.TASKS = DATABASE_TASKS
+    from tests.worker_tasks import probe
+
+    result = probe.enqueue("/dev/null", "k")
+    response = client_for("admin").get("/admin/django_tasks_database/dbtaskresult/")
+    assert response.status_code == 200
+    assert str(result.id) in response.content.decode()
