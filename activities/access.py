@@ -4,8 +4,9 @@ Another unit's object is a 404 (its existence is not disclosed); an object of th
 unit that his role may not act on is a 403.
 """
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 
 from activities.models import Role, Run, Sop, Step, StepRun, Unit
@@ -57,6 +58,45 @@ def require_archive_access(user):
     if not units:
         raise PermissionDenied
     return units
+
+
+def monitoring_units(user):
+    """Units whose statistics, monitoring, evaluation and event logs the user may see.
+
+    Kepala and TU of the unit, and the holders of step 1 of one of its SOPs (the Kasi who opens
+    its runs); every unit for a superuser.
+    """
+    if user.is_superuser:
+        return Unit.objects.all()
+    return Unit.objects.filter(
+        Q(roles__kind__in=Role.ARCHIVE_KINDS) | Q(roles__steps__number=1),
+        roles__members=user,
+    ).distinct()
+
+
+def unit_monitors(unit):
+    """The active users who monitor `unit` (the other side of `monitoring_units`)."""
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(sop_roles__kind__in=Role.ARCHIVE_KINDS) | Q(sop_roles__steps__number=1),
+            sop_roles__unit=unit,
+            is_active=True,
+        )
+        .distinct()
+    )
+
+
+def can_monitor(user, unit):
+    return monitoring_units(user).filter(pk=unit.pk).exists()
+
+
+def get_monitored_sop(user, pk):
+    """An SOP of the user's units (404 otherwise) whose monitoring he may see (403 otherwise)."""
+    sop = get_sop_for_user(user, pk)
+    if not can_monitor(user, sop.unit):
+        raise PermissionDenied
+    return sop
 
 
 def sop_maintainer_units(user):

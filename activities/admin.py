@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
 
 from activities import deadlines
 from activities.definitions import StepSpec, check_steps
@@ -16,11 +17,14 @@ from activities.models import (
     Attachment,
     Delivery,
     Event,
+    MonitoringReport,
+    MonitoringRow,
     Notification,
     PeriodicJob,
     Role,
     Run,
     Sop,
+    SopEvaluation,
     SopItem,
     Step,
     StepRun,
@@ -553,3 +557,37 @@ class NotificationAdmin(ReadOnlyAdmin):
 @admin.register(PeriodicJob)
 class PeriodicJobAdmin(ReadOnlyAdmin):
     list_display = ["name", "last_run_at", "next_run_at"]
+
+
+class MonitoringRowInline(admin.TabularInline):
+    model = MonitoringRow
+    extra = 0
+    fields = ["position", "sop", "proposed", "assessment", "notes", "action"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MonitoringReport)
+class MonitoringReportAdmin(SimpleHistoryAdmin):
+    """Tabel 7 forms are written in the app; the admin shows them and their history."""
+
+    list_display = ["__str__", "unit", "status", "reviewer_name", "signed_on", "updated_at"]
+    list_filter = ["unit", "status"]
+    readonly_fields = [field.name for field in MonitoringReport._meta.fields]
+    inlines = [MonitoringRowInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(SopEvaluation)
+class SopEvaluationAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "status", "reviewer_name", "signed_on", "updated_at"]
+    list_filter = ["status", "sop__unit"]
+    readonly_fields = [field.name for field in SopEvaluation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

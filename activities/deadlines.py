@@ -233,6 +233,8 @@ def sweep(now=None):
         if not calendar.is_office_time(now):
             result.silent += 1
             continue
+        if now < step_run.due_at and step_run.alert_stage >= Stage.REMINDED:
+            continue  # reminded already; nothing more until it is due
         target = _target_stage(step_run, calendar, now)
         if target > step_run.alert_stage:
             _claim_and_send(step_run, target, now, result)

@@ -10,10 +10,21 @@ import datetime
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from activities.models import Run, Sop
+from activities.models import (
+    Answer,
+    Assessment,
+    MonitoringReport,
+    MonitoringRow,
+    Run,
+    Sop,
+    SopEvaluation,
+    normalize_nip,
+)
+from activities.periods import Period
 
 # Back-filling a run that already took place is allowed up to a year back; a date further away
 # is almost always a typing error (2062 for 2026).
@@ -420,3 +431,239 @@ class ArchiveFilterForm(PeriodMixin, forms.Form):
             "date_from": data.get("dari"),
             "date_to": data.get("sampai"),
         }
+
+
+class PeriodForm(PeriodMixin, forms.Form):
+    """The period of a statistics page, a monitoring form or an event-log export."""
+
+    dari = date_field(
+        _("Dari tanggal"),
+        required=False,
+        invalid=_("Tanggal “dari” tidak valid; tulis mis. 2026-01-01."),
+    )
+    sampai = date_field(
+        _("Sampai tanggal"),
+        required=False,
+        invalid=_("Tanggal “sampai” tidak valid; tulis mis. 2026-06-30."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control form-control-sm"
+
+    def period(self, default):
+        """The chosen period; a date left empty (or a form with errors) takes `default`'s."""
+        if not self.is_bound or not self.is_valid():
+            return default
+        start = self.cleaned_data["dari"] or default.start
+        end = self.cleaned_data["sampai"] or default.end
+        if end < start:
+            # Only one date was given, outside the default period: take its own semester.
+            if self.cleaned_data["dari"]:
+                end = Period.semester_of(start).end
+            else:
+                start = Period.semester_of(end).start
+        return Period(start, end)
+
+
+class KinerjaForm(forms.Form):
+    """The month of an e-Kinerja list, and whose (oneself, one pegawai, or the whole unit)."""
+
+    EVERYONE = "semua"
+
+    bulan = forms.CharField(
+        label=_("Bulan"),
+        required=False,
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-11"}),
+    )
+    pegawai = forms.ChoiceField(label=_("Pegawai"), required=False)
+
+    def __init__(self, *args, viewer, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.viewer = viewer
+        self.people = {str(person.pk): person for person in people}
+        choices = [("", _("Saya sendiri"))]
+        if len(self.people) > 1 or viewer.is_superuser:
+            choices.append((self.EVERYONE, _("Semua pegawai unit")))
+            choices += [
+                (pk, person.get_full_name() or person.get_username())
+                for pk, person in self.people.items()
+                if person.pk != viewer.pk
+            ]
+        self.fields["pegawai"].choices = choices
+        self.fields["pegawai"].error_messages["invalid_choice"] = _(
+            "Pegawai yang dipilih tidak dikenal atau bukan bawahan Anda."
+        )
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = (
+                "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            )
+
+    def clean_bulan(self):
+        value = (self.cleaned_data.get("bulan") or "").strip()
+        if not value:
+            return None
+        try:
+            month = datetime.datetime.strptime(value, "%Y-%m").date()
+        except ValueError:
+            raise forms.ValidationError(
+                _("Bulan tidak valid; tulis tahun dan bulan, mis. 2026-11.")
+            ) from None
+        if not PeriodMixin.MIN_YEAR <= month.year <= PeriodMixin.MAX_YEAR:
+            raise forms.ValidationError(
+                _("Tahun harus antara %(min)s dan %(max)s.")
+                % {"min": PeriodMixin.MIN_YEAR, "max": PeriodMixin.MAX_YEAR}
+            )
+        return month
+
+    def choice(self):
+        """(first day of the month, the chosen person or None for everyone)."""
+        data = {}
+        if self.is_bound:
+            self.is_valid()
+            # Fields that passed keep their value when another one was refused.
+            data = self.cleaned_data
+        month = data.get("bulan") or timezone.localdate().replace(day=1)
+        chosen = data.get("pegawai") or ""
+        if chosen == self.EVERYONE:
+            return month, None
+        return month, self.people.get(chosen, self.viewer)
+
+
+class ThresholdsForm(forms.ModelForm):
+    """The thresholds a Tabel 7 draft proposes its penilaian from."""
+
+    class Meta:
+        model = MonitoringReport
+        fields = ["on_time_threshold", "return_threshold"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.min_value, field.max_value = 0, 100
+            field.validators = [
+                *field.validators,
+                MinValueValidator(0, message=_("Ambang harus antara 0 dan 100 persen.")),
+                MaxValueValidator(100, message=_("Ambang harus antara 0 dan 100 persen.")),
+            ]
+            field.widget.attrs.update(
+                {"class": "form-control form-control-sm", "min": 0, "max": 100}
+            )
+            field.error_messages["invalid"] = _("Tulis ambang sebagai bilangan bulat 0–100.")
+
+
+class MonitoringRowForm(forms.ModelForm):
+    """The penilai's penilaian, catatan and tindakan of one procedure of a Tabel 7 form."""
+
+    class Meta:
+        model = MonitoringRow
+        fields = ["assessment", "notes", "action"]
+        widgets = {
+            "assessment": forms.RadioSelect,
+            "notes": forms.Textarea(attrs={"rows": 4, "class": "form-control form-control-sm"}),
+            "action": forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assessment"].choices = Assessment.choices
+        self.fields["assessment"].error_messages["invalid_choice"] = _(
+            "Pilih salah satu penilaian."
+        )
+
+
+MonitoringRowFormSet = forms.modelformset_factory(
+    MonitoringRow, form=MonitoringRowForm, extra=0, can_delete=False
+)
+
+
+class SignOffForm(forms.ModelForm):
+    """The paraf of the penilai: name, NIP and date; all three are needed to sign off."""
+
+    signed_on = date_field(_("Tanggal paraf"), required=False)
+
+    class Meta:
+        model = MonitoringReport
+        fields = ["reviewer_name", "reviewer_nip", "signed_on"]
+
+    def __init__(self, *args, signing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.signing = signing
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control form-control-sm"
+
+    def clean_reviewer_nip(self):
+        value = normalize_nip(self.cleaned_data.get("reviewer_nip") or "")
+        if value and (len(value) != 18 or not value.isdigit()):
+            raise forms.ValidationError(_("NIP terdiri atas 18 angka, mis. 19640606 198503 1 015."))
+        return value
+
+    def clean_signed_on(self):
+        value = self.cleaned_data.get("signed_on")
+        if value and value > timezone.localdate():
+            raise forms.ValidationError(_("Tanggal paraf tidak boleh di masa depan."))
+        if value and value.year < PeriodMixin.MIN_YEAR:
+            raise forms.ValidationError(_("Tanggal paraf tidak valid."))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.signing:
+            for name, message in [
+                ("reviewer_name", _("Nama penilai wajib diisi untuk paraf.")),
+                ("reviewer_nip", _("NIP penilai wajib diisi untuk paraf.")),
+                ("signed_on", _("Tanggal paraf wajib diisi.")),
+            ]:
+                if not cleaned.get(name) and name not in self.errors:
+                    self.add_error(name, message)
+        return cleaned
+
+
+class EvaluationForm(forms.ModelForm):
+    """The seven criteria as Ya/Tidak (unanswered until the evaluator decides) with notes."""
+
+    class Meta:
+        model = SopEvaluation
+        fields = [
+            name
+            for number, _text in SopEvaluation.CRITERIA
+            for name in (f"answer_{number}", f"note_{number}")
+        ]
+        widgets = {
+            name: forms.RadioSelect
+            if name.startswith("answer_")
+            else forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"})
+            for name in fields
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for number, text in SopEvaluation.CRITERIA:
+            answer = self.fields[f"answer_{number}"]
+            answer.choices = Answer.choices
+            answer.required = False
+            answer.label = text
+            answer.error_messages["invalid_choice"] = _("Pilih Ya atau Tidak.")
+            self.fields[f"note_{number}"].label = _("Catatan")
+
+    def criteria(self):
+        """[(number, criterion, answer field, note field)] in order, for the template."""
+        return [
+            (number, text, self[f"answer_{number}"], self[f"note_{number}"])
+            for number, text in SopEvaluation.CRITERIA
+        ]
+
+    def unanswered(self):
+        return [
+            number
+            for number, _text in SopEvaluation.CRITERIA
+            if not self.cleaned_data.get(f"answer_{number}")
+        ]
+
+
+class EvaluationSignOffForm(SignOffForm):
+    class Meta(SignOffForm.Meta):
+        model = SopEvaluation

@@ -39,6 +39,7 @@ JOBS: list[Job] = [
         "activities.tasks.sweep_deadlines",
         datetime.timedelta(minutes=settings.SOPFLOW_SWEEP_MINUTES),
     ),
+    Job("remind_semester_end", "activities.tasks.remind_semester_end", datetime.timedelta(hours=6)),
 ]
 
 

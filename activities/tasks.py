@@ -92,3 +92,11 @@ def sweep_deadlines():
     from activities import deadlines
 
     return deadlines.sweep().as_dict()
+
+
+@task()
+def remind_semester_end():
+    """After a semester ends, remind each unit's monitors once to write its Tabel 7."""
+    from activities import monitoring
+
+    return monitoring.remind_semester_end()

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from activities.views import archive, authoring, notifications, runs, sops, verify
+from activities.views import (
+    archive,
+    authoring,
+    kinerja,
+    monitoring,
+    notifications,
+    runs,
+    sops,
+    verify,
+)
 
 urlpatterns = [
     path("", runs.home, name="home"),
@@ -37,6 +46,17 @@ urlpatterns = [
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
     path("verifikasi/", verify.verify_index, name="verify_index"),
     path("verifikasi/<str:code>/", verify.verify_document, name="verify_document"),
+    path("sop/<int:pk>/log.csv", monitoring.log_csv, name="sop_log_csv"),
+    path("sop/<int:pk>/log.xes", monitoring.log_xes, name="sop_log_xes"),
+    path("sop/<int:pk>/statistik/", monitoring.sop_statistics, name="sop_statistics"),
+    path("sop/<int:pk>/monitoring/", monitoring.sop_monitoring, name="sop_monitoring"),
+    path("sop/<int:pk>/evaluasi/", monitoring.sop_evaluation, name="sop_evaluation"),
+    path("unit/<int:unit_id>/monitoring/", monitoring.unit_monitoring, name="unit_monitoring"),
+    path("monitoring/<int:report_id>/", monitoring.monitoring_detail, name="monitoring_detail"),
+    path("monitoring/<int:report_id>/pdf/", monitoring.monitoring_pdf, name="monitoring_pdf"),
+    path("evaluasi/<int:evaluation_id>/", monitoring.evaluation_detail, name="evaluation_detail"),
+    path("evaluasi/<int:evaluation_id>/pdf/", monitoring.evaluation_pdf, name="evaluation_pdf"),
+    path("kinerja/", kinerja.kinerja_list, name="kinerja"),
     path("notifikasi/", notifications.notification_list, name="notification_list"),
     path("notifikasi/jumlah/", notifications.notification_count, name="notification_count"),
     path(

@@ -184,7 +184,7 @@ def test_the_migration_chains_existing_events(run):
     sql(f"UPDATE {TABLE} SET prev_hash = '', hash = '' WHERE run_id = %s", [run.pk])
     Run.objects.filter(pk=run.pk).update(event_count=0, event_head="")
     assert not verify()[0]
-    migration = importlib.import_module("activities.migrations.0009_event_chain")
+    migration = importlib.import_module("activities.migrations.0011_event_chain")
 
     class Editor:
         """What the back-fill uses of a schema editor, inside the test's transaction."""

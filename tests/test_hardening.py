@@ -47,6 +47,7 @@ GET_PARAMS = {
     "archive_list": ["sop", "status", "dari", "sampai", "q", "setelah", "format"],
     "archive_report": ["sop", "status", "dari", "sampai", "q"],
     "run_create": ["sop"],
+    "kinerja": ["bulan", "pegawai", "format"],
 }
 STEP_FIELDS = {
     "selesai": [
@@ -242,6 +243,8 @@ def test_a_file_field_sent_as_text_or_empty(client_for, runs):
         ("attachment_thumbnail", [2**63]),
         ("sop_detail", []),
         ("sop_pdf", []),
+        ("sop_log_csv", []),
+        ("sop_log_xes", []),
     ],
 )
 def test_ids_out_of_range_are_404(client_for, runs, name, extra):

@@ -220,8 +220,9 @@ def test_post_is_not_allowed(client_for, sop1, name):
 LIST_QUERIES = 8
 # Queries of /sop/<id>/: session, user, the SOP with its unit, steps, their roles, identity
 # items, the members of step 1's role (for the open button), whether the user writes the
-# unit's SOPs (for the edit button), the inbox and unread counts.
-DETAIL_QUERIES = 10
+# unit's SOPs (for the edit button), whether he monitors it (for the statistics links), the
+# inbox and unread counts.
+DETAIL_QUERIES = 11
 
 
 def test_library_queries_do_not_grow_with_sops(

@@ -13,10 +13,10 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -42,7 +42,11 @@ def on_postgres(transactional_db, settings):
 def start_worker(on_postgres, tmp_path):
     """start_worker(name) → a running `manage.py db_worker` on the test database."""
     db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    login = quote(db["USER"] or "postgres") + (
+        f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    )
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    url = f"postgres://{login}@{host}/{db['NAME']}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -140,8 +144,9 @@ def test_a_task_killed_mid_way_runs_again_later_and_writes_once(
     assert DBTaskResult.objects.get(id=queued.id).status == TaskResultStatus.RUNNING
 
     # The scheduler finds it stale and queues it again; another worker runs it.
-    later = timezone.now() + timezone.timedelta(seconds=settings.SOPFLOW_TASK_STALE_SECONDS + 1)
-    assert schedule.requeue_stale_tasks(now=later) == 1
+    settings.SOPFLOW_TASK_STALE_SECONDS = 1
+    time.sleep(1.1)
+    assert schedule.requeue_stale_tasks() == 1
     start_worker("rescuer")
     wait_for(
         lambda: DBTaskResult.objects.get(id=queued.id).status == TaskResultStatus.SUCCESSFUL,

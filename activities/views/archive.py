@@ -4,13 +4,12 @@ Files of a run are only ever served through these views, which check that the us
 the run's unit; nothing under MEDIA_ROOT is meant to be published directly.
 """
 
-import csv
 import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from activities import access, reports, tasks
+from activities import access, reports, spreadsheets, tasks
 from activities.forms import ArchiveFilterForm
 from activities.models import ArchivedReport, Attachment, Run
 from activities.paging import InvalidCursor, keyset_page
@@ -156,13 +155,6 @@ def archive_list(request):
     return render(request, "archive/list.html", context)
 
 
-def _cell(value):
-    """Text that a spreadsheet will not run as a formula (CSV/formula injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 EXPORT_COLUMNS = [
     gettext_lazy("No."),
     gettext_lazy("Judul kegiatan"),
@@ -219,69 +211,10 @@ def _export(runs, export):
     stamp = timezone.localdate().isoformat()
     header = [str(title) for title in EXPORT_COLUMNS]
     if export == "csv":
-        return _export_csv(runs, header, f"arsip-kegiatan-{stamp}.csv")
-    return _export_xlsx(runs, header, f"arsip-kegiatan-{stamp}.xlsx")
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _export_csv(runs, header, filename):
-    def lines():
-        writer = csv.writer(_Echo())
-        # The byte order mark makes Excel read the file as UTF-8.
-        yield "\ufeff" + writer.writerow(header)
-        for row in _export_rows(runs):
-            values = [
-                value.strftime("%Y-%m-%d %H:%M")
-                if hasattr(value, "hour")
-                else value.isoformat()
-                if hasattr(value, "isoformat")
-                else value
-                for value in row
-            ]
-            yield writer.writerow([_cell(value) for value in values])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _export_xlsx(runs, header, filename):
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Arsip kegiatan"))
-    bold = Font(bold=True)
-    header_cells = []
-    for title in header:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for row in _export_rows(runs):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str):
-                # openpyxl would store a text starting with "=" as a formula.
-                cell.data_type = "s"
-            elif hasattr(value, "hour"):
-                cell.number_format = "yyyy-mm-dd hh:mm"
-            elif hasattr(value, "isoformat"):
-                cell.number_format = "yyyy-mm-dd"
-            cells.append(cell)
-        sheet.append(cells)
-    response = HttpResponse(
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return spreadsheets.csv_response(header, _export_rows(runs), f"arsip-kegiatan-{stamp}.csv")
+    return spreadsheets.xlsx_response(
+        header, _export_rows(runs), f"arsip-kegiatan-{stamp}.xlsx", _("Arsip kegiatan")
     )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    workbook.save(response)
-    return response
 
 
 @login_required

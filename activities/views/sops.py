@@ -75,6 +75,7 @@ def sop_detail(request, pk):
             "doc": document,
             "kop": Letterhead.for_unit(sop.unit, web=True),
             "can_open": _can_open(request.user, sop),
+            "can_monitor": access.can_monitor(request.user, sop.unit),
             "can_edit": access.may_maintain_sops(request.user, sop.unit),
         },
     )

@@ -37,7 +37,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0008_pengesahan"),
+        ("activities", "0010_statistics_index"),
     ]
 
     operations = [

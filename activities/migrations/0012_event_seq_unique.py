@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0009_event_chain"),
+        ("activities", "0011_event_chain"),
     ]
 
     operations = [
