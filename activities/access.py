@@ -1,7 +1,5 @@
-"""One place that answers "may this user see this?" for every view.
-
-Another unit's object is a 404 (its existence is not disclosed); an object of the user's own
-unit that his role may not act on is a 403.
+"""Fetching what a view shows, through `activities.policy`: another unit's object is a 404
+(its existence is not disclosed), a capability the user's roles lack is a 403.
 """
 
 from django.contrib.auth import get_user_model
@@ -9,13 +7,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 
-from activities.models import Role, Run, Sop, Step, StepRun, Unit
+from activities import policy
+from activities.models import Role, Step, StepRun, Unit
 
 
 def sop_queryset(user):
     steps = Step.objects.prefetch_related("roles").order_by("number")
     return (
-        Sop.objects.for_user(user)
+        policy.visible_sops(user)
         .select_related("unit")
         .prefetch_related(Prefetch("steps", queryset=steps), "sop_items")
     )
@@ -29,9 +28,9 @@ def run_queryset(user):
     step_runs = StepRun.objects.select_related("step", "completed_by", "completed_as").order_by(
         "step__number", "round"
     )
-    steps = Step.objects.prefetch_related("roles__members").order_by("number")
+    steps = Step.objects.prefetch_related("roles").order_by("number")
     return (
-        Run.objects.for_user(user)
+        policy.visible_runs(user)
         .select_related("sop", "unit", "opened_by")
         .prefetch_related(
             Prefetch("step_runs", queryset=step_runs),
@@ -46,18 +45,16 @@ def get_run_for_user(user, pk):
     return get_object_or_404(run_queryset(user), pk=pk)
 
 
-def archive_units(user):
-    """Units whose archive the user may open: where he is Kepala or TU, or all for a superuser."""
-    if user.is_superuser:
-        return Unit.objects.all()
-    return Unit.objects.filter(roles__members=user, roles__kind__in=Role.ARCHIVE_KINDS).distinct()
-
-
-def require_archive_access(user):
-    units = list(archive_units(user))
+def require_units(user, capability):
+    """The units where `user` has `capability` (a `policy.ROLE_FLAGS` name); 403 if none."""
+    units = list(policy.units_where(user, capability))
     if not units:
         raise PermissionDenied
     return units
+
+
+def require_archive_access(user):
+    return require_units(user, "see_archive")
 
 
 def monitoring_units(user):
@@ -100,15 +97,13 @@ def get_monitored_sop(user, pk):
 
 
 def sop_maintainer_units(user):
-    """Units whose SOPs the user writes: where he holds the records role (tata usaha), or all
-    for a superuser. The one gate of the SOP editor, the importers and pengesahan's drafts."""
-    if user.is_superuser:
-        return Unit.objects.all()
-    return Unit.objects.filter(roles__members=user, roles__kind=Role.Kind.RECORDS).distinct()
+    """Units whose SOPs the user writes (`policy`, "maintain_sops"). The one gate of the SOP
+    editor, the importers and pengesahan's drafts."""
+    return policy.units_where(user, "maintain_sops")
 
 
 def may_maintain_sops(user, unit):
-    return user.is_superuser or sop_maintainer_units(user).filter(pk=unit.pk).exists()
+    return policy.has(user, "maintain_sops", unit.pk)
 
 
 def may_author_sops(user):
@@ -117,7 +112,7 @@ def may_author_sops(user):
 
 
 def get_draft_for_maintainer(user, pk):
-    """A draft SOP the user may edit: 404 for another unit, 403 without the records role."""
+    """A draft SOP the user may edit: 404 for another unit, 403 without "maintain_sops"."""
     sop = get_sop_for_user(user, pk)
     if not may_maintain_sops(user, sop.unit):
         raise PermissionDenied

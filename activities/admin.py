@@ -3,16 +3,18 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from activities import deadlines
+from activities import deadlines, lifecycle, policy
 from activities.definitions import StepSpec, check_steps
+from activities.errors import WorkflowError
+from activities.forms import plain_text
 from activities.models import (
+    ActingAppointment,
     ArchivedReport,
     Attachment,
     Delivery,
@@ -32,6 +34,7 @@ from activities.models import (
     UnitDayOff,
     UnitSpecialSchedule,
     UnitWorkingHours,
+    record_membership_change,
 )
 
 admin.site.site_header = _("Administrasi sopflow")
@@ -39,12 +42,20 @@ admin.site.site_title = _("sopflow")
 admin.site.index_title = _("Unit kerja, jabatan, pengguna dan SOP")
 
 
-class UnitDayOffInline(admin.TabularInline):
+class PlainTextAdmin:
+    """Text fields refuse control characters, as in every sopflow form."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        return plain_text(field) if field is not None else None
+
+
+class UnitDayOffInline(PlainTextAdmin, admin.TabularInline):
     model = UnitDayOff
     extra = 0
 
 
-class UnitSpecialScheduleInline(admin.TabularInline):
+class UnitSpecialScheduleInline(PlainTextAdmin, admin.TabularInline):
     model = UnitSpecialSchedule
     extra = 0
 
@@ -87,15 +98,17 @@ class UnitWorkingHoursInline(admin.TabularInline):
     )
 
 
-class RoleInline(admin.TabularInline):
+class RoleInline(PlainTextAdmin, admin.TabularInline):
     model = Role
     extra = 0
     fields = ["name", "kind", "position", "reports_to"]
+    # Roles are deleted on their own page, which refuses the ones a run's SOP version names.
+    can_delete = False
     show_change_link = True
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(PlainTextAdmin, SimpleHistoryAdmin):
     list_display = ["short_name", "name", "parent_name", "head_name"]
     search_fields = ["name", "short_name"]
     fieldsets = [
@@ -139,10 +152,19 @@ class UnitAdmin(admin.ModelAdmin):
             )
 
 
+# One tick per capability of `activities.policy` (e.g. "a Kasubag TU may also cancel").
+CAPABILITY_FLAGS = list(policy.ROLE_FLAGS.values())
+
+
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
-    list_display = ["name", "unit", "kind", "position", "holders"]
-    list_filter = ["unit", "kind"]
+class RoleAdmin(PlainTextAdmin, SimpleHistoryAdmin):
+    list_display = ["name", "unit", "kind", "position", "holders", *CAPABILITY_FLAGS]
+    list_editable = CAPABILITY_FLAGS
+    list_filter = ["unit", "kind", *CAPABILITY_FLAGS]
+    fieldsets = [
+        (None, {"fields": ["unit", "name", "kind", "position", "members"]}),
+        (_("Kewenangan"), {"fields": CAPABILITY_FLAGS}),
+    ]
     search_fields = ["name", "unit__name", "members__username"]
     filter_horizontal = ["members"]
 
@@ -153,8 +175,14 @@ class RoleAdmin(admin.ModelAdmin):
     def holders(self, role):
         return ", ".join(user.get_username() for user in role.members.all())
 
+    def has_delete_permission(self, request, obj=None):
+        # A role that a run's SOP version names is part of that history.
+        if obj is not None and obj.frozen_sops().exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
-class SopItemInline(admin.TabularInline):
+
+class SopItemInline(PlainTextAdmin, admin.TabularInline):
     model = SopItem
     extra = 0
     fields = ["section", "position", "text"]
@@ -235,7 +263,7 @@ class StepFormSet(forms.BaseInlineFormSet):
             raise ValidationError(general)
 
 
-class StepInline(admin.StackedInline):
+class StepInline(PlainTextAdmin, admin.StackedInline):
     model = Step
     form = StepInlineForm
     formset = StepFormSet
@@ -289,7 +317,7 @@ class FrozenStepInline(admin.TabularInline):
 
 
 @admin.register(Sop)
-class SopAdmin(admin.ModelAdmin):
+class SopAdmin(PlainTextAdmin, SimpleHistoryAdmin):
     list_display = ["name", "unit", "version", "status", "step_count", "document"]
     list_filter = ["unit", "status"]
     search_fields = ["name", "number"]
@@ -360,6 +388,13 @@ class SopAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
+        self._save_return_targets(form, formsets)
+        sop = form.instance
+        requested = getattr(sop, "_requested_status", sop.status)
+        if requested != sop.status:
+            self._apply_status(request, sop, requested)
+
+    def _save_return_targets(self, form, formsets):
         for formset in formsets:
             if not isinstance(formset, StepFormSet):
                 continue
@@ -379,10 +414,41 @@ class SopAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_model(self, request, obj, form, change):
+        # A status change is a lifecycle step (locks, step-table rules, an Event): the row is
+        # saved with its stored status and `save_related` asks `lifecycle` for the change.
+        obj._requested_status = obj.status
+        if change:
+            obj.status = Sop.objects.values_list("status", flat=True).get(pk=obj.pk)
+        else:
+            obj.status = Sop.Status.DRAFT
+        super().save_model(request, obj, form, change)
+
+    def _apply_status(self, request, sop, status):
+        services = {Sop.Status.ACTIVE: lifecycle.activate, Sop.Status.RETIRED: lifecycle.retire}
+        if status == sop.status or status not in services:
+            if status != sop.status:
+                self.message_user(
+                    request,
+                    _("Versi yang sudah berlaku tidak dapat kembali menjadi draf; buat revisi."),
+                    messages.ERROR,
+                )
+            return False
+        try:
+            services[status](sop, user=request.user)
+        except WorkflowError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return False
+        return True
+
     @admin.action(description=_("Buat revisi (versi baru, draf)"))
     def make_revision(self, request, queryset):
         for sop in queryset:
-            revision = copy_as_revision(sop)
+            try:
+                revision = lifecycle.copy_as_revision(sop, user=request.user)
+            except WorkflowError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                continue
             self.message_user(
                 request,
                 _("Revisi %(sop)s dibuat sebagai draf.") % {"sop": revision},
@@ -391,13 +457,7 @@ class SopAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Berlakukan (versi lain yang berlaku menjadi tidak berlaku)"))
     def activate(self, request, queryset):
-        with transaction.atomic():
-            for sop in queryset:
-                Sop.objects.filter(unit=sop.unit, name=sop.name, status=Sop.Status.ACTIVE).exclude(
-                    pk=sop.pk
-                ).update(status=Sop.Status.RETIRED)
-                Sop.objects.filter(pk=sop.pk).update(status=Sop.Status.ACTIVE)
-        count = queryset.count()
+        count = sum(self._apply_status(request, sop, Sop.Status.ACTIVE) for sop in queryset)
         self.message_user(
             request,
             ngettext("%(n)d SOP diberlakukan.", "%(n)d SOP diberlakukan.", count) % {"n": count},
@@ -405,48 +465,12 @@ class SopAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Nyatakan tidak berlaku"))
     def retire(self, request, queryset):
-        count = queryset.update(status=Sop.Status.RETIRED)
+        count = sum(self._apply_status(request, sop, Sop.Status.RETIRED) for sop in queryset)
         self.message_user(
             request,
             ngettext("%(n)d SOP tidak berlaku lagi.", "%(n)d SOP tidak berlaku lagi.", count)
             % {"n": count},
         )
-
-
-@transaction.atomic
-def copy_as_revision(sop):
-    """A new draft version with the same identity, items and steps; runs keep the old one."""
-    latest = Sop.objects.filter(unit=sop.unit, name=sop.name).order_by("-version").first()
-    revision = Sop.objects.get(pk=sop.pk)
-    revision.pk = None
-    revision.version = latest.version + 1
-    revision.status = Sop.Status.DRAFT
-    revision.previous = sop
-    revision.save()
-    SopItem.objects.bulk_create(
-        SopItem(sop=revision, section=item.section, position=item.position, text=item.text)
-        for item in sop.sop_items.all()
-    )
-    copies = {}
-    old_steps = list(sop.steps.prefetch_related("roles"))
-    for step in old_steps:
-        copy = Step.objects.create(
-            sop=revision,
-            number=step.number,
-            activity=step.activity,
-            kind=step.kind,
-            requirements=step.requirements,
-            standard_text=step.standard_text,
-            output=step.output,
-            remarks=step.remarks,
-        )
-        copy.roles.set(step.roles.all())
-        copies[step.pk] = copy
-    for step in old_steps:
-        if step.return_to_id:
-            copies[step.pk].return_to = copies[step.return_to_id]
-            copies[step.pk].save(update_fields=["return_to"])
-    return revision
 
 
 class UserRoleInline(admin.TabularInline):
@@ -457,9 +481,21 @@ class UserRoleInline(admin.TabularInline):
     autocomplete_fields = ["role"]
 
 
-class SopflowUserAdmin(UserAdmin):
+class SopflowUserAdmin(PlainTextAdmin, SimpleHistoryAdmin, UserAdmin):
     inlines = [*UserAdmin.inlines, UserRoleInline]
     list_display = ["username", "first_name", "last_name", "email", "is_staff", "roles"]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Role.members.through:
+            return super().save_formset(request, form, formset, change)
+        user = form.instance
+        before = set(user.sop_roles.values_list("pk", flat=True))
+        super().save_formset(request, form, formset, change)
+        after = set(user.sop_roles.values_list("pk", flat=True))
+        # The inline writes the through rows itself; the roles' history records it.
+        for role in Role.objects.filter(pk__in=before ^ after):
+            record_membership_change(role)
+        return None
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("sop_roles__unit")
@@ -511,13 +547,26 @@ class RunAdmin(ReadOnlyAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "kind", "run", "actor", "on_behalf"]
-    list_filter = ["kind", "on_behalf"]
-    search_fields = ["run__title", "actor__username"]
+    list_display = ["at", "kind", "run", "sop", "actor", "role", "acting", "on_behalf"]
+    list_filter = ["kind", "on_behalf", "acting"]
+    search_fields = ["run__title", "sop__name", "actor__username"]
     date_hierarchy = "at"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("run", "actor")
+        return super().get_queryset(request).select_related("run", "sop", "actor", "role")
+
+
+@admin.register(ActingAppointment)
+class ActingAppointmentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    """Appointments are made and ended on /delegasi/, which checks the rules and records them."""
+
+    list_display = ["role", "kind", "person", "start_date", "end_date", "letter_number", "ended_at"]
+    list_filter = ["unit", "kind"]
+    search_fields = ["person__username", "role__name", "letter_number"]
+    date_hierarchy = "start_date"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("role", "person")
 
 
 @admin.register(Attachment)

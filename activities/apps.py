@@ -10,3 +10,10 @@ class ActivitiesConfig(AppConfig):
         from activities import aggregates
 
         aggregates.install()
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from activities.middleware import IdleSessionMiddleware
+
+        # The session's clock starts at login, written with the login's own session save.
+        user_logged_in.connect(IdleSessionMiddleware.started, dispatch_uid="sopflow_session_start")

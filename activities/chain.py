@@ -1,4 +1,4 @@
-"""The tamper-evident chain over a run's events.
+"""The tamper-evident chain over a run's events (and over the events without a run).
 
 Each `Event` stores `seq` (its place in the run's history, from 1), `prev_hash` (the hash of the
 event before it in the same run, "" for the first) and `hash`: SHA-256 over a canonical JSON of
@@ -34,15 +34,35 @@ def _moment(value):
     return value.isoformat(timespec="microseconds")
 
 
-def content(*, run_id, seq, step_run_id, kind, actor_id, on_behalf, at, before, after, prev_hash):
+def content(
+    *,
+    run_id,
+    seq,
+    step_run_id,
+    sop_id,
+    appointment_id,
+    kind,
+    actor_id,
+    role_id,
+    on_behalf,
+    acting,
+    at,
+    before,
+    after,
+    prev_hash,
+):
     """The canonical bytes an event's hash is taken over."""
     payload = {
         "run": run_id,
         "seq": seq,
         "step_run": step_run_id,
+        "sop": sop_id,
+        "appointment": appointment_id,
         "kind": kind,
         "actor": actor_id,
+        "role": role_id,
         "on_behalf": bool(on_behalf),
+        "acting": acting or "",
         "at": _moment(at),
         "before": _canonical(before),
         "after": _canonical(after),
@@ -58,9 +78,13 @@ def event_hash(event, prev_hash=None):
             run_id=event.run_id,
             seq=event.seq,
             step_run_id=event.step_run_id,
+            sop_id=event.sop_id,
+            appointment_id=event.appointment_id,
             kind=event.kind,
             actor_id=event.actor_id,
+            role_id=event.role_id,
             on_behalf=event.on_behalf,
+            acting=event.acting,
             at=event.at,
             before=event.before,
             after=event.after,
@@ -80,13 +104,15 @@ class Break:
 
     def __str__(self):
         where = f"event {self.event_id} (seq {self.seq})" if self.event_id else "head"
-        return f"run {self.run_id}: {where}: {self.problem}"
+        chain = f"run {self.run_id}" if self.run_id is not None else "events without a run"
+        return f"{chain}: {where}: {self.problem}"
 
 
 def verify_run(run_id, events, count, head):
     """The first `Break` in `events` (one run's rows, in any order), or None when intact.
 
-    `count` and `head` are the number and the hash of the latest event as the run recorded them.
+    `count` and `head` are the number and the hash of the latest event as the run recorded them;
+    the chain of the events without a run (`run_id` None) has no recorded head: pass None.
     """
     previous = GENESIS
     expected_seq = 1
@@ -108,6 +134,8 @@ def verify_run(run_id, events, count, head):
         if event_hash(event) != event.hash:
             return Break(run_id, event.pk, event.seq, "content changed: its hash does not match")
         previous, expected_seq, last = event.hash, expected_seq + 1, event
+    if count is None:
+        return None
     if expected_seq - 1 != count or (last.hash if last else GENESIS) != (head or GENESIS):
         return Break(
             run_id,

@@ -1,4 +1,5 @@
-from activities.models import Notification, StepRun
+from activities import policy
+from activities.models import Notification
 
 
 def navigation(request):
@@ -9,9 +10,12 @@ def navigation(request):
         return {}
 
     def inbox_count():
-        return StepRun.objects.for_user(user).count()
+        return policy.inbox(user).count()
+
+    def may_appoint():
+        return policy.has_anywhere(user, "appoint_acting")
 
     def unread_count():
         return Notification.objects.filter(recipient=user, read_at=None).count()
 
-    return {"inbox_count": inbox_count, "unread_count": unread_count}
+    return {"inbox_count": inbox_count, "unread_count": unread_count, "may_appoint": may_appoint}

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from activities import durations
 from activities.models import Role, Sop, SopItem, Step, Unit, duration_error_message
+from activities.policy import ROLE_FLAGS
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,25 @@ def load_sop(data, *, unit=None, as_draft=False):
             kind = role_data.get("kind", Role.Kind.MEMBER)
             if kind not in Role.Kind.values:
                 raise SopFileError(_("Jenis jabatan “%(kind)s” tidak dikenal.") % {"kind": kind})
-            roles[name] = Role.objects.create(unit=unit, name=name, kind=kind, position=position)
+            capabilities = role_data.get("capabilities", [])
+            unknown = sorted(set(capabilities) - set(ROLE_FLAGS.values()))
+            if unknown:
+                raise SopFileError(
+                    _("Jabatan %(name)s: kewenangan %(flags)s tidak dikenal (dikenal: %(known)s).")
+                    % {
+                        "name": name,
+                        "flags": ", ".join(map(str, unknown)),
+                        "known": ", ".join(ROLE_FLAGS.values()),
+                    }
+                )
+            # Capabilities are seeded when the role is created; afterwards the admin owns them.
+            roles[name] = Role.objects.create(
+                unit=unit,
+                name=name,
+                kind=kind,
+                position=position,
+                **{flag: True for flag in capabilities},
+            )
     # Superiors (escalations go up this chain); a superior chosen in the admin is kept.
     for role_data in data.get("roles", []):
         superior = role_data.get("reports_to")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import (
+    Acting,
     Answer,
     Assessment,
     MonitoringReport,
@@ -25,6 +26,7 @@ from activities.models import (
     normalize_nip,
 )
 from activities.periods import Period
+from activities.text import ControlCharacterValidator
 
 # Back-filling a run that already took place is allowed up to a year back; a date further away
 # is almost always a typing error (2062 for 2026).
@@ -85,6 +87,27 @@ def local_datetime(value, exact=None):
     return value
 
 
+def plain_text(field):
+    """`field`, refusing control characters if it holds text: tab anywhere, line breaks only
+    in a text area (see `activities.text`)."""
+    if isinstance(field, forms.CharField):
+        multiline = isinstance(field.widget, forms.Textarea)
+        validator = ControlCharacterValidator(multiline=multiline)
+        if validator not in field.validators:
+            field.validators.append(validator)
+    return field
+
+
+class PlainTextMixin:
+    """Every text field of the form refuses control characters. Every sopflow form has it;
+    the admin applies `plain_text` to its form fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            plain_text(field)
+
+
 def helper_without_form_tag(*layout):
     helper = FormHelper()
     helper.form_tag = False
@@ -94,7 +117,7 @@ def helper_without_form_tag(*layout):
     return helper
 
 
-class RunForm(forms.Form):
+class RunForm(PlainTextMixin, forms.Form):
     title = forms.CharField(
         label=_("Judul kegiatan"),
         max_length=200,
@@ -139,7 +162,7 @@ class RunForm(forms.Form):
         return value
 
 
-class VersionedStepForm(forms.Form):
+class VersionedStepForm(PlainTextMixin, forms.Form):
     """The hidden version of the StepRun the form was made from: a stale form is refused."""
 
     # CharFields checked in clean(): a hidden field's own error would be shown nowhere.
@@ -284,7 +307,7 @@ class ReturnStepForm(VersionedStepForm):
         self.helper = helper_without_form_tag("reason", "version", "round")
 
 
-class CancelRunForm(forms.Form):
+class CancelRunForm(PlainTextMixin, forms.Form):
     reason = forms.CharField(
         label=_("Alasan pembatalan"),
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -330,7 +353,7 @@ class SopChoiceField(forms.ModelChoiceField):
         return f"{obj.name} (v{obj.version})"
 
 
-class RunFilterForm(PeriodMixin, forms.Form):
+class RunFilterForm(PlainTextMixin, PeriodMixin, forms.Form):
     sop = SopChoiceField(
         label=_("SOP"),
         queryset=Sop.objects.none(),
@@ -366,7 +389,7 @@ class RunFilterForm(PeriodMixin, forms.Form):
         )
 
 
-class ArchiveFilterForm(PeriodMixin, forms.Form):
+class ArchiveFilterForm(PlainTextMixin, PeriodMixin, forms.Form):
     STATUS_CHOICES = [
         ("", _("Semua status")),
         (Run.Status.FINISHED, _("Selesai")),
@@ -431,6 +454,62 @@ class ArchiveFilterForm(PeriodMixin, forms.Form):
             "date_from": data.get("dari"),
             "date_to": data.get("sampai"),
         }
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return user.get_full_name() or user.get_username()
+
+
+class ActingAppointmentForm(forms.Form):
+    """A surat perintah appointing a Plt./Plh.; the rules are checked by `acting.appoint`."""
+
+    role = forms.ModelChoiceField(
+        label=_("Jabatan yang dilaksanakan"),
+        queryset=None,
+        error_messages={"required": _("Pilih jabatan.")},
+    )
+    kind = forms.ChoiceField(label=_("Sebagai"), choices=Acting.choices, initial=Acting.PLH)
+    person = PersonChoiceField(
+        label=_("Pegawai yang ditunjuk"),
+        queryset=None,
+        error_messages={"required": _("Pilih pegawai yang ditunjuk.")},
+    )
+    start_date = date_field(_("Mulai"))
+    end_date = date_field(_("Sampai"))
+    letter_number = forms.CharField(label=_("Nomor surat perintah"), max_length=120)
+    letter_date = date_field(_("Tanggal surat perintah"))
+    reason = forms.CharField(
+        label=_("Alasan"),
+        max_length=300,
+        help_text=_("Mis. cuti tahunan, perjalanan dinas."),
+    )
+    person_rank = forms.CharField(
+        label=_("Pangkat/golongan pegawai"), max_length=100, required=False
+    )
+    person_nip = forms.CharField(label=_("NIP pegawai"), max_length=30, required=False)
+
+    def __init__(self, *args, roles, people, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = roles
+        self.fields["role"].label_from_instance = lambda role: f"{role.name} ({role.unit})"
+        self.fields["person"].queryset = people
+        for name in ("letter_number", "reason"):
+            self.fields[name].error_messages["required"] = _("Kolom ini wajib diisi.")
+        self.helper = helper_without_form_tag(
+            Row(Column("role"), Column("kind")),
+            "person",
+            Row(Column("start_date"), Column("end_date")),
+            Row(Column("letter_number"), Column("letter_date")),
+            "reason",
+            Row(Column("person_rank"), Column("person_nip")),
+        )
+
+    def clean_person_nip(self):
+        nip = "".join(ch for ch in self.cleaned_data["person_nip"] if ch.isdigit())
+        if self.cleaned_data["person_nip"] and len(nip) != 18:
+            raise forms.ValidationError(_("NIP terdiri dari 18 angka."), code="nip")
+        return nip
 
 
 class PeriodForm(PeriodMixin, forms.Form):

@@ -1,8 +1,65 @@
+import time
+
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import resolve_url
+from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
+
+
+class IdleSessionMiddleware:
+    """Ends a session after SOPFLOW_IDLE_MINUTES without a request by its user, so a shared
+    office PC left logged in does not stay open to the next person.
+
+    The inbox's automatic refresh (header X-Sopflow-Poll) does not count as activity. The last
+    activity is written at most once a minute, not on every request.
+    """
+
+    KEY = "sopflow_last_seen"
+    STARTED = "sopflow_started"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        idle = settings.SOPFLOW_IDLE_MINUTES * 60
+        if idle and user is not None and user.is_authenticated:
+            now = int(time.time())
+            seen = request.session.get(self.KEY)
+            started = request.session.setdefault(self.STARTED, now)
+            if seen is not None and now - seen > idle:
+                return self._ended(
+                    request,
+                    _(
+                        "Sesi Anda berakhir karena tidak ada aktivitas selama %(minutes)s menit. "
+                        "Silakan masuk lagi."
+                    )
+                    % {"minutes": settings.SOPFLOW_IDLE_MINUTES},
+                )
+            # Saving the session renews its cookie; the lifetime counts from the login.
+            if now - started > settings.SESSION_COOKIE_AGE:
+                return self._ended(request, _("Sesi Anda sudah terlalu lama. Silakan masuk lagi."))
+            if not request.headers.get("X-Sopflow-Poll") and (seen is None or now - seen >= 60):
+                request.session[self.KEY] = now
+        return self.get_response(request)
+
+    @classmethod
+    def started(cls, sender, request, user, **kwargs):
+        now = int(time.time())
+        request.session[cls.KEY] = now
+        request.session[cls.STARTED] = now
+
+    def _ended(self, request, message):
+        logout(request)
+        messages.info(request, message)
+        return redirect_to_login(request.get_full_path())
 
 
 class ContentSecurityPolicyMiddleware:
@@ -23,7 +80,7 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.path.startswith("/admin/"):
+        if not request.path.startswith("/" + settings.SOPFLOW_ADMIN_PATH):
             response.headers.setdefault("Content-Security-Policy", self.POLICY)
         return response
 
@@ -62,3 +119,30 @@ class ChosenLanguageMiddleware(LocaleMiddleware):
             chosen = settings.LANGUAGE_CODE
         translation.activate(chosen)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class RequestSizeLimitMiddleware:
+    """A request body larger than any form of sopflow can need is refused with 413 before
+    anything reads it, so an oversize upload never ties up a worker.
+
+    The limit (`SOPFLOW_REQUEST_MAX_BYTES`) is the attachments one step may carry plus room
+    for the form fields; `DATA_UPLOAD_MAX_*` cap the fields and files Django will parse.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.SOPFLOW_REQUEST_MAX_BYTES:
+            html = render_to_string(
+                "413.html", {"limit_mb": settings.SOPFLOW_REQUEST_MAX_BYTES // (1024 * 1024)}
+            )
+            response = HttpResponse(html, status=413)
+            # The unread body stays on the connection: do not keep it alive.
+            response["Connection"] = "close"
+            return response
+        return self.get_response(request)

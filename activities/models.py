@@ -7,12 +7,14 @@ State changes of runs live in `activities.workflow`; time maths in `activities.d
 import functools
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history import register
 from simple_history.models import HistoricalRecords
 
 from activities import chain, durations
@@ -33,11 +35,35 @@ class LetterheadRule(models.TextChoices):
     NONE = "none", _("Tanpa garis")
 
 
+class ConfigurationHistory(HistoricalRecords):
+    """django-simple-history for the configuration models: who changed what, when, with the
+    values before and after (shown in the admin's "Riwayat").
+
+    A many-to-many change made from the other side (`user.sop_roles.add(role)`) is recorded
+    on the changed objects of this side too, so "who made this person the Kepala" is always
+    in the role's history.
+    """
+
+    def m2m_changed(self, instance, action, attr, pk_set, reverse, model=None, **kwargs):
+        if not reverse:
+            return super().m2m_changed(instance, action, attr, pk_set, reverse, **kwargs)
+        if action in ("post_add", "post_remove") and pk_set:
+            for obj in model.objects.filter(pk__in=pk_set):
+                super().m2m_changed(obj, action, attr, None, False, **kwargs)
+        return None
+
+
+def _policy():
+    # The policy reads these models; it is imported when a query is built, not at load time.
+    from activities import policy
+
+    return policy
+
+
 class UnitQuerySet(models.QuerySet):
     def for_user(self, user):
-        if user.is_superuser:
-            return self.all()
-        return self.filter(roles__members=user).distinct()
+        """Units whose SOPs and runs the user may see (`policy.visible_units`)."""
+        return self & _policy().visible_units(user)
 
     def calendars(self, unit_ids):
         """{unit id: OfficeCalendar} for these units, their days off read in one pass."""
@@ -92,6 +118,7 @@ class Unit(models.Model):
     head_nip = models.CharField(_("NIP pimpinan"), max_length=30, blank=True)
 
     objects = UnitQuerySet.as_manager()
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["name"]
@@ -149,6 +176,7 @@ class UnitWorkingHours(models.Model):
     weekday = models.PositiveSmallIntegerField(_("hari"), choices=Weekday)
     start = models.TimeField(_("mulai"))
     end = models.TimeField(_("sampai"))
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["unit", "week", "weekday", "start"]
@@ -171,6 +199,7 @@ class UnitDayOff(models.Model):
     )
     date = models.DateField(_("tanggal"))
     description = models.CharField(_("keterangan"), max_length=200)
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["date"]
@@ -196,6 +225,7 @@ class UnitSpecialSchedule(models.Model):
     name = models.CharField(_("nama"), max_length=100, default="Ramadan")
     start_date = models.DateField(_("mulai"))
     end_date = models.DateField(_("sampai"))
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["start_date"]
@@ -212,6 +242,16 @@ class UnitSpecialSchedule(models.Model):
             )
 
 
+# Kept so that a membership changed through the through model (the user admin's inline)
+# can be recorded on the role as well.
+ROLE_HISTORY = ConfigurationHistory(m2m_fields=["members"])
+
+
+def record_membership_change(role):
+    """A history row for `role` with its current holders, after its membership changed."""
+    ROLE_HISTORY.create_historical_record(role, "~")
+
+
 class Role(models.Model):
     """A position (pelaksana) in a unit. Users hold roles; a role is one column of an SOP."""
 
@@ -220,7 +260,7 @@ class Role(models.Model):
         RECORDS = "records", _("Tata usaha")
         MEMBER = "member", _("Pelaksana")
 
-    # Pimpinan and tata usaha keep the unit's archive.
+    # Pimpinan and tata usaha: the unit's keepers in notifications, kinerja and monitoring.
     ARCHIVE_KINDS = (Kind.HEAD, Kind.RECORDS)
 
     unit = models.ForeignKey(
@@ -232,7 +272,7 @@ class Role(models.Model):
         max_length=10,
         choices=Kind,
         default=Kind.MEMBER,
-        help_text=_("Pimpinan dan tata usaha membuka arsip unit."),
+        help_text=_("Pimpinan menandatangani laporan; tata usaha mengelola surat."),
     )
     position = models.PositiveSmallIntegerField(
         _("urutan kolom"), default=0, help_text=_("Urutan kolom pelaksana di tabel SOP.")
@@ -252,6 +292,34 @@ class Role(models.Model):
         blank=True,
         verbose_name=_("pemegang jabatan"),
     )
+    # Capabilities of the role's holders in its unit; `activities.policy` reads them. Acting
+    # for a role (Plt./Plh.) gives its steps, not these.
+    opens_runs = models.BooleanField(
+        _("membuka kegiatan"), default=False, help_text=_("Membuka kegiatan dari SOP unit ini.")
+    )
+    cancels_runs = models.BooleanField(
+        _("membatalkan kegiatan"), default=False, help_text=_("Membatalkan kegiatan yang berjalan.")
+    )
+    keeps_archive = models.BooleanField(
+        _("membuka arsip"), default=False, help_text=_("Membuka arsip kegiatan unit.")
+    )
+    exports_archive = models.BooleanField(
+        _("mengekspor arsip"),
+        default=False,
+        help_text=_("Mengunduh arsip sebagai CSV/XLSX dan laporan periode."),
+    )
+    maintains_sops = models.BooleanField(
+        _("menyusun SOP"), default=False, help_text=_("Menyusun dan memelihara SOP unit.")
+    )
+    appoints_acting = models.BooleanField(
+        _("menunjuk Plt./Plh."),
+        default=False,
+        help_text=_("Menunjuk pelaksana tugas/harian untuk jabatan di unit."),
+    )
+    sees_statistics = models.BooleanField(
+        _("melihat statistik"), default=False, help_text=_("Melihat statistik kinerja unit.")
+    )
+    history = ROLE_HISTORY
 
     class Meta:
         ordering = ["unit", "position", "name"]
@@ -264,7 +332,32 @@ class Role(models.Model):
     def __str__(self):
         return self.name
 
+    def frozen_sops(self):
+        """The SOP versions with runs whose steps name this role: they fix its unit and life."""
+        if self.pk is None:
+            return Sop.objects.none()
+        return Sop.objects.filter(steps__roles=self, runs__isnull=False).distinct()
+
     def clean(self):
+        self._clean_unit()
+        self._clean_reports_to()
+
+    def _clean_unit(self):
+        if self.pk is None:
+            return
+        old_unit = Role.objects.filter(pk=self.pk).values_list("unit_id", flat=True).first()
+        if old_unit is not None and old_unit != self.unit_id and self.frozen_sops().exists():
+            raise ValidationError(
+                {
+                    "unit": _(
+                        "Jabatan ini dipakai SOP yang sudah dijalankan (%(sops)s), jadi tidak "
+                        "dapat dipindah ke unit lain. Buat jabatan baru di unit tujuan."
+                    )
+                    % {"sops": _sop_list(self.frozen_sops())}
+                }
+            )
+
+    def _clean_reports_to(self):
         if self.reports_to_id is None:
             return
         if self.reports_to.unit_id != self.unit_id:
@@ -277,6 +370,22 @@ class Role(models.Model):
                 raise ValidationError({"reports_to": _("Rantai atasan tidak boleh melingkar.")})
             seen.add(role.pk)
             role = role.reports_to
+
+    def delete(self, *args, **kwargs):
+        frozen = self.frozen_sops()
+        if frozen.exists():
+            raise ValidationError(
+                _(
+                    "Jabatan “%(role)s” dipakai SOP yang sudah dijalankan (%(sops)s) dan tidak "
+                    "dapat dihapus."
+                )
+                % {"role": self.name, "sops": _sop_list(frozen)}
+            )
+        return super().delete(*args, **kwargs)
+
+
+def _sop_list(sops):
+    return ", ".join(f"{sop.name} v{sop.version}" for sop in sops[:3])
 
 
 # The labels of an SOP document's identity block as Permenpan RB 35/2012 writes them; an SOP
@@ -293,9 +402,8 @@ SOP_LABELS = {
 
 class SopQuerySet(models.QuerySet):
     def for_user(self, user):
-        if user.is_superuser:
-            return self.all()
-        return self.filter(unit__in=Unit.objects.for_user(user))
+        """SOPs the user may see (`policy.visible_sops`)."""
+        return self & _policy().visible_sops(user)
 
     def active(self):
         return self.filter(status=Sop.Status.ACTIVE)
@@ -376,6 +484,7 @@ class Sop(models.Model):
     updated_at = models.DateTimeField(_("diubah"), auto_now=True)
 
     objects = SopQuerySet.as_manager()
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["unit", "name", "-version"]
@@ -456,6 +565,7 @@ class SopItem(models.Model):
     section = models.CharField(_("bagian"), max_length=20, choices=Section)
     position = models.PositiveSmallIntegerField(_("urutan"), default=0)
     text = models.TextField(_("isi"))
+    history = ConfigurationHistory()
 
     class Meta:
         ordering = ["section", "position", "pk"]
@@ -520,6 +630,7 @@ class Step(models.Model):
         verbose_name=_("dikembalikan ke langkah"),
         help_text=_("Untuk langkah persetujuan: langkah yang diulang bila dikembalikan."),
     )
+    history = ConfigurationHistory(m2m_fields=[roles])
 
     class Meta:
         ordering = ["sop", "number"]
@@ -637,11 +748,92 @@ def format_nip(value):
     return f"{digits[:8]} {digits[8:14]} {digits[14]} {digits[15:]}"
 
 
+class Acting(models.TextChoices):
+    """Pelaksana tugas (Plt., a vacant post) and pelaksana harian (Plh., the holder is away)."""
+
+    PLT = "plt", _("Plt.")
+    PLH = "plh", _("Plh.")
+
+
+def performed_as(role, acting):
+    if role is None:
+        return ""
+    if acting:
+        return f"{Acting(acting).label} {role.name}"
+    return role.name
+
+
+class ActingAppointmentQuerySet(models.QuerySet):
+    def in_force(self, day):
+        """Appointments whose range covers `day` (a date in Jakarta) and not ended early."""
+        return self.filter(start_date__lte=day, end_date__gte=day, ended_at__isnull=True)
+
+
+class ActingAppointment(models.Model):
+    """A surat perintah: `person` acts as Plt./Plh. of `role` from start to end date.
+
+    While it is in force the person has the role's steps in his inbox and acts on them as
+    “Plh. <role>”; the role's holders keep their own access.
+    """
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("unit kerja")
+    )
+    role = models.ForeignKey(
+        Role, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("jabatan")
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="acting_appointments",
+        verbose_name=_("pelaksana"),
+    )
+    kind = models.CharField(_("jenis"), max_length=3, choices=Acting.choices, default=Acting.PLH)
+    start_date = models.DateField(_("mulai"))
+    end_date = models.DateField(_("sampai"))
+    letter_number = models.CharField(_("nomor surat perintah"), max_length=120)
+    letter_date = models.DateField(_("tanggal surat perintah"))
+    reason = models.CharField(_("alasan"), max_length=300)
+    # As the surat perintah names the appointee; printed in the laporan's signature block.
+    person_rank = models.CharField(_("pangkat/golongan"), max_length=100, blank=True)
+    person_nip = models.CharField(_("NIP"), max_length=30, blank=True)
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("ditunjuk oleh"),
+    )
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("diakhiri"), null=True, blank=True)
+
+    objects = ActingAppointmentQuerySet.as_manager()
+    history = ConfigurationHistory()
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        verbose_name = _("penunjukan Plt./Plh.")
+        verbose_name_plural = _("penunjukan Plt./Plh.")
+        indexes = [
+            # policy: the appointments in force for one person today.
+            models.Index(fields=["person", "end_date"], name="appointment_person_end"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.role.name}: {self.person.get_username()}"
+
+    @property
+    def title(self):
+        return performed_as(self.role, self.kind)
+
+    def clean(self):
+        if self.person_nip:
+            self.person_nip = normalize_nip(self.person_nip)
+
+
 class RunQuerySet(models.QuerySet):
     def for_user(self, user):
-        if user.is_superuser:
-            return self.all()
-        return self.filter(unit__in=Unit.objects.for_user(user))
+        """Runs the user may see (`policy.visible_runs`)."""
+        return self & _policy().visible_runs(user)
 
 
 class Run(models.Model):
@@ -747,11 +939,8 @@ class Run(models.Model):
 
 class StepRunQuerySet(models.QuerySet):
     def for_user(self, user):
-        """Active steps the user may act on: a role of the step held in the run's unit."""
-        active = self.filter(state=StepRun.State.ACTIVE, run__status=Run.Status.RUNNING)
-        if user.is_superuser:
-            return active
-        return active.filter(step__roles__members=user).distinct()
+        """Active steps the user may act on (`policy.inbox`)."""
+        return self & _policy().inbox(user)
 
 
 class StepRun(models.Model):
@@ -792,6 +981,10 @@ class StepRun(models.Model):
         verbose_name=_("sebagai"),
     )
     on_behalf = models.BooleanField(_("atas nama"), default=False)
+    # Plt./Plh.: the performer acted for `completed_as` by an acting appointment.
+    acting = models.CharField(
+        _("pelaksana tugas/harian"), max_length=3, choices=Acting.choices, blank=True
+    )
     requirements_checked = models.TextField(_("kelengkapan diperiksa"), blank=True)
     output = models.TextField(_("output"), blank=True)
     notes = models.TextField(_("catatan"), blank=True)
@@ -866,12 +1059,21 @@ class StepRun(models.Model):
     def requirements_checked_list(self):
         return [line for line in self.requirements_checked.splitlines() if line.strip()]
 
+    @property
+    def performed_as(self):
+        """“Plh. Kepala” for an acting performer, else the role's name (or "")."""
+        return performed_as(self.completed_as, self.acting)
+
     def is_overdue(self, now=None):
         return (
             self.state == self.State.ACTIVE
             and self.due_at is not None
             and self.due_at < (now or timezone.now())
         )
+
+
+# The advisory lock key of the chain of events without a run (any fixed 64-bit number).
+RUNLESS_CHAIN_LOCK = 0x736F70_6576656E
 
 
 class EventQuerySet(models.QuerySet):
@@ -883,16 +1085,20 @@ class EventQuerySet(models.QuerySet):
     """
 
     def _link(self, events):
-        runs = sorted({event.run_id for event in events})
-        # Lock the runs in id order, so two writers never wait on each other in a circle, and
-        # read where each chain ends in the same query.
-        rows = (
-            Run.objects.select_for_update(of=("self",))
-            .filter(pk__in=runs)
-            .order_by("pk")
-            .values_list("pk", "event_count", "event_head")
-        )
-        last = {pk: (count, head) for pk, count, head in rows}
+        runs = sorted({event.run_id for event in events if event.run_id is not None})
+        last = {}
+        if runs:
+            # Lock the runs in id order, so two writers never wait on each other in a circle,
+            # and read where each chain ends in the same query.
+            rows = (
+                Run.objects.select_for_update(of=("self",))
+                .filter(pk__in=runs)
+                .order_by("pk")
+                .values_list("pk", "event_count", "event_head")
+            )
+            last = {pk: (count, head) for pk, count, head in rows}
+        if any(event.run_id is None for event in events):
+            last[None] = self._runless_head()
         for event in events:
             seq, prev_hash = last[event.run_id]
             event.seq, event.prev_hash = seq + 1, prev_hash
@@ -900,9 +1106,29 @@ class EventQuerySet(models.QuerySet):
             last[event.run_id] = (event.seq, event.hash)
         return last
 
+    def _runless_head(self):
+        """(seq, hash) of the last event without a run (SOP status, acting appointments).
+
+        Those events have no row to lock: on PostgreSQL a transaction-scoped advisory lock
+        serialises their writers (SQLite serialises every writer); `unique_runless_event_seq`
+        turns a fork into an IntegrityError all the same.
+        """
+        if connections[self.db].vendor == "postgresql":
+            with connections[self.db].cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUNLESS_CHAIN_LOCK])
+        latest = (
+            Event._base_manager.using(self.db)
+            .filter(run__isnull=True)
+            .order_by("-seq")
+            .values_list("seq", "hash")
+            .first()
+        )
+        return latest or (0, chain.GENESIS)
+
     def _set_heads(self, last):
         for run_id, (count, head) in last.items():
-            Run.objects.filter(pk=run_id).update(event_count=count, event_head=head)
+            if run_id is not None:
+                Run.objects.filter(pk=run_id).update(event_count=count, event_head=head)
 
     def create(self, **kwargs):
         event = self.model(**kwargs)
@@ -927,10 +1153,12 @@ class EventQuerySet(models.QuerySet):
 
 
 class Event(models.Model):
-    """Append-only log of every change to a run. Rows are never updated or deleted.
+    """Append-only log of every change to a run, an SOP's status or an acting appointment.
 
-    Each row is a link of its run's hash chain (`seq`, `prev_hash`, `hash`), filled in when the
-    row is inserted; `verify_archive` recomputes every chain.
+    Rows are written by `activities.events.record` only, and never updated or deleted. Each row
+    is a link of a hash chain (`seq`, `prev_hash`, `hash`), filled in when the row is inserted:
+    its run's chain, or the one chain of the events without a run; `verify_archive` recomputes
+    every chain.
     """
 
     class Kind(models.TextChoices):
@@ -943,14 +1171,31 @@ class Event(models.Model):
         FINISHED = "finished", _("Kegiatan selesai")
         ATTACHED = "attached", _("Lampiran ditambahkan")
         ARCHIVED = "archived", _("Laporan diarsipkan")
+        SOP_ACTIVATED = "sop_activated", _("SOP diberlakukan")
+        SOP_RETIRED = "sop_retired", _("SOP dinyatakan tidak berlaku")
+        SOP_REVISED = "sop_revised", _("Revisi SOP dibuat")
+        APPOINTED = "appointed", _("Plt./Plh. ditunjuk")
+        APPOINTMENT_ENDED = "appointment_ended", _("Penunjukan Plt./Plh. diakhiri")
         REMINDED = "reminded", _("Pengingat dikirim")
         ESCALATED = "escalated", _("Eskalasi ke atasan")
 
-    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="events")
+    run = models.ForeignKey(
+        Run, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
     step_run = models.ForeignKey(
         StepRun, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
-    kind = models.CharField(_("jenis"), max_length=12, choices=Kind)
+    sop = models.ForeignKey(
+        Sop, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    appointment = models.ForeignKey(
+        "ActingAppointment",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    kind = models.CharField(_("jenis"), max_length=20, choices=Kind)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -960,6 +1205,18 @@ class Event(models.Model):
         verbose_name=_("oleh"),
     )
     on_behalf = models.BooleanField(_("atas nama"), default=False)
+    # The role the actor acted as, and whether he did so as Plt./Plh. of it.
+    role = models.ForeignKey(
+        Role,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sebagai"),
+    )
+    acting = models.CharField(
+        _("pelaksana tugas/harian"), max_length=3, choices=Acting.choices, blank=True
+    )
     at = models.DateTimeField(_("waktu"))
     before = models.JSONField(_("sebelum"), default=dict, blank=True)
     after = models.JSONField(_("sesudah"), default=dict, blank=True)
@@ -975,6 +1232,11 @@ class Event(models.Model):
         verbose_name_plural = _("catatan perubahan")
         constraints = [
             models.UniqueConstraint(fields=["run", "seq"], name="unique_event_seq"),
+            models.UniqueConstraint(
+                fields=["seq"],
+                condition=Q(run__isnull=True),
+                name="unique_runless_event_seq",
+            ),
         ]
 
     def __str__(self):
@@ -1077,6 +1339,7 @@ class Notification(models.Model):
         FINISHED = "finished", _("Kegiatan selesai")
         ARCHIVED = "archived", _("Laporan diarsipkan")
         DIGEST = "digest", _("Ringkasan harian")
+        MONITORING = "monitoring", _("Monitoring SOP")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -1372,3 +1635,27 @@ class SopEvaluation(SignOff):
             (number, text, getattr(self, f"answer_{number}"), getattr(self, f"note_{number}"))
             for number, text in self.CRITERIA
         ]
+
+
+class PasswordResetRequest(models.Model):
+    """A password reset mail someone asked for; counted to limit how many are sent."""
+
+    address = models.CharField(_("alamat e-mail"), max_length=254)
+    client = models.GenericIPAddressField(_("alamat komputer"), null=True, blank=True)
+    at = models.DateTimeField(_("waktu"))
+
+    class Meta:
+        verbose_name = _("permintaan kata sandi baru")
+        verbose_name_plural = _("permintaan kata sandi baru")
+        indexes = [
+            # The rate limit: requests for one address, or from one client, in the last hour.
+            models.Index(fields=["address", "at"], name="reset_address_at"),
+            models.Index(fields=["client", "at"], name="reset_client_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.address} {self.at:%Y-%m-%d %H:%M}"
+
+
+# Users are configuration too: who made an account staff, changed a name, deactivated it.
+register(User, app="activities", records_class=ConfigurationHistory)

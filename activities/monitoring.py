@@ -422,7 +422,7 @@ def remind_semester_end(now=None):
         written += len(
             notifications.notify(
                 access.unit_monitors(unit),
-                kind=Notification.Kind.REMINDER,
+                kind=Notification.Kind.MONITORING,
                 key=f"monitoring:{unit.pk}:{ended.start.isoformat()}",
                 subject=_("Monitoring SOP %(period)s untuk %(unit)s")
                 % {"period": ended.label(), "unit": unit.short_name},

@@ -4,6 +4,7 @@ Every report is built completely here (all queries, all timing) and only then ha
 template and WeasyPrint, so rendering never touches the database.
 """
 
+import dataclasses
 import datetime
 import hashlib
 import logging
@@ -18,12 +19,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from activities import durations, pdf, signing, timing, verification
+from activities import durations, events, pdf, signing, timing, verification
 from activities.letterhead import Letterhead
 from activities.models import (
+    ActingAppointment,
     ArchivedReport,
     Attachment,
     Event,
+    Role,
     Run,
     Sop,
     Step,
@@ -216,7 +219,7 @@ def _load_run(run_id):
 def _step_row(round_timing):
     step_run = round_timing.step_run
     step = step_run.step
-    role = step_run.completed_as.name if step_run.completed_as else ""
+    role = step_run.performed_as
     if not role:
         role = ", ".join(r.name for r in step.roles.all())
     started, completed = step_run.started_at, step_run.completed_at
@@ -262,7 +265,7 @@ def _disposition(step_run):
         round=step_run.round,
         activity=step.activity,
         by=_person(step_run.completed_by),
-        role=step_run.completed_as.name if step_run.completed_as else "",
+        role=step_run.performed_as,
         on_behalf=step_run.on_behalf,
         at=step_run.completed_at,
         approved=approved,
@@ -272,6 +275,27 @@ def _disposition(step_run):
         notes=step_run.decision_notes,
         return_reason=step_run.return_reason,
         return_to=step.return_to.number if step.return_to_id and not approved else None,
+    )
+
+
+def _signed_by_acting_head(letterhead, unit_id, signed_on):
+    """The letterhead with a Plt./Plh. of the unit's head as signatory, when one is appointed
+    for the signing day: “Plh. Kepala Kantor …”, his name, rank and NIP."""
+    appointment = (
+        ActingAppointment.objects.in_force(signed_on)
+        .filter(unit_id=unit_id, role__kind=Role.Kind.HEAD)
+        .select_related("person")
+        .order_by("pk")
+        .first()
+    )
+    if appointment is None:
+        return letterhead
+    return dataclasses.replace(
+        letterhead,
+        head_title=f"{appointment.get_kind_display()} {letterhead.head_title or _('Kepala')}",
+        head_name=_person(appointment.person),
+        head_rank=appointment.person_rank,
+        head_nip=appointment.person_nip,
     )
 
 
@@ -314,7 +338,7 @@ def build_run_report(run_id, *, now=None, code=None):
     signed_on = timezone.localtime(run.finished_at if final else now).date()
     return RunReport(
         run=run,
-        letterhead=Letterhead.for_unit(run.unit),
+        letterhead=_signed_by_acting_head(Letterhead.for_unit(run.unit), run.unit_id, signed_on),
         rows=rows,
         dispositions=dispositions,
         photos=photos,
@@ -386,9 +410,9 @@ def ensure_archived(run_id, *, now=None):
     try:
         with transaction.atomic():
             report.save()
-            Event.objects.create(
+            events.record(
+                Event.Kind.ARCHIVED,
                 run=run,
-                kind=Event.Kind.ARCHIVED,
                 at=now,
                 after={
                     "file": report.file.name,

@@ -40,6 +40,7 @@ JOBS: list[Job] = [
         datetime.timedelta(minutes=settings.SOPFLOW_SWEEP_MINUTES),
     ),
     Job("remind_semester_end", "activities.tasks.remind_semester_end", datetime.timedelta(hours=6)),
+    Job("clean_orphan_files", "activities.tasks.clean_orphan_files", datetime.timedelta(days=1)),
 ]
 
 

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from activities import importers
+from activities.forms import PlainTextMixin
 from activities.models import Role, Sop, SopItem, Step
 
 
@@ -72,7 +73,7 @@ IDENTITY_FIELDS = [
 ]
 
 
-class SopIdentityForm(forms.ModelForm):
+class SopIdentityForm(PlainTextMixin, forms.ModelForm):
     """The identity block, and every identity section as an ordered list: one item a line."""
 
     class Meta:
@@ -121,7 +122,7 @@ class RoleChoices(forms.ModelMultipleChoiceField):
         return role.name
 
 
-class StepRowForm(forms.Form):
+class StepRowForm(PlainTextMixin, forms.Form):
     """One row of the step table. Its rules (with the other rows) are `check_steps`'."""
 
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -212,7 +213,7 @@ StepFormSet = forms.formset_factory(
 )
 
 
-class NewRoleForm(forms.Form):
+class NewRoleForm(PlainTextMixin, forms.Form):
     """A role added to the SOP's unit from the editor."""
 
     new_role_name = forms.CharField(label=_("Nama jabatan baru"), max_length=120, required=False)
@@ -221,7 +222,7 @@ class NewRoleForm(forms.Form):
     )
 
 
-class NewSopForm(forms.Form):
+class NewSopForm(PlainTextMixin, forms.Form):
     unit = UnitChoiceField(label=_("Unit kerja"), queryset=None, empty_label=None)
     name = forms.CharField(label=_("Nama SOP"), max_length=300)
     number = forms.CharField(label=_("Nomor SOP"), max_length=120, required=False)

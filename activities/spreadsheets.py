@@ -9,6 +9,8 @@ import datetime
 
 from django.http import HttpResponse, StreamingHttpResponse
 
+from activities.text import xml_safe
+
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -67,7 +69,8 @@ def xlsx_response(header, rows, filename, sheet_title):
         for value in row:
             if isinstance(value, datetime.datetime) and value.tzinfo is not None:
                 value = value.replace(tzinfo=None)
-            cell = WriteOnlyCell(sheet, value=value)
+            # XML cannot hold most control characters; one in a title must not fail the export.
+            cell = WriteOnlyCell(sheet, value=xml_safe(value))
             if isinstance(value, str):
                 # openpyxl would store a text starting with "=" as a formula.
                 cell.data_type = "s"

@@ -100,3 +100,11 @@ def remind_semester_end():
     from activities import monitoring
 
     return monitoring.remind_semester_end()
+
+
+@task()
+def clean_orphan_files():
+    """Remove stored files no row refers to, once a day old (manage.py clean_orphan_files)."""
+    from django.core.management import call_command
+
+    call_command("clean_orphan_files")

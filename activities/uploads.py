@@ -18,6 +18,7 @@ import contextvars
 import hashlib
 import io
 import logging
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -31,6 +32,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
+from activities import events
+from activities.errors import Unavailable
 from activities.models import Attachment, Event
 
 logger = logging.getLogger(__name__)
@@ -40,7 +43,14 @@ pillow_heif.register_heif_opener()
 STORED_LONG_SIDE = 1600
 RENDITION_LONG_SIDE = 800
 # 48 MP phone sensors are common; anything far beyond is a decompression bomb, not a photo.
+# A JPEG that large is decoded at a reduced scale (libjpeg's draft mode), so it stays cheap.
 MAX_IMAGE_PIXELS = 64_000_000
+# PNG, WebP and HEIC are decoded whole: at most a 24 MP phone photo (an 8000×8000 PNG of a few
+# hundred kB would otherwise cost a worker about 1 GB).
+MAX_WHOLE_DECODE_PIXELS = 25_000_000
+# The decoded image (at the scale it is decoded) may take at most this much memory.
+MAX_DECODE_BYTES = 100 * 1024 * 1024
+BYTES_PER_BAND = {"1": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}
 CAPTION_MAX_LENGTH = 200
 
 
@@ -136,18 +146,59 @@ def sniff(data):
     return None
 
 
+# Content types and relationships of active Office content: macros (whatever the part is
+# called), ActiveX controls, and parts fetched from elsewhere when the file is opened (a remote
+# template, an external OLE object, subdocument or frame).
+OFFICE_ACTIVE_TYPES = re.compile(
+    rb"vbaProject|vbaData|macroEnabled|ms-office\.activeX|/activeX|wordVbaData", re.IGNORECASE
+)
+OFFICE_FETCHED_TYPES = re.compile(
+    rb"/(attachedTemplate|oleObject|subDocument|frame|package)\b", re.IGNORECASE
+)
+OFFICE_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.IGNORECASE)
+# The XML parts read to find them: the content types and the relationships; read at most this
+# much of each, so a zip bomb decompresses no further.
+OFFICE_XML_READ_BYTES = 1024 * 1024
+OFFICE_MAX_PARTS = 5000
+
+
+def _office_is_active(archive, names):
+    """Whether an Office package carries macros, ActiveX or parts fetched when it opens."""
+    if len(names) > OFFICE_MAX_PARTS:
+        return True
+    if any(name.lower().endswith(("vbaproject.bin", "vbadata.xml")) for name in names):
+        return True
+    for name in names:
+        if name != "[Content_Types].xml" and not name.endswith(".rels"):
+            continue
+        with archive.open(name) as part:
+            xml = part.read(OFFICE_XML_READ_BYTES)
+        if OFFICE_ACTIVE_TYPES.search(xml):
+            return True
+        for relationship in OFFICE_RELATIONSHIP.findall(xml):
+            external = re.search(rb"TargetMode\s*=\s*[\"']External", relationship)
+            if external and OFFICE_FETCHED_TYPES.search(relationship):
+                return True
+    return False
+
+
 def _office_kind(data):
-    # Only the zip's central directory is read: nothing is decompressed, so a zip bomb is harmless.
+    # The central directory and the small XML parts that name the others are read, each up
+    # to a limit: nothing else is decompressed, so a zip bomb is harmless.
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError):
+            if "[Content_Types].xml" not in names:
+                return None
+            active = _office_is_active(archive, names)
+    except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, NotImplementedError):
         return None
-    if "[Content_Types].xml" not in names:
-        return None
-    if any(name.lower().endswith("vbaproject.bin") for name in names):
+    if active:
         raise Refused(
-            _("berkas Office yang berisi makro tidak diterima. Simpan sebagai .docx/.xlsx biasa.")
+            _(
+                "berkas Office yang berisi makro, kontrol ActiveX atau templat dari luar tidak "
+                "diterima. Simpan sebagai .docx/.xlsx biasa."
+            )
         )
     if any(name.startswith("word/") for name in names):
         return DOCX
@@ -179,6 +230,97 @@ def _jpeg_complete(data):
     return False
 
 
+# What makes a PDF act on its own when opened or clicked: scripts, actions run on opening or
+# on page events, launching programs, sending forms, embedded files and media, XFA forms.
+PDF_ACTIVE_KEYS = {
+    "/JS",
+    "/JavaScript",
+    "/OpenAction",
+    "/AA",
+    "/Launch",
+    "/SubmitForm",
+    "/ImportData",
+    "/EmbeddedFile",
+    "/EmbeddedFiles",
+    "/EF",
+    "/RichMedia",
+    "/XFA",
+}
+PDF_MAX_OBJECTS = 200_000
+
+
+PDF_NAME = re.compile(rb"/((?:[A-Za-z0-9_.\-]|#[0-9A-Fa-f]{2})+)")
+
+
+PDF_STREAM = re.compile(rb"stream\r?\n.*?endstream", re.DOTALL)
+
+
+def _pdf_names(data):
+    """Every name written in the PDF's bytes outside streams, #-escapes decoded (/J#53 is /JS).
+
+    Stream contents are skipped: compressed bytes would match a short name like /AA by chance.
+    """
+    for match in PDF_NAME.finditer(PDF_STREAM.sub(b"", data)):
+        raw = match.group(1)
+        if b"#" in raw:
+            raw = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
+        yield "/" + raw.decode("latin-1")
+
+
+def _pdf_graph_names(data):
+    """Every name in the object graph pypdf reads, compressed object streams included."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    reader = PdfReader(io.BytesIO(data), strict=False)
+    pending, seen = [reader.trailer], set()
+    while pending and len(seen) <= PDF_MAX_OBJECTS:
+        node = pending.pop()
+        if isinstance(node, IndirectObject):
+            key = (node.idnum, node.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            node = node.get_object()
+        if isinstance(node, DictionaryObject):
+            for name, value in node.items():
+                yield str(name)
+                if isinstance(value, str) and value.startswith("/"):
+                    yield str(value)
+                if name != "/Parent":
+                    pending.append(value)
+        elif isinstance(node, ArrayObject):
+            pending.extend(node)
+
+
+def _pdf_active_key(data):
+    """The first active-content name of the PDF, or None: in its bytes, then in its objects."""
+    for name in _pdf_names(data):
+        if name in PDF_ACTIVE_KEYS:
+            return name
+    try:
+        for name in _pdf_graph_names(data):
+            if name in PDF_ACTIVE_KEYS:
+                return name
+    except Exception as error:
+        # pypdf could not follow it; the byte scan above still ran.
+        logger.info("PDF upload not read as objects: %r", error)
+    return None
+
+
+def _refuse_active_pdf(data):
+    key = _pdf_active_key(data)
+    if key is not None:
+        raise Refused(
+            _(
+                "PDF ini berisi konten aktif (%(key)s: skrip, tindakan otomatis atau berkas "
+                "sisipan) dan tidak diterima. Cetak ulang sebagai PDF biasa (Print → Save as "
+                "PDF) lalu unggah lagi."
+            )
+            % {"key": key.lstrip("/")}
+        )
+
+
 def _flatten(image):
     """RGB on a white background: JPEG has no transparency."""
     if image.mode in ("RGB", "L"):
@@ -206,17 +348,32 @@ def _encode(image, image_format, icc_profile):
     return buffer.getvalue()
 
 
+def _too_large(width, height):
+    return Refused(
+        _("gambar %(width)s×%(height)s piksel terlalu besar untuk diproses.")
+        % {"width": width, "height": height}
+    )
+
+
+def _decoded_bytes(image):
+    """Memory the pixels of `image` take once decoded at its (draft) size."""
+    band = BYTES_PER_BAND.get(image.mode, 1)
+    return image.width * image.height * len(image.getbands()) * band
+
+
 def _read_image(data, kind):
-    """Decode an image completely, upright; raise Refused if it is not a sound image."""
+    """Decode an image completely, upright; raise Refused if it is not a sound image.
+
+    Everything that bounds the cost is checked from the header, before any pixel is decoded:
+    the pixel count (tighter for formats decoded whole) and the memory of the decoded image.
+    """
     with Image.open(io.BytesIO(data)) as probe:
         if probe.format not in PILLOW_FORMATS[kind]:
             raise ValueError(f"{probe.format} is not {kind.label}")
         width, height = probe.size
-        if width * height > MAX_IMAGE_PIXELS:
-            raise Refused(
-                _("gambar %(width)s×%(height)s piksel terlalu besar untuk diproses.")
-                % {"width": width, "height": height}
-            )
+        whole = probe.format not in ("JPEG", "MPO")
+        if width * height > (MAX_WHOLE_DECODE_PIXELS if whole else MAX_IMAGE_PIXELS):
+            raise _too_large(width, height)
         probe.verify()
     if kind is JPEG and not _jpeg_complete(data):
         raise ValueError("JPEG without its end marker")
@@ -226,6 +383,8 @@ def _read_image(data, kind):
         scale = STORED_LONG_SIDE / max(image.size)
         if scale < 1:
             image.draft("RGB", (round(image.width * scale), round(image.height * scale)))
+    if _decoded_bytes(image) > MAX_DECODE_BYTES:
+        raise _too_large(width, height)
     image.load()
     icc_profile = image.info.get("icc_profile")
     upright = ImageOps.exif_transpose(image)
@@ -241,8 +400,8 @@ def _read_image(data, kind):
 def _process_image(data, kind):
     """(stored bytes, stored Pillow format, rendition JPEG bytes) of an uploaded image."""
     try:
-        image, icc_profile = _read_image(data, kind)
-        stored = image.copy()
+        stored, icc_profile = _read_image(data, kind)
+        # In place: the full-size pixels are not kept beside the scaled copy.
         stored.thumbnail((STORED_LONG_SIDE, STORED_LONG_SIDE), Image.Resampling.LANCZOS)
         stored_bytes = _encode(stored, kind.store_as, icc_profile)
         small = stored.copy()
@@ -297,6 +456,8 @@ def _validate_one(upload, caption):
         )
     if kind is PDF and b"%%EOF" not in data[-2048:]:
         raise Refused(_("berkas PDF terpotong atau rusak."))
+    if kind is PDF:
+        _refuse_active_pdf(data)
     rendition = None
     content_type = kind.content_type
     if kind.is_image:
@@ -395,11 +556,8 @@ def store(run, step_run, uploads, actor, at):
         logger.exception("Could not store attachments of step run %s", step_run.pk)
         _delete(written)
         written.clear()
-        from activities.workflow import WorkflowError
-
-        raise WorkflowError(
-            _("Lampiran tidak dapat disimpan, jadi langkah ini belum tercatat. Coba lagi."),
-            code="storage",
+        raise Unavailable(
+            _("Lampiran tidak dapat disimpan, jadi langkah ini belum tercatat. Coba lagi.")
         ) from None
     return stored
 
@@ -422,13 +580,12 @@ def _store_one(run, step_run, upload, actor, at, written):
         attachment.rendition.save(base + ".jpg", ContentFile(upload.rendition), save=False)
         written.append(attachment.rendition)
     attachment.save()
-    Event.objects.create(
+    events.record(
+        Event.Kind.ATTACHED,
+        actor=actor,
+        at=at,
         run=run,
         step_run=step_run,
-        kind=Event.Kind.ATTACHED,
-        actor=actor.user,
-        on_behalf=actor.on_behalf,
-        at=at,
         after={
             "attachment": attachment.pk,
             "name": attachment.original_name,

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from activities.views import (
+    acting,
     archive,
     authoring,
     kinerja,
@@ -46,6 +47,8 @@ urlpatterns = [
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
     path("verifikasi/", verify.verify_index, name="verify_index"),
     path("verifikasi/<str:code>/", verify.verify_document, name="verify_document"),
+    path("delegasi/", acting.appointment_list, name="appointment_list"),
+    path("delegasi/<int:pk>/akhiri/", acting.appointment_end, name="appointment_end"),
     path("sop/<int:pk>/log.csv", monitoring.log_csv, name="sop_log_csv"),
     path("sop/<int:pk>/log.xes", monitoring.log_xes, name="sop_log_xes"),
     path("sop/<int:pk>/statistik/", monitoring.sop_statistics, name="sop_statistics"),

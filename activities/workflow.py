@@ -2,9 +2,12 @@
 
 Each transition is one function that runs in one transaction: it locks the run row
 (`select_for_update`, a row lock in the database, so it holds across processes and servers),
-re-reads the state under the lock, checks who may act, writes the change and its `Event`, and
-writes the in-app notifications; mail, webhooks and the laporan archive are tasks queued for after
-the commit (activities/tasks.py). Views never change state themselves.
+re-reads the state under the lock, asks `activities.policy` who may act, writes the change and
+its `Event` (through `activities.events.record`), and writes the in-app notifications; mail,
+webhooks and the laporan archive are tasks queued for after the commit (activities/tasks.py).
+Views never change state themselves. Refusals are typed (`activities.errors`).
+
+Row locks wait at most SOPFLOW_LOCK_TIMEOUT_MS on PostgreSQL (`lock_timeout`).
 
 SQLite ignores `select_for_update`; there the IMMEDIATE transaction mode serialises writers and
 the conditional UPDATEs (on `StepRun.version`, on `Run.status`) still let only one of two
@@ -15,96 +18,21 @@ Times: `Event.at` is the moment a change was recorded; the times a user entered 
 next step becomes active at the entered completion time.
 """
 
-from dataclasses import dataclass
-
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from activities import deadlines, notifications, tasks, timing, uploads
-from activities.models import Event, Role, Run, Sop, Step, StepRun
+from activities import deadlines, events, locking, notifications, policy, tasks, timing, uploads
+from activities.errors import Closed, Forbidden, Invalid, NotFound, Stale, WorkflowError
+from activities.models import Event, Run, Sop, Step, StepRun
 
-
-class WorkflowError(Exception):
-    """A transition that cannot happen; `message` is shown to the user as it is.
-
-    `field` names the form field the message belongs to (or None); `code` says why:
-    forbidden, closed, not_active, already_done, stale, conflict, required, future, order,
-    before_previous, deadline, approval, not_approval, not_returnable, sop_inactive, no_steps.
-    """
-
-    def __init__(self, message, *, field=None, code="invalid"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, and whether a superuser acts on behalf of the step's role."""
-
-    user: object
-    role: Role | None
-    on_behalf: bool
-
-
-def acting_role(user, step):
-    """The role through which `user` may perform `step`, or None.
-
-    Roles are unit-scoped, so holding one of the step's roles implies membership of the unit.
-    Reads `step.roles` and their members through prefetches when the caller made them.
-    """
-    for role in step.roles.all():
-        if any(member.pk == user.pk for member in role.members.all()):
-            return role
-    return None
-
-
-def resolve_actor(user, step):
-    """An `Actor` for `user` on `step`: a holder of its role, or a superuser on behalf; else None."""
-    if not user.is_authenticated or not user.is_active:
-        return None
-    role = acting_role(user, step)
-    if role is not None:
-        return Actor(user, role, on_behalf=False)
-    if user.is_superuser:
-        return Actor(user, None, on_behalf=True)
-    return None
-
-
-def _first_step(sop):
-    # `.all()` uses a prefetch of the SOP's steps when the caller made one (lists of SOPs).
-    return next((step for step in sop.steps.all() if step.number == 1), None)
-
-
-def can_open(user, sop):
-    """Whether `user` may open runs of `sop`: he holds step 1's role, or is a superuser.
-
-    The SOP's status is checked by `open_run`, which says why a draft cannot be run.
-    """
-    first = _first_step(sop)
-    return first is not None and resolve_actor(user, first) is not None
-
-
-def can_cancel(user, run):
-    """Whether `user` may cancel runs like `run`: the holder of step 1's role (the Kasi who
-    opens such runs) or a superuser. Whether the run is still running is `cancel_run`'s check."""
-    first = _first_step(run.sop)
-    return first is not None and resolve_actor(user, first) is not None
+__all__ = ["WorkflowError", "Forbidden", "Stale", "Closed", "Invalid", "NotFound"]
 
 
 def _log(run, kind, actor, at, *, step_run=None, before=None, after=None):
-    return Event.objects.create(
-        run=run,
-        step_run=step_run,
-        kind=kind,
-        actor=actor.user if actor else None,
-        on_behalf=actor.on_behalf if actor else False,
-        at=at,
-        before=before or {},
-        after=after or {},
+    return events.record(
+        kind, actor=actor, at=at, run=run, step_run=step_run, before=before, after=after
     )
 
 
@@ -119,20 +47,18 @@ def _when(value):
 def _lock_run(run_id):
     # of=("self",): lock only the run row; the joined SOP and unit rows are shared by every
     # run of the unit and locking them would serialise unrelated runs.
+    runs = Run.objects.select_for_update(of=("self",)).select_related("sop", "unit")
     try:
-        return (
-            Run.objects.select_for_update(of=("self",)).select_related("sop", "unit").get(pk=run_id)
-        )
-    except Run.DoesNotExist:
-        raise WorkflowError(_("Kegiatan tidak ditemukan."), code="not_found") from None
+        return locking.locked_get(runs, run_id)
+    except NotFound:
+        raise NotFound(_("Kegiatan tidak ditemukan.")) from None
 
 
 def _require_running(run):
     if run.status != Run.Status.RUNNING:
-        raise WorkflowError(
+        raise Closed(
             _("Kegiatan ini sudah %(status)s; tidak ada lagi yang dapat diubah.")
-            % {"status": run.get_status_display().lower()},
-            code="closed",
+            % {"status": run.get_status_display().lower()}
         )
 
 
@@ -152,7 +78,7 @@ def _activate(run, step_run, activated_at, actor, now, *, returned=False, deadli
         version=F("version") + 1,
     )
     if updated != 1:
-        raise WorkflowError(_("Langkah berikutnya tidak dapat diaktifkan."), code="conflict")
+        raise Stale(_("Langkah berikutnya tidak dapat diaktifkan."), code="conflict")
     _log(
         run,
         Event.Kind.ACTIVATED,
@@ -177,31 +103,26 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
     """Open a run of an active SOP version; step 1 becomes active, the others wait."""
     now = now or timezone.now()
     # Locked so that the SOP cannot be retired between the check and the run's creation.
-    sop = Sop.objects.select_for_update().get(pk=sop.pk)
+    sop = locking.locked_get(Sop.objects.select_for_update(), sop.pk)
     if sop.status != Sop.Status.ACTIVE:
-        raise WorkflowError(
+        raise Invalid(
             _("SOP ini tidak berlaku (status: %(status)s), jadi tidak dapat dijalankan.")
             % {"status": sop.get_status_display()},
             code="sop_inactive",
         )
-    steps = list(sop.steps.prefetch_related("roles__members").order_by("number"))
-    if not steps:
-        raise WorkflowError(_("SOP ini belum memiliki langkah."), code="no_steps")
-    actor = resolve_actor(user, steps[0])
+    actor = policy.opener(user, sop, policy.fresh_subject(user))
     if actor is None:
-        raise WorkflowError(
-            _("Hanya pemegang jabatan langkah 1 yang dapat membuka kegiatan ini."),
-            code="forbidden",
-        )
+        raise Forbidden(_("Jabatan Anda tidak berwenang membuka kegiatan SOP ini."))
+    steps = list(sop.steps.order_by("number"))
+    if not steps:
+        raise Invalid(_("SOP ini belum memiliki langkah."), code="no_steps")
     title, place = (title or "").strip(), (place or "").strip()
     if not title:
-        raise WorkflowError(_("Judul kegiatan wajib diisi."), field="title", code="required")
+        raise Invalid(_("Judul kegiatan wajib diisi."), field="title", code="required")
     if not place:
-        raise WorkflowError(_("Tempat kegiatan wajib diisi."), field="place", code="required")
+        raise Invalid(_("Tempat kegiatan wajib diisi."), field="place", code="required")
     if scheduled_on is None:
-        raise WorkflowError(
-            _("Tanggal pelaksanaan wajib diisi."), field="scheduled_on", code="required"
-        )
+        raise Invalid(_("Tanggal pelaksanaan wajib diisi."), field="scheduled_on", code="required")
     run = Run.objects.create(
         sop=sop,
         unit=sop.unit,
@@ -232,41 +153,61 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
     return run
 
 
+def closed_round_message(rounds):
+    """Who closed step's latest pass and when, if that is why it cannot be acted on, else None.
+
+    `rounds`: one step's rounds, oldest first. A round closed just now is the latest one
+    (done), or the round before the new waiting round a return created: after a return wins a
+    race against an approval, the approver learns who returned the step and when, not that
+    the step "is not active".
+    """
+    latest = rounds[-1] if rounds else None
+    closed = next(
+        (
+            r
+            for r in reversed(rounds[-2:])
+            if r.state in (StepRun.State.DONE, StepRun.State.RETURNED)
+        ),
+        None,
+    )
+    if closed is None or not (
+        closed is latest
+        or (latest.state == StepRun.State.WAITING and closed.state == StepRun.State.RETURNED)
+    ):
+        return None
+    params = {
+        "number": closed.step.number,
+        "who": closed.completed_by.get_full_name() or closed.completed_by.get_username(),
+        "when": _when(closed.entered_at or closed.completed_at),
+    }
+    if closed.state == StepRun.State.RETURNED:
+        params["target"] = closed.step.return_to.number
+        return (
+            _(
+                "Langkah %(number)s sudah dikembalikan ke langkah %(target)s oleh %(who)s pada %(when)s."
+            )
+            % params
+        )
+    return _("Langkah %(number)s sudah diselesaikan oleh %(who)s pada %(when)s.") % params
+
+
 def _not_active_error(run, number, active):
     """Why step `number` cannot be acted on: someone was first, or it is not its turn."""
     rounds = list(
         run.step_runs.select_related("completed_by", "step__return_to")
         .filter(step__number=number)
-        .order_by("-round")[:2]
+        .order_by("round")
     )
-    latest = rounds[0] if rounds else None
-    closed = next(
-        (r for r in rounds if r.state in (StepRun.State.DONE, StepRun.State.RETURNED)), None
-    )
-    # A round closed just now: it is the latest one, or (after a return) the round before the
-    # new waiting round that the return created.
-    if closed is not None and (
-        closed is latest
-        or (latest.state == StepRun.State.WAITING and closed.state == StepRun.State.RETURNED)
-    ):
-        who = closed.completed_by.get_full_name() or closed.completed_by.get_username()
-        if closed.state == StepRun.State.RETURNED:
-            message = _(
-                "Langkah %(number)s sudah dikembalikan ke langkah %(target)s oleh %(who)s."
-            ) % {"number": number, "target": closed.step.return_to.number, "who": who}
-        else:
-            message = _("Langkah %(number)s sudah diselesaikan oleh %(who)s.") % {
-                "number": number,
-                "who": who,
-            }
-        return WorkflowError(message, code="already_done")
+    message = closed_round_message(rounds)
+    if message is not None:
+        return Stale(message, code="already_done")
     if active is not None:
-        return WorkflowError(
+        return Stale(
             _("Langkah %(number)s tidak sedang aktif; yang aktif sekarang langkah %(active)s.")
             % {"number": number, "active": active.step.number},
             code="not_active",
         )
-    return WorkflowError(
+    return Stale(
         _("Langkah %(number)s tidak sedang aktif.") % {"number": number}, code="not_active"
     )
 
@@ -277,22 +218,19 @@ def _locked_active_step(run_id, number, user, expected_version):
     _require_running(run)
     current = (
         run.step_runs.select_related("step", "completed_by")
-        .prefetch_related("step__roles__members")
+        .prefetch_related("step__roles")
         .filter(state=StepRun.State.ACTIVE)
         .first()
     )
     if current is None or current.step.number != number:
         raise _not_active_error(run, number, current)
     if expected_version is not None and current.version != expected_version:
-        raise WorkflowError(
-            _("Langkah ini baru saja diubah orang lain. Muat ulang halaman dan periksa lagi."),
-            code="stale",
+        raise Stale(
+            _("Langkah ini baru saja diubah orang lain. Muat ulang halaman dan periksa lagi.")
         )
-    actor = resolve_actor(user, current.step)
+    actor = policy.step_actor(user, current.step, policy.fresh_subject(user))
     if actor is None:
-        raise WorkflowError(
-            _("Anda tidak memegang jabatan pelaksana langkah ini."), code="forbidden"
-        )
+        raise Forbidden(_("Anda tidak memegang jabatan pelaksana langkah ini."))
     return run, current, actor
 
 
@@ -307,22 +245,22 @@ def _check_times(current, started_at, completed_at, now):
     started_at = _aware(started_at) or current.activated_at or now
     completed_at = _aware(completed_at) or now
     if started_at > now:
-        raise WorkflowError(
+        raise Invalid(
             _("Waktu mulai tidak boleh di masa depan."), field="started_at", code="future"
         )
     if completed_at > now:
-        raise WorkflowError(
+        raise Invalid(
             _("Waktu selesai tidak boleh di masa depan."), field="completed_at", code="future"
         )
     if current.activated_at and started_at < current.activated_at:
-        raise WorkflowError(
+        raise Invalid(
             _("Waktu mulai tidak boleh sebelum langkah sebelumnya selesai (%(when)s).")
             % {"when": _when(current.activated_at)},
             field="started_at",
             code="before_previous",
         )
     if completed_at < started_at:
-        raise WorkflowError(
+        raise Invalid(
             _("Waktu selesai harus sesudah waktu mulai."),
             field="completed_at",
             code="order",
@@ -346,11 +284,12 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
         completed_by=actor.user,
         completed_as=actor.role,
         on_behalf=actor.on_behalf,
+        acting=actor.acting,
         entered_at=now,
         version=F("version") + 1,
     )
     if updated != 1:
-        raise WorkflowError(
+        raise Stale(
             _("Langkah ini baru saja diselesaikan orang lain. Muat ulang halaman."),
             code="already_done",
         )
@@ -358,6 +297,9 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
     after = event_after | figures | {"entered_at": _iso(now)}
     if actor.role is not None:
         after["role"] = actor.role.name
+    if actor.acting:
+        after["acting"] = actor.acting
+        after["appointment"] = actor.appointment.pk
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
 
@@ -376,7 +318,7 @@ def _advance(run, current, actor, at, now, *, deadline=None):
             status=Run.Status.FINISHED, finished_at=at, **figures
         )
         if updated != 1:
-            raise WorkflowError(
+            raise Stale(
                 _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."),
                 code="conflict",
             )
@@ -416,7 +358,7 @@ def _guarded(transition):
             with uploads.removed_on_failure(), transaction.atomic():
                 return transition(*args, **kwargs)
         except IntegrityError:
-            raise WorkflowError(
+            raise Stale(
                 _("Langkah ini baru saja diubah orang lain. Muat ulang halaman."),
                 code="conflict",
             ) from None
@@ -447,7 +389,7 @@ def complete_step(
     now = now or timezone.now()
     run, current, actor = _locked_active_step(run_id, number, user, expected_version)
     if current.step.is_approval:
-        raise WorkflowError(
+        raise Invalid(
             _("Langkah ini adalah persetujuan: setujui atau kembalikan."), code="approval"
         )
     started_at, completed_at = _check_times(current, started_at, completed_at, now)
@@ -487,13 +429,13 @@ def approve_step(
     now = now or timezone.now()
     run, current, actor = _locked_active_step(run_id, number, user, expected_version)
     if not current.step.is_approval:
-        raise WorkflowError(_("Langkah ini bukan langkah persetujuan."), code="not_approval")
+        raise Invalid(_("Langkah ini bukan langkah persetujuan."), code="not_approval")
     instruction = (instruction or "").strip()
     if not instruction:
-        raise WorkflowError(_("Isi disposisi wajib diisi."), field="instruction", code="required")
+        raise Invalid(_("Isi disposisi wajib diisi."), field="instruction", code="required")
     started_at, completed_at = _check_times(current, started_at, completed_at, now)
     if deadline is not None and deadline < timezone.localdate(completed_at):
-        raise WorkflowError(
+        raise Invalid(
             _("Batas waktu disposisi tidak boleh sebelum tanggal persetujuan (%(date)s).")
             % {"date": formats.date_format(timezone.localdate(completed_at), "j F Y")},
             field="deadline",
@@ -539,10 +481,10 @@ def return_step(
     run, current, actor = _locked_active_step(run_id, number, user, expected_version)
     step = current.step
     if not step.is_approval or step.return_to_id is None:
-        raise WorkflowError(_("Langkah ini tidak dapat dikembalikan."), code="not_returnable")
+        raise Invalid(_("Langkah ini tidak dapat dikembalikan."), code="not_returnable")
     reason = (reason or "").strip()
     if not reason:
-        raise WorkflowError(_("Alasan pengembalian wajib diisi."), field="reason", code="required")
+        raise Invalid(_("Alasan pengembalian wajib diisi."), field="reason", code="required")
     started_at, completed_at = _check_times(current, started_at, completed_at, now)
     fields = {
         "state": StepRun.State.RETURNED,
@@ -588,16 +530,12 @@ def cancel_run(*, run_id, user, reason, now=None):
     now = now or timezone.now()
     run = _lock_run(run_id)
     _require_running(run)
-    first = run.sop.steps.prefetch_related("roles__members").get(number=1)
-    actor = resolve_actor(user, first)
+    actor = policy.canceller(user, run, policy.fresh_subject(user))
     if actor is None:
-        raise WorkflowError(
-            _("Hanya pemegang jabatan langkah 1 yang dapat membatalkan kegiatan."),
-            code="forbidden",
-        )
+        raise Forbidden(_("Jabatan Anda tidak berwenang membatalkan kegiatan ini."))
     reason = (reason or "").strip()
     if not reason:
-        raise WorkflowError(_("Alasan pembatalan wajib diisi."), field="reason", code="required")
+        raise Invalid(_("Alasan pembatalan wajib diisi."), field="reason", code="required")
     active = list(run.step_runs.select_related("step").filter(state=StepRun.State.ACTIVE))
     # The active round stays active (the run is frozen as it stood) but its waiting time ends
     # now and is stored, like the run's figures.
@@ -610,7 +548,7 @@ def cancel_run(*, run_id, user, reason, now=None):
         status=Run.Status.CANCELLED, cancelled_at=now, cancel_reason=reason, **figures
     )
     if updated != 1:
-        raise WorkflowError(
+        raise Stale(
             _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."), code="conflict"
         )
     _log(

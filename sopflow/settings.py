@@ -5,7 +5,9 @@ set, sopflow runs on a SQLite file in the project folder with DEBUG on, which is
 uses. Production sets DATABASE_URL (PostgreSQL), SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
 """
 
+import datetime
 import os
+from email.utils import getaddresses
 from pathlib import Path
 
 import dj_database_url
@@ -60,6 +62,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "activities",
+    "axes",
+    "simple_history",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -72,12 +76,14 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
-    "simple_history",
     "django_tasks",
     "django_tasks_db",
 ]
 
 MIDDLEWARE = [
+    # First: an oversize body is refused before anything reads it.
+    "activities.middleware.RequestSizeLimitMiddleware",
+    "activities.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "activities.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -91,6 +97,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "activities.middleware.HtmxLoginRedirectMiddleware",
+    "activities.middleware.IdleSessionMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sopflow.urls"
@@ -141,6 +150,38 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# django-axes first: it refuses a login for a locked-out account or address before the
+# password is even checked. The attempts are rows in the database, so the count holds across
+# every gunicorn worker and server.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SOPFLOW_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("SOPFLOW_LOGIN_COOLOFF_MINUTES", 15))
+# Either one account's or one address's failures lock (not only the pair): a guesser who
+# moves between accounts, or between addresses, is still stopped.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind N reverse proxies the client's address is taken from X-Forwarded-For; with none,
+# from the connection (a forged header then changes nothing).
+SOPFLOW_PROXY_COUNT = env_int("SOPFLOW_PROXY_COUNT", 0)
+if SOPFLOW_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = SOPFLOW_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# Sessions end at the latest after SOPFLOW_SESSION_HOURS, and after SOPFLOW_IDLE_MINUTES
+# without a request on a shared office PC (`activities.middleware.IdleSessionMiddleware`).
+SESSION_COOKIE_AGE = env_int("SOPFLOW_SESSION_HOURS", 10) * 3600
+SOPFLOW_IDLE_MINUTES = env_int("SOPFLOW_IDLE_MINUTES", 30)
+# Password reset mails: at most this many per address and per client address in an hour.
+SOPFLOW_RESET_MAILS_PER_HOUR = env_int("SOPFLOW_RESET_MAILS_PER_HOUR", 3)
+PASSWORD_RESET_TIMEOUT = 3600 * 2
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "inbox"
@@ -215,20 +256,60 @@ if "webhook" in SOPFLOW_NOTIFICATION_CHANNELS and not (
         "the webhook channel needs SOPFLOW_WEBHOOK_URL and SOPFLOW_WEBHOOK_SECRET"
     )
 
+SERVER_EMAIL = env("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+# ADMINS="Nama <admin@example.go.id>, Lain <lain@example.go.id>": they get a mail for every
+# server error (500) when DEBUG is off.
+ADMINS = getaddresses([env("ADMINS", "")]) if env("ADMINS") else []
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The load balancer's health probe may speak plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
+# Every line: time, level, the request's id (X-Request-ID, also sent back in the response),
+# logger and message.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "activities.request_id.RequestIdFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "plain",
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django.request": {
+            "handlers": ["console", "mail_admins"],
+            "level": "WARNING",
+            "propagate": False,
+        },
         # WeasyPrint reports every rendering stage at INFO.
         "weasyprint": {"level": "WARNING"},
+        # django-axes says hello at INFO on every start; lockouts are WARNINGs.
+        "axes": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
     },
 }
@@ -236,6 +317,15 @@ LOGGING = {
 # sopflow's own settings.
 SOPFLOW_UPLOAD_MAX_BYTES = env_int("SOPFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 SOPFLOW_UPLOAD_STEP_MAX_BYTES = env_int("SOPFLOW_UPLOAD_STEP_MAX_BYTES", 50 * 1024 * 1024)
+# The largest request body: one step's attachments plus 1 MB for the form around them.
+SOPFLOW_REQUEST_MAX_BYTES = env_int(
+    "SOPFLOW_REQUEST_MAX_BYTES", SOPFLOW_UPLOAD_STEP_MAX_BYTES + 1024 * 1024
+)
+# Form fields (not files) held in memory, and how many fields and files one request may carry:
+# beyond these Django refuses the request with 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 300
+DATA_UPLOAD_MAX_NUMBER_FILES = 50
 SOPFLOW_PARENT_GOVERNMENT = "Pemerintah Kota Tangerang"
 
 # Electronic signature of the archived laporan (activities/signing.py): a PKCS#12 file and its
@@ -249,3 +339,7 @@ SOPFLOW_SIGNING_TRUST_ROOTS = env_list("SOPFLOW_SIGNING_TRUST_ROOTS", [])
 SOPFLOW_VERIFY_RATE = env("SOPFLOW_VERIFY_RATE", "30/m")
 SOPFLOW_VERIFY_UPLOAD_RATE = env("SOPFLOW_VERIFY_UPLOAD_RATE", "10/m")
 SOPFLOW_VERIFY_UPLOAD_MAX_BYTES = env_int("SOPFLOW_VERIFY_UPLOAD_MAX_BYTES", 30 * 1024 * 1024)
+# Where the admin lives, e.g. "kelola-7f3a/" to keep it off the well-known path.
+SOPFLOW_ADMIN_PATH = env("SOPFLOW_ADMIN_PATH", "admin/").strip("/") + "/"
+# How long a transition waits for a run's row lock on PostgreSQL before it gives up.
+SOPFLOW_LOCK_TIMEOUT_MS = env_int("SOPFLOW_LOCK_TIMEOUT_MS", 5000)

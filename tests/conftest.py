@@ -5,8 +5,10 @@ in Diskominfo (SOP 2); `admin` is a superuser; `outsider` holds no role anywhere
 """
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import translation
 
 from activities.models import Sop
 
@@ -40,6 +42,10 @@ def _fast_and_isolated(settings, tmp_path, demo_signer):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    yield
+    # A request in English leaves English active in the thread; the next test starts in
+    # the default language whatever ran before it.
+    translation.activate(django_settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

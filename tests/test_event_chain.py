@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from activities import chain, workflow
+from activities import chain, events, workflow
 from activities.models import Event, Run
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -184,7 +184,7 @@ def test_the_migration_chains_existing_events(run):
     sql(f"UPDATE {TABLE} SET prev_hash = '', hash = '' WHERE run_id = %s", [run.pk])
     Run.objects.filter(pk=run.pk).update(event_count=0, event_head="")
     assert not verify()[0]
-    migration = importlib.import_module("activities.migrations.0011_event_chain")
+    migration = importlib.import_module("activities.migrations.0015_event_chain")
 
     class Editor:
         """What the back-fill uses of a schema editor, inside the test's transaction."""
@@ -201,3 +201,19 @@ def test_the_migration_chains_existing_events(run):
     assert got == expected
     ok, output = verify()
     assert ok, output
+
+
+def test_events_without_a_run_have_their_own_chain(sop1, users):
+    """SOP status changes and acting appointments are chained too, apart from any run."""
+    first = events.record(Event.Kind.SOP_REVISED, actor=users["kepala"], sop=sop1, at=START)
+    second = events.record(Event.Kind.SOP_ACTIVATED, actor=users["kepala"], sop=sop1, at=START)
+    runless = list(Event.objects.filter(run__isnull=True).order_by("seq"))
+    assert runless[-2:] == [first, second]
+    assert (second.seq, second.prev_hash) == (first.seq + 1, first.hash)
+    assert chain.event_hash(first) == first.hash
+    ok, output = verify()
+    assert ok, output
+    sql(f"UPDATE {TABLE} SET kind = %s WHERE id = %s", [Event.Kind.SOP_RETIRED, first.pk])
+    ok, output = verify()
+    assert not ok
+    assert f"events without a run: event {first.pk} (seq {first.seq}): content changed" in output

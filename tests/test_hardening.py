@@ -6,11 +6,13 @@ DATABASE_URL=postgres://postgres@127.0.0.1:5432/sopflow .venv/bin/python -m pyte
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from activities import workflow
 from activities.models import Attachment, Event, Role, Run, StepRun
+from activities.text import first_control_character
 from tests.test_reports import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +42,21 @@ BAD_VALUES = [
     "31/12/9999 23:59",
     "' OR 1=1 --",
     "<script>",
+    # Control characters (a pasted vertical tab, an ANSI escape, a bell, C1 and DEL).
+    "a\x0bb",
+    "\x1b[31mmerah\x1b[0m",
+    "\x07",
+    "a\x85b\x7f",
+    "baris\nbaru",
+    "tab\tdi tengah",
 ]
+
+
+def valid_text(value):
+    """Whether a text area takes `value` as a non-empty text."""
+    value = value.strip()
+    return bool(value) and first_control_character(value, multiline=True) is None
+
 
 GET_PARAMS = {
     "run_list": ["sop", "status", "dari", "sampai", "q", "setelah", "sebelum"],
@@ -165,8 +181,9 @@ def test_step_form_fields_never_fail(client_for, runs, action, value):
         }
         response = client.post(url, data)
         assert response.status_code < 500, field
-        # The text fields come last: any text without a NUL is a valid disposisi or reason.
-        if field.endswith(("instruction", "reason")) and value.strip() and "\x00" not in value:
+        # The text fields come last: any text without a control character is a valid
+        # disposisi or reason.
+        if field.endswith(("instruction", "reason")) and valid_text(value):
             assert state() != before
         else:
             assert state() == before, field
@@ -200,7 +217,7 @@ def test_cancel_and_odd_fields_never_fail(client_for, runs, field):
     client = client_for("kasi")
     before = state()
     # Any other reason is a valid one and would cancel the run.
-    values = [v for v in BAD_VALUES if field != "reason" or not v.strip() or "\x00" in v]
+    values = [v for v in BAD_VALUES if field != "reason" or not valid_text(v)]
     for value in values:
         response = client.post(reverse("run_cancel", args=[run.pk]), {"reason": "", field: value})
         assert response.status_code < 500, value
@@ -352,3 +369,80 @@ def test_a_kepala_who_also_works_in_another_unit_archives_only_his_own(client_fo
     text = " ".join(pdf_text(report.content))
     assert "Kesbangpol" in text or "Kesatuan Bangsa" in text
     assert runs["finished"].sop.name not in text
+
+
+JUNK_BODIES = [
+    b"garbage",
+    b"--x--\r\n",
+    b'--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n',
+    # A file part whose base64 cannot be decoded: the parser refuses the whole body.
+    b'--x\r\nContent-Disposition: form-data; name="f"; filename="a.jpg"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\nA\r\n--x--\r\n",
+    b"--x\r\nContent-Disposition: form-data; name*=utf-8''%ff\r\n\r\n\xff\x00\r\n--x--",
+]
+JUNK_TYPES = [
+    "multipart/form-data; boundary=x",
+    "multipart/form-data",
+    "multipart/form-data; boundary=" + "x" * 300,
+    "application/x-www-form-urlencoded; charset=bogus",
+]
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "logged in"])
+def test_junk_bodies_to_unknown_urls_are_404(users, logged_in):
+    """The 404 page must not read the body: Django's default one checks a POST's CSRF token,
+    which parses it, and an unparsable body turned the 404 into a 500."""
+    client = Client(enforce_csrf_checks=True)
+    if logged_in:
+        client.force_login(users["kasi"])
+    client.get("/tugas/")  # the CSRF cookie, as a browser would have it
+    token = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else ""
+    for path in ["/tidak-ada/", "/kegiatan/1/tidak-ada/", "/wp-login.php"]:
+        for content_type in JUNK_TYPES:
+            for body in JUNK_BODIES:
+                response = client.generic(
+                    "POST", path, body, content_type=content_type, HTTP_X_CSRFTOKEN=token
+                )
+                assert response.status_code == 404, (path, content_type, body)
+                assert "Halaman tidak ditemukan" in response.content.decode()
+
+
+def test_junk_bodies_to_real_urls_are_refused_clearly(client_for, runs):
+    client = client_for("kepala")
+    run = runs["approval"]
+    before = state()
+    for path in [reverse("step_action", args=[run.pk, 2]), reverse("run_cancel", args=[run.pk])]:
+        for content_type in JUNK_TYPES:
+            for body in JUNK_BODIES:
+                response = client.generic("POST", path, body, content_type=content_type)
+                assert response.status_code in (302, 400, 403), (path, content_type, body)
+    assert state() == before
+
+
+def test_an_oversize_body_is_413_before_it_is_read(client_for, runs, settings):
+    settings.SOPFLOW_REQUEST_MAX_BYTES = 10_000
+    client = client_for("kepala")
+    url = reverse("step_action", args=[runs["approval"].pk, 2])
+    before = state()
+    body = b"--x\r\n" + b"a" * 20_000
+    response = client.generic("POST", url, body, content_type="multipart/form-data; boundary=x")
+    assert response.status_code == 413
+    assert "Kiriman terlalu besar" in response.content.decode()
+    assert response["Connection"] == "close"
+    # At the limit it goes through to the form (which refuses it for its own reasons).
+    response = client.generic("POST", url, b"a=1", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302
+    assert state() == before
+
+
+def test_too_many_fields_or_files_is_400(client_for, runs):
+    client = client_for("kepala")
+    url = reverse("step_action", args=[runs["approval"].pk, 2])
+    before = state()
+    fields = {f"f{n}": "x" for n in range(400)}
+    assert client.post(url, fields).status_code == 400
+    files = {"lampiran": [SimpleUploadedFile(f"{n}.txt", b"x") for n in range(60)]}
+    response = client.post(url, {"action": "setujui", **files})
+    assert response.status_code == 400
+    assert "Permintaan tidak valid" in response.content.decode()
+    assert state() == before

@@ -5,8 +5,7 @@ import datetime
 import pytest
 import time_machine
 
-from activities import editor, pengesahan
-from activities.admin import copy_as_revision
+from activities import editor, lifecycle, pengesahan
 from activities.models import Run, Sop, SopAct
 from tests.test_editor import _post
 from tests.test_workflow import open_run
@@ -15,8 +14,8 @@ WIB = datetime.timezone(datetime.timedelta(hours=7))
 
 
 @pytest.fixture
-def revision(sop1):
-    draft = copy_as_revision(sop1)
+def revision(sop1, users):
+    draft = lifecycle.copy_as_revision(sop1, user=users["kasubag_tu"])
     step = draft.steps.get(number=3)
     step.output = "Notulen rapat persiapan"
     step.save()
@@ -55,8 +54,9 @@ def test_submit_return_fix_and_approve(client_for, users, sop1, revision):
     assert author.post(f"/sop/{revision.pk}/ubah/", _post(revision, rows)).status_code == 302
     author.post(f"/sop/{revision.pk}/ajukan/")
 
-    kepala = client_for("kepala")
     with time_machine.travel(datetime.datetime(2026, 12, 2, 23, 30, tzinfo=WIB), tick=False):
+        # Logged in at that moment: a session from the real clock's hours earlier has expired.
+        kepala = client_for("kepala")
         response = kepala.post(f"/sop/{revision.pk}/pengesahan/", {"action": "sahkan"})
     assert response.status_code == 302
     revision.refresh_from_db()

@@ -329,7 +329,7 @@ def test_the_finished_run_page_links_its_laporan_once_with_its_hash(finished_run
 
 def test_verify_archive_passes_then_detects_a_changed_byte(finished_run, capsys):
     call_command("verify_archive")
-    assert "1 archived reports checked, 0 failed" in capsys.readouterr().out
+    assert "1 finished runs checked, 0 failed" in capsys.readouterr().out
     archived = ArchivedReport.objects.get(run=finished_run)
     path = default_storage.path(archived.file.name)
     with open(path, "r+b") as handle:
@@ -348,6 +348,40 @@ def test_verify_archive_detects_a_missing_file(finished_run, capsys):
     with pytest.raises(CommandError):
         call_command("verify_archive")
     assert "MISSING" in capsys.readouterr().err
+
+
+def test_verify_archive_detects_a_deleted_archive_row(finished_run, capsys):
+    ArchivedReport.objects.filter(run=finished_run).delete()
+    with pytest.raises(CommandError):
+        call_command("verify_archive")
+    assert f"NO ROW   run {finished_run.pk}" in capsys.readouterr().err
+
+
+def test_verify_archive_detects_file_and_hash_replaced_together(finished_run, capsys):
+    """The archive row is not the only record: the run's 'archived' event keeps the hash."""
+    archived = ArchivedReport.objects.get(run=finished_run)
+    forged = b"%PDF-1.4 forged laporan"
+    with default_storage.open(archived.file.name, "wb") as handle:
+        handle.write(forged)
+    ArchivedReport.objects.filter(pk=archived.pk).update(
+        sha256=hashlib.sha256(forged).hexdigest(), size=len(forged)
+    )
+    with pytest.raises(CommandError):
+        call_command("verify_archive")
+    assert "ALTERED" in capsys.readouterr().err
+
+
+def test_verify_archive_detects_a_finished_run_never_archived(users, sop2, capsys):
+    start = wib(10, 5, 8)
+    run = walk(open_run(sop2, users, start=start), users, start=start)
+    assert run.status == Run.Status.FINISHED and not ArchivedReport.objects.exists()
+    with pytest.raises(CommandError):
+        call_command("verify_archive")
+    assert f"NO FILE  run {run.pk}" in capsys.readouterr().err
+    # A run that finished a moment ago is waiting for its laporan, not a failure.
+    Run.objects.filter(pk=run.pk).update(finished_at=timezone.now())
+    call_command("verify_archive")
+    assert f"PENDING  run {run.pk}" in capsys.readouterr().out
 
 
 def test_failed_render_at_finish_still_finishes_and_archives_on_a_later_request(

@@ -949,7 +949,7 @@ def test_done_step_names_who_did_it(client_for, users, sop1):
     run = open_run(sop1, users["kasi"])
     complete(run, 1, users["kasi"])
     page = text(client_for("kasi").get(step_url(run, 1)))
-    assert "Langkah 1 sudah diselesaikan oleh Budi Santoso." in page
+    assert "Langkah 1 sudah diselesaikan oleh Budi Santoso pada " in page
 
 
 def test_repeated_submit_gets_a_clear_message(client_for, users, sop1):
@@ -959,7 +959,21 @@ def test_repeated_submit_gets_a_clear_message(client_for, users, sop1):
     assert client.post(step_url(run, 1), data).status_code == 302
     before = snapshot()
     response = client.post(step_url(run, 1), data, follow=True)
-    assert "Langkah 1 sudah diselesaikan oleh Budi Santoso." in messages_of(response)
+    assert "Langkah 1 sudah diselesaikan oleh Budi Santoso pada " in messages_of(response)[-1]
+    assert snapshot() == before
+
+
+def test_an_approval_that_loses_to_a_return_says_who_returned_it_and_when(client_for, users, sop1):
+    run = approval_ready(sop1, users)
+    approval = form_data(run, 2, "setujui", instruction="Setuju")
+    returned = workflow.return_step(run_id=run.pk, number=2, user=users["kepala"], reason="Ulang")
+    before = snapshot()
+    response = client_for("kepala").post(step_url(run, 2), approval, follow=True)
+    name = users["kepala"].get_full_name()
+    when = timezone.localtime(returned.entered_at).strftime("%H:%M")
+    [message] = messages_of(response)
+    assert message.startswith(f"Langkah 2 sudah dikembalikan ke langkah 1 oleh {name} pada ")
+    assert message.endswith(f"{when}.")
     assert snapshot() == before
 
 
@@ -1099,7 +1113,7 @@ QUERY_COUNTS = {}
 
 @pytest.mark.parametrize(
     ("name", "url", "budget"),
-    [("inbox", "/tugas/", 11), ("run_list", "/kegiatan/", 11), ("run_detail", "detail", 18)],
+    [("inbox", "/tugas/", 13), ("run_list", "/kegiatan/", 13), ("run_detail", "detail", 20)],
 )
 def test_query_budget_is_flat(
     client_for, users, sop1, name, url, budget, django_assert_max_num_queries

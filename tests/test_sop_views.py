@@ -215,13 +215,13 @@ def test_post_is_not_allowed(client_for, sop1, name):
     assert response.status_code == 405
 
 
-# Queries of /sop/: session, user, SOPs with units, their steps, the steps' roles, the roles'
-# members (for the open button), the inbox count and the bell's unread count in the navigation.
-LIST_QUERIES = 8
-# Queries of /sop/<id>/: session, user, the SOP with its unit, steps, their roles, identity
-# items, the members of step 1's role (for the open button), whether the user writes the
-# unit's SOPs (for the edit button), whether he monitors it (for the statistics links), the
-# inbox and unread counts.
+# Queries of /sop/: session, user, the user's roles and acting appointments (policy, read once
+# per request), SOPs with units, their steps, the steps' roles, the inbox count and the bell's
+# unread count in the navigation.
+LIST_QUERIES = 9
+# Queries of /sop/<id>/: session, user, the user's roles and acting appointments (which also
+# answer the open and edit buttons), the SOP with its unit, steps, their roles, identity items,
+# whether he monitors it (for the statistics links), the inbox and unread counts.
 DETAIL_QUERIES = 11
 
 

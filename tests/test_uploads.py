@@ -151,6 +151,46 @@ def test_decompression_bomb_is_refused(db):
     assert "terlalu besar" in message
 
 
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fail the upload as unreadable if any pixel gets decoded."""
+    from PIL import ImageFile
+
+    def load(self):
+        raise RuntimeError("decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "WEBP"])
+def test_a_huge_image_decoded_whole_is_refused_before_decoding(db, no_decoding, image_format):
+    buffer = io.BytesIO()
+    Image.new("RGB", (8000, 8000), (255, 255, 255)).save(buffer, image_format)
+    assert len(buffer.getvalue()) < 300_000
+    name = f"poster.{image_format.lower()}"
+    assert "8000×8000 piksel terlalu besar" in refusal(
+        [SimpleUploadedFile(name, buffer.getvalue())]
+    )
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale(db):
+    # 31.5 MP: beyond what PNG may have, but libjpeg decodes it at 1/4 scale.
+    buffer = io.BytesIO()
+    Image.new("L", (7000, 4500), 128).save(buffer, "JPEG")
+    [upload] = uploads.validate_uploads([SimpleUploadedFile("panorama.jpg", buffer.getvalue())])
+    with Image.open(io.BytesIO(upload.data)) as stored:
+        assert max(stored.size) == uploads.STORED_LONG_SIDE
+
+
+def test_the_decoded_size_is_bounded_before_decoding(db, no_decoding, monkeypatch):
+    monkeypatch.setattr(uploads, "MAX_DECODE_BYTES", 1000 * 1000)
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 900), (10, 20, 30)).save(buffer, "JPEG")
+    assert "1200×900 piksel terlalu besar" in refusal(
+        [SimpleUploadedFile("foto.jpg", buffer.getvalue())]
+    )
+
+
 def test_office_file_with_macros_is_refused(db):
     assert "makro" in refusal([docx(macro=True)])
 

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,288 +15,765 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Unit',
+            name="Unit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='nama')),
-                ('short_name', models.CharField(max_length=40, unique=True, verbose_name='singkatan')),
-                ('parent_name', models.CharField(default='Pemerintah Kota Tangerang', max_length=200, verbose_name='pemerintah')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='alamat')),
-                ('head_title', models.CharField(blank=True, help_text='Dicetak di blok tanda tangan laporan, mis. “Kepala Kantor Kesbangpol”.', max_length=200, verbose_name='jabatan pimpinan')),
-                ('head_name', models.CharField(blank=True, max_length=200, verbose_name='nama pimpinan')),
-                ('head_rank', models.CharField(blank=True, max_length=100, verbose_name='pangkat/golongan pimpinan')),
-                ('head_nip', models.CharField(blank=True, max_length=30, verbose_name='NIP pimpinan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="nama")),
+                (
+                    "short_name",
+                    models.CharField(max_length=40, unique=True, verbose_name="singkatan"),
+                ),
+                (
+                    "parent_name",
+                    models.CharField(
+                        default="Pemerintah Kota Tangerang",
+                        max_length=200,
+                        verbose_name="pemerintah",
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="alamat")),
+                (
+                    "head_title",
+                    models.CharField(
+                        blank=True,
+                        help_text="Dicetak di blok tanda tangan laporan, mis. “Kepala Kantor Kesbangpol”.",
+                        max_length=200,
+                        verbose_name="jabatan pimpinan",
+                    ),
+                ),
+                (
+                    "head_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="nama pimpinan"),
+                ),
+                (
+                    "head_rank",
+                    models.CharField(
+                        blank=True, max_length=100, verbose_name="pangkat/golongan pimpinan"
+                    ),
+                ),
+                (
+                    "head_nip",
+                    models.CharField(blank=True, max_length=30, verbose_name="NIP pimpinan"),
+                ),
             ],
             options={
-                'verbose_name': 'unit kerja',
-                'verbose_name_plural': 'unit kerja',
-                'ordering': ['name'],
+                "verbose_name": "unit kerja",
+                "verbose_name_plural": "unit kerja",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Role',
+            name="Role",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='nama jabatan')),
-                ('kind', models.CharField(choices=[('head', 'Pimpinan'), ('records', 'Tata usaha'), ('member', 'Pelaksana')], default='member', help_text='Pimpinan dan tata usaha membuka arsip unit.', max_length=10, verbose_name='jenis')),
-                ('position', models.PositiveSmallIntegerField(default=0, help_text='Urutan kolom pelaksana di tabel SOP.', verbose_name='urutan kolom')),
-                ('members', models.ManyToManyField(blank=True, related_name='sop_roles', to=settings.AUTH_USER_MODEL, verbose_name='pemegang jabatan')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='roles', to='activities.unit', verbose_name='unit kerja')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="nama jabatan")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("head", "Pimpinan"),
+                            ("records", "Tata usaha"),
+                            ("member", "Pelaksana"),
+                        ],
+                        default="member",
+                        help_text="Pimpinan dan tata usaha membuka arsip unit.",
+                        max_length=10,
+                        verbose_name="jenis",
+                    ),
+                ),
+                (
+                    "position",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="Urutan kolom pelaksana di tabel SOP.",
+                        verbose_name="urutan kolom",
+                    ),
+                ),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="sop_roles",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="pemegang jabatan",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="roles",
+                        to="activities.unit",
+                        verbose_name="unit kerja",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'jabatan',
-                'verbose_name_plural': 'jabatan',
-                'ordering': ['unit', 'position', 'name'],
+                "verbose_name": "jabatan",
+                "verbose_name_plural": "jabatan",
+                "ordering": ["unit", "position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='judul kegiatan')),
-                ('scheduled_on', models.DateField(verbose_name='tanggal pelaksanaan')),
-                ('place', models.CharField(max_length=200, verbose_name='tempat')),
-                ('notes', models.TextField(blank=True, verbose_name='catatan')),
-                ('status', models.CharField(choices=[('running', 'Berjalan'), ('finished', 'Selesai'), ('cancelled', 'Dibatalkan')], default='running', max_length=10, verbose_name='status')),
-                ('opened_at', models.DateTimeField(verbose_name='dibuka')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='selesai')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='dibatalkan')),
-                ('cancel_reason', models.TextField(blank=True, verbose_name='alasan pembatalan')),
-                ('opened_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='dibuka oleh')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="judul kegiatan")),
+                ("scheduled_on", models.DateField(verbose_name="tanggal pelaksanaan")),
+                ("place", models.CharField(max_length=200, verbose_name="tempat")),
+                ("notes", models.TextField(blank=True, verbose_name="catatan")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Berjalan"),
+                            ("finished", "Selesai"),
+                            ("cancelled", "Dibatalkan"),
+                        ],
+                        default="running",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(verbose_name="dibuka")),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="selesai"),
+                ),
+                (
+                    "cancelled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="dibatalkan"),
+                ),
+                ("cancel_reason", models.TextField(blank=True, verbose_name="alasan pembatalan")),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="dibuka oleh",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'kegiatan',
-                'verbose_name_plural': 'kegiatan',
-                'ordering': ['-opened_at', '-id'],
+                "verbose_name": "kegiatan",
+                "verbose_name_plural": "kegiatan",
+                "ordering": ["-opened_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ArchivedReport',
+            name="ArchivedReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=300, upload_to='arsip/%Y/', verbose_name='berkas')),
-                ('sha256', models.CharField(max_length=64)),
-                ('size', models.PositiveBigIntegerField(verbose_name='ukuran')),
-                ('archived_at', models.DateTimeField(verbose_name='diarsipkan')),
-                ('run', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='archived_report', to='activities.run')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(max_length=300, upload_to="arsip/%Y/", verbose_name="berkas"),
+                ),
+                ("sha256", models.CharField(max_length=64)),
+                ("size", models.PositiveBigIntegerField(verbose_name="ukuran")),
+                ("archived_at", models.DateTimeField(verbose_name="diarsipkan")),
+                (
+                    "run",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="archived_report",
+                        to="activities.run",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'laporan arsip',
-                'verbose_name_plural': 'laporan arsip',
+                "verbose_name": "laporan arsip",
+                "verbose_name_plural": "laporan arsip",
             },
         ),
         migrations.CreateModel(
-            name='Sop',
+            name="Sop",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('section_name', models.CharField(blank=True, help_text='Seperti tertulis di kop SOP.', max_length=200, verbose_name='bidang/seksi')),
-                ('number', models.CharField(blank=True, max_length=120, verbose_name='nomor SOP')),
-                ('name', models.CharField(max_length=300, verbose_name='nama SOP')),
-                ('made_on', models.CharField(blank=True, max_length=60, verbose_name='tanggal pembuatan')),
-                ('revised_on', models.CharField(blank=True, max_length=60, verbose_name='tanggal revisi')),
-                ('effective_on', models.CharField(blank=True, max_length=60, verbose_name='tanggal efektif/pengesahan')),
-                ('approver_title', models.CharField(blank=True, max_length=200, verbose_name='disahkan oleh (jabatan)')),
-                ('approver_name', models.CharField(blank=True, max_length=200, verbose_name='disahkan oleh (nama)')),
-                ('approver_rank', models.CharField(blank=True, max_length=100, verbose_name='pangkat/golongan')),
-                ('approver_nip', models.CharField(blank=True, max_length=30, verbose_name='NIP')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='versi')),
-                ('status', models.CharField(choices=[('draft', 'Draf'), ('active', 'Berlaku'), ('retired', 'Tidak berlaku')], default='draft', max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='dibuat')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='diubah')),
-                ('previous', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='revisions', to='activities.sop', verbose_name='versi sebelumnya')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sops', to='activities.unit', verbose_name='unit kerja')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "section_name",
+                    models.CharField(
+                        blank=True,
+                        help_text="Seperti tertulis di kop SOP.",
+                        max_length=200,
+                        verbose_name="bidang/seksi",
+                    ),
+                ),
+                ("number", models.CharField(blank=True, max_length=120, verbose_name="nomor SOP")),
+                ("name", models.CharField(max_length=300, verbose_name="nama SOP")),
+                (
+                    "made_on",
+                    models.CharField(blank=True, max_length=60, verbose_name="tanggal pembuatan"),
+                ),
+                (
+                    "revised_on",
+                    models.CharField(blank=True, max_length=60, verbose_name="tanggal revisi"),
+                ),
+                (
+                    "effective_on",
+                    models.CharField(
+                        blank=True, max_length=60, verbose_name="tanggal efektif/pengesahan"
+                    ),
+                ),
+                (
+                    "approver_title",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="disahkan oleh (jabatan)"
+                    ),
+                ),
+                (
+                    "approver_name",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="disahkan oleh (nama)"
+                    ),
+                ),
+                (
+                    "approver_rank",
+                    models.CharField(blank=True, max_length=100, verbose_name="pangkat/golongan"),
+                ),
+                ("approver_nip", models.CharField(blank=True, max_length=30, verbose_name="NIP")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="versi")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draf"),
+                            ("active", "Berlaku"),
+                            ("retired", "Tidak berlaku"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="dibuat")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="diubah")),
+                (
+                    "previous",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="revisions",
+                        to="activities.sop",
+                        verbose_name="versi sebelumnya",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sops",
+                        to="activities.unit",
+                        verbose_name="unit kerja",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SOP',
-                'verbose_name_plural': 'SOP',
-                'ordering': ['unit', 'name', '-version'],
+                "verbose_name": "SOP",
+                "verbose_name_plural": "SOP",
+                "ordering": ["unit", "name", "-version"],
             },
         ),
         migrations.AddField(
-            model_name='run',
-            name='sop',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='activities.sop', verbose_name='SOP'),
+            model_name="run",
+            name="sop",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="runs",
+                to="activities.sop",
+                verbose_name="SOP",
+            ),
         ),
         migrations.CreateModel(
-            name='SopItem',
+            name="SopItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('section', models.CharField(choices=[('legal_basis', 'Dasar hukum'), ('qualification', 'Kualifikasi pelaksana'), ('related', 'Keterkaitan'), ('equipment', 'Peralatan/perlengkapan'), ('warning', 'Peringatan'), ('records', 'Pencatatan dan pendataan')], max_length=20, verbose_name='bagian')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='urutan')),
-                ('text', models.TextField(verbose_name='isi')),
-                ('sop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sop_items', to='activities.sop', verbose_name='SOP')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "section",
+                    models.CharField(
+                        choices=[
+                            ("legal_basis", "Dasar hukum"),
+                            ("qualification", "Kualifikasi pelaksana"),
+                            ("related", "Keterkaitan"),
+                            ("equipment", "Peralatan/perlengkapan"),
+                            ("warning", "Peringatan"),
+                            ("records", "Pencatatan dan pendataan"),
+                        ],
+                        max_length=20,
+                        verbose_name="bagian",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="urutan")),
+                ("text", models.TextField(verbose_name="isi")),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sop_items",
+                        to="activities.sop",
+                        verbose_name="SOP",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'butir identitas SOP',
-                'verbose_name_plural': 'butir identitas SOP',
-                'ordering': ['section', 'position', 'pk'],
+                "verbose_name": "butir identitas SOP",
+                "verbose_name_plural": "butir identitas SOP",
+                "ordering": ["section", "position", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Step',
+            name="Step",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField(verbose_name='nomor')),
-                ('activity', models.TextField(verbose_name='aktivitas')),
-                ('kind', models.CharField(choices=[('start', 'Mulai'), ('process', 'Proses'), ('decision', 'Keputusan/persetujuan'), ('end', 'Selesai')], default='process', max_length=10, verbose_name='simbol')),
-                ('requirements', models.TextField(blank=True, verbose_name='kelengkapan')),
-                ('standard_text', models.CharField(help_text='Seperti di dokumen: “15 Menit”, “2 jam”, “1 hari”.', max_length=40, validators=[activities.models.validate_standard_text], verbose_name='waktu')),
-                ('standard_minutes', models.PositiveIntegerField(editable=False, verbose_name='waktu (menit kerja)')),
-                ('output', models.TextField(blank=True, verbose_name='output')),
-                ('remarks', models.TextField(blank=True, verbose_name='keterangan')),
-                ('return_to', models.ForeignKey(blank=True, help_text='Untuk langkah persetujuan: langkah yang diulang bila dikembalikan.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='activities.step', verbose_name='dikembalikan ke langkah')),
-                ('roles', models.ManyToManyField(related_name='steps', to='activities.role', verbose_name='pelaksana')),
-                ('sop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='activities.sop')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField(verbose_name="nomor")),
+                ("activity", models.TextField(verbose_name="aktivitas")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("start", "Mulai"),
+                            ("process", "Proses"),
+                            ("decision", "Keputusan/persetujuan"),
+                            ("end", "Selesai"),
+                        ],
+                        default="process",
+                        max_length=10,
+                        verbose_name="simbol",
+                    ),
+                ),
+                ("requirements", models.TextField(blank=True, verbose_name="kelengkapan")),
+                (
+                    "standard_text",
+                    models.CharField(
+                        help_text="Seperti di dokumen: “15 Menit”, “2 jam”, “1 hari”.",
+                        max_length=40,
+                        validators=[activities.models.validate_standard_text],
+                        verbose_name="waktu",
+                    ),
+                ),
+                (
+                    "standard_minutes",
+                    models.PositiveIntegerField(editable=False, verbose_name="waktu (menit kerja)"),
+                ),
+                ("output", models.TextField(blank=True, verbose_name="output")),
+                ("remarks", models.TextField(blank=True, verbose_name="keterangan")),
+                (
+                    "return_to",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Untuk langkah persetujuan: langkah yang diulang bila dikembalikan.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="activities.step",
+                        verbose_name="dikembalikan ke langkah",
+                    ),
+                ),
+                (
+                    "roles",
+                    models.ManyToManyField(
+                        related_name="steps", to="activities.role", verbose_name="pelaksana"
+                    ),
+                ),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="activities.sop",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'langkah SOP',
-                'verbose_name_plural': 'langkah SOP',
-                'ordering': ['sop', 'number'],
+                "verbose_name": "langkah SOP",
+                "verbose_name_plural": "langkah SOP",
+                "ordering": ["sop", "number"],
             },
         ),
         migrations.CreateModel(
-            name='StepRun',
+            name="StepRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('round', models.PositiveSmallIntegerField(default=1, verbose_name='putaran')),
-                ('state', models.CharField(choices=[('waiting', 'Menunggu'), ('active', 'Aktif'), ('done', 'Selesai'), ('returned', 'Dikembalikan')], default='waiting', max_length=10, verbose_name='status')),
-                ('activated_at', models.DateTimeField(blank=True, null=True, verbose_name='aktif sejak')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='mulai')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='selesai')),
-                ('entered_at', models.DateTimeField(blank=True, null=True, verbose_name='dicatat')),
-                ('on_behalf', models.BooleanField(default=False, verbose_name='atas nama')),
-                ('requirements_checked', models.TextField(blank=True, verbose_name='kelengkapan diperiksa')),
-                ('output', models.TextField(blank=True, verbose_name='output')),
-                ('notes', models.TextField(blank=True, verbose_name='catatan')),
-                ('decision', models.CharField(blank=True, choices=[('approved', 'Disetujui'), ('returned', 'Dikembalikan')], max_length=10, verbose_name='keputusan')),
-                ('instruction', models.TextField(blank=True, verbose_name='disposisi')),
-                ('deadline', models.DateField(blank=True, null=True, verbose_name='batas waktu')),
-                ('decision_notes', models.TextField(blank=True, verbose_name='catatan disposisi')),
-                ('return_reason', models.TextField(blank=True, verbose_name='alasan pengembalian')),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('completed_as', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='activities.role', verbose_name='sebagai')),
-                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='pelaksana')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='step_runs', to='activities.run')),
-                ('step', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='step_runs', to='activities.step')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("round", models.PositiveSmallIntegerField(default=1, verbose_name="putaran")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("waiting", "Menunggu"),
+                            ("active", "Aktif"),
+                            ("done", "Selesai"),
+                            ("returned", "Dikembalikan"),
+                        ],
+                        default="waiting",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "activated_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="aktif sejak"),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="mulai")),
+                (
+                    "completed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="selesai"),
+                ),
+                ("entered_at", models.DateTimeField(blank=True, null=True, verbose_name="dicatat")),
+                ("on_behalf", models.BooleanField(default=False, verbose_name="atas nama")),
+                (
+                    "requirements_checked",
+                    models.TextField(blank=True, verbose_name="kelengkapan diperiksa"),
+                ),
+                ("output", models.TextField(blank=True, verbose_name="output")),
+                ("notes", models.TextField(blank=True, verbose_name="catatan")),
+                (
+                    "decision",
+                    models.CharField(
+                        blank=True,
+                        choices=[("approved", "Disetujui"), ("returned", "Dikembalikan")],
+                        max_length=10,
+                        verbose_name="keputusan",
+                    ),
+                ),
+                ("instruction", models.TextField(blank=True, verbose_name="disposisi")),
+                ("deadline", models.DateField(blank=True, null=True, verbose_name="batas waktu")),
+                ("decision_notes", models.TextField(blank=True, verbose_name="catatan disposisi")),
+                ("return_reason", models.TextField(blank=True, verbose_name="alasan pengembalian")),
+                ("version", models.PositiveIntegerField(default=0)),
+                (
+                    "completed_as",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="activities.role",
+                        verbose_name="sebagai",
+                    ),
+                ),
+                (
+                    "completed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="pelaksana",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="step_runs",
+                        to="activities.run",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="step_runs",
+                        to="activities.step",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'langkah kegiatan',
-                'verbose_name_plural': 'langkah kegiatan',
-                'ordering': ['run', 'step__number', 'round'],
+                "verbose_name": "langkah kegiatan",
+                "verbose_name_plural": "langkah kegiatan",
+                "ordering": ["run", "step__number", "round"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('opened', 'Kegiatan dibuka'), ('activated', 'Langkah aktif'), ('completed', 'Langkah diselesaikan'), ('approved', 'Disetujui'), ('returned', 'Dikembalikan'), ('cancelled', 'Kegiatan dibatalkan'), ('finished', 'Kegiatan selesai'), ('attached', 'Lampiran ditambahkan'), ('archived', 'Laporan diarsipkan')], max_length=12, verbose_name='jenis')),
-                ('on_behalf', models.BooleanField(default=False, verbose_name='atas nama')),
-                ('at', models.DateTimeField(verbose_name='waktu')),
-                ('before', models.JSONField(blank=True, default=dict, verbose_name='sebelum')),
-                ('after', models.JSONField(blank=True, default=dict, verbose_name='sesudah')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='oleh')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='activities.run')),
-                ('step_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='activities.steprun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("opened", "Kegiatan dibuka"),
+                            ("activated", "Langkah aktif"),
+                            ("completed", "Langkah diselesaikan"),
+                            ("approved", "Disetujui"),
+                            ("returned", "Dikembalikan"),
+                            ("cancelled", "Kegiatan dibatalkan"),
+                            ("finished", "Kegiatan selesai"),
+                            ("attached", "Lampiran ditambahkan"),
+                            ("archived", "Laporan diarsipkan"),
+                        ],
+                        max_length=12,
+                        verbose_name="jenis",
+                    ),
+                ),
+                ("on_behalf", models.BooleanField(default=False, verbose_name="atas nama")),
+                ("at", models.DateTimeField(verbose_name="waktu")),
+                ("before", models.JSONField(blank=True, default=dict, verbose_name="sebelum")),
+                ("after", models.JSONField(blank=True, default=dict, verbose_name="sesudah")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="oleh",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="activities.run",
+                    ),
+                ),
+                (
+                    "step_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="activities.steprun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'catatan perubahan',
-                'verbose_name_plural': 'catatan perubahan',
-                'ordering': ['at', 'id'],
+                "verbose_name": "catatan perubahan",
+                "verbose_name_plural": "catatan perubahan",
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=300, upload_to=activities.models.attachment_path, verbose_name='berkas')),
-                ('rendition', models.FileField(blank=True, max_length=300, upload_to=activities.models.rendition_path, verbose_name='versi kecil')),
-                ('original_name', models.CharField(max_length=255, verbose_name='nama berkas')),
-                ('content_type', models.CharField(max_length=100, verbose_name='jenis')),
-                ('size', models.PositiveBigIntegerField(verbose_name='ukuran')),
-                ('sha256', models.CharField(max_length=64)),
-                ('caption', models.CharField(blank=True, max_length=200, verbose_name='keterangan')),
-                ('uploaded_at', models.DateTimeField(verbose_name='diunggah')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('step_run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attachments', to='activities.steprun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=300,
+                        upload_to=activities.models.attachment_path,
+                        verbose_name="berkas",
+                    ),
+                ),
+                (
+                    "rendition",
+                    models.FileField(
+                        blank=True,
+                        max_length=300,
+                        upload_to=activities.models.rendition_path,
+                        verbose_name="versi kecil",
+                    ),
+                ),
+                ("original_name", models.CharField(max_length=255, verbose_name="nama berkas")),
+                ("content_type", models.CharField(max_length=100, verbose_name="jenis")),
+                ("size", models.PositiveBigIntegerField(verbose_name="ukuran")),
+                ("sha256", models.CharField(max_length=64)),
+                (
+                    "caption",
+                    models.CharField(blank=True, max_length=200, verbose_name="keterangan"),
+                ),
+                ("uploaded_at", models.DateTimeField(verbose_name="diunggah")),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "step_run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attachments",
+                        to="activities.steprun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'lampiran',
-                'verbose_name_plural': 'lampiran',
-                'ordering': ['uploaded_at', 'id'],
+                "verbose_name": "lampiran",
+                "verbose_name_plural": "lampiran",
+                "ordering": ["uploaded_at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='run',
-            name='unit',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='activities.unit', verbose_name='unit kerja'),
+            model_name="run",
+            name="unit",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="runs",
+                to="activities.unit",
+                verbose_name="unit kerja",
+            ),
         ),
         migrations.CreateModel(
-            name='UnitDayOff',
+            name="UnitDayOff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='tanggal')),
-                ('description', models.CharField(max_length=200, verbose_name='keterangan')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='days_off', to='activities.unit', verbose_name='unit kerja')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(verbose_name="tanggal")),
+                ("description", models.CharField(max_length=200, verbose_name="keterangan")),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="days_off",
+                        to="activities.unit",
+                        verbose_name="unit kerja",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'hari libur unit',
-                'verbose_name_plural': 'hari libur unit',
-                'ordering': ['date'],
+                "verbose_name": "hari libur unit",
+                "verbose_name_plural": "hari libur unit",
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='UnitSpecialSchedule',
+            name="UnitSpecialSchedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(default='Ramadan', max_length=100, verbose_name='nama')),
-                ('start_date', models.DateField(verbose_name='mulai')),
-                ('end_date', models.DateField(verbose_name='sampai')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='special_schedules', to='activities.unit', verbose_name='unit kerja')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(default="Ramadan", max_length=100, verbose_name="nama")),
+                ("start_date", models.DateField(verbose_name="mulai")),
+                ("end_date", models.DateField(verbose_name="sampai")),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="special_schedules",
+                        to="activities.unit",
+                        verbose_name="unit kerja",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'jadwal kerja Ramadan',
-                'verbose_name_plural': 'jadwal kerja Ramadan',
-                'ordering': ['start_date'],
+                "verbose_name": "jadwal kerja Ramadan",
+                "verbose_name_plural": "jadwal kerja Ramadan",
+                "ordering": ["start_date"],
             },
         ),
         migrations.AddConstraint(
-            model_name='step',
-            constraint=models.UniqueConstraint(fields=('sop', 'number'), name='unique_step_number'),
+            model_name="step",
+            constraint=models.UniqueConstraint(fields=("sop", "number"), name="unique_step_number"),
         ),
         migrations.AddIndex(
-            model_name='steprun',
-            index=models.Index(condition=models.Q(('state', 'active')), fields=['activated_at'], name='steprun_active'),
+            model_name="steprun",
+            index=models.Index(
+                condition=models.Q(("state", "active")),
+                fields=["activated_at"],
+                name="steprun_active",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='steprun',
-            constraint=models.UniqueConstraint(fields=('run', 'step', 'round'), name='unique_step_round'),
+            model_name="steprun",
+            constraint=models.UniqueConstraint(
+                fields=("run", "step", "round"), name="unique_step_round"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='steprun',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('run',), name='one_active_step_per_run'),
+            model_name="steprun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "active")),
+                fields=("run",),
+                name="one_active_step_per_run",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sop',
-            constraint=models.UniqueConstraint(fields=('unit', 'name', 'version'), name='unique_sop_version'),
+            model_name="sop",
+            constraint=models.UniqueConstraint(
+                fields=("unit", "name", "version"), name="unique_sop_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sop',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('unit', 'name'), name='one_active_version_per_sop'),
+            model_name="sop",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("unit", "name"),
+                name="one_active_version_per_sop",
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['unit', '-opened_at', '-id'], name='run_unit_opened'),
+            model_name="run",
+            index=models.Index(fields=["unit", "-opened_at", "-id"], name="run_unit_opened"),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['unit', 'status', '-finished_at', '-id'], name='run_unit_finished'),
+            model_name="run",
+            index=models.Index(
+                fields=["unit", "status", "-finished_at", "-id"], name="run_unit_finished"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='role',
-            constraint=models.UniqueConstraint(fields=('unit', 'name'), name='unique_role_name_per_unit'),
+            model_name="role",
+            constraint=models.UniqueConstraint(
+                fields=("unit", "name"), name="unique_role_name_per_unit"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='unitdayoff',
-            constraint=models.UniqueConstraint(fields=('unit', 'date'), name='unique_unit_day_off'),
+            model_name="unitdayoff",
+            constraint=models.UniqueConstraint(fields=("unit", "date"), name="unique_unit_day_off"),
         ),
     ]

@@ -5,25 +5,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0001_initial'),
+        ("activities", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReviewNote',
+            name="ReviewNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(max_length=40, verbose_name='isian')),
-                ('message', models.TextField(verbose_name='catatan')),
-                ('sop', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_notes', to='activities.sop', verbose_name='SOP')),
-                ('step', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='review_notes', to='activities.step', verbose_name='langkah')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("field", models.CharField(max_length=40, verbose_name="isian")),
+                ("message", models.TextField(verbose_name="catatan")),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review_notes",
+                        to="activities.sop",
+                        verbose_name="SOP",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review_notes",
+                        to="activities.step",
+                        verbose_name="langkah",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'catatan pemeriksaan',
-                'verbose_name_plural': 'catatan pemeriksaan',
-                'ordering': ['sop', 'step__number', 'field', 'pk'],
+                "verbose_name": "catatan pemeriksaan",
+                "verbose_name_plural": "catatan pemeriksaan",
+                "ordering": ["sop", "step__number", "field", "pk"],
             },
         ),
     ]

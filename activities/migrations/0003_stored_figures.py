@@ -5,59 +5,82 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0002_review_note'),
+        ("activities", "0002_review_note"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='run',
-            name='handling_office_minutes',
-            field=models.FloatField(blank=True, editable=False, null=True, verbose_name='waktu pengerjaan (menit kerja)'),
+            model_name="run",
+            name="handling_office_minutes",
+            field=models.FloatField(
+                blank=True, editable=False, null=True, verbose_name="waktu pengerjaan (menit kerja)"
+            ),
         ),
         migrations.AddField(
-            model_name='run',
-            name='lead_office_minutes',
-            field=models.FloatField(blank=True, editable=False, null=True, verbose_name='waktu tempuh (menit kerja)'),
+            model_name="run",
+            name="lead_office_minutes",
+            field=models.FloatField(
+                blank=True, editable=False, null=True, verbose_name="waktu tempuh (menit kerja)"
+            ),
         ),
         migrations.AddField(
-            model_name='run',
-            name='standard_office_minutes',
-            field=models.PositiveIntegerField(blank=True, editable=False, null=True, verbose_name='waktu baku (menit kerja)'),
+            model_name="run",
+            name="standard_office_minutes",
+            field=models.PositiveIntegerField(
+                blank=True, editable=False, null=True, verbose_name="waktu baku (menit kerja)"
+            ),
         ),
         migrations.AddField(
-            model_name='run',
-            name='steps_done',
-            field=models.PositiveSmallIntegerField(blank=True, editable=False, null=True, verbose_name='langkah selesai'),
+            model_name="run",
+            name="steps_done",
+            field=models.PositiveSmallIntegerField(
+                blank=True, editable=False, null=True, verbose_name="langkah selesai"
+            ),
         ),
         migrations.AddField(
-            model_name='run',
-            name='steps_on_time',
-            field=models.PositiveSmallIntegerField(blank=True, editable=False, null=True, verbose_name='langkah tepat waktu'),
+            model_name="run",
+            name="steps_on_time",
+            field=models.PositiveSmallIntegerField(
+                blank=True, editable=False, null=True, verbose_name="langkah tepat waktu"
+            ),
         ),
         migrations.AddField(
-            model_name='run',
-            name='waiting_office_minutes',
-            field=models.FloatField(blank=True, editable=False, null=True, verbose_name='waktu tunggu (menit kerja)'),
+            model_name="run",
+            name="waiting_office_minutes",
+            field=models.FloatField(
+                blank=True, editable=False, null=True, verbose_name="waktu tunggu (menit kerja)"
+            ),
         ),
         migrations.AddField(
-            model_name='steprun',
-            name='handling_office_minutes',
-            field=models.FloatField(blank=True, editable=False, null=True, verbose_name='waktu pengerjaan (menit kerja)'),
+            model_name="steprun",
+            name="handling_office_minutes",
+            field=models.FloatField(
+                blank=True, editable=False, null=True, verbose_name="waktu pengerjaan (menit kerja)"
+            ),
         ),
         migrations.AddField(
-            model_name='steprun',
-            name='waiting_office_minutes',
-            field=models.FloatField(blank=True, editable=False, null=True, verbose_name='waktu tunggu (menit kerja)'),
+            model_name="steprun",
+            name="waiting_office_minutes",
+            field=models.FloatField(
+                blank=True, editable=False, null=True, verbose_name="waktu tunggu (menit kerja)"
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(condition=models.Q(('status', 'finished')), fields=['sop', 'finished_at'], name='run_sop_finished'),
+            model_name="run",
+            index=models.Index(
+                condition=models.Q(("status", "finished")),
+                fields=["sop", "finished_at"],
+                name="run_sop_finished",
+            ),
         ),
         migrations.AddIndex(
-            model_name='steprun',
-            index=models.Index(condition=models.Q(('handling_office_minutes__isnull', False)), fields=['step', 'completed_at'], name='steprun_step_figures'),
+            model_name="steprun",
+            index=models.Index(
+                condition=models.Q(("handling_office_minutes__isnull", False)),
+                fields=["step", "completed_at"],
+                name="steprun_step_figures",
+            ),
         ),
     ]

@@ -6,82 +6,170 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0004_backfill_figures'),
+        ("activities", "0004_backfill_figures"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PeriodicJob',
+            name="PeriodicJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('next_run_at', models.DateTimeField()),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("next_run_at", models.DateTimeField()),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'tugas berkala',
-                'verbose_name_plural': 'tugas berkala',
+                "verbose_name": "tugas berkala",
+                "verbose_name_plural": "tugas berkala",
             },
         ),
         migrations.AlterField(
-            model_name='event',
-            name='kind',
-            field=models.CharField(choices=[('opened', 'Kegiatan dibuka'), ('activated', 'Langkah aktif'), ('completed', 'Langkah diselesaikan'), ('approved', 'Disetujui'), ('returned', 'Dikembalikan'), ('cancelled', 'Kegiatan dibatalkan'), ('finished', 'Kegiatan selesai'), ('attached', 'Lampiran ditambahkan'), ('archived', 'Laporan diarsipkan'), ('reminded', 'Pengingat dikirim'), ('escalated', 'Eskalasi ke atasan')], max_length=12, verbose_name='jenis'),
+            model_name="event",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("opened", "Kegiatan dibuka"),
+                    ("activated", "Langkah aktif"),
+                    ("completed", "Langkah diselesaikan"),
+                    ("approved", "Disetujui"),
+                    ("returned", "Dikembalikan"),
+                    ("cancelled", "Kegiatan dibatalkan"),
+                    ("finished", "Kegiatan selesai"),
+                    ("attached", "Lampiran ditambahkan"),
+                    ("archived", "Laporan diarsipkan"),
+                    ("reminded", "Pengingat dikirim"),
+                    ("escalated", "Eskalasi ke atasan"),
+                ],
+                max_length=12,
+                verbose_name="jenis",
+            ),
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('activated', 'Langkah menunggu Anda'), ('returned', 'Langkah dikembalikan kepada Anda'), ('reminder', 'Pengingat'), ('escalation', 'Eskalasi'), ('finished', 'Kegiatan selesai'), ('archived', 'Laporan diarsipkan'), ('digest', 'Ringkasan harian')], max_length=12, verbose_name='jenis')),
-                ('key', models.CharField(max_length=120)),
-                ('subject', models.CharField(max_length=250, verbose_name='judul')),
-                ('body', models.TextField(verbose_name='isi')),
-                ('url', models.CharField(blank=True, max_length=300, verbose_name='tautan')),
-                ('created_at', models.DateTimeField(verbose_name='dibuat')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='dibaca')),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL, verbose_name='penerima')),
-                ('run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='activities.run')),
-                ('step_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='activities.steprun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("activated", "Langkah menunggu Anda"),
+                            ("returned", "Langkah dikembalikan kepada Anda"),
+                            ("reminder", "Pengingat"),
+                            ("escalation", "Eskalasi"),
+                            ("finished", "Kegiatan selesai"),
+                            ("archived", "Laporan diarsipkan"),
+                            ("digest", "Ringkasan harian"),
+                        ],
+                        max_length=12,
+                        verbose_name="jenis",
+                    ),
+                ),
+                ("key", models.CharField(max_length=120)),
+                ("subject", models.CharField(max_length=250, verbose_name="judul")),
+                ("body", models.TextField(verbose_name="isi")),
+                ("url", models.CharField(blank=True, max_length=300, verbose_name="tautan")),
+                ("created_at", models.DateTimeField(verbose_name="dibuat")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="dibaca")),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="penerima",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="activities.run",
+                    ),
+                ),
+                (
+                    "step_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="activities.steprun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'notifikasi',
-                'verbose_name_plural': 'notifikasi',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "notifikasi",
+                "verbose_name_plural": "notifikasi",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=20, verbose_name='saluran')),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='terkirim')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='percobaan')),
-                ('last_error', models.TextField(blank=True, verbose_name='galat terakhir')),
-                ('notification', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='activities.notification')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(max_length=20, verbose_name="saluran")),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True, verbose_name="terkirim")),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="percobaan")),
+                ("last_error", models.TextField(blank=True, verbose_name="galat terakhir")),
+                (
+                    "notification",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="activities.notification",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'pengiriman notifikasi',
-                'verbose_name_plural': 'pengiriman notifikasi',
+                "verbose_name": "pengiriman notifikasi",
+                "verbose_name_plural": "pengiriman notifikasi",
             },
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['recipient', '-created_at', '-id'], name='notification_list'),
+            model_name="notification",
+            index=models.Index(
+                fields=["recipient", "-created_at", "-id"], name="notification_list"
+            ),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('read_at__isnull', True)), fields=['recipient'], name='notification_unread'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("read_at__isnull", True)),
+                fields=["recipient"],
+                name="notification_unread",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(fields=('recipient', 'key'), name='unique_notification_key'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                fields=("recipient", "key"), name="unique_notification_key"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(fields=('notification', 'channel'), name='unique_delivery_channel'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                fields=("notification", "channel"), name="unique_delivery_channel"
+            ),
         ),
     ]

@@ -30,52 +30,91 @@ def write_weeks_and_due_times(apps, schema_editor):
         )
         active = StepRun.objects.filter(run__unit=unit, state="active", activated_at__isnull=False)
         for step_run in active.select_related("step"):
-            due_at = calendar.due(step_run.activated_at, durations.parse(step_run.step.standard_text))
+            due_at = calendar.due(
+                step_run.activated_at, durations.parse(step_run.step.standard_text)
+            )
             StepRun.objects.filter(pk=step_run.pk).update(due_at=due_at)
 
 
-
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0005_notifications_and_periodic_jobs'),
+        ("activities", "0005_notifications_and_periodic_jobs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UnitWorkingHours',
+            name="UnitWorkingHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('week', models.CharField(choices=[('regular', 'Minggu kerja biasa'), ('special', 'Periode khusus (Ramadan)')], default='regular', max_length=10, verbose_name='pola')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Senin'), (1, 'Selasa'), (2, 'Rabu'), (3, 'Kamis'), (4, 'Jumat'), (5, 'Sabtu'), (6, 'Minggu')], verbose_name='hari')),
-                ('start', models.TimeField(verbose_name='mulai')),
-                ('end', models.TimeField(verbose_name='sampai')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "week",
+                    models.CharField(
+                        choices=[
+                            ("regular", "Minggu kerja biasa"),
+                            ("special", "Periode khusus (Ramadan)"),
+                        ],
+                        default="regular",
+                        max_length=10,
+                        verbose_name="pola",
+                    ),
+                ),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Senin"),
+                            (1, "Selasa"),
+                            (2, "Rabu"),
+                            (3, "Kamis"),
+                            (4, "Jumat"),
+                            (5, "Sabtu"),
+                            (6, "Minggu"),
+                        ],
+                        verbose_name="hari",
+                    ),
+                ),
+                ("start", models.TimeField(verbose_name="mulai")),
+                ("end", models.TimeField(verbose_name="sampai")),
             ],
             options={
-                'verbose_name': 'jam kerja',
-                'verbose_name_plural': 'jam kerja',
-                'ordering': ['unit', 'week', 'weekday', 'start'],
+                "verbose_name": "jam kerja",
+                "verbose_name_plural": "jam kerja",
+                "ordering": ["unit", "week", "weekday", "start"],
             },
         ),
         migrations.AddField(
-            model_name='steprun',
-            name='alert_stage',
+            model_name="steprun",
+            name="alert_stage",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='steprun',
-            name='due_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='jatuh tempo'),
+            model_name="steprun",
+            name="due_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="jatuh tempo"),
         ),
         migrations.AddIndex(
-            model_name='steprun',
-            index=models.Index(condition=models.Q(('state', 'active')), fields=['due_at'], name='steprun_active_due'),
+            model_name="steprun",
+            index=models.Index(
+                condition=models.Q(("state", "active")),
+                fields=["due_at"],
+                name="steprun_active_due",
+            ),
         ),
         migrations.AddField(
-            model_name='unitworkinghours',
-            name='unit',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='working_hours', to='activities.unit', verbose_name='unit kerja'),
+            model_name="unitworkinghours",
+            name="unit",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="working_hours",
+                to="activities.unit",
+                verbose_name="unit kerja",
+            ),
         ),
         migrations.RunPython(write_weeks_and_due_times, migrations.RunPython.noop),
     ]

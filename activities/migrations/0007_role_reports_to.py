@@ -5,15 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0006_unit_calendar_and_due_times'),
+        ("activities", "0006_unit_calendar_and_due_times"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='role',
-            name='reports_to',
-            field=models.ForeignKey(blank=True, help_text='Jabatan yang menerima eskalasi bila langkah jabatan ini terlambat.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='subordinates', to='activities.role', verbose_name='atasan'),
+            model_name="role",
+            name="reports_to",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Jabatan yang menerima eskalasi bila langkah jabatan ini terlambat.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="subordinates",
+                to="activities.role",
+                verbose_name="atasan",
+            ),
         ),
     ]

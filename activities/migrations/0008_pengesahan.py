@@ -6,33 +6,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0007_role_reports_to'),
+        ("activities", "0007_role_reports_to"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='sop',
-            name='status',
-            field=models.CharField(choices=[('draft', 'Draf'), ('submitted', 'Diajukan untuk disahkan'), ('active', 'Berlaku'), ('retired', 'Tidak berlaku')], default='draft', max_length=10, verbose_name='status'),
+            model_name="sop",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("draft", "Draf"),
+                    ("submitted", "Diajukan untuk disahkan"),
+                    ("active", "Berlaku"),
+                    ("retired", "Tidak berlaku"),
+                ],
+                default="draft",
+                max_length=10,
+                verbose_name="status",
+            ),
         ),
         migrations.CreateModel(
-            name='SopAct',
+            name="SopAct",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('submitted', 'Diajukan untuk disahkan'), ('returned', 'Dikembalikan untuk diperbaiki'), ('approved', 'Disahkan')], max_length=10, verbose_name='tindakan')),
-                ('at', models.DateTimeField(verbose_name='waktu')),
-                ('notes', models.TextField(blank=True, verbose_name='catatan')),
-                ('after', models.JSONField(blank=True, default=dict, verbose_name='sesudah')),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='oleh')),
-                ('sop', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='acts', to='activities.sop')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("submitted", "Diajukan untuk disahkan"),
+                            ("returned", "Dikembalikan untuk diperbaiki"),
+                            ("approved", "Disahkan"),
+                        ],
+                        max_length=10,
+                        verbose_name="tindakan",
+                    ),
+                ),
+                ("at", models.DateTimeField(verbose_name="waktu")),
+                ("notes", models.TextField(blank=True, verbose_name="catatan")),
+                ("after", models.JSONField(blank=True, default=dict, verbose_name="sesudah")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="oleh",
+                    ),
+                ),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="acts",
+                        to="activities.sop",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tindakan pengesahan SOP',
-                'verbose_name_plural': 'tindakan pengesahan SOP',
-                'ordering': ['at', 'id'],
+                "verbose_name": "tindakan pengesahan SOP",
+                "verbose_name_plural": "tindakan pengesahan SOP",
+                "ordering": ["at", "id"],
             },
         ),
     ]

@@ -7,208 +7,732 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('activities', '0008_pengesahan'),
+        ("activities", "0008_pengesahan"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalMonitoringReport',
+            name="HistoricalMonitoringReport",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('period_start', models.DateField(verbose_name='periode dari')),
-                ('period_end', models.DateField(verbose_name='periode sampai')),
-                ('status', models.CharField(choices=[('draft', 'Draf'), ('signed', 'Sudah diparaf')], default='draft', max_length=10, verbose_name='status')),
-                ('reviewer_name', models.CharField(blank=True, max_length=200, verbose_name='nama penilai')),
-                ('reviewer_nip', models.CharField(blank=True, max_length=30, verbose_name='NIP penilai')),
-                ('signed_on', models.DateField(blank=True, null=True, verbose_name='tanggal paraf')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='dibuat')),
-                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='diubah')),
-                ('on_time_threshold', models.PositiveSmallIntegerField(default=80, help_text='Berjalan dengan baik bila bagian langkah dalam waktu baku paling sedikit ini.', verbose_name='ambang tepat waktu (%)')),
-                ('return_threshold', models.PositiveSmallIntegerField(default=30, help_text='… dan tidak ada langkah yang dikembalikan lebih sering dari ini.', verbose_name='ambang pengembalian (%)')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='dibuat oleh')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='diparaf oleh')),
-                ('sop', models.ForeignKey(blank=True, db_constraint=False, help_text='Kosong: satu formulir untuk semua SOP unit.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='activities.sop', verbose_name='SOP')),
-                ('unit', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='activities.unit', verbose_name='unit kerja')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("period_start", models.DateField(verbose_name="periode dari")),
+                ("period_end", models.DateField(verbose_name="periode sampai")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draf"), ("signed", "Sudah diparaf")],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "reviewer_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="nama penilai"),
+                ),
+                (
+                    "reviewer_nip",
+                    models.CharField(blank=True, max_length=30, verbose_name="NIP penilai"),
+                ),
+                (
+                    "signed_on",
+                    models.DateField(blank=True, null=True, verbose_name="tanggal paraf"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="dibuat"),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="diubah"),
+                ),
+                (
+                    "on_time_threshold",
+                    models.PositiveSmallIntegerField(
+                        default=80,
+                        help_text="Berjalan dengan baik bila bagian langkah dalam waktu baku paling sedikit ini.",
+                        verbose_name="ambang tepat waktu (%)",
+                    ),
+                ),
+                (
+                    "return_threshold",
+                    models.PositiveSmallIntegerField(
+                        default=30,
+                        help_text="… dan tidak ada langkah yang dikembalikan lebih sering dari ini.",
+                        verbose_name="ambang pengembalian (%)",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="dibuat oleh",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="diparaf oleh",
+                    ),
+                ),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="Kosong: satu formulir untuk semua SOP unit.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="activities.sop",
+                        verbose_name="SOP",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="activities.unit",
+                        verbose_name="unit kerja",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical monitoring SOP (Tabel 7)',
-                'verbose_name_plural': 'historical monitoring SOP (Tabel 7)',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical monitoring SOP (Tabel 7)",
+                "verbose_name_plural": "historical monitoring SOP (Tabel 7)",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalSopEvaluation',
+            name="HistoricalSopEvaluation",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('period_start', models.DateField(verbose_name='periode dari')),
-                ('period_end', models.DateField(verbose_name='periode sampai')),
-                ('status', models.CharField(choices=[('draft', 'Draf'), ('signed', 'Sudah diparaf')], default='draft', max_length=10, verbose_name='status')),
-                ('reviewer_name', models.CharField(blank=True, max_length=200, verbose_name='nama penilai')),
-                ('reviewer_nip', models.CharField(blank=True, max_length=30, verbose_name='NIP penilai')),
-                ('signed_on', models.DateField(blank=True, null=True, verbose_name='tanggal paraf')),
-                ('created_at', models.DateTimeField(blank=True, editable=False, verbose_name='dibuat')),
-                ('updated_at', models.DateTimeField(blank=True, editable=False, verbose_name='diubah')),
-                ('answer_1', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 1')),
-                ('note_1', models.TextField(blank=True, verbose_name='catatan 1')),
-                ('answer_2', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 2')),
-                ('note_2', models.TextField(blank=True, verbose_name='catatan 2')),
-                ('answer_3', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 3')),
-                ('note_3', models.TextField(blank=True, verbose_name='catatan 3')),
-                ('answer_4', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 4')),
-                ('note_4', models.TextField(blank=True, verbose_name='catatan 4')),
-                ('answer_5', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 5')),
-                ('note_5', models.TextField(blank=True, verbose_name='catatan 5')),
-                ('answer_6', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 6')),
-                ('note_6', models.TextField(blank=True, verbose_name='catatan 6')),
-                ('answer_7', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 7')),
-                ('note_7', models.TextField(blank=True, verbose_name='catatan 7')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='dibuat oleh')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('signed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='diparaf oleh')),
-                ('sop', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='activities.sop', verbose_name='SOP')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("period_start", models.DateField(verbose_name="periode dari")),
+                ("period_end", models.DateField(verbose_name="periode sampai")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draf"), ("signed", "Sudah diparaf")],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "reviewer_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="nama penilai"),
+                ),
+                (
+                    "reviewer_nip",
+                    models.CharField(blank=True, max_length=30, verbose_name="NIP penilai"),
+                ),
+                (
+                    "signed_on",
+                    models.DateField(blank=True, null=True, verbose_name="tanggal paraf"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="dibuat"),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(blank=True, editable=False, verbose_name="diubah"),
+                ),
+                (
+                    "answer_1",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 1",
+                    ),
+                ),
+                ("note_1", models.TextField(blank=True, verbose_name="catatan 1")),
+                (
+                    "answer_2",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 2",
+                    ),
+                ),
+                ("note_2", models.TextField(blank=True, verbose_name="catatan 2")),
+                (
+                    "answer_3",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 3",
+                    ),
+                ),
+                ("note_3", models.TextField(blank=True, verbose_name="catatan 3")),
+                (
+                    "answer_4",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 4",
+                    ),
+                ),
+                ("note_4", models.TextField(blank=True, verbose_name="catatan 4")),
+                (
+                    "answer_5",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 5",
+                    ),
+                ),
+                ("note_5", models.TextField(blank=True, verbose_name="catatan 5")),
+                (
+                    "answer_6",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 6",
+                    ),
+                ),
+                ("note_6", models.TextField(blank=True, verbose_name="catatan 6")),
+                (
+                    "answer_7",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 7",
+                    ),
+                ),
+                ("note_7", models.TextField(blank=True, verbose_name="catatan 7")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="dibuat oleh",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="diparaf oleh",
+                    ),
+                ),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="activities.sop",
+                        verbose_name="SOP",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical evaluasi SOP',
-                'verbose_name_plural': 'historical evaluasi SOP',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical evaluasi SOP",
+                "verbose_name_plural": "historical evaluasi SOP",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='MonitoringReport',
+            name="MonitoringReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField(verbose_name='periode dari')),
-                ('period_end', models.DateField(verbose_name='periode sampai')),
-                ('status', models.CharField(choices=[('draft', 'Draf'), ('signed', 'Sudah diparaf')], default='draft', max_length=10, verbose_name='status')),
-                ('reviewer_name', models.CharField(blank=True, max_length=200, verbose_name='nama penilai')),
-                ('reviewer_nip', models.CharField(blank=True, max_length=30, verbose_name='NIP penilai')),
-                ('signed_on', models.DateField(blank=True, null=True, verbose_name='tanggal paraf')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='dibuat')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='diubah')),
-                ('on_time_threshold', models.PositiveSmallIntegerField(default=80, help_text='Berjalan dengan baik bila bagian langkah dalam waktu baku paling sedikit ini.', verbose_name='ambang tepat waktu (%)')),
-                ('return_threshold', models.PositiveSmallIntegerField(default=30, help_text='… dan tidak ada langkah yang dikembalikan lebih sering dari ini.', verbose_name='ambang pengembalian (%)')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='dibuat oleh')),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='diparaf oleh')),
-                ('sop', models.ForeignKey(blank=True, help_text='Kosong: satu formulir untuk semua SOP unit.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='monitoring_reports', to='activities.sop', verbose_name='SOP')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='monitoring_reports', to='activities.unit', verbose_name='unit kerja')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period_start", models.DateField(verbose_name="periode dari")),
+                ("period_end", models.DateField(verbose_name="periode sampai")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draf"), ("signed", "Sudah diparaf")],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "reviewer_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="nama penilai"),
+                ),
+                (
+                    "reviewer_nip",
+                    models.CharField(blank=True, max_length=30, verbose_name="NIP penilai"),
+                ),
+                (
+                    "signed_on",
+                    models.DateField(blank=True, null=True, verbose_name="tanggal paraf"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="dibuat")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="diubah")),
+                (
+                    "on_time_threshold",
+                    models.PositiveSmallIntegerField(
+                        default=80,
+                        help_text="Berjalan dengan baik bila bagian langkah dalam waktu baku paling sedikit ini.",
+                        verbose_name="ambang tepat waktu (%)",
+                    ),
+                ),
+                (
+                    "return_threshold",
+                    models.PositiveSmallIntegerField(
+                        default=30,
+                        help_text="… dan tidak ada langkah yang dikembalikan lebih sering dari ini.",
+                        verbose_name="ambang pengembalian (%)",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="dibuat oleh",
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="diparaf oleh",
+                    ),
+                ),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Kosong: satu formulir untuk semua SOP unit.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="monitoring_reports",
+                        to="activities.sop",
+                        verbose_name="SOP",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="monitoring_reports",
+                        to="activities.unit",
+                        verbose_name="unit kerja",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'monitoring SOP (Tabel 7)',
-                'verbose_name_plural': 'monitoring SOP (Tabel 7)',
-                'ordering': ['-period_start', 'unit', 'sop'],
+                "verbose_name": "monitoring SOP (Tabel 7)",
+                "verbose_name_plural": "monitoring SOP (Tabel 7)",
+                "ordering": ["-period_start", "unit", "sop"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalMonitoringRow',
+            name="HistoricalMonitoringRow",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=1, verbose_name='no.')),
-                ('proposed', models.CharField(choices=[('good', 'Berjalan dengan baik'), ('poor', 'Tidak berjalan dengan baik')], max_length=10, verbose_name='usulan penilaian')),
-                ('basis', models.TextField(blank=True, verbose_name='dasar usulan')),
-                ('assessment', models.CharField(choices=[('good', 'Berjalan dengan baik'), ('poor', 'Tidak berjalan dengan baik')], max_length=10, verbose_name='penilaian')),
-                ('notes', models.TextField(blank=True, verbose_name='catatan')),
-                ('action', models.TextField(blank=True, verbose_name='tindakan yang harus diambil')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sop', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='activities.sop', verbose_name='SOP')),
-                ('report', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='activities.monitoringreport', verbose_name='Tabel 7')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=1, verbose_name="no.")),
+                (
+                    "proposed",
+                    models.CharField(
+                        choices=[
+                            ("good", "Berjalan dengan baik"),
+                            ("poor", "Tidak berjalan dengan baik"),
+                        ],
+                        max_length=10,
+                        verbose_name="usulan penilaian",
+                    ),
+                ),
+                ("basis", models.TextField(blank=True, verbose_name="dasar usulan")),
+                (
+                    "assessment",
+                    models.CharField(
+                        choices=[
+                            ("good", "Berjalan dengan baik"),
+                            ("poor", "Tidak berjalan dengan baik"),
+                        ],
+                        max_length=10,
+                        verbose_name="penilaian",
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="catatan")),
+                (
+                    "action",
+                    models.TextField(blank=True, verbose_name="tindakan yang harus diambil"),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="activities.sop",
+                        verbose_name="SOP",
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="activities.monitoringreport",
+                        verbose_name="Tabel 7",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical baris monitoring',
-                'verbose_name_plural': 'historical baris monitoring',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical baris monitoring",
+                "verbose_name_plural": "historical baris monitoring",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='MonitoringRow',
+            name="MonitoringRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(default=1, verbose_name='no.')),
-                ('proposed', models.CharField(choices=[('good', 'Berjalan dengan baik'), ('poor', 'Tidak berjalan dengan baik')], max_length=10, verbose_name='usulan penilaian')),
-                ('basis', models.TextField(blank=True, verbose_name='dasar usulan')),
-                ('assessment', models.CharField(choices=[('good', 'Berjalan dengan baik'), ('poor', 'Tidak berjalan dengan baik')], max_length=10, verbose_name='penilaian')),
-                ('notes', models.TextField(blank=True, verbose_name='catatan')),
-                ('action', models.TextField(blank=True, verbose_name='tindakan yang harus diambil')),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='activities.monitoringreport', verbose_name='Tabel 7')),
-                ('sop', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='activities.sop', verbose_name='SOP')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=1, verbose_name="no.")),
+                (
+                    "proposed",
+                    models.CharField(
+                        choices=[
+                            ("good", "Berjalan dengan baik"),
+                            ("poor", "Tidak berjalan dengan baik"),
+                        ],
+                        max_length=10,
+                        verbose_name="usulan penilaian",
+                    ),
+                ),
+                ("basis", models.TextField(blank=True, verbose_name="dasar usulan")),
+                (
+                    "assessment",
+                    models.CharField(
+                        choices=[
+                            ("good", "Berjalan dengan baik"),
+                            ("poor", "Tidak berjalan dengan baik"),
+                        ],
+                        max_length=10,
+                        verbose_name="penilaian",
+                    ),
+                ),
+                ("notes", models.TextField(blank=True, verbose_name="catatan")),
+                (
+                    "action",
+                    models.TextField(blank=True, verbose_name="tindakan yang harus diambil"),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rows",
+                        to="activities.monitoringreport",
+                        verbose_name="Tabel 7",
+                    ),
+                ),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="activities.sop",
+                        verbose_name="SOP",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'baris monitoring',
-                'verbose_name_plural': 'baris monitoring',
-                'ordering': ['report', 'position'],
+                "verbose_name": "baris monitoring",
+                "verbose_name_plural": "baris monitoring",
+                "ordering": ["report", "position"],
             },
         ),
         migrations.CreateModel(
-            name='SopEvaluation',
+            name="SopEvaluation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField(verbose_name='periode dari')),
-                ('period_end', models.DateField(verbose_name='periode sampai')),
-                ('status', models.CharField(choices=[('draft', 'Draf'), ('signed', 'Sudah diparaf')], default='draft', max_length=10, verbose_name='status')),
-                ('reviewer_name', models.CharField(blank=True, max_length=200, verbose_name='nama penilai')),
-                ('reviewer_nip', models.CharField(blank=True, max_length=30, verbose_name='NIP penilai')),
-                ('signed_on', models.DateField(blank=True, null=True, verbose_name='tanggal paraf')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='dibuat')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='diubah')),
-                ('answer_1', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 1')),
-                ('note_1', models.TextField(blank=True, verbose_name='catatan 1')),
-                ('answer_2', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 2')),
-                ('note_2', models.TextField(blank=True, verbose_name='catatan 2')),
-                ('answer_3', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 3')),
-                ('note_3', models.TextField(blank=True, verbose_name='catatan 3')),
-                ('answer_4', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 4')),
-                ('note_4', models.TextField(blank=True, verbose_name='catatan 4')),
-                ('answer_5', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 5')),
-                ('note_5', models.TextField(blank=True, verbose_name='catatan 5')),
-                ('answer_6', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 6')),
-                ('note_6', models.TextField(blank=True, verbose_name='catatan 6')),
-                ('answer_7', models.CharField(blank=True, choices=[('ya', 'Ya'), ('tidak', 'Tidak')], max_length=5, verbose_name='jawaban 7')),
-                ('note_7', models.TextField(blank=True, verbose_name='catatan 7')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='dibuat oleh')),
-                ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='diparaf oleh')),
-                ('sop', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='evaluations', to='activities.sop', verbose_name='SOP')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period_start", models.DateField(verbose_name="periode dari")),
+                ("period_end", models.DateField(verbose_name="periode sampai")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draf"), ("signed", "Sudah diparaf")],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "reviewer_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="nama penilai"),
+                ),
+                (
+                    "reviewer_nip",
+                    models.CharField(blank=True, max_length=30, verbose_name="NIP penilai"),
+                ),
+                (
+                    "signed_on",
+                    models.DateField(blank=True, null=True, verbose_name="tanggal paraf"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="dibuat")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="diubah")),
+                (
+                    "answer_1",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 1",
+                    ),
+                ),
+                ("note_1", models.TextField(blank=True, verbose_name="catatan 1")),
+                (
+                    "answer_2",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 2",
+                    ),
+                ),
+                ("note_2", models.TextField(blank=True, verbose_name="catatan 2")),
+                (
+                    "answer_3",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 3",
+                    ),
+                ),
+                ("note_3", models.TextField(blank=True, verbose_name="catatan 3")),
+                (
+                    "answer_4",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 4",
+                    ),
+                ),
+                ("note_4", models.TextField(blank=True, verbose_name="catatan 4")),
+                (
+                    "answer_5",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 5",
+                    ),
+                ),
+                ("note_5", models.TextField(blank=True, verbose_name="catatan 5")),
+                (
+                    "answer_6",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 6",
+                    ),
+                ),
+                ("note_6", models.TextField(blank=True, verbose_name="catatan 6")),
+                (
+                    "answer_7",
+                    models.CharField(
+                        blank=True,
+                        choices=[("ya", "Ya"), ("tidak", "Tidak")],
+                        max_length=5,
+                        verbose_name="jawaban 7",
+                    ),
+                ),
+                ("note_7", models.TextField(blank=True, verbose_name="catatan 7")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="dibuat oleh",
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="diparaf oleh",
+                    ),
+                ),
+                (
+                    "sop",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="evaluations",
+                        to="activities.sop",
+                        verbose_name="SOP",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'evaluasi SOP',
-                'verbose_name_plural': 'evaluasi SOP',
-                'ordering': ['-period_start', 'sop'],
+                "verbose_name": "evaluasi SOP",
+                "verbose_name_plural": "evaluasi SOP",
+                "ordering": ["-period_start", "sop"],
             },
         ),
         migrations.AddConstraint(
-            model_name='monitoringreport',
-            constraint=models.UniqueConstraint(fields=('unit', 'sop', 'period_start', 'period_end'), name='unique_monitoring_per_sop_period'),
+            model_name="monitoringreport",
+            constraint=models.UniqueConstraint(
+                fields=("unit", "sop", "period_start", "period_end"),
+                name="unique_monitoring_per_sop_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='monitoringreport',
-            constraint=models.UniqueConstraint(condition=models.Q(('sop__isnull', True)), fields=('unit', 'period_start', 'period_end'), name='unique_unit_monitoring_per_period'),
+            model_name="monitoringreport",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("sop__isnull", True)),
+                fields=("unit", "period_start", "period_end"),
+                name="unique_unit_monitoring_per_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='monitoringrow',
-            constraint=models.UniqueConstraint(fields=('report', 'sop'), name='unique_monitoring_row_sop'),
+            model_name="monitoringrow",
+            constraint=models.UniqueConstraint(
+                fields=("report", "sop"), name="unique_monitoring_row_sop"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sopevaluation',
-            constraint=models.UniqueConstraint(fields=('sop', 'period_start', 'period_end'), name='unique_evaluation_per_period'),
+            model_name="sopevaluation",
+            constraint=models.UniqueConstraint(
+                fields=("sop", "period_start", "period_end"), name="unique_evaluation_per_period"
+            ),
         ),
     ]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from activities import access, reports, spreadsheets, tasks
+from activities import access, policy, reports, spreadsheets, tasks
 from activities.forms import ArchiveFilterForm
 from activities.models import ArchivedReport, Attachment, Run
 from activities.paging import InvalidCursor, keyset_page
@@ -47,7 +47,7 @@ def _file_response(field_file, *, content_type, filename, inline):
 @require_safe
 def run_report(request, pk):
     """The laporan PDF: the archived bytes of a finished run, a draft for any other run."""
-    run = get_object_or_404(Run.objects.for_user(request.user), pk=pk)
+    run = get_object_or_404(policy.visible_runs(request.user), pk=pk)
     if run.status == Run.Status.FINISHED:
         archived = ArchivedReport.objects.filter(run=run).first()
         if archived is None and run.finished_at < timezone.now() - ARCHIVE_GRACE:
@@ -78,7 +78,7 @@ def run_report(request, pk):
 def _attachment_for_user(user, pk, attachment_id):
     # The run is looked up on its own primary key: Django answers an id beyond the database's
     # integer range with "no row" there, but passes it on as it is through a foreign key.
-    run = get_object_or_404(Run.objects.for_user(user), pk=pk)
+    run = get_object_or_404(policy.visible_runs(user), pk=pk)
     return get_object_or_404(Attachment.objects.filter(step_run__run=run), pk=attachment_id)
 
 
@@ -123,14 +123,16 @@ def _query_without(request, *names):
 @login_required
 @require_safe
 def archive_list(request):
-    """Closed runs of the units where the user is Kepala or TU; CSV/XLSX of the same list."""
-    units = access.require_archive_access(request.user)
+    """Closed runs of the units whose archive the user keeps; CSV/XLSX of the same list for
+    the units he may export."""
+    export = request.GET.get("format")
+    exporting = export in ("csv", "xlsx")
+    units = access.require_units(request.user, "export" if exporting else "see_archive")
     form = ArchiveFilterForm(request.GET or None, units=units)
     if form.is_bound:
         form.is_valid()
     runs, sort_field = reports.archive_runs(units, **form.filters())
-    export = request.GET.get("format")
-    if export in ("csv", "xlsx"):
+    if exporting:
         return _export(runs, export)
     try:
         page = keyset_page(runs, sort_field, PAGE_SIZE, after=request.GET.get("setelah"))
@@ -142,6 +144,7 @@ def archive_list(request):
         "form": form,
         "rows": rows,
         "units": units,
+        "may_export": policy.has_anywhere(request.user, "export"),
         "next_url": "?"
         + urlencode([*_params(request, "setelah", "format"), ("setelah", next_cursor)])
         if next_cursor
@@ -221,7 +224,7 @@ def _export(runs, export):
 @require_safe
 def archive_report(request):
     """The period report (laporan arsip) as a PDF; bad dates go back to /arsip/ with a message."""
-    units = access.require_archive_access(request.user)
+    units = access.require_units(request.user, "export")
     form = ArchiveFilterForm(request.GET, units=units)
     back = reverse("archive_list") + (
         "?" + _query_without(request, "setelah", "format") if request.GET else ""

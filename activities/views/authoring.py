@@ -12,8 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
-from activities import access, definitions, editor, importers, pengesahan
-from activities.admin import copy_as_revision
+from activities import access, definitions, editor, errors, importers, lifecycle, pengesahan
 from activities.models import Role, Sop, SopItem
 from activities.sop_forms import (
     ImportForm,
@@ -284,7 +283,13 @@ def sop_revise(request, pk):
         raise PermissionDenied
     draft = sop.unit.sops.filter(name=sop.name, status=Sop.Status.DRAFT).first()
     if draft is None:
-        draft = copy_as_revision(sop)
+        try:
+            draft = lifecycle.copy_as_revision(sop, user=request.user)
+        except errors.Forbidden:
+            raise PermissionDenied from None
+        except errors.WorkflowError as error:
+            messages.error(request, error.message)
+            return redirect(sop)
         messages.success(
             request, _("Revisi dibuat sebagai draf versi %(v)s.") % {"v": draft.version}
         )

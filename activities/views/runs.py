@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from activities import access, durations, pengesahan, uploads, workflow
+from activities import access, durations, errors, pengesahan, policy, uploads, workflow
 from activities.forms import (
     ApproveStepForm,
     CancelRunForm,
@@ -39,8 +39,15 @@ STALE_ROUND = gettext_lazy(
     "Langkah ini sudah dikembalikan dan dibuka lagi sejak formulir ini dimuat. "
     "Periksa keadaannya sekarang lalu isi lagi."
 )
-# Errors that mean the form no longer matches the step: show the step as it is now.
-REFRESH_CODES = {"stale", "already_done", "not_active", "closed", "conflict", "not_found"}
+
+
+def _refuse_by_type(error):
+    """A refusal by the user's roles is a 403, a vanished object a 404; the caller shows the
+    other errors (`Stale` as a message on the refreshed page, `Invalid` on the form)."""
+    if isinstance(error, errors.Forbidden):
+        raise PermissionDenied from None
+    if isinstance(error, errors.NotFound):
+        raise Http404(error.message) from None
 
 
 def _partial_or_page(request, page_template, partial_template, context):
@@ -88,7 +95,7 @@ def inbox(request):
     waited and how far past their due time they are."""
     now = timezone.now()
     step_runs = list(
-        StepRun.objects.for_user(request.user)
+        policy.inbox(request.user)
         .select_related("run__sop", "run__unit", "step")
         .prefetch_related("step__roles")
         .order_by(F("due_at").asc(nulls_last=True), "activated_at", "id")[: INBOX_LIMIT + 1]
@@ -114,11 +121,7 @@ def inbox(request):
 
 
 def _openable_sops(user):
-    """Active SOPs whose step 1 the user holds (a superuser may open any, on behalf)."""
-    sops = Sop.objects.for_user(user).active().select_related("unit").order_by("name")
-    if not user.is_superuser:
-        sops = sops.filter(steps__number=1, steps__roles__members=user).distinct()
-    return sops
+    return policy.openable_sops(user).select_related("unit").order_by("name")
 
 
 @login_required
@@ -138,7 +141,7 @@ def run_list(request):
         .prefetch_related("step__roles")
     )
     runs = (
-        Run.objects.for_user(user)
+        policy.visible_runs(user)
         .select_related("sop", "unit")
         .prefetch_related(Prefetch("step_runs", queryset=active_steps, to_attr="active_steps"))
     )
@@ -179,7 +182,7 @@ def run_list(request):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def run_create(request):
-    """Open a run of an SOP (`?sop=<id>`): step 1's role holders, or a superuser on behalf."""
+    """Open a run of an SOP (`?sop=<id>`): a role that opens runs, or a superuser on behalf."""
     try:
         sop_pk = int(request.GET.get("sop", ""))
     except ValueError:
@@ -187,11 +190,11 @@ def run_create(request):
             request, _("Pilih SOP yang akan dijalankan dengan tombol “Buka kegiatan baru”.")
         )
         return redirect("run_list")
-    sop = get_object_or_404(Sop.objects.for_user(request.user).select_related("unit"), pk=sop_pk)
-    first = sop.steps.prefetch_related("roles__members").filter(number=1).first()
-    actor = workflow.resolve_actor(request.user, first) if first else None
-    if first is not None and actor is None:
+    sop = get_object_or_404(policy.visible_sops(request.user).select_related("unit"), pk=sop_pk)
+    actor = policy.opener(request.user, sop)
+    if actor is None:
         raise PermissionDenied
+    first = sop.steps.prefetch_related("roles").filter(number=1).first()
     refusal = None
     if sop.status != Sop.Status.ACTIVE:
         refusal = _("SOP ini tidak berlaku (status: %(status)s), jadi tidak dapat dijalankan.") % {
@@ -205,8 +208,7 @@ def run_create(request):
         try:
             run = workflow.open_run(sop=sop, user=request.user, **form.cleaned_data)
         except workflow.WorkflowError as error:
-            if error.code == "forbidden":
-                raise PermissionDenied from None
+            _refuse_by_type(error)
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             messages.success(
@@ -291,10 +293,8 @@ def run_detail(request, pk):
         "timing": timing,
         "timeline": _timeline(timing, active),
         "active": active if running else None,
-        "may_act": bool(
-            running and active and workflow.resolve_actor(request.user, active.step) is not None
-        ),
-        "may_cancel": running and workflow.can_cancel(request.user, run),
+        "may_act": bool(running and active and policy.can_act(request.user, active.step)),
+        "may_cancel": running and policy.can_cancel(request.user, run),
         "cancel_form": CancelRunForm(),
         "lead_wall": durations.format_minutes(timing.lead_wall_minutes, WALL_DAY_MINUTES),
         "step_count": len(steps),
@@ -307,8 +307,8 @@ def run_detail(request, pk):
 @login_required
 @require_POST
 def run_cancel(request, pk):
-    run = get_object_or_404(Run.objects.for_user(request.user).select_related("sop"), pk=pk)
-    if not workflow.can_cancel(request.user, run):
+    run = get_object_or_404(policy.visible_runs(request.user).select_related("sop"), pk=pk)
+    if not policy.can_cancel(request.user, run):
         raise PermissionDenied
     form = CancelRunForm(request.POST)
     if not form.is_valid():
@@ -318,30 +318,24 @@ def run_cancel(request, pk):
     try:
         workflow.cancel_run(run_id=run.pk, user=request.user, reason=form.cleaned_data["reason"])
     except workflow.WorkflowError as error:
-        if error.code == "forbidden":
-            raise PermissionDenied from None
+        _refuse_by_type(error)
         messages.error(request, error.message)
     else:
         messages.success(request, _("Kegiatan “%(title)s” dibatalkan.") % {"title": run.title})
     return redirect(run)
 
 
-def _read_only_reason(run, step_run):
+def _read_only_reason(run, rounds):
+    """Why the latest of a step's `rounds` cannot be acted on."""
     if run.status == Run.Status.FINISHED:
         return _("Kegiatan ini sudah selesai; langkahnya hanya dapat dilihat.")
     if run.status == Run.Status.CANCELLED:
         return _("Kegiatan ini dibatalkan; langkahnya hanya dapat dilihat.")
-    number = step_run.step.number
-    if step_run.state == StepRun.State.DONE:
-        who = step_run.completed_by.get_full_name() or step_run.completed_by.get_username()
-        return _("Langkah %(number)s sudah diselesaikan oleh %(who)s.") % {
-            "number": number,
-            "who": who,
-        }
-    if step_run.state == StepRun.State.RETURNED:
-        return _("Langkah %(number)s sudah dikembalikan.") % {"number": number}
+    message = workflow.closed_round_message(rounds)
+    if message is not None:
+        return message
     return _("Langkah %(number)s belum aktif; langkah sebelumnya belum selesai.") % {
-        "number": number
+        "number": rounds[-1].step.number
     }
 
 
@@ -440,7 +434,7 @@ def step_action(request, pk, number):
     step = steps.get(number)
     if step is None:
         raise Http404
-    actor = workflow.resolve_actor(request.user, step)
+    actor = policy.step_actor(request.user, step)
     if actor is None:
         raise PermissionDenied
     rounds = [sr for sr in step_runs if sr.step_id == step.pk]
@@ -450,7 +444,7 @@ def step_action(request, pk, number):
     action = request.POST.get("action") if request.method == "POST" else None
 
     if request.method == "POST" and not editable:
-        messages.error(request, _read_only_reason(run, current))
+        messages.error(request, _read_only_reason(run, rounds))
         return redirect("step_action", run.pk, step.number)
 
     forms = _step_forms(request, step, current, now, action) if editable else {}
@@ -481,9 +475,8 @@ def step_action(request, pk, number):
                     now=now,
                 )
             except workflow.WorkflowError as error:
-                if error.code == "forbidden":
-                    raise PermissionDenied from None
-                if error.code in REFRESH_CODES:
+                _refuse_by_type(error)
+                if isinstance(error, errors.Stale):
                     messages.error(request, error.message)
                     return redirect("step_action", run.pk, step.number)
                 form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -504,7 +497,7 @@ def step_action(request, pk, number):
             row for row in rows if row.step_run.step_id == step.pk and row.step_run is not current
         ],
         "editable": editable,
-        "read_only_reason": None if editable else _read_only_reason(run, current),
+        "read_only_reason": None if editable else _read_only_reason(run, rounds),
         "actor": actor,
         "handed_over_by": _handed_over_by(step_runs, current) if editable else None,
         "forms": forms,

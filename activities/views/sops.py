@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
-from activities import access, pdf, sopdoc, workflow
+from activities import access, pdf, policy, sopdoc
 from activities.letterhead import Letterhead
 from activities.models import Sop, Step
 
@@ -23,22 +23,17 @@ class LibraryEntry:
     can_open: bool
 
 
-def _can_open(user, sop):
-    """Runs are opened from the version in force only (`open_run` refuses the others)."""
-    return sop.status == Sop.Status.ACTIVE and workflow.can_open(user, sop)
-
-
 @login_required
 @require_safe
 def sop_list(request):
     """The SOPs of the units where the user holds a role (all of them for a superuser).
 
-    Queries: SOPs with units, their steps, the steps' roles and the roles' members (which
-    `workflow.can_open` reads for step 1).
+    Queries: the user's roles and acting appointments (`policy.subject`), SOPs with units,
+    their steps and the steps' roles.
     """
-    steps = Step.objects.prefetch_related("roles__members").order_by("number")
+    steps = Step.objects.prefetch_related("roles").order_by("number")
     sops = (
-        Sop.objects.for_user(request.user)
+        policy.visible_sops(request.user)
         .select_related("unit")
         .prefetch_related(Prefetch("steps", queryset=steps))
         .order_by("unit__name", "name", "-version")
@@ -51,7 +46,7 @@ def sop_list(request):
                 sop=sop,
                 step_count=len(sop_steps),
                 total=sop.standard_total_display(sop_steps),
-                can_open=_can_open(request.user, sop),
+                can_open=policy.can_open(request.user, sop),
             )
         )
     return render(
@@ -74,7 +69,7 @@ def sop_detail(request, pk):
             "sop": sop,
             "doc": document,
             "kop": Letterhead.for_unit(sop.unit, web=True),
-            "can_open": _can_open(request.user, sop),
+            "can_open": policy.can_open(request.user, sop),
             "can_monitor": access.can_monitor(request.user, sop.unit),
             "can_edit": access.may_maintain_sops(request.user, sop.unit),
         },

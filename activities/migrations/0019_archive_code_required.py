@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0014_archive_verification"),
+        ("activities", "0018_archive_verification"),
     ]
 
     operations = [

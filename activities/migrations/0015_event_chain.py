@@ -1,6 +1,7 @@
 """The hash chain over each run's events: seq, prev_hash and hash on Event, event_head on Run.
 
-Existing events are chained in their insertion (id) order. On PostgreSQL the events table may
+Existing events are chained in their insertion (id) order: each run's, and the events without a
+run (SOP status, acting appointments) as one chain of their own. On PostgreSQL the events table may
 carry a trigger that refuses UPDATE; it is switched off for this back-fill only.
 """
 
@@ -28,7 +29,8 @@ def backfill(apps, schema_editor):
                 seq=event.seq, prev_hash=event.prev_hash, hash=event.hash
             )
             previous = event.hash
-        Run._base_manager.filter(pk=run_id).update(event_count=seq, event_head=previous)
+        if run_id is not None:
+            Run._base_manager.filter(pk=run_id).update(event_count=seq, event_head=previous)
     if postgres:
         # Run pending constraint checks now: ALTER TABLE refuses a table with pending events.
         schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -37,7 +39,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0010_statistics_index"),
+        ("activities", "0014_history_and_front_door"),
     ]
 
     operations = [

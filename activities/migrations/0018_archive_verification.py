@@ -13,7 +13,7 @@ def give_codes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0013_letterhead_and_sop_labels"),
+        ("activities", "0017_letterhead_and_sop_labels"),
     ]
 
     operations = [

@@ -28,7 +28,7 @@ def seed_labels(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0012_event_seq_unique"),
+        ("activities", "0016_event_seq_unique"),
     ]
 
     operations = [

@@ -1,0 +1,153 @@
+"""The life of an SOP version: activate, retire, copy as a revision.
+
+Each service runs in one transaction: it locks the versions of the SOP (every version with the
+same unit and name, so two activations cannot both win), checks who may do it
+(`policy`, "maintain_sops") and the step-table rules (`definitions.check_steps`), writes the
+change and records an `Event`. The admin's actions and the SOP editor only call these.
+"""
+
+from django.db import OperationalError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
+
+from activities import events, locking, policy
+from activities.definitions import StepSpec, check_steps
+from activities.errors import Forbidden, Invalid, NotFound
+from activities.models import Event, Sop, SopItem, Step
+
+
+def _maintainer(user, sop):
+    actor = policy.unit_actor(user, "maintain_sops", sop.unit_id, policy.fresh_subject(user))
+    if actor is None:
+        raise Forbidden(_("Jabatan Anda tidak berwenang mengubah SOP unit ini."))
+    return actor
+
+
+def _lock_family(sop):
+    """Lock every version of the SOP, in id order; returns {pk: Sop} read under the lock."""
+    locking.set_lock_timeout()
+    versions = Sop.objects.select_for_update().filter(unit_id=sop.unit_id, name=sop.name)
+    try:
+        locked = {version.pk: version for version in versions.order_by("pk")}
+    except OperationalError as error:
+        if locking.lock_timed_out(error):
+            raise locking.busy() from None
+        raise
+    if sop.pk not in locked:
+        raise NotFound(_("SOP ini tidak ditemukan lagi."))
+    return locked
+
+
+def step_table_errors(sop):
+    """The step-table rules an SOP version breaks, as messages (empty when it is sound)."""
+    steps = sop.steps.prefetch_related("roles").select_related("return_to")
+    specs = [
+        StepSpec(
+            number=step.number,
+            kind=step.kind,
+            role_unit_ids=tuple(role.unit_id for role in step.roles.all()),
+            return_to=step.return_to.number if step.return_to_id else None,
+        )
+        for step in steps
+    ]
+    return check_steps(sop.unit_id, specs)
+
+
+@transaction.atomic
+def activate(sop, *, user, now=None):
+    """Put a version in force; the version in force until now becomes retired."""
+    now = now or timezone.now()
+    actor = _maintainer(user, sop)
+    versions = _lock_family(sop)
+    sop = versions[sop.pk]
+    if sop.status == Sop.Status.ACTIVE:
+        raise Invalid(_("%(sop)s sudah berlaku.") % {"sop": sop}, code="already_active")
+    problems = step_table_errors(sop)
+    if problems:
+        raise Invalid(
+            _("%(sop)s belum dapat diberlakukan: %(problems)s")
+            % {"sop": sop, "problems": " ".join(str(problem) for problem in problems)},
+            code="steps",
+        )
+    for other in versions.values():
+        if other.status == Sop.Status.ACTIVE:
+            _set_status(other, Sop.Status.RETIRED, Event.Kind.SOP_RETIRED, actor, now)
+    _set_status(sop, Sop.Status.ACTIVE, Event.Kind.SOP_ACTIVATED, actor, now)
+    return sop
+
+
+@transaction.atomic
+def retire(sop, *, user, now=None):
+    """Take a version out of force (or shelve a draft); its runs keep it."""
+    now = now or timezone.now()
+    actor = _maintainer(user, sop)
+    sop = _lock_family(sop)[sop.pk]
+    if sop.status == Sop.Status.RETIRED:
+        raise Invalid(_("%(sop)s sudah tidak berlaku.") % {"sop": sop}, code="already_retired")
+    _set_status(sop, Sop.Status.RETIRED, Event.Kind.SOP_RETIRED, actor, now)
+    return sop
+
+
+def _set_status(sop, status, kind, actor, now):
+    before = sop.status
+    sop.status = status
+    # save(), not update(): the SOP's history (django-simple-history) records the change.
+    sop.save(update_fields=["status", "updated_at"])
+    events.record(
+        kind,
+        actor=actor,
+        at=now,
+        sop=sop,
+        before={"status": before},
+        after={"status": status, "version": sop.version},
+    )
+
+
+@transaction.atomic
+def copy_as_revision(sop, *, user, now=None):
+    """A new draft version with the same identity, items and steps; runs keep the old one."""
+    now = now or timezone.now()
+    actor = _maintainer(user, sop)
+    versions = _lock_family(sop)
+    source = versions[sop.pk]
+    revision = Sop.objects.get(pk=source.pk)
+    revision.pk = None
+    revision.version = max(version.version for version in versions.values()) + 1
+    revision.status = Sop.Status.DRAFT
+    revision.previous = source
+    revision.save()
+    bulk_create_with_history(
+        [
+            SopItem(sop=revision, section=item.section, position=item.position, text=item.text)
+            for item in source.sop_items.all()
+        ],
+        SopItem,
+    )
+    copies = {}
+    old_steps = list(source.steps.prefetch_related("roles"))
+    for step in old_steps:
+        copy = Step.objects.create(
+            sop=revision,
+            number=step.number,
+            activity=step.activity,
+            kind=step.kind,
+            requirements=step.requirements,
+            standard_text=step.standard_text,
+            output=step.output,
+            remarks=step.remarks,
+        )
+        copy.roles.set(step.roles.all())
+        copies[step.pk] = copy
+    for step in old_steps:
+        if step.return_to_id:
+            copies[step.pk].return_to = copies[step.return_to_id]
+            copies[step.pk].save(update_fields=["return_to"])
+    events.record(
+        Event.Kind.SOP_REVISED,
+        actor=actor,
+        at=now,
+        sop=revision,
+        after={"from": source.pk, "from_version": source.version, "version": revision.version},
+    )
+    return revision

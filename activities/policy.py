@@ -1,0 +1,253 @@
+"""Who may do what: every capability of sopflow, in one place.
+
+Each capability has an object form (may this user do it to this object? used for a button, a
+view's check and the transition itself) and a queryset form (everything the user may do it
+to, for lists, the inbox and counts), built from the same facts, so a list never offers what
+the transition would refuse.
+
+The facts are the user's roles and the acting appointments (Plt./Plh.) in force today, read
+once per request (`subject`) and turned into id sets; the queryset forms filter on those ids
+instead of joining every step or role row.
+
+- Capabilities of a role are data: boolean flags on `Role` (`ROLE_FLAGS`), held in the role's
+  unit, edited in the admin. Acting for a role gives its steps, not its flags.
+- Acting on a step (and approving or returning it) belongs to the holders of one of the
+  step's roles, and to whoever acts for such a role today.
+- Seeing a unit's SOPs and runs belongs to everybody holding a role there.
+- A superuser may do everything, everywhere; on steps and runs he acts on behalf ("a.n.").
+
+Another unit's object is a 404 (its existence is not disclosed); an object of the user's own
+unit that his roles do not allow is a 403. `access.py` fetches objects this way.
+"""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from activities.models import (
+    ActingAppointment,
+    Role,
+    Run,
+    Sop,
+    Step,
+    StepRun,
+    Unit,
+    performed_as,
+)
+
+# capability → the `Role` flag that grants it in the role's unit.
+ROLE_FLAGS = {
+    "open_runs": "opens_runs",
+    "cancel_run": "cancels_runs",
+    "see_archive": "keeps_archive",
+    "export": "exports_archive",
+    "maintain_sops": "maintains_sops",
+    "appoint_acting": "appoints_acting",
+    "see_statistics": "sees_statistics",
+}
+# capabilities held through the roles of a step (own, or acting for them today).
+STEP_CAPABILITIES = ("act_on_step", "approve", "return")
+# capabilities held by every member of a unit.
+MEMBER_CAPABILITIES = ("see_run",)
+CAPABILITIES = (*MEMBER_CAPABILITIES, *STEP_CAPABILITIES, *ROLE_FLAGS)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, as which role, and how: himself, as Plt./Plh. (`acting`), or a superuser
+    on behalf of the role (`on_behalf`, `role` None)."""
+
+    user: object
+    role: Role | None
+    on_behalf: bool = False
+    acting: str = ""
+    appointment: ActingAppointment | None = None
+
+    @property
+    def performed_as(self):
+        return performed_as(self.role, self.acting)
+
+
+class Subject:
+    """What a user's roles and today's acting appointments give him, as id sets."""
+
+    def __init__(self, user, day=None):
+        self.user = user
+        self.day = day or timezone.localdate()
+        active = bool(user.is_authenticated and user.is_active)
+        self.is_superuser = active and user.is_superuser
+        self.roles = list(Role.objects.filter(members=user)) if active else []
+        self.appointments = (
+            list(ActingAppointment.objects.in_force(self.day).filter(person=user)) if active else []
+        )
+        self.own_role_ids = {role.pk for role in self.roles}
+        # The first appointment wins if two were ever in force for one role.
+        self.acting = {}
+        for appointment in sorted(self.appointments, key=lambda a: a.pk):
+            self.acting.setdefault(appointment.role_id, appointment)
+        self.step_role_ids = self.own_role_ids | set(self.acting)
+        self.unit_ids = {role.unit_id for role in self.roles} | {
+            appointment.unit_id for appointment in self.appointments
+        }
+
+    def roles_with(self, capability, unit_id=None):
+        flag = ROLE_FLAGS[capability]
+        return [
+            role
+            for role in self.roles
+            if getattr(role, flag) and (unit_id is None or role.unit_id == unit_id)
+        ]
+
+    def units_with(self, capability):
+        return {role.unit_id for role in self.roles_with(capability)}
+
+
+def subject(user):
+    """The user's `Subject`, read once per request (cached on the user object for today)."""
+    day = timezone.localdate()
+    cached = getattr(user, "_sopflow_subject", None)
+    if cached is None or cached.day != day:
+        cached = Subject(user, day)
+        user._sopflow_subject = cached
+    return cached
+
+
+def fresh_subject(user):
+    """A `Subject` read now: transitions decide under their lock, never from a cache."""
+    return Subject(user)
+
+
+# Object forms ----------------------------------------------------------------------------
+
+
+def can_see_unit(user, unit_id):
+    facts = subject(user)
+    return facts.is_superuser or unit_id in facts.unit_ids
+
+
+def can_see_run(user, run):
+    return can_see_unit(user, run.unit_id)
+
+
+def step_actor(user, step, facts=None):
+    """The `Actor` through whom `user` may act on `step`, or None.
+
+    A holder of one of the step's roles acts as that role; else whoever acts for one today
+    acts as “Plh./Plt. <role>”; else a superuser acts on behalf. Reads `step.roles` through a
+    prefetch when the caller made one.
+    """
+    facts = facts or subject(user)
+    roles = list(step.roles.all())
+    for role in roles:
+        if role.pk in facts.own_role_ids:
+            return Actor(user, role)
+    for role in roles:
+        appointment = facts.acting.get(role.pk)
+        if appointment is not None:
+            return Actor(user, role, acting=appointment.kind, appointment=appointment)
+    if facts.is_superuser:
+        return Actor(user, None, on_behalf=True)
+    return None
+
+
+def can_act(user, step):
+    return step_actor(user, step) is not None
+
+
+def can_approve(user, step):
+    return step.is_approval and can_act(user, step)
+
+
+def can_return(user, step):
+    return step.is_approval and step.return_to_id is not None and can_act(user, step)
+
+
+def unit_actor(user, capability, unit_id, facts=None):
+    """The `Actor` through whom `user` has a role capability in the unit, or None."""
+    facts = facts or subject(user)
+    roles = facts.roles_with(capability, unit_id)
+    if roles:
+        return Actor(user, roles[0])
+    if facts.is_superuser:
+        return Actor(user, None, on_behalf=True)
+    return None
+
+
+def has(user, capability, unit_id):
+    """Whether `user` has the role capability `capability` in the unit."""
+    return unit_actor(user, capability, unit_id) is not None
+
+
+def has_anywhere(user, capability):
+    """Whether `user` has the role capability in some unit (for menus and buttons)."""
+    facts = subject(user)
+    return facts.is_superuser or bool(facts.units_with(capability))
+
+
+def opener(user, sop, facts=None):
+    return unit_actor(user, "open_runs", sop.unit_id, facts)
+
+
+def can_open(user, sop):
+    """Runs are opened from the version in force, by a role with `opens_runs`."""
+    return sop.status == Sop.Status.ACTIVE and opener(user, sop) is not None
+
+
+def canceller(user, run, facts=None):
+    return unit_actor(user, "cancel_run", run.unit_id, facts)
+
+
+def can_cancel(user, run):
+    """Whether `user` may cancel runs of this run's unit; `cancel_run` checks it still runs."""
+    return canceller(user, run) is not None
+
+
+# Queryset forms --------------------------------------------------------------------------
+
+
+def visible_units(user):
+    facts = subject(user)
+    if facts.is_superuser:
+        return Unit.objects.all()
+    return Unit.objects.filter(pk__in=facts.unit_ids)
+
+
+def visible_sops(user):
+    facts = subject(user)
+    if facts.is_superuser:
+        return Sop.objects.all()
+    return Sop.objects.filter(unit_id__in=facts.unit_ids)
+
+
+def visible_runs(user):
+    facts = subject(user)
+    if facts.is_superuser:
+        return Run.objects.all()
+    return Run.objects.filter(unit_id__in=facts.unit_ids)
+
+
+def inbox(user):
+    """Active steps of running runs that `user` may act on (own roles and acting ones)."""
+    facts = subject(user)
+    active = StepRun.objects.filter(state=StepRun.State.ACTIVE, run__status=Run.Status.RUNNING)
+    if facts.is_superuser:
+        return active
+    step_ids = Step.roles.through.objects.filter(role_id__in=facts.step_role_ids).values("step_id")
+    return active.filter(step_id__in=step_ids)
+
+
+def openable_sops(user):
+    """Active SOPs the user may open runs of."""
+    facts = subject(user)
+    sops = Sop.objects.active()
+    if facts.is_superuser:
+        return sops
+    return sops.filter(unit_id__in=facts.units_with("open_runs"))
+
+
+def units_where(user, capability):
+    """The units where `user` has a role capability (all units for a superuser)."""
+    facts = subject(user)
+    if facts.is_superuser:
+        return Unit.objects.all()
+    return Unit.objects.filter(pk__in=facts.units_with(capability))

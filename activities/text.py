@@ -1,0 +1,58 @@
+"""Text typed or pasted by users: control characters are refused where text comes in, and made
+safe where text goes into XML (XLSX), so one stray character never breaks an export.
+
+A text area may hold tab and line breaks; a single-line field holds tab (the SOP documents'
+waktu column has "15\tMenit") but no line break. Everything else in
+the C0 and C1 control ranges (and DEL) is invisible on screen, cannot be printed, and — for
+most of C0 — cannot be stored in XML at all.
+"""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_OR_BREAK = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+# What XML 1.0 cannot hold at all: C0 controls but tab, LF and CR; surrogates; U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def first_control_character(value, *, multiline):
+    """The first character `value` may not contain, or None."""
+    found = (_CONTROL if multiline else _CONTROL_OR_BREAK).search(value)
+    return found.group() if found else None
+
+
+@deconstructible
+class ControlCharacterValidator:
+    """Refuses control characters but tab; `multiline` allows line breaks too (a text area)."""
+
+    code = "control_character"
+
+    def __init__(self, *, multiline):
+        self.multiline = multiline
+
+    def __call__(self, value):
+        character = first_control_character(str(value), multiline=self.multiline)
+        if character is None:
+            return
+        if character in "\n\r":
+            message = _("Kolom ini hanya satu baris: hapus ganti baris (Enter) di dalamnya.")
+        else:
+            message = _(
+                "Teks ini berisi karakter kendali yang tidak terlihat (%(code)s), mungkin "
+                "terbawa saat menyalin. Hapus karakter itu lalu kirim lagi."
+            )
+        raise ValidationError(message, code=self.code, params={"code": f"U+{ord(character):04X}"})
+
+    def __eq__(self, other):
+        return isinstance(other, ControlCharacterValidator) and self.multiline == other.multiline
+
+
+def xml_safe(value):
+    """`value` with the characters XML cannot hold removed; other values unchanged."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    return value

@@ -1,0 +1,27 @@
+"""Error pages that never read the request body.
+
+Django's default handlers are wrapped in `requires_csrf_token`, which checks a POST's token and
+so parses its body: a junk multipart body sent to an unknown URL made the 404 page itself fail
+with a 500. These render the same templates and leave the body alone.
+"""
+
+from django.http import HttpResponseServerError
+from django.shortcuts import render
+from django.template import loader
+
+
+def bad_request(request, exception):
+    return render(request, "400.html", status=400)
+
+
+def permission_denied(request, exception):
+    return render(request, "403.html", status=403)
+
+
+def page_not_found(request, exception):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    # Without a request context: the failure may be the database itself.
+    return HttpResponseServerError(loader.get_template("500.html").render())

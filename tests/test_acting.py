@@ -1,0 +1,227 @@
+"""Acting officials (Plt./Plh.): the rules of an appointment, the inbox during and after its
+range, what an acting person's act records, and how every document prints it."""
+
+import datetime
+import io
+import zoneinfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+from pypdf import PdfReader
+
+from activities import acting, policy, reports, workflow
+from activities.errors import Forbidden, Invalid
+from activities.models import ActingAppointment, Event, Role, StepRun
+
+pytestmark = pytest.mark.django_db
+
+WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
+# Monday 23 November 2026, 09:00 WIB; the Kepala is away the next week.
+MONDAY = datetime.datetime(2026, 11, 23, 9, 0, tzinfo=WIB)
+NEXT_MONDAY = datetime.date(2026, 11, 30)
+NEXT_FRIDAY = datetime.date(2026, 12, 4)
+NIP = "197001011995031002"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(MONDAY, tick=False) as traveller:
+        yield traveller
+
+
+def kepala_role():
+    return Role.objects.get(unit__short_name="Kesbangpol", name="Kepala")
+
+
+def appoint(users, *, by="kepala", person="kasubag_tu", start=NEXT_MONDAY, end=NEXT_FRIDAY, **kw):
+    values = {
+        "role": kepala_role(),
+        "person": users[person],
+        "kind": "plh",
+        "start_date": start,
+        "end_date": end,
+        "letter_number": "800/123-Kesbangpol/2026",
+        "letter_date": datetime.date(2026, 11, 20),
+        "reason": "Cuti tahunan",
+        "person_rank": "Penata Tk.I, III/d",
+        "person_nip": NIP,
+    } | kw
+    return acting.appoint(user=users[by], **values)
+
+
+def at_step_two(sop1, users):
+    run = workflow.open_run(
+        sop=sop1,
+        user=users["kasi"],
+        title="Sosialisasi wawasan kebangsaan",
+        scheduled_on=datetime.date(2026, 12, 10),
+        place="Aula",
+    )
+    workflow.complete_step(run_id=run.pk, number=1, user=users["kasi"])
+    return run
+
+
+def test_an_appointment_is_recorded_as_an_event(clock, users, sop1):
+    appointment = appoint(users)
+    assert appointment.title == "Plh. Kepala"
+    event = Event.objects.get(kind=Event.Kind.APPOINTED)
+    assert (event.appointment, event.actor, event.role.name) == (
+        appointment,
+        users["kepala"],
+        "Kepala",
+    )
+    assert event.after["person"] == "kasubag_tu" and event.after["end_date"] == "2026-12-04"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "text"),
+    [
+        ({"start": datetime.date(2026, 11, 20)}, "past", "masa lalu"),
+        ({"end": datetime.date(2026, 11, 29)}, "order", "sebelum tanggal mulai"),
+        ({"person": "kepala"}, "self", "diri sendiri"),
+        ({"person": "kabid"}, "other_unit", "unit yang sama"),
+        ({"person": "outsider"}, "other_unit", "unit yang sama"),
+        ({"letter_number": " "}, "required", "Nomor surat"),
+        ({"reason": ""}, "required", "Alasan"),
+        ({"end": datetime.date(2027, 12, 31)}, "too_long", "satu tahun"),
+    ],
+)
+def test_a_wrong_appointment_is_refused_with_a_message(clock, users, sop1, changes, code, text):
+    with pytest.raises(Invalid) as error:
+        appoint(users, **changes)
+    assert error.value.code == code and text in error.value.message
+    assert not ActingAppointment.objects.exists() and not Event.objects.exists()
+
+
+def test_overlapping_appointments_for_one_role_are_refused(clock, users, sop1):
+    appoint(users)
+    with pytest.raises(Invalid) as error:
+        appoint(users, person="kasi", start=NEXT_FRIDAY, end=NEXT_FRIDAY + datetime.timedelta(3))
+    assert error.value.code == "overlap" and "Siti Rahmawati" in error.value.message
+    # The day after the range is free.
+    appoint(
+        users,
+        person="kasi",
+        start=NEXT_FRIDAY + datetime.timedelta(1),
+        end=NEXT_FRIDAY + datetime.timedelta(3),
+    )
+    assert ActingAppointment.objects.count() == 2
+
+
+@pytest.mark.parametrize("username", ["kasi", "staf", "kasubag_tu", "kabid", "outsider"])
+def test_only_a_role_that_appoints_may_appoint(clock, users, sop1, username):
+    person = "pengelola" if username == "kasubag_tu" else "kasubag_tu"
+    with pytest.raises(Forbidden):
+        appoint(users, by=username, person=person)
+    assert not ActingAppointment.objects.exists()
+
+
+def test_the_delegate_has_the_steps_only_during_the_range(clock, users, sop1):
+    run = at_step_two(sop1, users)
+    appoint(users)
+    tu = users["kasubag_tu"]
+    assert not policy.Subject(tu).acting
+    assert not policy.inbox(tu).filter(run=run).exists()
+
+    clock.move_to(datetime.datetime(2026, 11, 30, 7, 30, tzinfo=WIB))
+    assert policy.inbox(tu).filter(run=run).exists()
+    # The holder keeps his own access.
+    assert policy.inbox(users["kepala"]).filter(run=run).exists()
+
+    clock.move_to(datetime.datetime(2026, 12, 5, 0, 1, tzinfo=WIB))
+    assert not policy.inbox(tu).filter(run=run).exists()
+    with pytest.raises(Forbidden):
+        workflow.approve_step(run_id=run.pk, number=2, user=tu, instruction="Lanjut")
+
+
+def test_an_act_records_the_person_and_the_role_represented(clock, users, sop1):
+    run = at_step_two(sop1, users)
+    appointment = appoint(users)
+    clock.move_to(datetime.datetime(2026, 12, 1, 10, 0, tzinfo=WIB))
+    workflow.approve_step(
+        run_id=run.pk, number=2, user=users["kasubag_tu"], instruction="Segera laksanakan"
+    )
+    step_run = StepRun.objects.get(run=run, step__number=2)
+    assert (step_run.completed_by, step_run.completed_as.name, step_run.acting) == (
+        users["kasubag_tu"],
+        "Kepala",
+        "plh",
+    )
+    assert step_run.performed_as == "Plh. Kepala"
+    event = Event.objects.get(run=run, kind=Event.Kind.APPROVED)
+    assert (event.actor, event.role.name, event.acting) == (users["kasubag_tu"], "Kepala", "plh")
+    assert event.after["appointment"] == appointment.pk
+
+
+def test_ending_early_removes_the_steps_at_once(clock, users, sop1):
+    run = at_step_two(sop1, users)
+    appointment = appoint(users, start=datetime.date(2026, 11, 23))
+    assert policy.inbox(users["kasubag_tu"]).filter(run=run).exists()
+    acting.end(appointment, user=users["kepala"])
+    # A new request reads the user again (the policy's facts are cached per request).
+    tu = type(users["kasubag_tu"]).objects.get(username="kasubag_tu")
+    assert not policy.inbox(tu).filter(run=run).exists()
+    assert Event.objects.filter(kind=Event.Kind.APPOINTMENT_ENDED).count() == 1
+
+
+def test_run_page_and_laporan_print_the_acting_title(clock, client_for, users, sop1):
+    run = at_step_two(sop1, users)
+    appoint(users)
+    clock.move_to(datetime.datetime(2026, 12, 1, 10, 0, tzinfo=WIB))
+    workflow.approve_step(run_id=run.pk, number=2, user=users["kasubag_tu"], instruction="Lanjut")
+    page = client_for("kepala").get(run.get_absolute_url()).content.decode()
+    assert "Siti Rahmawati" in page and "(Plh. Kepala)" in page
+
+    report = reports.build_run_report(run.pk)
+    assert report.dispositions[0].role == "Plh. Kepala"
+    assert report.letterhead.head_title.startswith("Plh. Kepala Kantor")
+    assert report.letterhead.head_name == "Siti Rahmawati"
+    text = " ".join(
+        " ".join((page.extract_text() or "").split())
+        for page in PdfReader(io.BytesIO(reports.render_run_report(run.pk))).pages
+    )
+    assert "Plh. Kepala Kantor" in text
+    assert "NIP 19700101 199503 1 002" in text
+    assert "Penata Tk.I, III/d" in text
+
+
+def test_delegasi_page_appoints_and_refuses_with_messages(clock, client_for, users, sop1):
+    client = client_for("kepala")
+    response = client.get(reverse("appointment_list"))
+    assert response.status_code == 200
+    data = {
+        "role": kepala_role().pk,
+        "kind": "plh",
+        "person": users["kasubag_tu"].pk,
+        "start_date": "2026-11-30",
+        "end_date": "2026-12-04",
+        "letter_number": "800/123-Kesbangpol/2026",
+        "letter_date": "2026-11-20",
+        "reason": "Cuti tahunan",
+        "person_rank": "Penata Tk.I, III/d",
+        "person_nip": "19700101 199503 1 002",
+    }
+    response = client.post(reverse("appointment_list"), data, follow=True)
+    assert "ditunjuk sebagai Plh. Kepala" in response.content.decode()
+    assert ActingAppointment.objects.get().person_nip == NIP
+
+    again = client.post(reverse("appointment_list"), data | {"person": users["kasi"].pk})
+    assert again.status_code == 200 and "tidak boleh bertumpuk" in again.content.decode()
+    past = client.post(reverse("appointment_list"), data | {"start_date": "2026-11-01"})
+    assert "masa lalu" in past.content.decode()
+    assert ActingAppointment.objects.count() == 1
+
+
+@pytest.mark.parametrize("username", ["kasi", "kasubag_tu", "staf", "outsider", "subkor"])
+def test_delegasi_is_refused_to_roles_that_do_not_appoint(client_for, sop1, username):
+    assert client_for(username).get(reverse("appointment_list")).status_code == 403
+    assert client_for(username).post(reverse("appointment_list"), {}).status_code == 403
+
+
+def test_kabid_appoints_only_in_his_own_unit(clock, client_for, users, sop1, sop2):
+    response = client_for("kabid").get(reverse("appointment_list"))
+    roles = {role.unit.short_name for role in response.context["form"].fields["role"].queryset}
+    assert roles == {"Diskominfo"}
+    with pytest.raises(Forbidden):
+        appoint(users, by="kabid", person="kasubag_tu")

@@ -1,0 +1,69 @@
+"""The event log is append-only in the database too (PostgreSQL): UPDATE and DELETE are refused
+by a trigger, whatever the caller — the model, a queryset, plain SQL.
+
+Run with DATABASE_URL=postgres://…; a test that must change an event on purpose disables the
+trigger for its transaction, as an operator's lawful purge does (`disabled_event_guard`).
+"""
+
+import contextlib
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
+
+from activities.models import Event
+from tests.test_workflow import open_run
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://… to prove the trigger")
+
+
+@contextlib.contextmanager
+def disabled_event_guard():
+    """Tampering on purpose (a test, a lawful purge): the trigger is off for one transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Rows written earlier in the same transaction leave deferred checks pending, and
+        # PostgreSQL alters no table while they are.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("ALTER TABLE activities_event DISABLE TRIGGER activities_event_append_only")
+        yield
+        cursor.execute("ALTER TABLE activities_event ENABLE TRIGGER activities_event_append_only")
+
+
+def refused(action):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        action()
+
+
+def test_updates_and_deletes_are_refused_by_the_database(sop1, users):
+    run = open_run(sop1, users["kasi"])
+    events = Event.objects.filter(run=run)
+    count = events.count()
+    refused(lambda: events.update(kind=Event.Kind.CANCELLED))
+    refused(lambda: events.delete())
+    with connection.cursor() as cursor:
+        refused(lambda: cursor.execute("UPDATE activities_event SET actor_id = NULL"))
+        refused(lambda: cursor.execute("DELETE FROM activities_event"))
+    assert events.count() == count
+    assert set(events.values_list("kind", flat=True)) == {"opened", "activated"}
+    with pytest.raises(ValidationError):
+        events.first().delete()
+
+
+def test_new_events_are_still_written(sop1, users):
+    run = open_run(sop1, users["kasi"])
+    assert run.events.count() == 2
+
+
+def test_an_operator_can_purge_with_the_trigger_disabled(sop1, users):
+    run = open_run(sop1, users["kasi"])
+    with disabled_event_guard():
+        Event.objects.filter(run=run, kind=Event.Kind.ACTIVATED).delete()
+    assert list(run.events.values_list("kind", flat=True)) == ["opened"]
+    # Enabled again after the purge.
+    refused(lambda: Event.objects.filter(run=run).delete())
