@@ -4,11 +4,11 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from activities import policy
-from activities.models import Role, Step, StepRun, Unit
+from activities.models import Role, Step, StepRun
 
 
 def sop_queryset(user):
@@ -58,34 +58,20 @@ def require_archive_access(user):
 
 
 def monitoring_units(user):
-    """Units whose statistics, monitoring, evaluation and event logs the user may see.
-
-    Kepala and TU of the unit, and the holders of step 1 of one of its SOPs (the Kasi who opens
-    its runs); every unit for a superuser.
-    """
-    if user.is_superuser:
-        return Unit.objects.all()
-    return Unit.objects.filter(
-        Q(roles__kind__in=Role.ARCHIVE_KINDS) | Q(roles__steps__number=1),
-        roles__members=user,
-    ).distinct()
+    """Units whose statistics, monitoring, evaluation and event logs the user may see: those
+    where one of his roles has "see_statistics" (every unit for a superuser)."""
+    return policy.units_where(user, "see_statistics")
 
 
 def unit_monitors(unit):
     """The active users who monitor `unit` (the other side of `monitoring_units`)."""
-    return (
-        get_user_model()
-        .objects.filter(
-            Q(sop_roles__kind__in=Role.ARCHIVE_KINDS) | Q(sop_roles__steps__number=1),
-            sop_roles__unit=unit,
-            is_active=True,
-        )
-        .distinct()
-    )
+    flag = policy.ROLE_FLAGS["see_statistics"]
+    roles = Role.objects.filter(unit=unit, **{flag: True})
+    return get_user_model().objects.filter(sop_roles__in=roles, is_active=True).distinct()
 
 
 def can_monitor(user, unit):
-    return monitoring_units(user).filter(pk=unit.pk).exists()
+    return policy.has(user, "see_statistics", unit.pk)
 
 
 def get_monitored_sop(user, pk):

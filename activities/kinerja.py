@@ -15,7 +15,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
-from activities.models import Role, StepRun, Unit
+from activities import policy
+from activities.models import StepRun
 
 MAX_ROWS = 10_000
 
@@ -55,10 +56,9 @@ def month_bounds(month):
 
 
 def supervised_units(user):
-    """Units where `user` sees everyone's activities: where he is Kepala or TU."""
-    if user.is_superuser:
-        return Unit.objects.all()
-    return Unit.objects.filter(roles__members=user, roles__kind__in=Role.ARCHIVE_KINDS).distinct()
+    """Units where `user` sees everyone's activities: where one of his roles keeps the unit's
+    archive (Kepala and TU by default)."""
+    return policy.units_where(user, "see_archive")
 
 
 def people(user):

@@ -260,9 +260,6 @@ class Role(models.Model):
         RECORDS = "records", _("Tata usaha")
         MEMBER = "member", _("Pelaksana")
 
-    # Pimpinan and tata usaha: the unit's keepers in notifications, kinerja and monitoring.
-    ARCHIVE_KINDS = (Kind.HEAD, Kind.RECORDS)
-
     unit = models.ForeignKey(
         Unit, on_delete=models.PROTECT, related_name="roles", verbose_name=_("unit kerja")
     )

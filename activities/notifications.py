@@ -249,7 +249,7 @@ def run_finished(run, *, actor_user=None, now=None):
 def laporan_archived(run, report, *, now=None):
     """Tell the unit's archive keepers (Kepala, TU) and the run's opener that the final laporan
     is in the archive."""
-    keepers = Role.objects.filter(unit=run.unit_id, kind__in=Role.ARCHIVE_KINDS)
+    keepers = Role.objects.filter(unit=run.unit_id, keeps_archive=True)
     users = get_user_model().objects.filter(
         Q(sop_roles__in=keepers) | Q(pk=run.opened_by_id), is_active=True
     )

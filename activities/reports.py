@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from activities import durations, events, pdf, signing, timing, verification
+from activities import durations, events, pdf, signing, timing, uploads, verification
 from activities.letterhead import Letterhead
 from activities.models import (
     ActingAppointment,
@@ -169,6 +169,8 @@ class RunReport:
     acts: dict = field(default_factory=dict)
     first_roles: str = ""
     verification: Verification | None = None
+    # Photos whose small rendition the worker has not made yet: left out, and said so.
+    pending_photos: int = 0
     stylesheet: str = field(default_factory=_stylesheet_url)
 
     @property
@@ -313,9 +315,13 @@ def build_run_report(run_id, *, now=None, code=None):
     rows = [_step_row(round_timing) for round_timing in run_timing.rounds]
     dispositions = [_disposition(sr) for sr in step_runs if sr.decision]
     photos, documents = [], []
+    pending_photos = 0
     for step_run in step_runs:
         for attachment in step_run.attachments.all():
-            if attachment.is_image and attachment.rendition:
+            if attachment.is_image and not attachment.rendition:
+                # The laporan embeds renditions only, never the stored photo itself.
+                pending_photos += 1
+            elif attachment.is_image:
                 photos.append(
                     Photo(
                         url=pdf.media_url(attachment.rendition.name),
@@ -342,6 +348,7 @@ def build_run_report(run_id, *, now=None, code=None):
         rows=rows,
         dispositions=dispositions,
         photos=photos,
+        pending_photos=pending_photos,
         documents=documents,
         timing=run_timing,
         final=final,
@@ -396,6 +403,8 @@ def ensure_archived(run_id, *, now=None):
     run = Run.objects.select_related("unit").get(pk=run_id)
     if run.status != Run.Status.FINISHED:
         raise ValueError(f"run {run_id} is not finished")
+    # The archived laporan is final: it must carry every photo, so none may still be waiting.
+    uploads.ensure_renditions(run_id)
     data, code, signed_by = final_document(run, now=now)
     digest = hashlib.sha256(data).hexdigest()
     report = ArchivedReport(

@@ -69,6 +69,15 @@ def deliver(delivery_id):
 
 @task()
 @retried
+def make_rendition(attachment_id):
+    """Make the small JPEG of one uploaded photo, once (activities.uploads.make_rendition)."""
+    from activities import uploads
+
+    return uploads.make_rendition(attachment_id)
+
+
+@task()
+@retried
 def archive_laporan(run_id):
     """Render and store the final laporan of a finished run, once; tell its keepers."""
     from activities import notifications, reports

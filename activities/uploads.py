@@ -1,11 +1,14 @@
-"""Attachments of a step: validation by content, size limits, image renditions, storage.
+"""Attachments of a step: validation by content, size limits, storage, image renditions.
 
 - `validate_uploads(files)` takes Django UploadedFile objects and returns `ValidUpload`s, or
   raises `django.core.exceptions.ValidationError` whose messages say which file and why.
   Nothing is written by validation.
 - `store(run, step_run, uploads, actor, at)` is called by the workflow inside the transition's
   transaction; it writes the files through the storage API, the `Attachment` rows and an
-  `Event` per file.
+  `Event` per file, and queues the making of each photo's rendition for after the commit.
+- `make_rendition(attachment_id)` (run by the worker, `activities.tasks.make_rendition`) makes
+  the small JPEG of one stored image once; `ensure_renditions(run_id)` makes every missing one
+  of a run, for the final laporan.
 
 The type of a file is read from its content (magic bytes, the parts inside an Office zip), never
 from its name alone. Images are decoded and re-encoded by Pillow: that drops EXIF (GPS position,
@@ -32,7 +35,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
-from activities import events
+from activities import events, tasks
 from activities.errors import Unavailable
 from activities.models import Attachment, Event
 
@@ -114,7 +117,6 @@ class ValidUpload:
     content_type: str
     data: bytes
     sha256: str
-    rendition: bytes | None = None
     caption: str = ""
 
     @property
@@ -397,17 +399,19 @@ def _read_image(data, kind):
     return upright, icc_profile
 
 
+def _unreadable(kind):
+    return Refused(
+        _("gambar rusak atau tidak dapat dibaca sebagai %(kind)s.") % {"kind": kind.label}
+    )
+
+
 def _process_image(data, kind):
-    """(stored bytes, stored Pillow format, rendition JPEG bytes) of an uploaded image."""
+    """(stored bytes, stored Pillow format) of an uploaded image."""
     try:
         stored, icc_profile = _read_image(data, kind)
         # In place: the full-size pixels are not kept beside the scaled copy.
         stored.thumbnail((STORED_LONG_SIDE, STORED_LONG_SIDE), Image.Resampling.LANCZOS)
         stored_bytes = _encode(stored, kind.store_as, icc_profile)
-        small = stored.copy()
-        small.thumbnail((RENDITION_LONG_SIDE, RENDITION_LONG_SIDE), Image.Resampling.LANCZOS)
-        rendition = io.BytesIO()
-        _flatten(small).save(rendition, "JPEG", quality=80, optimize=True)
     except Refused:
         raise
     except Image.DecompressionBombError:
@@ -415,10 +419,26 @@ def _process_image(data, kind):
     except Exception as error:
         # Decoders raise many kinds of errors on hostile or broken input; all mean "unreadable".
         logger.info("Unreadable %s upload: %r", kind.label, error)
-        raise Refused(
-            _("gambar rusak atau tidak dapat dibaca sebagai %(kind)s.") % {"kind": kind.label}
-        ) from None
-    return stored_bytes, kind.store_as, rendition.getvalue()
+        raise _unreadable(kind) from None
+    return stored_bytes, kind.store_as
+
+
+def rendition_bytes(data):
+    """The small JPEG (≤ RENDITION_LONG_SIDE) of a stored image, decoded with the same checks."""
+    kind = sniff(data)
+    if kind is None or not kind.is_image:
+        raise _unreadable(kind or JPEG)
+    try:
+        image, _icc_profile = _read_image(data, kind)
+        image.thumbnail((RENDITION_LONG_SIDE, RENDITION_LONG_SIDE), Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        _flatten(image).save(buffer, "JPEG", quality=80, optimize=True)
+    except Refused:
+        raise
+    except Exception as error:
+        logger.info("Unreadable stored %s image: %r", kind.label, error)
+        raise _unreadable(kind) from None
+    return buffer.getvalue()
 
 
 def _validate_one(upload, caption):
@@ -458,17 +478,15 @@ def _validate_one(upload, caption):
         raise Refused(_("berkas PDF terpotong atau rusak."))
     if kind is PDF:
         _refuse_active_pdf(data)
-    rendition = None
     content_type = kind.content_type
     if kind.is_image:
-        data, image_format, rendition = _process_image(data, kind)
+        data, image_format = _process_image(data, kind)
         content_type = CONTENT_TYPE_BY_FORMAT[image_format]
     return ValidUpload(
         name=name[:255],
         content_type=content_type,
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
-        rendition=rendition,
         caption=(caption or "").strip()[:CAPTION_MAX_LENGTH],
     )
 
@@ -576,10 +594,9 @@ def _store_one(run, step_run, upload, actor, at, written):
     base = _stored_name(upload)
     attachment.file.save(base + upload.extension, ContentFile(upload.data), save=False)
     written.append(attachment.file)
-    if upload.rendition:
-        attachment.rendition.save(base + ".jpg", ContentFile(upload.rendition), save=False)
-        written.append(attachment.rendition)
     attachment.save()
+    if attachment.is_image:
+        tasks.enqueue_on_commit(tasks.make_rendition, attachment.pk)
     events.record(
         Event.Kind.ATTACHED,
         actor=actor,
@@ -595,3 +612,35 @@ def _store_one(run, step_run, upload, actor, at, written):
         },
     )
     return attachment
+
+
+def make_rendition(attachment_id):
+    """The storage name of the small JPEG of image attachment `attachment_id`, made once.
+
+    Idempotent: an attachment that has its rendition is left alone, and when two workers make
+    it at once, the first to record it wins and the other's file is removed again. None for an
+    attachment that is gone or is not an image.
+    """
+    attachment = Attachment.objects.select_related("step_run").filter(pk=attachment_id).first()
+    if attachment is None or not attachment.is_image:
+        return None
+    if attachment.rendition:
+        return attachment.rendition.name
+    with attachment.file.open("rb") as source:
+        small = rendition_bytes(source.read())
+    stem = PurePath(attachment.file.name).stem
+    attachment.rendition.save(stem + ".jpg", ContentFile(small), save=False)
+    name = attachment.rendition.name
+    recorded = Attachment.objects.filter(pk=attachment_id, rendition="").update(rendition=name)
+    if not recorded:
+        attachment.rendition.storage.delete(name)
+        return Attachment.objects.get(pk=attachment_id).rendition.name
+    return name
+
+
+def ensure_renditions(run_id):
+    """Make every missing rendition of run `run_id`'s photos now (before its final laporan)."""
+    missing = Attachment.objects.filter(
+        step_run__run_id=run_id, content_type__startswith="image/", rendition=""
+    ).values_list("pk", flat=True)
+    return [make_rendition(pk) for pk in missing]

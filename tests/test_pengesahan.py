@@ -55,7 +55,7 @@ def test_submit_return_fix_and_approve(client_for, users, sop1, revision):
     author.post(f"/sop/{revision.pk}/ajukan/")
 
     with time_machine.travel(datetime.datetime(2026, 12, 2, 23, 30, tzinfo=WIB), tick=False):
-        # Logged in at that moment: a session from the real clock's hours earlier has expired.
+        # Logged in at that hour: a session from the real clock could have passed its lifetime.
         kepala = client_for("kepala")
         response = kepala.post(f"/sop/{revision.pk}/pengesahan/", {"action": "sahkan"})
     assert response.status_code == 302

@@ -439,6 +439,31 @@ def test_laporan_embeds_the_small_renditions(client_for, finished_run):
     assert sizes == {(800, 600)}
 
 
+def pdf_image_sizes(data):
+    return {image.image.size for page in PdfReader(io.BytesIO(data)).pages for image in page.images}
+
+
+def test_a_photo_waiting_for_its_rendition_is_left_out_of_the_laporan_and_said_so(
+    users, sop1, django_capture_on_commit_callbacks
+):
+    photos = {12: uploads.validate_uploads([photo("IMG_0001.jpg"), photo("IMG_0002.jpg")])}
+    start = wib(10, 5, 8)
+    run = open_run(sop1, users, start=start)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        walk(run, users, start=start, until=13, attachments=photos)
+    assert Attachment.objects.filter(step_run__run=run).count() == 2
+    # The worker has not made the small versions yet: the draft laporan still opens at once,
+    # without the stored photos, and tells the reader they are coming.
+    data = reports.render_run_report(run.pk)
+    assert pdf_image_sizes(data) == set()
+    assert "2 foto masih diproses" in " ".join(pdf_text(data))
+    for callback in callbacks:
+        callback()
+    data = reports.render_run_report(run.pk)
+    assert pdf_image_sizes(data) == {(800, 600)}
+    assert "masih diproses" not in " ".join(pdf_text(data))
+
+
 def test_laporan_marks_a_run_opened_and_cancelled_on_behalf(users, sop1):
     import datetime
     import io

@@ -10,9 +10,17 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from activities import notifications, schedule, tasks, workflow
-from activities.models import ArchivedReport, Delivery, Event, Notification, PeriodicJob, Run
-from tests.test_reports import open_run, walk, wib
+from activities import notifications, schedule, tasks, uploads, workflow
+from activities.models import (
+    ArchivedReport,
+    Attachment,
+    Delivery,
+    Event,
+    Notification,
+    PeriodicJob,
+    Run,
+)
+from tests.test_reports import open_run, pdf_image_sizes, pdf_text, photo, walk, wib
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -54,6 +62,24 @@ def test_the_laporan_is_archived_only_after_the_commit(finished_run, users):
     assert ArchivedReport.objects.filter(run=run).count() == 1
     assert Event.objects.filter(run=run, kind=Event.Kind.ARCHIVED).count() == 1
     assert notified.count() == 2
+
+
+def test_the_archive_task_makes_missing_renditions_so_the_final_laporan_has_the_photos(
+    users, sop1, django_capture_on_commit_callbacks
+):
+    photos = {12: uploads.validate_uploads([photo("IMG_0001.jpg"), photo("IMG_0002.jpg")])}
+    start = wib(10, 5, 8)
+    run = open_run(sop1, users, start=start)
+    # Neither the rendition tasks nor the archive task queued by the steps have run.
+    with django_capture_on_commit_callbacks(execute=False):
+        walk(run, users, start=start, attachments=photos)
+    assert not Attachment.objects.filter(step_run__run=run).exclude(rendition="").exists()
+    tasks.archive_laporan.enqueue(run.pk)
+    archived = ArchivedReport.objects.get(run=run)
+    assert not Attachment.objects.filter(step_run__run=run, rendition="").exists()
+    data = archived.file.read()
+    assert pdf_image_sizes(data) == {(800, 600)}
+    assert "masih diproses" not in " ".join(pdf_text(data))
 
 
 def test_finishing_tells_the_opener(finished_run, users):

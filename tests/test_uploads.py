@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from openpyxl import Workbook
 from PIL import Image
 
-from activities import uploads, workflow
+from activities import tasks, uploads, workflow
 from activities.models import Attachment, Event
 from tests.test_reports import LATER, open_run, tiny_pdf, wib
 
@@ -280,7 +280,7 @@ def test_storage_failure_rolls_the_step_back(db, settings, run, users, monkeypat
 
     def flaky_save(storage, name, content):
         calls.append(name)
-        if len(calls) == 3:  # the photo and its rendition are written, then the disk is full
+        if len(calls) == 2:  # the photo is written, then the disk is full
             raise OSError(28, "No space left on device")
         return real_save(storage, name, content)
 
@@ -316,11 +316,14 @@ def test_files_of_a_transition_that_fails_after_storing_them_are_removed(
 # Accepted -----------------------------------------------------------------------------------
 
 
-def test_good_files_are_stored_with_rows_and_events(db, settings, run, users):
+def test_good_files_are_stored_with_rows_and_events(
+    db, settings, run, users, django_capture_on_commit_callbacks
+):
     files = uploads.validate_uploads(
         [camera_jpeg(), png_with_alpha(), tiny_pdf(), docx(), xlsx(), heic()]
     )
-    complete_step_1(run, users["kasi"], files)
+    with django_capture_on_commit_callbacks(execute=True):
+        complete_step_1(run, users["kasi"], files)
     attachments = list(Attachment.objects.order_by("pk"))
     assert [a.content_type for a in attachments] == [
         "image/jpeg",
@@ -346,9 +349,13 @@ def test_good_files_are_stored_with_rows_and_events(db, settings, run, users):
     assert default_storage.open(pdf.file.name).read() == tiny_pdf().read()
 
 
-def test_photo_is_upright_scaled_and_without_exif(db, run, users):
+def test_photo_is_upright_scaled_and_without_exif(
+    db, run, users, django_capture_on_commit_callbacks
+):
     [upload] = uploads.validate_uploads([camera_jpeg(orientation=6)])
-    [attachment] = complete_step_1(run, users["kasi"], [upload]).attachments.all()
+    with django_capture_on_commit_callbacks(execute=True):
+        step_run = complete_step_1(run, users["kasi"], [upload])
+    [attachment] = step_run.attachments.all()
     stored = Image.open(default_storage.open(attachment.file.name))
     # 4000×3000 turned a quarter by its EXIF flag, scaled to 1600 on the long side.
     assert stored.size == (1200, 1600)
@@ -365,10 +372,56 @@ def test_png_keeps_transparency_and_gets_a_jpeg_rendition(db):
     [upload] = uploads.validate_uploads([png_with_alpha()])
     stored = Image.open(io.BytesIO(upload.data))
     assert stored.format == "PNG" and stored.mode == "RGBA" and stored.size == (1600, 400)
-    small = Image.open(io.BytesIO(upload.rendition))
+    small = Image.open(io.BytesIO(uploads.rendition_bytes(upload.data)))
     assert small.format == "JPEG" and small.size == (800, 200)
     # The transparent half is white in the rendition, not black.
     assert small.getpixel((700, 100)) > (240, 240, 240)
+
+
+def test_the_rendition_is_made_after_the_commit_once_per_photo(
+    db, settings, run, users, django_capture_on_commit_callbacks
+):
+    files = uploads.validate_uploads([camera_jpeg(), tiny_pdf(), png_with_alpha()])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        step_run = complete_step_1(run, users["kasi"], files)
+    photos = [a for a in step_run.attachments.order_by("pk") if a.is_image]
+    # The upload stored the originals only; the small versions are the worker's job.
+    assert len(photos) == 2 and not any(a.rendition for a in photos)
+    assert not [name for name in media_files(settings) if "/kecil/" in name]
+    for callback in callbacks:
+        callback()
+    names = [Attachment.objects.get(pk=a.pk).rendition.name for a in photos]
+    assert all(names)
+    stored = media_files(settings)
+    assert sorted(name for name in stored if "/kecil/" in name) == sorted(names)
+
+    # A retry or a second worker: the same rendition, nothing new written.
+    for photo in photos:
+        assert tasks.make_rendition.enqueue(photo.pk).return_value in names
+    assert uploads.ensure_renditions(run.pk) == []
+    assert media_files(settings) == stored
+    # A document gets no rendition.
+    pdf = step_run.attachments.get(content_type="application/pdf")
+    assert tasks.make_rendition.enqueue(pdf.pk).return_value is None
+    assert not Attachment.objects.get(pk=pdf.pk).rendition
+
+
+def test_two_workers_making_one_rendition_keep_one_file(db, settings, run, users, monkeypatch):
+    [upload] = uploads.validate_uploads([camera_jpeg()])
+    [photo] = complete_step_1(run, users["kasi"], [upload]).attachments.all()
+    real = uploads.rendition_bytes
+    raced = []
+
+    def other_worker_first(data):
+        if not raced:
+            raced.append(True)
+            raced.append(uploads.make_rendition(photo.pk))  # finishes while this one works
+        return real(data)
+
+    monkeypatch.setattr(uploads, "rendition_bytes", other_worker_first)
+    assert uploads.make_rendition(photo.pk) == raced[1]
+    assert Attachment.objects.get(pk=photo.pk).rendition.name == raced[1]
+    assert [name for name in media_files(settings) if "/kecil/" in name] == [raced[1]]
 
 
 def test_small_image_is_not_enlarged(db):
