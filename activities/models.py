@@ -1142,12 +1142,6 @@ class EventQuerySet(models.QuerySet):
             self._set_heads(last)
         return created
 
-    def update(self, **kwargs):
-        raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
-
-    def delete(self):
-        raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
-
 
 class Event(models.Model):
     """Append-only log of every change to a run, an SOP's status or an acting appointment.
