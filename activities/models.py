@@ -601,7 +601,22 @@ class ReviewNote(models.Model):
         return self.message[:80]
 
 
-class SopAct(models.Model):
+class AppendOnly(models.Model):
+    """A record that is written once: saving an existing row or deleting one is refused."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
+
+
+class SopAct(AppendOnly):
     """One act of pengesahan on an SOP version: submitted, returned with notes, approved.
 
     Append-only like `Event` (which belongs to runs): rows are never changed or deleted."""
@@ -628,14 +643,6 @@ class SopAct(models.Model):
 
     def __str__(self):
         return f"{self.sop} · {self.get_kind_display()}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
 
 
 def normalize_nip(value):
@@ -967,7 +974,7 @@ class StepRun(models.Model):
         )
 
 
-class Event(models.Model):
+class Event(AppendOnly):
     """Append-only log of every change to a run, an SOP's status or an acting appointment.
 
     Rows are written by `activities.events.record` only, and never updated or deleted.
@@ -1040,14 +1047,6 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(_("Catatan perubahan tidak dapat diubah."))
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(_("Catatan perubahan tidak dapat dihapus."))
 
 
 def attachment_path(instance, filename):
