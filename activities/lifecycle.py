@@ -116,6 +116,7 @@ def copy_as_revision(sop, *, user, now=None):
     revision.version = max(version.version for version in versions.values()) + 1
     revision.status = Sop.Status.DRAFT
     revision.previous = source
+    revision.role_names = {}
     revision.save()
     bulk_create_with_history(
         [

@@ -390,6 +390,11 @@ class Sop(models.Model):
     approver_nip = models.CharField(_("NIP"), max_length=30, blank=True)
     version = models.PositiveIntegerField(_("versi"), default=1)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
+    # The pelaksana names as they were when the first run of this version opened: a role
+    # renamed later keeps its old name in this version's document and its runs' laporan.
+    role_names = models.JSONField(
+        _("nama jabatan saat dibekukan"), default=dict, blank=True, editable=False
+    )
     previous = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -448,6 +453,18 @@ class Sop(models.Model):
         steps = self.steps.all() if steps is None else steps
         roles = {role.pk: role for step in steps for role in step.roles.all()}
         return sorted(roles.values(), key=lambda role: (role.position, role.name))
+
+    def role_name(self, role):
+        """`role`'s name as this version prints it: as it was when the version froze."""
+        return self.role_names.get(str(role.pk), role.name)
+
+    def freeze_role_names(self):
+        """Keep the names of this version's pelaksana, once (its first run is opening)."""
+        if self.role_names:
+            return
+        roles = Role.objects.filter(steps__sop=self).distinct()
+        self.role_names = {str(role.pk): role.name for role in roles}
+        Sop.objects.filter(pk=self.pk).update(role_names=self.role_names)
 
 
 class SopItem(models.Model):
@@ -664,12 +681,14 @@ class Acting(models.TextChoices):
     PLH = "plh", _("Plh.")
 
 
-def performed_as(role, acting):
+def performed_as(role, acting, sop=None):
+    """“Plh. Kepala” for an acting performer, else the role's name; as `sop` prints it."""
     if role is None:
         return ""
+    name = sop.role_name(role) if sop is not None else role.name
     if acting:
-        return f"{Acting(acting).label} {role.name}"
-    return role.name
+        return f"{Acting(acting).label} {name}"
+    return name
 
 
 class ActingAppointmentQuerySet(models.QuerySet):
@@ -964,7 +983,13 @@ class StepRun(models.Model):
     @property
     def performed_as(self):
         """“Plh. Kepala” for an acting performer, else the role's name (or "")."""
-        return performed_as(self.completed_as, self.acting)
+        return performed_as(self.completed_as, self.acting, self.run.sop)
+
+    @property
+    def roles_display(self):
+        """The step's pelaksana, as the run's SOP version prints them."""
+        sop = self.run.sop
+        return ", ".join(sop.role_name(role) for role in self.step.roles.all())
 
     def is_overdue(self, now=None):
         return (

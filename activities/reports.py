@@ -237,6 +237,8 @@ def _load_run(run_id):
         .prefetch_related("step__roles", Prefetch("attachments", queryset=attachments))
         .order_by("step__number", "round")
     )
+    for step_run in step_runs:
+        step_run.run = run
     return run, step_runs
 
 
@@ -245,7 +247,7 @@ def _step_row(round_timing):
     step = step_run.step
     role = step_run.performed_as
     if not role:
-        role = ", ".join(r.name for r in step.roles.all())
+        role = step_run.roles_display
     started, completed = step_run.started_at, step_run.completed_at
     same_day = bool(
         started
@@ -324,8 +326,8 @@ def _signed_by_acting_head(letterhead, unit_id, signed_on):
 
 
 def _first_step_roles(step_runs):
-    first = next((sr.step for sr in step_runs if sr.step.number == 1), None)
-    return ", ".join(role.name for role in first.roles.all()) if first else ""
+    first = next((sr for sr in step_runs if sr.step.number == 1), None)
+    return first.roles_display if first else ""
 
 
 def build_run_report(run_id, *, now=None):

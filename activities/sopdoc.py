@@ -592,7 +592,7 @@ def build(sop, steps=None, *, paged=False):
     """
     steps = sorted(sop.steps.all() if steps is None else steps, key=lambda step: step.number)
     roles = sop.columns(steps)
-    columns = [Column(role.pk, role.name) for role in roles]
+    columns = [Column(role.pk, sop.role_name(role)) for role in roles]
     index_of = {role.pk: index for index, role in enumerate(roles)}
     widths = column_widths(len(columns))
     width = widths["role"]

@@ -123,6 +123,7 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
         raise Invalid(_("Tempat kegiatan wajib diisi."), field="place", code="required")
     if scheduled_on is None:
         raise Invalid(_("Tanggal pelaksanaan wajib diisi."), field="scheduled_on", code="required")
+    sop.freeze_role_names()
     run = Run.objects.create(
         sop=sop,
         unit=sop.unit,

@@ -1,11 +1,16 @@
 """A role named by an SOP version that runs use is part of history: it cannot be deleted or
-moved to another unit (the run's holders would lose their steps), in the admin or in code."""
+moved to another unit (the run's holders would lose their steps), in the admin or in code, and
+a rename leaves the version's document and its runs' laporan as they were printed."""
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from activities import reports, sopdoc
+from activities.lifecycle import copy_as_revision
 from activities.models import Role, Unit
+from tests.test_reports import open_run as open_at
+from tests.test_reports import walk, wib
 from tests.test_workflow import act, open_run
 
 
@@ -59,3 +64,38 @@ def test_the_admin_refuses_moving_and_deleting(client_for, sop1, sop2, users, ka
     # role — either way nothing is deleted.
     assert response.status_code in (200, 403)
     assert Role.objects.filter(pk=kasi_role.pk).exists()
+
+
+def test_a_renamed_role_keeps_its_printed_name_in_run_versions_and_their_laporan(
+    client_for, users, sop1, django_capture_on_commit_callbacks
+):
+    start = wib(10, 5, 8)
+    run = open_at(sop1, users, start=start)
+    with django_capture_on_commit_callbacks(execute=True):
+        walk(run, users, start=start)
+    kasi = Role.objects.get(unit=sop1.unit, name="Kasi")
+    kasi.name = "Kepala Seksi Pembinaan"
+    kasi.save()
+
+    sop1.refresh_from_db()
+    printed = [column.name for column in sopdoc.build(sop1).columns]
+    assert "Kasi" in printed and "Kepala Seksi Pembinaan" not in printed
+    page = client_for("kasi").get(reverse("sop_detail", args=[sop1.pk])).content.decode()
+    assert 'data-role="Kasi"' in page and "Kepala Seksi Pembinaan" not in page
+
+    report = reports.build_run_report(run.pk)
+    roles = {row.role for row in report.rows}
+    assert "Kasi" in roles and "Kepala Seksi Pembinaan" not in roles
+    assert report.first_roles == "Kasi"
+
+    # A new version is written with the names of today.
+    revision = copy_as_revision(sop1, user=users["admin"])
+    assert "Kepala Seksi Pembinaan" in [column.name for column in sopdoc.build(revision).columns]
+
+
+def test_a_version_never_run_prints_the_current_names(sop1):
+    kasi = Role.objects.get(unit=sop1.unit, name="Kasi")
+    kasi.name = "Kepala Seksi Pembinaan"
+    kasi.save()
+    sop1.refresh_from_db()
+    assert "Kepala Seksi Pembinaan" in [column.name for column in sopdoc.build(sop1).columns]
