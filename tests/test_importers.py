@@ -1,5 +1,6 @@
 """Import of SOP documents (pasted text, DOCX, XLSX, JSON) and the portable JSON format."""
 
+import datetime
 import io
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from activities import definitions, importers
+from activities import definitions, importers, workflow
 from activities.models import ReviewNote, Role, Sop, SopItem, Step, Unit
 
 SEEDS = Path("/work/shared/seeds")
@@ -311,6 +312,20 @@ def test_json_export_round_trips_into_another_installation(seeded, unit_name):
     again = definitions.export_sop(sop)
     again["unit"]["short_name"] = unit_name
     assert again == data
+
+
+def test_json_export_of_a_version_with_runs_carries_no_database_ids(sop1, users):
+    workflow.open_run(
+        sop=sop1,
+        user=users["kasi"],
+        title="Sosialisasi",
+        scheduled_on=datetime.date(2026, 12, 10),
+        place="Aula",
+    )
+    sop1.refresh_from_db()
+    assert sop1.role_names  # the version keeps its pelaksana names, by role id
+    data = definitions.export_sop(sop1)
+    assert "role_names" not in data["sop"]
 
 
 def test_json_export_download_and_import_as_a_draft(client_for, sop1):
