@@ -22,6 +22,9 @@ def revision(sop1, users):
     return draft
 
 
+# The story happens on 2 December before the Kepala approves at 23.30 WIB, whatever the hour
+# the test runs at: acts are ordered by their time.
+@time_machine.travel(datetime.datetime(2026, 12, 2, 9, 0, tzinfo=WIB))
 def test_submit_return_fix_and_approve(client_for, users, sop1, revision):
     run = open_run(sop1, users["kasi"])
     author, kepala = client_for("kasubag_tu"), None
