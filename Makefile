@@ -36,7 +36,12 @@ $(STAMP): $(REQUIREMENTS) | $(PY)
 
 install: $(STAMP)
 
+# `make run` signs archived laporan with a demo certificate, made once (marked as a demo in its
+# name); set SOPFLOW_SIGNING_PKCS12 and SOPFLOW_SIGNING_PASSWORD to use an office's own.
+run: export SOPFLOW_SIGNING_PKCS12 ?= $(CURDIR)/var/demo-signer.p12
+run: export SOPFLOW_SIGNING_PASSWORD ?= sopflow-demo
 run: $(STAMP)
+	$(PY) manage.py make_demo_certificate --output $(CURDIR)/var/demo-signer.p12 --password sopflow-demo
 	$(PY) manage.py migrate --no-input
 	@if ! command -v msgfmt >/dev/null 2>&1; then \
 		echo "msgfmt not found: using the committed translations (.mo files)"; \

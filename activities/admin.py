@@ -111,6 +111,24 @@ class RoleInline(PlainTextAdmin, admin.TabularInline):
 class UnitAdmin(PlainTextAdmin, SimpleHistoryAdmin):
     list_display = ["short_name", "name", "parent_name", "head_name"]
     search_fields = ["name", "short_name"]
+    fieldsets = [
+        (None, {"fields": ["name", "short_name", "parent_name"]}),
+        (
+            _("Kop surat"),
+            {
+                "fields": [
+                    "emblem",
+                    "letterhead_name",
+                    "address",
+                    "phone",
+                    "email",
+                    "website",
+                    "letterhead_rule",
+                ]
+            },
+        ),
+        (_("Pimpinan"), {"fields": ["head_title", "head_name", "head_rank", "head_nip"]}),
+    ]
     inlines = [
         RoleInline,
         UnitWorkingHoursInline,
@@ -311,6 +329,21 @@ class SopAdmin(PlainTextAdmin, SimpleHistoryAdmin):
         (
             _("Disahkan oleh"),
             {"fields": ["approver_title", "approver_name", "approver_rank", "approver_nip"]},
+        ),
+        (
+            _("Kop dan label dokumen"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "heading",
+                    "label_number",
+                    "label_made_on",
+                    "label_revised_on",
+                    "label_effective_on",
+                    "label_approved_by",
+                    "label_name",
+                ],
+            },
         ),
     ]
 

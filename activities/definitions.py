@@ -394,7 +394,12 @@ def export_sop(sop):
     numbers = {step.pk: step.number for step in steps}
     used = {role.pk for step in steps for role in step.roles.all()}
     roles = [role for role in sop.unit.roles.all() if role.pk in used]
-    unit_fields = [f.name for f in Unit._meta.concrete_fields if f.name != "id"]
+    # The emblem is an uploaded file, not data a JSON file carries.
+    unit_fields = [
+        f.name
+        for f in Unit._meta.concrete_fields
+        if f.name != "id" and f.get_internal_type() != "FileField"
+    ]
     sections = {section: [] for section in SopItem.Section.values}
     for item in sorted(sop.sop_items.all(), key=lambda item: (item.section, item.position)):
         sections[item.section].append(item.text)

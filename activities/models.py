@@ -9,7 +9,7 @@ import functools
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -17,9 +17,22 @@ from django.utils.translation import gettext_lazy as _
 from simple_history import register
 from simple_history.models import HistoricalRecords
 
-from activities import durations
+from activities import chain, durations
 from activities.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
 from activities.periods import Period
+
+
+def validate_emblem(file):
+    # Imported here: letterhead imports nothing from the models, but keeps the rule in one place.
+    from activities.letterhead import check_emblem
+
+    check_emblem(file)
+
+
+class LetterheadRule(models.TextChoices):
+    DOUBLE = "double", _("Garis ganda (tebal dan tipis)")
+    SINGLE = "single", _("Satu garis")
+    NONE = "none", _("Tanpa garis")
 
 
 class ConfigurationHistory(HistoricalRecords):
@@ -71,6 +84,29 @@ class Unit(models.Model):
         _("pemerintah"), max_length=200, default="Pemerintah Kota Tangerang"
     )
     address = models.CharField(_("alamat"), max_length=300, blank=True)
+    # The kop surat, as the unit writes it (see activities/letterhead.py).
+    emblem = models.FileField(
+        _("lambang"),
+        upload_to="lambang/",
+        max_length=300,
+        blank=True,
+        validators=[validate_emblem],
+        help_text=_("Lambang di kop surat: PNG, JPEG atau SVG, paling besar 1 MB."),
+    )
+    letterhead_name = models.TextField(
+        _("nama unit di kop"),
+        blank=True,
+        help_text=_("Seperti ditulis di kop surat, satu baris per baris; kosong: nama unit kerja."),
+    )
+    phone = models.CharField(_("telepon"), max_length=100, blank=True)
+    email = models.EmailField(_("e-mail"), max_length=200, blank=True)
+    website = models.CharField(_("laman"), max_length=200, blank=True)
+    letterhead_rule = models.CharField(
+        _("garis kop"),
+        max_length=10,
+        choices=LetterheadRule,
+        default=LetterheadRule.DOUBLE,
+    )
     head_title = models.CharField(
         _("jabatan pimpinan"),
         max_length=200,
@@ -349,6 +385,18 @@ def _sop_list(sops):
     return ", ".join(f"{sop.name} v{sop.version}" for sop in sops[:3])
 
 
+# The labels of an SOP document's identity block as Permenpan RB 35/2012 writes them; an SOP
+# whose document says otherwise ("Tgl Pengesahan") keeps its own in its label_* fields.
+SOP_LABELS = {
+    "number": "Nomor SOP",
+    "made_on": "Tanggal Pembuatan",
+    "revised_on": "Tanggal Revisi",
+    "effective_on": "Tanggal Efektif",
+    "approved_by": "Disahkan Oleh",
+    "name": "Nama SOP",
+}
+
+
 class SopQuerySet(models.QuerySet):
     def for_user(self, user):
         """SOPs the user may see (`policy.visible_sops`)."""
@@ -388,6 +436,37 @@ class Sop(models.Model):
     approver_name = models.CharField(_("disahkan oleh (nama)"), max_length=200, blank=True)
     approver_rank = models.CharField(_("pangkat/golongan"), max_length=100, blank=True)
     approver_nip = models.CharField(_("NIP"), max_length=30, blank=True)
+    # The document's own words: SOPs of different offices label the same particulars
+    # differently ("Tgl Pengesahan", "Nomor"); the defaults are Permenpan RB 35/2012's.
+    heading = models.TextField(
+        _("kop SOP"),
+        blank=True,
+        help_text=_(
+            "Baris-baris di sel kop dokumen SOP, satu baris per baris; kosong: pemerintah, "
+            "unit kerja dan bidang/seksi."
+        ),
+    )
+    label_number = models.CharField(
+        _("label nomor"), max_length=60, blank=True, default=SOP_LABELS["number"]
+    )
+    label_made_on = models.CharField(
+        _("label tanggal pembuatan"), max_length=60, blank=True, default=SOP_LABELS["made_on"]
+    )
+    label_revised_on = models.CharField(
+        _("label tanggal revisi"), max_length=60, blank=True, default=SOP_LABELS["revised_on"]
+    )
+    label_effective_on = models.CharField(
+        _("label tanggal efektif/pengesahan"),
+        max_length=60,
+        blank=True,
+        default=SOP_LABELS["effective_on"],
+    )
+    label_approved_by = models.CharField(
+        _("label disahkan oleh"), max_length=60, blank=True, default=SOP_LABELS["approved_by"]
+    )
+    label_name = models.CharField(
+        _("label nama SOP"), max_length=60, blank=True, default=SOP_LABELS["name"]
+    )
     version = models.PositiveIntegerField(_("versi"), default=1)
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
     # The pelaksana names as they were when the first run of this version opened: a role
@@ -436,6 +515,22 @@ class Sop(models.Model):
     def is_frozen(self):
         """A version that runs were opened from never changes again."""
         return self.pk is not None and self.runs.exists()
+
+    @property
+    def labels(self):
+        """{particular: label} of the identity block; an empty label is the official one."""
+        return {
+            key: getattr(self, f"label_{key}").strip() or default
+            for key, default in SOP_LABELS.items()
+        }
+
+    @property
+    def heading_lines(self):
+        """The lines of the document's kop cell, as the SOP writes them."""
+        lines = [line.strip() for line in self.heading.splitlines() if line.strip()]
+        if lines:
+            return lines
+        return [line for line in (self.unit.parent_name, self.unit.name, self.section_name) if line]
 
     def items(self, section):
         return [item.text for item in self.sop_items.all() if item.section == section]
@@ -793,6 +888,13 @@ class Run(models.Model):
     finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("dibatalkan"), null=True, blank=True)
     cancel_reason = models.TextField(_("alasan pembatalan"), blank=True)
+    # Where the run's event chain ends (see activities.chain): the number and hash of its latest
+    # Event, so a deleted last event is visible too. Written only by Event's manager, with a
+    # queryset update under the run's row lock.
+    event_count = models.PositiveIntegerField(_("jumlah catatan"), default=0, editable=False)
+    event_head = models.CharField(
+        _("hash catatan terakhir"), max_length=64, blank=True, default="", editable=False
+    )
     # The run's figures in office minutes, stored once when it finishes or is cancelled (see
     # `activities.timing.run_figures`): a later calendar edit changes only running runs.
     # Null while the run is running.
@@ -999,10 +1101,87 @@ class StepRun(models.Model):
         )
 
 
+# The advisory lock key of the chain of events without a run (any fixed 64-bit number).
+RUNLESS_CHAIN_LOCK = 0x736F70_6576656E
+
+
+class EventQuerySet(models.QuerySet):
+    """Writes every Event into its run's hash chain (activities.chain), whoever the writer is.
+
+    The previous event is read under the run's row lock, which every transition already holds;
+    taking it here too makes a writer outside the transitions safe, and `unique_event_seq` turns
+    a fork of the chain (two writers reading the same previous event) into an IntegrityError.
+    """
+
+    def _link(self, events):
+        runs = sorted({event.run_id for event in events if event.run_id is not None})
+        last = {}
+        if runs:
+            # Lock the runs in id order, so two writers never wait on each other in a circle,
+            # and read where each chain ends in the same query.
+            rows = (
+                Run.objects.select_for_update(of=("self",))
+                .filter(pk__in=runs)
+                .order_by("pk")
+                .values_list("pk", "event_count", "event_head")
+            )
+            last = {pk: (count, head) for pk, count, head in rows}
+        if any(event.run_id is None for event in events):
+            last[None] = self._runless_head()
+        for event in events:
+            seq, prev_hash = last[event.run_id]
+            event.seq, event.prev_hash = seq + 1, prev_hash
+            event.hash = chain.event_hash(event)
+            last[event.run_id] = (event.seq, event.hash)
+        return last
+
+    def _runless_head(self):
+        """(seq, hash) of the last event without a run (SOP status, acting appointments).
+
+        Those events have no row to lock: on PostgreSQL a transaction-scoped advisory lock
+        serialises their writers (SQLite serialises every writer); `unique_runless_event_seq`
+        turns a fork into an IntegrityError all the same.
+        """
+        if connections[self.db].vendor == "postgresql":
+            with connections[self.db].cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUNLESS_CHAIN_LOCK])
+        latest = (
+            Event._base_manager.using(self.db)
+            .filter(run__isnull=True)
+            .order_by("-seq")
+            .values_list("seq", "hash")
+            .first()
+        )
+        return latest or (0, chain.GENESIS)
+
+    def _set_heads(self, last):
+        for run_id, (count, head) in last.items():
+            if run_id is not None:
+                Run.objects.filter(pk=run_id).update(event_count=count, event_head=head)
+
+    def create(self, **kwargs):
+        event = self.model(**kwargs)
+        event.save(force_insert=True, using=self.db)
+        return event
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        if not objs:
+            return objs
+        with transaction.atomic(using=self.db, savepoint=False):
+            last = self._link(objs)
+            created = super().bulk_create(objs, *args, **kwargs)
+            self._set_heads(last)
+        return created
+
+
 class Event(AppendOnly):
     """Append-only log of every change to a run, an SOP's status or an acting appointment.
 
-    Rows are written by `activities.events.record` only, and never updated or deleted.
+    Rows are written by `activities.events.record` only, and never updated or deleted. Each row
+    is a link of a hash chain (`seq`, `prev_hash`, `hash`), filled in when the row is inserted:
+    its run's chain, or the one chain of the events without a run; `verify_archive` recomputes
+    every chain.
     """
 
     class Kind(models.TextChoices):
@@ -1064,14 +1243,38 @@ class Event(AppendOnly):
     at = models.DateTimeField(_("waktu"))
     before = models.JSONField(_("sebelum"), default=dict, blank=True)
     after = models.JSONField(_("sesudah"), default=dict, blank=True)
+    seq = models.PositiveIntegerField(_("urutan"), editable=False)
+    prev_hash = models.CharField(_("hash sebelumnya"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, editable=False)
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("catatan perubahan")
         verbose_name_plural = _("catatan perubahan")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "seq"], name="unique_event_seq"),
+            models.UniqueConstraint(
+                fields=["seq"],
+                condition=Q(run__isnull=True),
+                name="unique_runless_event_seq",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            # AppendOnly refuses it.
+            return super().save(*args, **kwargs)
+        manager = type(self).objects.db_manager(kwargs.get("using"))
+        # No savepoint of its own: an event that cannot be written fails the whole transition.
+        with transaction.atomic(using=manager.db, savepoint=False):
+            last = manager.get_queryset()._link([self])
+            super().save(*args, **kwargs)
+            manager.get_queryset()._set_heads(last)
 
 
 def attachment_path(instance, filename):
@@ -1119,9 +1322,19 @@ class ArchivedReport(models.Model):
 
     run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="archived_report")
     file = models.FileField(_("berkas"), upload_to="arsip/%Y/", max_length=300)
-    sha256 = models.CharField(max_length=64)
+    # Indexed: /verifikasi/ looks an uploaded PDF up by its hash.
+    sha256 = models.CharField(max_length=64, db_index=True)
     size = models.PositiveBigIntegerField(_("ukuran"))
     archived_at = models.DateTimeField(_("diarsipkan"))
+    # Printed on the document with its QR code; see activities/verification.py. Reports
+    # archived before verification existed have none printed; they got one by migration.
+    code = models.CharField(_("kode verifikasi"), max_length=12, unique=True)
+    signed_by = models.CharField(
+        _("ditandatangani secara elektronik oleh"),
+        max_length=300,
+        blank=True,
+        help_text=_("Subjek sertifikat penanda tangan; kosong bila tidak ditandatangani."),
+    )
 
     class Meta:
         verbose_name = _("laporan arsip")

@@ -11,7 +11,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -20,7 +19,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from activities import durations, events, pdf, timing, uploads
+from activities import durations, events, pdf, signing, timing, uploads, verification
+from activities.letterhead import Letterhead
 from activities.models import (
     ActingAppointment,
     ArchivedReport,
@@ -58,48 +58,6 @@ def _signed_minutes(minutes):
         return ""
     text = timing.format_minutes(minutes)
     return f"+{text}" if round(minutes) > 0 else text
-
-
-def _city(parent_name):
-    """“Pemerintah Kota Tangerang” → “Tangerang”, for the place line above the signature."""
-    name = parent_name.strip()
-    for prefix in ("Pemerintah ", "Kota ", "Kabupaten "):
-        name = name.removeprefix(prefix)
-    return name
-
-
-@dataclass
-class Letterhead:
-    government: str
-    unit_name: str
-    address: str
-    city: str
-    head_title: str
-    head_name: str
-    head_rank: str
-    head_nip: str
-
-    @classmethod
-    def for_unit(cls, unit):
-        return cls(
-            government=unit.parent_name,
-            unit_name=unit.name,
-            address=unit.address,
-            city=_city(unit.parent_name),
-            head_title=unit.head_title,
-            head_name=unit.head_name,
-            head_rank=unit.head_rank,
-            head_nip=unit.head_nip,
-        )
-
-    @classmethod
-    def for_government(cls):
-        government = settings.SOPFLOW_PARENT_GOVERNMENT
-        return cls(government, "", "", _city(government), "", "", "", "")
-
-    @property
-    def has_signatory(self):
-        return bool(self.head_title and self.head_name)
 
 
 # Laporan kegiatan ---------------------------------------------------------------------------
@@ -178,6 +136,25 @@ class Document:
 
 
 @dataclass
+class Verification:
+    """What the archived laporan prints so that anyone can check it: code, address, QR code."""
+
+    code: str
+
+    @property
+    def printed_code(self):
+        return verification.grouped(self.code)
+
+    @property
+    def url(self):
+        return verification.url(self.code)
+
+    @property
+    def qr(self):
+        return verification.qr_data_uri(self.url)
+
+
+@dataclass
 class RunReport:
     run: Run
     letterhead: Letterhead
@@ -191,6 +168,7 @@ class RunReport:
     signed_on: datetime.date
     acts: dict = field(default_factory=dict)
     first_roles: str = ""
+    verification: Verification | None = None
     # Photos whose small rendition the worker has not made yet: left out, and said so.
     pending_photos: int = 0
     stylesheet: str = field(default_factory=_stylesheet_url)
@@ -330,8 +308,9 @@ def _first_step_roles(step_runs):
     return first.roles_display if first else ""
 
 
-def build_run_report(run_id, *, now=None):
-    """Everything the laporan of run `run_id` shows, computed up front."""
+def build_run_report(run_id, *, now=None, code=None):
+    """Everything the laporan of run `run_id` shows, computed up front; `code`: the
+    verification code the archived copy prints."""
     now = now or timezone.now()
     run, step_runs = _load_run(run_id)
     run_timing = timing.run_timing(run, step_runs, run.unit.calendar, now=now)
@@ -379,13 +358,34 @@ def build_run_report(run_id, *, now=None):
         signed_on=signed_on,
         acts=run.acts(),
         first_roles=_first_step_roles(step_runs),
+        verification=Verification(code) if code else None,
     )
 
 
-def render_run_report(run_id, *, now=None):
+def render_run_report(run_id, *, now=None, code=None):
     """PDF bytes of the laporan: the final one for a finished run, a marked draft otherwise."""
-    report = build_run_report(run_id, now=now)
+    report = build_run_report(run_id, now=now, code=code)
     return pdf.render_pdf(LAPORAN_TEMPLATE, {"report": report})
+
+
+def final_document(run, *, now):
+    """(PDF bytes, verification code, signer) of the final laporan of finished `run`.
+
+    The one place that makes the archived document, wherever archiving runs (at the finish,
+    in a background task, on the first download): rendered with its verification code and QR
+    code, then signed by the configured signer (PAdES), if any.
+    """
+    code = verification.new_code()
+    data = render_run_report(run.pk, now=now, code=code)
+    signer = signing.configured_signer()
+    if signer is None:
+        return data, code, ""
+    signed = signer.sign(
+        data,
+        reason=f"Laporan kegiatan {run.pk}: {run.title}"[:200],
+        location=run.unit.name,
+    )
+    return signed, code, signer.subject
 
 
 # The archived final laporan ------------------------------------------------------------------
@@ -402,14 +402,21 @@ def ensure_archived(run_id, *, now=None):
     if existing is not None:
         return existing
     now = now or timezone.now()
-    run = Run.objects.get(pk=run_id)
+    run = Run.objects.select_related("unit").get(pk=run_id)
     if run.status != Run.Status.FINISHED:
         raise ValueError(f"run {run_id} is not finished")
     # The archived laporan is final: it must carry every photo, so none may still be waiting.
     uploads.ensure_renditions(run_id)
-    data = render_run_report(run_id, now=now)
+    data, code, signed_by = final_document(run, now=now)
     digest = hashlib.sha256(data).hexdigest()
-    report = ArchivedReport(run=run, sha256=digest, size=len(data), archived_at=now)
+    report = ArchivedReport(
+        run=run,
+        sha256=digest,
+        size=len(data),
+        archived_at=now,
+        code=code,
+        signed_by=signed_by,
+    )
     report.file.save(f"laporan-kegiatan-{run.pk}-{digest[:12]}.pdf", ContentFile(data), save=False)
     try:
         with transaction.atomic():
@@ -422,6 +429,8 @@ def ensure_archived(run_id, *, now=None):
                     "file": report.file.name,
                     "sha256": digest,
                     "size": len(data),
+                    "code": code,
+                    "signed_by": signed_by,
                 },
             )
     except IntegrityError:

@@ -22,8 +22,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 # A4 landscape (297 × 210 mm) less the @page margins of sopdoc.css (14 mm top and bottom,
-# 10 mm left and right): 277 × 182 mm.
-PAGE_WIDTH = 1046
+# 10 mm left and right): 277 × 182 mm, 1046 px wide. The step table's columns get 1045 px: its
+# collapsed outer borders (half a pixel each side) come on top, and the identity block's tables
+# are given that whole width (`SopDocument.outer_width`), so both end at the same line.
+PAGE_WIDTH = 1045
 PAGE_HEIGHT = 687
 # Height left unused at the foot of every page, because row heights are estimates.
 PAGE_SLACK = 30
@@ -228,6 +230,11 @@ class Document:
     widths: dict
     role_width: int
     width: int = PAGE_WIDTH
+
+    @property
+    def outer_width(self):
+        """The step table's width with its outer borders: what the identity block is given."""
+        return self.width + 1
 
     @property
     def total_label_colspan(self):

@@ -9,6 +9,7 @@ from activities.views import (
     notifications,
     runs,
     sops,
+    verify,
 )
 
 urlpatterns = [
@@ -44,6 +45,8 @@ urlpatterns = [
     ),
     path("arsip/", archive.archive_list, name="archive_list"),
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
+    path("verifikasi/", verify.verify_index, name="verify_index"),
+    path("verifikasi/<str:code>/", verify.verify_document, name="verify_document"),
     path("delegasi/", acting.appointment_list, name="appointment_list"),
     path("delegasi/<int:pk>/akhiri/", acting.appointment_end, name="appointment_end"),
     path("sop/<int:pk>/log.csv", monitoring.log_csv, name="sop_log_csv"),

@@ -327,6 +327,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 300
 DATA_UPLOAD_MAX_NUMBER_FILES = 50
 SOPFLOW_PARENT_GOVERNMENT = "Pemerintah Kota Tangerang"
+
+# Electronic signature of the archived laporan (activities/signing.py): a PKCS#12 file and its
+# password, or a remote signing service (dotted path of a factory); neither: stored unsigned.
+SOPFLOW_SIGNING_PKCS12 = env("SOPFLOW_SIGNING_PKCS12", "")
+SOPFLOW_SIGNING_PASSWORD = env("SOPFLOW_SIGNING_PASSWORD", "")
+SOPFLOW_SIGNING_SERVICE = env("SOPFLOW_SIGNING_SERVICE", "")
+SOPFLOW_SIGNING_TRUST_ROOTS = env_list("SOPFLOW_SIGNING_TRUST_ROOTS", [])
+# The public /verifikasi/ page: requests per minute and address (django-ratelimit, which counts
+# in the default cache: give production a shared one, e.g. CACHES with Redis or the database).
+SOPFLOW_VERIFY_RATE = env("SOPFLOW_VERIFY_RATE", "30/m")
+SOPFLOW_VERIFY_UPLOAD_RATE = env("SOPFLOW_VERIFY_UPLOAD_RATE", "10/m")
+SOPFLOW_VERIFY_UPLOAD_MAX_BYTES = env_int("SOPFLOW_VERIFY_UPLOAD_MAX_BYTES", 30 * 1024 * 1024)
 # Where the admin lives, e.g. "kelola-7f3a/" to keep it off the well-known path.
 SOPFLOW_ADMIN_PATH = env("SOPFLOW_ADMIN_PATH", "admin/").strip("/") + "/"
 # How long a transition waits for a run's row lock on PostgreSQL before it gives up.

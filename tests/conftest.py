@@ -15,11 +15,27 @@ from activities.models import Sop
 PASSWORD = "sopflow-demo"
 
 
+DEMO_SIGNER_PASSWORD = "sopflow-demo"
+
+
+@pytest.fixture(scope="session")
+def demo_signer(tmp_path_factory):
+    """A demo PKCS#12 signer made once for the session (as `make run` makes one)."""
+    from activities.management.commands.make_demo_certificate import demo_pkcs12
+
+    path = tmp_path_factory.mktemp("signer") / "demo-signer.p12"
+    path.write_bytes(demo_pkcs12(DEMO_SIGNER_PASSWORD.encode()))
+    return path
+
+
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, tmp_path):
+def _fast_and_isolated(settings, tmp_path, demo_signer):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Archived laporan are signed in tests as with `make run`.
+    settings.SOPFLOW_SIGNING_PKCS12 = str(demo_signer)
+    settings.SOPFLOW_SIGNING_PASSWORD = DEMO_SIGNER_PASSWORD
     # Tasks run at once, in the test's process; the worker tests start real db_workers.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.STORAGES = {

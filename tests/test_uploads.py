@@ -24,8 +24,10 @@ ORIENTATION = 0x0112
 
 
 def media_files(settings):
+    """The stored attachment files (the units' emblems of the demo kop live beside them)."""
     root = settings.MEDIA_ROOT
-    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+    folder = root / "lampiran"
+    return sorted(str(path.relative_to(root)) for path in folder.rglob("*") if path.is_file())
 
 
 def camera_jpeg(name="IMG_0001.jpg", size=(4000, 3000), orientation=6):

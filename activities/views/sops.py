@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
 from activities import access, pdf, policy, sopdoc
+from activities.letterhead import Letterhead
 from activities.models import Sop, Step
 
 
@@ -67,6 +68,7 @@ def sop_detail(request, pk):
         {
             "sop": sop,
             "doc": document,
+            "kop": Letterhead.for_unit(sop.unit, web=True),
             "can_open": policy.can_open(request.user, sop),
             "can_monitor": access.can_monitor(request.user, sop.unit),
             "can_edit": access.may_maintain_sops(request.user, sop.unit),
@@ -79,6 +81,7 @@ def pdf_context(sop):
     return {
         "sop": sop,
         "doc": sopdoc.build(sop, paged=True),
+        "kop": Letterhead.for_unit(sop.unit),
         # Absolute, in the fetcher's own scheme: WeasyPrint leaves a relative URL unresolved
         # against a base URL whose scheme it does not know, and the fetcher refuses it.
         "stylesheet": f"{pdf.BASE_URL}{settings.STATIC_URL.strip('/')}/css/sopdoc.css",

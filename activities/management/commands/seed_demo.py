@@ -1,4 +1,6 @@
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -17,6 +19,44 @@ DEMO_USERS = [
     ("tim", "Fajar Nugroho", "Diskominfo", ["Tim"]),
     ("supir", "Ujang Suherman", "Diskominfo", ["Kernet/Supir"]),
 ]
+
+
+# The demo kop surat. The emblem is the project's own neutral placeholder (marked CONTOH), the
+# contact details are examples: an office enters its own in /admin/.
+DEMO_EMBLEM = "img/lambang-contoh.svg"
+DEMO_LETTERHEADS = {
+    "Kesbangpol": {
+        "letterhead_name": "KANTOR KESATUAN BANGSA DAN POLITIK",
+        "address": "Gedung Pusat Pemerintahan Kota Tangerang, Jl. Satria Sudirman No. 1, "
+        "Tangerang 15111",
+        "phone": "(021) 555-0101",
+        "email": "kesbangpol@tangerangkota.example",
+        "website": "kesbangpol.tangerangkota.example",
+    },
+    "Diskominfo": {
+        "letterhead_name": "DINAS KOMUNIKASI DAN INFORMATIKA",
+        "address": "Gedung Pusat Pemerintahan Kota Tangerang, Jl. Satria Sudirman No. 1, "
+        "Tangerang 15111",
+        "phone": "(021) 555-0102",
+        "email": "diskominfo@tangerangkota.example",
+        "website": "diskominfo.tangerangkota.example",
+    },
+}
+
+
+def demo_letterhead(unit):
+    """Fill in the demo kop of a seed unit, leaving whatever an administrator already set."""
+    changed = []
+    for name, value in DEMO_LETTERHEADS.get(unit.short_name, {}).items():
+        if not getattr(unit, name):
+            setattr(unit, name, value)
+            changed.append(name)
+    if not unit.emblem:
+        with open(finders.find(DEMO_EMBLEM), "rb") as handle:
+            unit.emblem.save("lambang-contoh.svg", ContentFile(handle.read()), save=False)
+        changed.append("emblem")
+    if changed:
+        unit.save(update_fields=changed)
 
 
 class Command(BaseCommand):
@@ -51,6 +91,8 @@ class Command(BaseCommand):
             unit = Unit.objects.get(short_name=unit_name)
             user.sop_roles.set(Role.objects.filter(unit=unit, name__in=role_names))
             created += was_created
+        for unit in Unit.objects.filter(short_name__in=DEMO_LETTERHEADS):
+            demo_letterhead(unit)
         admin, was_created = User.objects.get_or_create(
             username="admin",
             defaults={"first_name": "Administrator", "email": "admin@sopflow.example"},

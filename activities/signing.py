@@ -1,0 +1,172 @@
+"""Electronic signatures (PAdES, with pyHanko) on the archived laporan, and their checking.
+
+The signer is configured in settings:
+
+- `SOPFLOW_SIGNING_PKCS12` + `SOPFLOW_SIGNING_PASSWORD`: a PKCS#12 file holding the office's
+  key and certificate (`manage.py make_demo_certificate` makes a clearly marked demo one);
+- or `SOPFLOW_SIGNING_SERVICE`: the dotted path of a callable returning a `RemoteSigningService`,
+  for a signing service that keeps the key (such as BSrE's): sopflow builds the PDF signature
+  and the service only signs its digest with the key it holds;
+- neither: archived laporan are stored unsigned (their SHA-256 is still recorded and checked).
+
+`verify_signature` checks a PDF's signatures: intact (the signed bytes are unchanged), valid,
+covering the whole file, and whether the signer chains to a trusted certificate
+(`SOPFLOW_SIGNING_TRUST_ROOTS`, by default the configured signer's own chain).
+"""
+
+import asyncio
+import functools
+import io
+from dataclasses import dataclass
+from typing import Protocol
+
+from asn1crypto import x509
+from django.conf import settings
+from django.utils.module_loading import import_string
+from pyhanko.keys import load_certs_from_pemder
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+FIELD_NAME = "TandaTanganElektronik"
+
+
+class SigningNotConfigured(Exception):
+    pass
+
+
+class RemoteSigningService(Protocol):
+    """What an office's signing service must offer (an adapter to BSrE's API, an HSM, …)."""
+
+    def certificate_chain(self) -> list[bytes]:
+        """DER certificates: the signer's own first, then its issuers."""
+
+    def sign_digest(self, data: bytes, digest_algorithm: str) -> bytes:
+        """The raw signature (RSA PKCS#1 v1.5, or what the key's type implies) over `data`,
+        hashed with `digest_algorithm` ("sha256"): the CMS signed attributes of the PDF."""
+
+
+class RemoteServiceSigner(signers.Signer):
+    """A pyHanko signer whose key lives in a `RemoteSigningService`."""
+
+    def __init__(self, service):
+        chain = [x509.Certificate.load(der) for der in service.certificate_chain()]
+        super().__init__(
+            signing_cert=chain[0], cert_registry=SimpleCertificateStore.from_certs(chain[1:])
+        )
+        self.service = service
+
+    async def async_sign_raw(self, data, digest_algorithm, dry_run=False):
+        if dry_run:
+            # pyHanko sizes the signature placeholder from a dry run; an RSA signature is as
+            # long as the key's modulus.
+            return bytes(self.signing_cert.public_key.byte_size)
+        return await asyncio.to_thread(self.service.sign_digest, data, digest_algorithm)
+
+
+@dataclass
+class DocumentSigner:
+    """Signs PDF bytes as PAdES (baseline B-B) with a pyHanko signer."""
+
+    signer: signers.Signer
+
+    @property
+    def subject(self):
+        return self.signer.signing_cert.subject.human_friendly
+
+    @property
+    def chain(self):
+        return [self.signer.signing_cert, *self.signer.cert_registry]
+
+    def sign(self, data, *, reason, location):
+        writer = IncrementalPdfFileWriter(io.BytesIO(data))
+        meta = signers.PdfSignatureMetadata(
+            field_name=FIELD_NAME,
+            md_algorithm="sha256",
+            subfilter=SigSeedSubFilter.PADES,
+            reason=reason,
+            location=location,
+        )
+        return signers.sign_pdf(writer, meta, signer=self.signer).getvalue()
+
+
+@functools.cache
+def _load(pkcs12_path, password, service_path):
+    if service_path:
+        return DocumentSigner(RemoteServiceSigner(import_string(service_path)()))
+    if pkcs12_path:
+        passphrase = password.encode() if password else None
+        signer = signers.SimpleSigner.load_pkcs12(pkcs12_path, passphrase=passphrase)
+        if signer is None:
+            raise SigningNotConfigured(f"cannot read the PKCS#12 file {pkcs12_path}")
+        return DocumentSigner(signer)
+    return None
+
+
+def configured_signer():
+    """The `DocumentSigner` the settings name, or None when documents are not signed."""
+    return _load(
+        str(settings.SOPFLOW_SIGNING_PKCS12 or ""),
+        settings.SOPFLOW_SIGNING_PASSWORD or "",
+        settings.SOPFLOW_SIGNING_SERVICE or "",
+    )
+
+
+def trust_roots():
+    """Certificates a signature must chain to: the configured roots, else the signer's own."""
+    paths = [path for path in settings.SOPFLOW_SIGNING_TRUST_ROOTS if path]
+    if paths:
+        return list(load_certs_from_pemder(paths))
+    signer = configured_signer()
+    return signer.chain if signer else []
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    signed: bool
+    intact: bool = False
+    valid: bool = False
+    whole_file: bool = False
+    trusted: bool = False
+    signer: str = ""
+    problem: str = ""
+
+    @property
+    def ok(self):
+        return self.signed and self.intact and self.valid and self.whole_file
+
+
+def verify_signature(data, roots=None):
+    """Check every signature in PDF `data`; the result of the last (outermost) one."""
+    roots = trust_roots() if roots is None else roots
+    try:
+        reader = PdfFileReader(io.BytesIO(data))
+        embedded = reader.embedded_signatures
+    except Exception as error:  # a damaged file: pyHanko raises many kinds
+        return SignatureCheck(signed=False, problem=f"unreadable PDF: {error}")
+    if not embedded:
+        return SignatureCheck(signed=False, problem="no signature")
+    result = None
+    for signature in embedded:
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
+        try:
+            status = validate_pdf_signature(signature, context)
+        except (SignatureValidationError, ValueError) as error:
+            return SignatureCheck(signed=True, problem=str(error))
+        result = SignatureCheck(
+            signed=True,
+            intact=status.intact,
+            valid=status.valid,
+            whole_file=status.coverage.name == "ENTIRE_FILE",
+            trusted=status.trusted,
+            signer=status.signing_cert.subject.human_friendly,
+            problem="" if status.intact and status.valid else "signature does not match",
+        )
+        if not result.ok:
+            return result
+    return result

@@ -1,0 +1,44 @@
+"""Verification codes of archived laporan: the short code and the QR code printed on the PDF.
+
+A code is 12 characters of Crockford's base32 (no I, L, O, U: nothing to misread), about 60
+random bits, printed in groups of four. Anyone holding the paper can open
+`/verifikasi/<code>/` (or scan the QR code, which carries that address) and see whether an
+archived document with that code exists and what it is.
+"""
+
+import secrets
+
+import segno
+from django.conf import settings
+from django.urls import reverse
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LENGTH = 12
+# What a reader may type instead: lower case, the letters Crockford reads as digits, dashes.
+READS_AS = str.maketrans({"I": "1", "L": "1", "O": "0", "-": None, " ": None})
+
+
+def new_code():
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def normalize(text):
+    """The stored form of a code as somebody typed it, or "" when it cannot be one."""
+    code = (text or "").upper().translate(READS_AS)
+    if len(code) != LENGTH or any(ch not in ALPHABET for ch in code):
+        return ""
+    return code
+
+
+def grouped(code):
+    """ABCD1234EFGH → ABCD-1234-EFGH, as it is printed."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def url(code):
+    return settings.SITE_URL.rstrip("/") + reverse("verify_document", args=[grouped(code)])
+
+
+def qr_data_uri(target):
+    """The QR code of `target` as an SVG data URI, for WeasyPrint."""
+    return segno.make(target, error="m").svg_data_uri(scale=4, border=2)

@@ -1,0 +1,330 @@
+"""Every printed document, read back from the PDF's own geometry (pdfplumber): no word crosses
+or touches a cell border, no two words overlap, and the SOP's identity block is exactly as wide
+as its step table.
+
+The documents: SOP 1 and SOP 2; the laporan of an SOP 1 run with a returned step, long texts,
+the longest date ("30 September 2026"), several dispositions and photos; the laporan of an SOP 2
+run (its "120 menit"); a period report. Each is rendered once for the module.
+"""
+
+import datetime
+import io
+import itertools
+import os
+import pathlib
+import zoneinfo
+
+import pdfplumber
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+
+from activities import reports, uploads, verification, workflow
+from activities.models import Sop, Unit
+from activities.views.sops import pdf_context
+from tests.test_reports import PERFORMERS, photo
+
+WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
+DAY = datetime.date(2026, 9, 30)  # the longest date an Indonesian document prints
+LONG_WORD = "https://ppid.tangerangkota.example/dokumen/undangan-narasumber-sosialisasi-2026"
+LONG_TEXT = (
+    "Koordinasi dengan camat dan lurah se-Kota Tangerang tentang peserta, narasumber, tempat, "
+    "konsumsi dan dokumentasi; daftar hadir ditandatangani peserta dan dilampirkan. "
+)
+# A word may come no closer than this to a border it does not cross (points); the cells'
+# padding is 3–4 pt, so a word this close has run out of its cell.
+CLEARANCE = 0.5
+
+
+def at(hour, minute=0):
+    return datetime.datetime.combine(DAY, datetime.time(hour, minute), tzinfo=WIB)
+
+
+def run_through(run, users, *, start, returns=(), files=None, long=False):
+    """Do every step of `run`, 20 minutes each from `start`, returning once at each of `returns`."""
+    files = files or {}
+    steps = {step.number: step for step in run.sop.steps.prefetch_related("roles")}
+    moment, number, returned = start, 1, set()
+    now = at(23, 0)
+    while number <= len(steps):
+        step = steps[number]
+        user = users[PERFORMERS[step.roles.all()[0].name]]
+        times = {"started_at": moment, "completed_at": moment + datetime.timedelta(minutes=20)}
+        if step.is_approval and number in returns and number not in returned:
+            workflow.return_step(
+                run_id=run.pk,
+                number=number,
+                user=user,
+                reason=(LONG_TEXT * 2 if long else "Perbaiki daftar undangan"),
+                now=now,
+                **times,
+            )
+            returned.add(number)
+            number = step.return_to.number
+        elif step.is_approval:
+            workflow.approve_step(
+                run_id=run.pk,
+                number=number,
+                user=user,
+                instruction=(LONG_TEXT if long else "Setuju, lanjutkan."),
+                deadline=DAY,
+                decision_notes=(LONG_WORD if long else ""),
+                now=now,
+                **times,
+            )
+            number += 1
+        else:
+            workflow.complete_step(
+                run_id=run.pk,
+                number=number,
+                user=user,
+                output=(f"{LONG_TEXT} {LONG_WORD}" if long else f"Hasil langkah {number}"),
+                notes=(LONG_TEXT if long else ""),
+                attachments=files.get(number, ()),
+                now=now,
+                **times,
+            )
+            number += 1
+        moment = times["completed_at"]
+    run.refresh_from_db()
+    return run
+
+
+def open_run(sop, users, *, title, place, start):
+    opener = users[PERFORMERS[sop.steps.get(number=1).roles.first().name]]
+    return workflow.open_run(
+        sop=sop,
+        user=opener,
+        title=title,
+        scheduled_on=DAY,
+        place=place,
+        notes=LONG_TEXT,
+        now=start,
+    )
+
+
+@pytest.fixture(scope="module")
+def documents(django_db_setup, django_db_blocker, tmp_path_factory):
+    """{name: PDF bytes} of every document, rendered once; the data is rolled back after."""
+    media = tmp_path_factory.mktemp("media")
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            MEDIA_ROOT=media,
+            STORAGES=storages,
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        ),
+        transaction.atomic(),
+    ):
+        call_command("seed_demo", password="x", stdout=io.StringIO())
+        users = {user.username: user for user in get_user_model().objects.all()}
+        sop1 = Sop.objects.get(unit__short_name="Kesbangpol", version=1)
+        sop2 = Sop.objects.get(unit__short_name="Diskominfo", version=1)
+        long_run = open_run(
+            sop1,
+            users,
+            title=("Sosialisasi Wawasan Kebangsaan dan Pencegahan Radikalisme bagi Pelajar " * 3)[
+                :200
+            ],
+            place="Aula Kantor Kecamatan Karang Tengah, Jl. Raya Ciledug No. 1, Kota Tangerang",
+            start=at(7, 30),
+        )
+        captions = [LONG_TEXT[:200], "Peserta mengisi daftar hadir", ""]
+        files = {
+            11: uploads.validate_uploads(
+                [photo(f"IMG_{n}.jpg", color=(40 * n, 90, 160)) for n in range(3)],
+                captions=captions,
+            )
+        }
+        run_through(long_run, users, start=at(7, 30), returns=(5, 14), files=files, long=True)
+        short_run = open_run(sop1, users, title="Sosialisasi", place="Aula", start=at(7, 30))
+        run_through(short_run, users, start=at(7, 30))
+        wawaran = open_run(
+            sop2, users, title="Wawaran keliling Kecamatan Cibodas", place="Cibodas", start=at(8)
+        )
+        run_through(wawaran, users, start=at(8))
+        kesbangpol = Unit.objects.get(short_name="Kesbangpol")
+        rendered = {
+            "sop1": _sop_pdf(sop1),
+            "sop2": _sop_pdf(sop2),
+            # as archived: with the verification block on the first and the last page
+            "laporan-sop1": reports.render_run_report(
+                long_run.pk, now=at(23, 30), code=verification.new_code()
+            ),
+            "laporan-sop2": reports.render_run_report(
+                wawaran.pk, now=at(23, 30), code=verification.new_code()
+            ),
+            "arsip": reports.render_archive_report(
+                [kesbangpol], DAY.replace(day=1), DAY, now=at(23, 30)
+            ),
+        }
+        transaction.set_rollback(True)
+    # SOPFLOW_DOCUMENTS_DIR=/some/folder keeps the PDFs to look at (pdftoppm -png).
+    if folder := os.environ.get("SOPFLOW_DOCUMENTS_DIR"):
+        for name, data in rendered.items():
+            pathlib.Path(folder, f"{name}.pdf").write_bytes(data)
+    return {name: pdfplumber.open(io.BytesIO(data)) for name, data in rendered.items()}
+
+
+def _sop_pdf(sop):
+    from activities import pdf
+
+    sop = Sop.objects.select_related("unit").get(pk=sop.pk)
+    return pdf.render_pdf("reports/sop.html", pdf_context(sop))
+
+
+def borders(page):
+    """(vertical, horizontal) border segments of a page: every ruled line and every edge of a
+    filled box (a shaded header cell), as (x0, top, x1, bottom) rectangles."""
+    vertical, horizontal = [], []
+    for line in page.lines:
+        box = (line["x0"], line["top"], line["x1"], line["bottom"])
+        if line["x1"] - line["x0"] < 1:
+            vertical.append(box)
+        elif line["bottom"] - line["top"] < 1:
+            horizontal.append(box)
+    return vertical, horizontal
+
+
+def words(page):
+    return page.extract_words(keep_blank_chars=False, use_text_flow=False)
+
+
+def crossing(word, vertical, horizontal):
+    """The first border `word` crosses or comes closer than CLEARANCE to, or None.
+
+    A horizontal line through the lowest fifth of a word is its underline (the approver's and
+    the signatory's name, the title), not a border.
+    """
+    top, bottom = word["top"] + 1, word["bottom"] - 1
+    underline = word["top"] + 0.8 * (word["bottom"] - word["top"])
+    for x0, y0, x1, y1 in vertical:
+        x = (x0 + x1) / 2
+        if y0 < bottom and y1 > top and word["x0"] - CLEARANCE < x < word["x1"] + CLEARANCE:
+            return ("vertical", round(x, 1), round(y0, 1), round(y1, 1))
+    left, right = word["x0"] + 0.5, word["x1"] - 0.5
+    for x0, y0, x1, y1 in horizontal:
+        y = (y0 + y1) / 2
+        if x0 < right and x1 > left and top < y < underline:
+            return ("horizontal", round(y, 1), round(x0, 1), round(x1, 1))
+    return None
+
+
+def overlapping(page_words):
+    """Pairs of words whose boxes overlap (shrunk a little: neighbours may touch)."""
+    boxes = [
+        (w["x0"] + 0.3, w["top"] + 1.2, w["x1"] - 0.3, w["bottom"] - 1.2, w["text"])
+        for w in page_words
+    ]
+    boxes.sort()
+    found = []
+    for i, (_x0, top, x1, bottom, text) in enumerate(boxes):
+        for other in itertools.islice(boxes, i + 1, None):
+            if other[0] >= x1:
+                break
+            if other[1] < bottom and other[3] > top:
+                found.append((text, other[4]))
+    return found
+
+
+# Marked so that the test database is set up; the documents themselves are rendered once.
+pytestmark = pytest.mark.django_db
+
+DOCUMENTS = ["sop1", "sop2", "laporan-sop1", "laporan-sop2", "arsip"]
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_no_word_crosses_or_touches_a_cell_border(documents, name):
+    problems = []
+    assert all(borders(documents[name].pages[0])), "the first page has table borders"
+    for page in documents[name].pages:
+        vertical, horizontal = borders(page)
+        for word in words(page):
+            border = crossing(word, vertical, horizontal)
+            if border:
+                problems.append((page.page_number, word["text"], border))
+    assert problems == []
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_no_two_words_overlap(documents, name):
+    problems = []
+    for page in documents[name].pages:
+        problems += [(page.page_number, pair) for pair in overlapping(words(page))]
+    assert problems == []
+
+
+def table_extent(page):
+    """Left and right of a page's tables: its outermost vertical borders."""
+    xs = [(x0 + x1) / 2 for x0, _top, x1, _bottom in borders(page)[0]]
+    return min(xs), max(xs)
+
+
+def emblem_drawn(page):
+    """The emblem (the demo's is an SVG, drawn as paths) in the top left of the page."""
+    drawn = page.images + page.curves
+    return any(item["x1"] < page.width / 3 and item["bottom"] < page.height / 3 for item in drawn)
+
+
+@pytest.mark.parametrize("name", ["sop1", "sop2"])
+def test_identity_block_is_as_wide_as_the_step_table(documents, name):
+    pages = documents[name].pages
+    identity, steps = table_extent(pages[0]), table_extent(pages[1])
+    assert identity == pytest.approx(steps, abs=0.3)
+    # and both sit inside the page's margins
+    assert identity[0] >= 28 and identity[1] <= pages[0].width - 28
+
+
+@pytest.mark.parametrize("name", ["laporan-sop1", "laporan-sop2", "arsip"])
+def test_the_kop_prints_the_units_letterhead_and_its_rule(documents, name):
+    first = documents[name].pages[0]
+    text = first.extract_text()
+    assert "PEMERINTAH KOTA TANGERANG" in text
+    assert "Jl. Satria Sudirman No. 1" in text
+    assert "Telepon" in text and "E-mail" in text and "Laman" in text
+    assert emblem_drawn(first)
+    rules = [
+        rule
+        for rule in first.lines + first.rects
+        if rule["x1"] - rule["x0"] > first.width * 0.8 and rule["bottom"] - rule["top"] < 3
+    ]
+    assert len(rules) >= 2  # the double rule under the kop
+
+
+def test_the_laporan_prints_the_longest_date_and_every_round(documents):
+    text = "\n".join(page.extract_text() for page in documents["laporan-sop1"].pages)
+    assert "30 September 2026" in text
+    assert text.count("Dikembalikan") >= 2
+
+
+@pytest.mark.parametrize(
+    ("name", "labels"),
+    [
+        ("sop1", ["Nomor", "Tanggal Efektif", "KEPALA SEKSI"]),
+        ("sop2", ["Tgl Pembuatan", "Tgl Pengesahan", "KOTA TANGERANG"]),
+    ],
+)
+def test_each_sop_keeps_its_own_labels(documents, name, labels):
+    text = documents[name].pages[0].extract_text()
+    for label in labels:
+        assert label in text
+    if name == "sop2":
+        assert "Tanggal Efektif" not in text
+        assert "BIDANG DISEMINASI INFORMASI KOMUNIKASI PUBLIK\n" not in text.split("Nomor SOP")[0]
+    assert emblem_drawn(documents[name].pages[0]), "the emblem sits in the logo cell"
+
+
+def test_a_standard_time_stays_on_one_line(documents):
+    """SOP 2's step 7 waktu, "120 menit", is one line of its cell."""
+    page_words = [w for page in documents["laporan-sop2"].pages for w in words(page)]
+    pairs = zip(page_words, page_words[1:], strict=False)
+    assert any(
+        a["text"] == "120" and b["text"] == "menit" and abs(a["top"] - b["top"]) < 1
+        for a, b in pairs
+    )
