@@ -15,6 +15,7 @@ covering the whole file, and whether the signer chains to a trusted certificate
 """
 
 import asyncio
+import concurrent.futures
 import functools
 import io
 from dataclasses import dataclass
@@ -34,6 +35,17 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 FIELD_NAME = "TandaTanganElektronik"
+
+
+def _outside_event_loop(function, *args, **kwargs):
+    """Call `function`, which runs its own event loop (pyHanko's sync API), on a thread that
+    has none when this one already runs one (an ASGI server, Playwright's sync API)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
 
 
 class SigningNotConfigured(Exception):
@@ -92,7 +104,8 @@ class DocumentSigner:
             reason=reason,
             location=location,
         )
-        return signers.sign_pdf(writer, meta, signer=self.signer).getvalue()
+        signed = _outside_event_loop(signers.sign_pdf, writer, meta, signer=self.signer)
+        return signed.getvalue()
 
 
 @functools.cache
@@ -155,7 +168,7 @@ def verify_signature(data, roots=None):
     for signature in embedded:
         context = ValidationContext(trust_roots=roots, allow_fetching=False)
         try:
-            status = validate_pdf_signature(signature, context)
+            status = _outside_event_loop(validate_pdf_signature, signature, context)
         except (SignatureValidationError, ValueError) as error:
             return SignatureCheck(signed=True, problem=str(error))
         result = SignatureCheck(

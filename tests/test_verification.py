@@ -1,6 +1,7 @@
 """Verifiable archived laporan: QR code and code on the first and last page, the public
 /verifikasi/ page, the PDF upload check, the PAdES signature and verify_archive over both."""
 
+import asyncio
 import datetime
 import io
 import shutil
@@ -168,6 +169,17 @@ def test_the_archived_laporan_is_signed_and_valid(archived):
     assert check.ok and check.trusted
     assert "BUKAN SERTIFIKAT RESMI" in check.signer
     assert archived.signed_by == check.signer
+
+
+def test_signing_and_checking_work_inside_a_running_event_loop(archived):
+    # An ASGI server, or a browser test's own loop, may run in the thread that archives.
+    unsigned = reports.render_run_report(archived.run_id, now=archived.archived_at, code="UJI")
+    signer = signing.configured_signer()
+
+    async def inside_a_loop():
+        return signing.verify_signature(signer.sign(unsigned, reason="uji", location="Tangerang"))
+
+    assert asyncio.run(inside_a_loop()).ok
 
 
 @pytest.mark.skipif(shutil.which("pdfsig") is None, reason="poppler-utils' pdfsig is missing")
