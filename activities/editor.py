@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from activities import durations, sopdoc
 from activities.definitions import StepSpec, check_steps
+from activities.errors import Stale
 from activities.models import ReviewNote, Sop, SopItem, Step
 from activities.sop_forms import IDENTITY_FIELDS, SECTION_FIELDS
 
@@ -43,7 +44,7 @@ ROW_FIELDS = (
 )
 
 
-class DraftChanged(Exception):
+class DraftChanged(Stale):
     """The version stopped being a draft (submitted, activated) while it was being edited."""
 
 

@@ -4,11 +4,15 @@ Each service runs in one transaction: it locks the versions of the SOP (every ve
 same unit and name, so two activations cannot both win), checks who may do it
 (`policy`, "maintain_sops") and the step-table rules (`definitions.check_steps`), writes the
 change and records an `Event`. The admin's actions and the SOP editor only call these.
+
+`put_in_force` is the one way a version comes into force, whether the admin activates it or
+the unit's pimpinan approves it (`pengesahan.approve`, which checks "approve_sops" instead).
 """
 
 from django.db import OperationalError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 from simple_history.utils import bulk_create_with_history
 
 from activities import events, locking, policy
@@ -24,7 +28,7 @@ def _maintainer(user, sop):
     return actor
 
 
-def _lock_family(sop):
+def lock_family(sop):
     """Lock every version of the SOP, in id order; returns {pk: Sop} read under the lock."""
     locking.set_lock_timeout()
     versions = Sop.objects.select_for_update().filter(unit_id=sop.unit_id, name=sop.name)
@@ -59,10 +63,28 @@ def activate(sop, *, user, now=None):
     """Put a version in force; the version in force until now becomes retired."""
     now = now or timezone.now()
     actor = _maintainer(user, sop)
-    versions = _lock_family(sop)
+    versions = lock_family(sop)
     sop = versions[sop.pk]
     if sop.status == Sop.Status.ACTIVE:
         raise Invalid(_("%(sop)s sudah berlaku.") % {"sop": sop}, code="already_active")
+    put_in_force(sop, versions, actor=actor, now=now)
+    return sop
+
+
+def effective_date_text(moment):
+    """A date as the documents write it: "23 November 2026" (Jakarta's date)."""
+    with override("id"):
+        return formats.date_format(timezone.localdate(moment), "j F Y")
+
+
+def put_in_force(sop, versions, *, actor, now, effective_on=None):
+    """Make `sop` the version in force and retire the one in force until now; returns that one.
+
+    Called inside the caller's transaction, with `versions` from `lock_family` and `actor` the
+    caller's decision of who may. `effective_on` is the tanggal efektif to print (pengesahan
+    gives the date of approval); without it the version keeps the date its document states, or
+    gets today's when it states none. Each status change records an `Event`.
+    """
     problems = step_table_errors(sop)
     if problems:
         raise Invalid(
@@ -70,11 +92,16 @@ def activate(sop, *, user, now=None):
             % {"sop": sop, "problems": " ".join(str(problem) for problem in problems)},
             code="steps",
         )
+    retired = None
     for other in versions.values():
-        if other.status == Sop.Status.ACTIVE:
+        if other.status == Sop.Status.ACTIVE and other.pk != sop.pk:
             _set_status(other, Sop.Status.RETIRED, Event.Kind.SOP_RETIRED, actor, now)
-    _set_status(sop, Sop.Status.ACTIVE, Event.Kind.SOP_ACTIVATED, actor, now)
-    return sop
+            retired = other
+    effective_on = effective_on or sop.effective_on or effective_date_text(now)
+    _set_status(
+        sop, Sop.Status.ACTIVE, Event.Kind.SOP_ACTIVATED, actor, now, effective_on=effective_on
+    )
+    return retired
 
 
 @transaction.atomic
@@ -82,25 +109,28 @@ def retire(sop, *, user, now=None):
     """Take a version out of force (or shelve a draft); its runs keep it."""
     now = now or timezone.now()
     actor = _maintainer(user, sop)
-    sop = _lock_family(sop)[sop.pk]
+    sop = lock_family(sop)[sop.pk]
     if sop.status == Sop.Status.RETIRED:
         raise Invalid(_("%(sop)s sudah tidak berlaku.") % {"sop": sop}, code="already_retired")
     _set_status(sop, Sop.Status.RETIRED, Event.Kind.SOP_RETIRED, actor, now)
     return sop
 
 
-def _set_status(sop, status, kind, actor, now):
-    before = sop.status
+def _set_status(sop, status, kind, actor, now, **fields):
+    """Change the status (and `fields` with it), saved and recorded before and after."""
+    before = {"status": sop.status, **{name: getattr(sop, name) for name in fields}}
     sop.status = status
+    for name, value in fields.items():
+        setattr(sop, name, value)
     # save(), not update(): the SOP's history (django-simple-history) records the change.
-    sop.save(update_fields=["status", "updated_at"])
+    sop.save(update_fields=["status", *fields, "updated_at"])
     events.record(
         kind,
         actor=actor,
         at=now,
         sop=sop,
-        before={"status": before},
-        after={"status": status, "version": sop.version},
+        before=before,
+        after={"status": status, "version": sop.version, **fields},
     )
 
 
@@ -109,7 +139,7 @@ def copy_as_revision(sop, *, user, now=None):
     """A new draft version with the same identity, items and steps; runs keep the old one."""
     now = now or timezone.now()
     actor = _maintainer(user, sop)
-    versions = _lock_family(sop)
+    versions = lock_family(sop)
     source = versions[sop.pk]
     revision = Sop.objects.get(pk=source.pk)
     revision.pk = None

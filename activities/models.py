@@ -316,6 +316,11 @@ class Role(models.Model):
     sees_statistics = models.BooleanField(
         _("melihat statistik"), default=False, help_text=_("Melihat statistik kinerja unit.")
     )
+    approves_sops = models.BooleanField(
+        _("mengesahkan SOP"),
+        default=False,
+        help_text=_("Mengesahkan SOP unit yang diajukan (atau mengembalikannya dengan catatan)."),
+    )
     history = ROLE_HISTORY
 
     class Meta:

@@ -1,9 +1,12 @@
-"""Pengesahan online: a draft is submitted, the unit's Kepala approves it or returns it.
+"""Pengesahan online: a draft is submitted, the unit's pimpinan approves it or returns it.
 
-Each act locks the SOP row, checks its status, changes it and writes a `SopAct`, all in one
-transaction, like the run transitions in `workflow`. Approving makes the version active with
-the date of approval as its tanggal efektif and retires the version in force; runs stay pinned
-to the version they were opened from, whatever happens to it later.
+Who approves is the policy's "approve_sops" (a role flag, seeded for the unit's head): the
+object form decides each act, the queryset form lists what waits (`pending_for`). Each act
+locks the SOP, checks its status, changes it and writes a `SopAct`, all in one transaction,
+like the run transitions in `workflow`; refusals are the typed errors of `activities.errors`.
+Approving puts the version in force through `lifecycle.put_in_force`, as the admin's
+activation does, with the date of approval as its tanggal efektif; the version in force
+retires, and runs stay pinned to the version they were opened from, whatever happens to it.
 
 `diff` compares a draft with the version in force: identity fields, sections, and the steps
 aligned by their activity text, so an inserted step shows as one step added rather than every
@@ -14,38 +17,19 @@ import difflib
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
-from activities import access
+from activities import lifecycle, policy
 from activities.definitions import StepSpec, check_steps
-from activities.models import Role, Sop, SopAct, SopItem, Unit
+from activities.errors import Forbidden, Invalid, Stale
+from activities.models import Sop, SopAct, SopItem
 from activities.sop_forms import IDENTITY_FIELDS
-
-
-class PengesahanError(Exception):
-    """An act that is not allowed now; the message says why."""
-
-
-def approver_units(user):
-    """Units whose SOPs the user approves: where he holds the head role (or all, superuser)."""
-    if user.is_superuser:
-        return Unit.objects.all()
-    return Unit.objects.filter(roles__members=user, roles__kind=Role.Kind.HEAD).distinct()
-
-
-def may_approve(user, sop):
-    return user.is_superuser or approver_units(user).filter(pk=sop.unit_id).exists()
 
 
 def pending_for(user):
     """Submitted versions waiting for this user's pengesahan, oldest first."""
-    return (
-        Sop.objects.filter(status=Sop.Status.SUBMITTED, unit__in=approver_units(user))
-        .select_related("unit")
-        .order_by("updated_at", "id")
-    )
+    return policy.sops_to_approve(user).select_related("unit").order_by("updated_at", "id")
 
 
 def blockers(sop):
@@ -69,25 +53,35 @@ def blockers(sop):
     return problems
 
 
-def _locked(sop, status):
-    locked = Sop.objects.select_for_update().filter(pk=sop.pk).first()
+def _approver(user, sop):
+    actor = policy.sop_approver(user, sop, policy.fresh_subject(user))
+    if actor is None:
+        raise Forbidden(_("Jabatan Anda tidak berwenang mengesahkan SOP unit ini."))
+    return actor
+
+
+def _check_status(locked, status):
     if locked is None or locked.status != status:
-        raise PengesahanError(
+        raise Stale(
             _("Status SOP ini sudah berubah (sekarang: %(status)s). Muat ulang halaman.")
             % {"status": locked.get_status_display() if locked else "–"}
         )
     return locked
 
 
+def _locked(sop, status):
+    return _check_status(Sop.objects.select_for_update().filter(pk=sop.pk).first(), status)
+
+
 @transaction.atomic
 def submit(sop, user):
     """Draft → submitted, when nothing is left to check."""
-    if not access.may_maintain_sops(user, sop.unit):
-        raise PengesahanError(_("Anda tidak menyusun SOP unit ini."))
+    if policy.unit_actor(user, "maintain_sops", sop.unit_id, policy.fresh_subject(user)) is None:
+        raise Forbidden(_("Anda tidak menyusun SOP unit ini."))
     locked = _locked(sop, Sop.Status.DRAFT)
     problems = blockers(locked)
     if problems:
-        raise PengesahanError(" ".join(problems))
+        raise Invalid(" ".join(problems), code="blockers")
     locked.status = Sop.Status.SUBMITTED
     locked.save(update_fields=["status", "updated_at"])
     SopAct.objects.create(
@@ -102,12 +96,13 @@ def submit(sop, user):
 
 @transaction.atomic
 def return_for_fix(sop, user, notes):
-    """Submitted → draft, with the Kepala's notes (required)."""
-    if not may_approve(user, sop):
-        raise PengesahanError(_("Hanya pimpinan unit yang mengesahkan SOP ini."))
+    """Submitted → draft, with the pimpinan's notes (required)."""
+    _approver(user, sop)
     notes = (notes or "").strip()
     if not notes:
-        raise PengesahanError(_("Tulis catatan perbaikan untuk penyusun SOP."))
+        raise Invalid(
+            _("Tulis catatan perbaikan untuk penyusun SOP."), field="notes", code="required"
+        )
     locked = _locked(sop, Sop.Status.SUBMITTED)
     locked.status = Sop.Status.DRAFT
     locked.save(update_fields=["status", "updated_at"])
@@ -122,31 +117,20 @@ def return_for_fix(sop, user, notes):
     return locked
 
 
-def effective_date_text(moment):
-    """The approval date as the documents write it: "23 November 2026" (Jakarta's date)."""
-    with override("id"):
-        return formats.date_format(timezone.localdate(moment), "j F Y")
-
-
 @transaction.atomic
-def approve(sop, user):
-    """Submitted → active, dated today; the version in force retires. Runs keep theirs."""
-    if not may_approve(user, sop):
-        raise PengesahanError(_("Hanya pimpinan unit yang mengesahkan SOP ini."))
-    locked = _locked(sop, Sop.Status.SUBMITTED)
-    now = timezone.now()
-    in_force = (
-        Sop.objects.select_for_update()
-        .filter(unit=locked.unit, name=locked.name, status=Sop.Status.ACTIVE)
-        .exclude(pk=locked.pk)
-        .first()
+def approve(sop, user, *, now=None):
+    """Submitted → in force, dated today; the version in force retires. Runs keep theirs."""
+    now = now or timezone.now()
+    actor = _approver(user, sop)
+    versions = lifecycle.lock_family(sop)
+    locked = _check_status(versions[sop.pk], Sop.Status.SUBMITTED)
+    retired = lifecycle.put_in_force(
+        locked,
+        versions,
+        actor=actor,
+        now=now,
+        effective_on=lifecycle.effective_date_text(now),
     )
-    if in_force is not None:
-        in_force.status = Sop.Status.RETIRED
-        in_force.save(update_fields=["status", "updated_at"])
-    locked.status = Sop.Status.ACTIVE
-    locked.effective_on = effective_date_text(now)
-    locked.save(update_fields=["status", "effective_on", "updated_at"])
     SopAct.objects.create(
         sop=locked,
         kind=SopAct.Kind.APPROVED,
@@ -155,7 +139,7 @@ def approve(sop, user):
         after={
             "status": locked.status,
             "effective_on": locked.effective_on,
-            "retired": in_force.pk if in_force else None,
+            "retired": retired.pk if retired else None,
         },
     )
     return locked

@@ -44,6 +44,7 @@ ROLE_FLAGS = {
     "maintain_sops": "maintains_sops",
     "appoint_acting": "appoints_acting",
     "see_statistics": "sees_statistics",
+    "approve_sops": "approves_sops",
 }
 # capabilities held through the roles of a step (own, or acting for them today).
 STEP_CAPABILITIES = ("act_on_step", "approve", "return")
@@ -202,6 +203,16 @@ def can_cancel(user, run):
     return canceller(user, run) is not None
 
 
+def sop_approver(user, sop, facts=None):
+    return unit_actor(user, "approve_sops", sop.unit_id, facts)
+
+
+def can_approve_sop(user, sop):
+    """Whether `user` decides the pengesahan of this SOP's unit (approve, or return with notes);
+    `pengesahan` checks the version is still submitted."""
+    return sop_approver(user, sop) is not None
+
+
 # Queryset forms --------------------------------------------------------------------------
 
 
@@ -243,6 +254,15 @@ def openable_sops(user):
     if facts.is_superuser:
         return sops
     return sops.filter(unit_id__in=facts.units_with("open_runs"))
+
+
+def sops_to_approve(user):
+    """Submitted SOP versions waiting for the user's pengesahan."""
+    facts = subject(user)
+    submitted = Sop.objects.filter(status=Sop.Status.SUBMITTED)
+    if facts.is_superuser:
+        return submitted
+    return submitted.filter(unit_id__in=facts.units_with("approve_sops"))
 
 
 def units_where(user, capability):

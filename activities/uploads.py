@@ -33,7 +33,7 @@ from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from activities import events, tasks
 from activities.errors import Unavailable
@@ -55,6 +55,9 @@ MAX_WHOLE_DECODE_PIXELS = 25_000_000
 MAX_DECODE_BYTES = 100 * 1024 * 1024
 BYTES_PER_BAND = {"1": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}
 CAPTION_MAX_LENGTH = 200
+# Put before a JPEG's end marker to tell a whole file from a cut one (see _read_image); no FF
+# byte, which would start a marker.
+JPEG_CUT_PROBE = b"\x55" * 64
 
 
 @dataclass(frozen=True)
@@ -209,27 +212,27 @@ def _office_kind(data):
     return None
 
 
-def _jpeg_complete(data):
-    """Whether a JPEG reaches its end-of-image marker.
+def _jpeg_end(data):
+    """Where the end-of-image marker of a JPEG's picture stands, or None if it has none.
 
-    libjpeg quietly pads a cut-off file with grey and Pillow reports no error, so a photo that
-    only half arrived would be accepted. The header segments are skipped by their lengths (an
-    EXIF thumbnail carries its own end marker); after the first scan starts, FF D9 can only be
-    the real end, because FF bytes inside compressed data are always followed by 00 or a restart.
+    The header segments are skipped by their lengths (an EXIF thumbnail carries its own end
+    marker); after the first scan starts, FF D9 can only be the real end, because FF bytes inside
+    compressed data are always followed by 00 or a restart.
     """
     position = 2
     while position + 4 <= len(data):
         if data[position] != 0xFF:
-            return False
+            return None
         marker = data[position + 1]
         if marker == 0xFF:
             position += 1
             continue
         if marker == 0xDA:
-            return data.find(b"\xff\xd9", position) != -1
+            end = data.find(b"\xff\xd9", position)
+            return None if end == -1 else end
         length = int.from_bytes(data[position + 2 : position + 4], "big")
         position += 2 + length
-    return False
+    return None
 
 
 # What makes a PDF act on its own when opened or clicked: scripts, actions run on opening or
@@ -363,6 +366,36 @@ def _decoded_bytes(image):
     return image.width * image.height * len(image.getbands()) * band
 
 
+@contextlib.contextmanager
+def _truncated_images_refused():
+    """Pillow raises "image file is truncated" instead of padding a file that ends too soon."""
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
+def _decode(data, width, height):
+    """Every pixel of `data` decoded, a JPEG at the reduced scale it is stored at."""
+    image = Image.open(io.BytesIO(data))
+    if image.format in ("JPEG", "MPO"):
+        # Let libjpeg decode at a reduced scale: a 12 MP photo then costs a quarter of the time.
+        scale = STORED_LONG_SIDE / max(image.size)
+        if scale < 1:
+            image.draft("RGB", (round(image.width * scale), round(image.height * scale)))
+    if _decoded_bytes(image) > MAX_DECODE_BYTES:
+        raise _too_large(width, height)
+    with _truncated_images_refused():
+        image.load()
+    return image
+
+
+def _pixels_digest(image):
+    return hashlib.sha256(image.tobytes()).digest()
+
+
 def _read_image(data, kind):
     """Decode an image completely, upright; raise Refused if it is not a sound image.
 
@@ -377,17 +410,20 @@ def _read_image(data, kind):
         if width * height > (MAX_WHOLE_DECODE_PIXELS if whole else MAX_IMAGE_PIXELS):
             raise _too_large(width, height)
         probe.verify()
-    if kind is JPEG and not _jpeg_complete(data):
-        raise ValueError("JPEG without its end marker")
-    image = Image.open(io.BytesIO(data))
-    if image.format in ("JPEG", "MPO"):
-        # Let libjpeg decode at a reduced scale: a 12 MP photo then costs a quarter of the time.
-        scale = STORED_LONG_SIDE / max(image.size)
-        if scale < 1:
-            image.draft("RGB", (round(image.width * scale), round(image.height * scale)))
-    if _decoded_bytes(image) > MAX_DECODE_BYTES:
-        raise _too_large(width, height)
-    image.load()
+    if kind is JPEG:
+        end = _jpeg_end(data)
+        if end is None:
+            raise ValueError("JPEG without its end marker")
+        # libjpeg draws the part of a file that ends too soon in grey and Pillow reports nothing,
+        # so a photo cut off in transfer and closed with an end marker would pass. Decoded with
+        # JPEG_CUT_PROBE before its end marker, a whole file comes out the same (libjpeg skips
+        # bytes between the last scan and the end); a cut one reads them as picture data.
+        # Compared by digest: the two decoded pictures are never in memory together.
+        with _decode(data[:end] + JPEG_CUT_PROBE + data[end:], width, height) as probed:
+            probed_digest = _pixels_digest(probed)
+    image = _decode(data, width, height)
+    if kind is JPEG and _pixels_digest(image) != probed_digest:
+        raise ValueError("JPEG cut short before its end marker")
     icc_profile = image.info.get("icc_profile")
     upright = ImageOps.exif_transpose(image)
     if upright.mode == "P":

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from activities import acting, lifecycle
+from activities import acting, lifecycle, policy
 from activities.models import ActingAppointment, Role, Sop, Unit
 
 pytestmark = pytest.mark.django_db
@@ -21,15 +21,7 @@ def role_form(role, **changes):
         "position": role.position,
         "members": [user.pk for user in role.members.all()],
     }
-    for flag in (
-        "opens_runs",
-        "cancels_runs",
-        "keeps_archive",
-        "exports_archive",
-        "maintains_sops",
-        "appoints_acting",
-        "sees_statistics",
-    ):
+    for flag in policy.ROLE_FLAGS.values():
         if getattr(role, flag):
             data[flag] = "on"
     data.update(changes)

@@ -1,12 +1,17 @@
 """SOP versions change status only through `activities.lifecycle`, which records every change."""
 
+import datetime
+
 import pytest
+import time_machine
 
 from activities import lifecycle
 from activities.errors import Forbidden, Invalid
 from activities.models import Event, Sop
 
 pytestmark = pytest.mark.django_db
+
+WIB = datetime.timezone(datetime.timedelta(hours=7))
 
 
 def test_a_revision_is_a_recorded_draft_copy(sop1, users):
@@ -25,6 +30,7 @@ def test_a_revision_is_a_recorded_draft_copy(sop1, users):
 
 def test_activating_a_revision_retires_the_version_in_force(sop1, users):
     revision = lifecycle.copy_as_revision(sop1, user=users["kepala"])
+    dated = revision.effective_on
     lifecycle.activate(revision, user=users["kepala"])
     sop1.refresh_from_db()
     revision.refresh_from_db()
@@ -33,8 +39,22 @@ def test_activating_a_revision_retires_the_version_in_force(sop1, users):
     assert kinds == [
         (Event.Kind.SOP_REVISED, revision.pk, {}),
         (Event.Kind.SOP_RETIRED, sop1.pk, {"status": "active"}),
-        (Event.Kind.SOP_ACTIVATED, revision.pk, {"status": "draft"}),
+        (Event.Kind.SOP_ACTIVATED, revision.pk, {"status": "draft", "effective_on": dated}),
     ]
+
+
+def test_activation_keeps_the_written_tanggal_efektif_or_dates_an_undated_version(sop1, users):
+    revision = lifecycle.copy_as_revision(sop1, user=users["kepala"])
+    lifecycle.activate(revision, user=users["kepala"])
+    assert Sop.objects.get(pk=revision.pk).effective_on == sop1.effective_on
+
+    undated = lifecycle.copy_as_revision(revision, user=users["kepala"])
+    Sop.objects.filter(pk=undated.pk).update(effective_on="")
+    with time_machine.travel(datetime.datetime(2026, 12, 3, 23, 30, tzinfo=WIB), tick=False):
+        lifecycle.activate(undated, user=users["kepala"])
+    assert Sop.objects.get(pk=undated.pk).effective_on == "3 Desember 2026"
+    event = Event.objects.filter(kind=Event.Kind.SOP_ACTIVATED, sop=undated).get()
+    assert event.after == {"status": "active", "version": 3, "effective_on": "3 Desember 2026"}
 
 
 def test_a_broken_step_table_is_not_activated(sop1, users):

@@ -5,8 +5,9 @@ import datetime
 import pytest
 import time_machine
 
-from activities import editor, lifecycle, pengesahan
-from activities.models import Run, Sop, SopAct
+from activities import acting, editor, lifecycle, pengesahan
+from activities.errors import Forbidden, Invalid, Stale
+from activities.models import Event, Role, Run, Sop, SopAct
 from tests.test_editor import _post
 from tests.test_workflow import open_run
 
@@ -103,6 +104,7 @@ def test_who_may_submit_and_approve(client_for, users, sop1, revision):
     # Approving twice: the second act is refused with a message, nothing changes.
     client_for("kepala").post(url, {"action": "sahkan"})
     again = client_for("kepala").post(url, {"action": "sahkan"})
+    assert again.status_code == 409
     assert "sudah berubah" in again.content.decode()
     assert SopAct.objects.filter(kind="approved").count() == 1
 
@@ -133,3 +135,99 @@ def test_diff_lists_added_removed_and_changed_steps_field_by_field(users, sop1, 
     changed = {(s.number_after, c.label) for s in diff.steps for c in s.changes}
     assert changed == {(3, "Output"), (15, "Keterangan")}
     assert diff.base == sop1 and not diff.fields
+
+
+def test_refusals_are_typed(users, sop1, revision):
+    with pytest.raises(Forbidden):
+        pengesahan.submit(revision, users["kasi"])
+    pengesahan.submit(revision, users["kasubag_tu"])
+    with pytest.raises(Stale):
+        pengesahan.submit(revision, users["kasubag_tu"])
+    for username in ("kasi", "staf", "kasubag_tu", "kabid"):
+        with pytest.raises(Forbidden):
+            pengesahan.approve(revision, users[username])
+        with pytest.raises(Forbidden):
+            pengesahan.return_for_fix(revision, users[username], "Perbaiki")
+    with pytest.raises(Invalid) as missing:
+        pengesahan.return_for_fix(revision, users["kepala"], "  ")
+    assert missing.value.field == "notes"
+    pengesahan.approve(revision, users["kepala"])
+    with pytest.raises(Stale):
+        pengesahan.approve(revision, users["kepala"])
+    assert SopAct.objects.filter(kind="approved").count() == 1
+
+
+def sop_events(sop):
+    return [
+        (event.kind, event.actor.username, event.role.name if event.role else None)
+        for event in Event.objects.filter(sop=sop).order_by("pk")
+    ]
+
+
+@time_machine.travel(datetime.datetime(2026, 12, 3, 10, 0, tzinfo=WIB), tick=False)
+def test_approving_records_what_the_admins_activation_records(users, sop1, sop2, revision):
+    """One way into force: the same events, the same fields, whichever door it came through."""
+    pengesahan.submit(revision, users["kasubag_tu"])
+    written = revision.effective_on
+    pengesahan.approve(revision, users["kepala"])
+    activated = lifecycle.copy_as_revision(sop2, user=users["admin"])
+    lifecycle.activate(activated, user=users["admin"])
+
+    approved_events = list(Event.objects.filter(sop__in=[sop1, revision]).order_by("pk"))
+    admin_events = list(Event.objects.filter(sop__in=[sop2, activated]).order_by("pk"))
+    shape = [
+        (event.kind, sorted(event.before), sorted(event.after)) for event in approved_events[1:]
+    ]
+    assert shape == [(e.kind, sorted(e.before), sorted(e.after)) for e in admin_events[1:]]
+    assert [(e.kind, e.sop_id, e.before, e.after) for e in approved_events[1:]] == [
+        (
+            Event.Kind.SOP_RETIRED,
+            sop1.pk,
+            {"status": "active"},
+            {"status": "retired", "version": 1},
+        ),
+        (
+            Event.Kind.SOP_ACTIVATED,
+            revision.pk,
+            {"status": "submitted", "effective_on": written},
+            {"status": "active", "version": 2, "effective_on": "3 Desember 2026"},
+        ),
+    ]
+    assert sop_events(revision)[-1] == (Event.Kind.SOP_ACTIVATED, "kepala", "Kepala")
+    assert sop_events(sop1)[-1] == (Event.Kind.SOP_RETIRED, "kepala", "Kepala")
+    act = SopAct.objects.get(kind="approved")
+    assert act.after == {"status": "active", "effective_on": "3 Desember 2026", "retired": sop1.pk}
+
+
+def test_approving_a_broken_step_table_is_refused_and_changes_nothing(client_for, users, revision):
+    pengesahan.submit(revision, users["kasubag_tu"])
+    revision.steps.filter(number=15).update(kind="process")
+    response = client_for("kepala").post(f"/sop/{revision.pk}/pengesahan/", {"action": "sahkan"})
+    assert response.status_code == 200
+    assert "belum dapat diberlakukan" in response.content.decode()
+    assert Sop.objects.get(pk=revision.pk).status == Sop.Status.SUBMITTED
+    assert not Event.objects.filter(kind=Event.Kind.SOP_ACTIVATED).exists()
+    assert not SopAct.objects.filter(kind="approved").exists()
+
+
+@time_machine.travel(datetime.datetime(2026, 11, 30, 9, 0, tzinfo=WIB), tick=False)
+def test_a_plh_of_the_kepala_has_his_steps_but_does_not_approve_sops(client_for, users, revision):
+    """Acting for a role gives its steps, not its flags: pengesahan stays with the holders."""
+    kepala = Role.objects.get(unit__short_name="Kesbangpol", name="Kepala")
+    acting.appoint(
+        user=users["kepala"],
+        role=kepala,
+        person=users["kasubag_tu"],
+        kind="plh",
+        start_date=datetime.date(2026, 11, 30),
+        end_date=datetime.date(2026, 12, 4),
+        letter_number="800/123-Kesbangpol/2026",
+        letter_date=datetime.date(2026, 11, 27),
+        reason="Cuti tahunan",
+    )
+    pengesahan.submit(revision, users["kasubag_tu"])
+    client = client_for("kasubag_tu")
+    assert client.get(f"/sop/{revision.pk}/pengesahan/").status_code == 403
+    assert client.post(f"/sop/{revision.pk}/pengesahan/", {"action": "sahkan"}).status_code == 403
+    assert f"/sop/{revision.pk}/pengesahan/" not in client.get("/tugas/").content.decode()
+    assert Sop.objects.get(pk=revision.pk).status == Sop.Status.SUBMITTED

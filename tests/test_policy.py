@@ -16,9 +16,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from activities import lifecycle, policy, workflow
+from activities import lifecycle, pengesahan, policy, workflow
 from activities.errors import Forbidden
-from activities.models import ActingAppointment, Event, Role, Run, Sop, StepRun
+from activities.models import ActingAppointment, Event, Role, Run, Sop, SopAct, StepRun
 
 pytestmark = pytest.mark.django_db
 
@@ -247,6 +247,20 @@ def probe_appoint_acting(p, user):
     return happened, response.status_code, unchanged, holds_flag(user, "appoint_acting", p.sop.unit)
 
 
+def submitted_revision(p):
+    draft = lifecycle.copy_as_revision(p.sop, user=p.users["admin"])
+    return pengesahan.submit(draft, p.users["admin"])
+
+
+def probe_approve_sops(p, user):
+    draft = submitted_revision(p)
+    before = state(), SopAct.objects.count()
+    response = p.client.post(reverse("sop_pengesahan", args=[draft.pk]), {"action": "sahkan"})
+    happened = Sop.objects.get(pk=draft.pk).status == Sop.Status.ACTIVE
+    unchanged = (state(), SopAct.objects.count()) == before
+    return happened, response.status_code, unchanged, holds_flag(user, "approve_sops", p.sop.unit)
+
+
 def probe_by_policy(capability):
     """Capabilities whose page another part builds: the object and the queryset form agree."""
 
@@ -273,6 +287,7 @@ PROBES = {
     "maintain_sops": probe_maintain_sops,
     "appoint_acting": probe_appoint_acting,
     "see_statistics": probe_by_policy("see_statistics"),
+    "approve_sops": probe_approve_sops,
 }
 # Pages of the user's own units: another unit's objects are simply not offered there.
 LIST_CAPABILITIES = {"see_archive", "export", "appoint_acting"}
@@ -330,6 +345,40 @@ def test_a_kasubag_tu_may_also_cancel_by_one_tick(client_for, users, sop1):
     assert run.status == Run.Status.CANCELLED
     event = run.events.get(kind=Event.Kind.CANCELLED)
     assert (event.actor, event.role.name) == (users["kasubag_tu"], "Kasubag TU")
+
+
+def test_a_kasi_may_also_approve_sops_by_one_tick(client_for, users, sop1):
+    """Pengesahan is the policy's data: the tick, not the role's kind, decides."""
+    draft = pengesahan.submit(lifecycle.copy_as_revision(sop1, user=users["admin"]), users["admin"])
+    url = reverse("sop_pengesahan", args=[draft.pk])
+    client = client_for("kasi")
+    assert url not in client.get("/tugas/").content.decode()
+    assert client.post(url, {"action": "sahkan"}).status_code == 403
+
+    Role.objects.filter(unit=sop1.unit, name="Kasi").update(approves_sops=True)
+
+    assert url in client.get("/tugas/").content.decode()
+    assert url in client.get(draft.get_absolute_url()).content.decode()
+    assert client.post(url, {"action": "sahkan"}).status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == Sop.Status.ACTIVE
+    event = Event.objects.get(kind=Event.Kind.SOP_ACTIVATED, sop=draft)
+    assert (event.actor, event.role.name) == (users["kasi"], "Kasi")
+    assert SopAct.objects.get(sop=draft, kind=SopAct.Kind.APPROVED).actor == users["kasi"]
+
+
+@pytest.mark.parametrize("username", USERNAMES)
+def test_pending_sops_match_the_pengesahan_page(client_for, users, sop1, sop2, username):
+    """The queryset form (the inbox's pending SOPs) lists exactly what the page lets one decide."""
+    drafts = [
+        pengesahan.submit(lifecycle.copy_as_revision(sop, user=users["admin"]), users["admin"])
+        for sop in (sop1, sop2)
+    ]
+    client = client_for(username)
+    listed = {sop.pk for sop in client.get("/tugas/").context["pending_sops"]}
+    for draft in drafts:
+        status = client.get(reverse("sop_pengesahan", args=[draft.pk])).status_code
+        assert (draft.pk in listed) == (status == 200)
 
 
 @pytest.mark.parametrize("username", USERNAMES)

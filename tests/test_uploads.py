@@ -3,6 +3,7 @@
 import datetime
 import hashlib
 import io
+import random
 import zipfile
 
 import pytest
@@ -13,7 +14,7 @@ from django.db import IntegrityError
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from openpyxl import Workbook
-from PIL import Image
+from PIL import Image, ImageFile
 
 from activities import tasks, uploads, workflow
 from activities.models import Attachment, Event
@@ -41,6 +42,21 @@ def camera_jpeg(name="IMG_0001.jpg", size=(4000, 3000), orientation=6):
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85, exif=exif.tobytes())
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+
+def noise_jpeg(progressive=False):
+    """A 400×300 photo of noise: a long scan, with room to cut it in the middle."""
+    pixels = random.Random(7).randbytes(400 * 300 * 3)
+    buffer = io.BytesIO()
+    image = Image.frombytes("RGB", (400, 300), pixels)
+    image.save(buffer, "JPEG", quality=90, progressive=progressive)
+    return buffer.getvalue()
+
+
+def cut_and_closed(data):
+    """`data` cut in the middle of its scans, with an end marker put after the cut."""
+    scan = data.index(b"\xff\xda")
+    return data[: (scan + len(data)) // 2] + b"\xff\xd9"
 
 
 def png_with_alpha(name="denah.png"):
@@ -143,6 +159,48 @@ def test_too_much_for_one_step_is_refused(db, settings):
 def test_corrupt_files_are_refused(db, upload):
     message = refusal([upload])
     assert "rusak" in message or "terpotong" in message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(noise_jpeg(), id="baseline"),
+        pytest.param(noise_jpeg(progressive=True), id="progressive"),
+        pytest.param(camera_jpeg().read(), id="decoded-at-a-reduced-scale"),
+    ],
+)
+def test_a_jpeg_cut_short_and_closed_with_an_end_marker_is_refused(db, data):
+    message = refusal([SimpleUploadedFile("foto.jpg", cut_and_closed(data))])
+    assert "“foto.jpg” ditolak: gambar rusak atau tidak dapat dibaca sebagai JPEG." in message
+
+
+def test_a_cut_jpeg_on_the_step_page_is_refused_and_nothing_is_kept(db, settings, run, client_for):
+    cut = SimpleUploadedFile("foto.jpg", cut_and_closed(noise_jpeg()), content_type="image/jpeg")
+    response = client_for("kasi").post(
+        f"/kegiatan/{run.pk}/langkah/1/", {"action": "selesai", "lampiran": [cut]}
+    )
+    assert response.status_code == 200
+    assert "“foto.jpg” ditolak: gambar rusak" in response.content.decode()
+    assert run.step_runs.get(step__number=1).state == "active"
+    assert Attachment.objects.count() == 0
+    assert media_files(settings) == []
+
+
+def test_images_are_decoded_with_truncated_images_refused(db, monkeypatch):
+    """Even where something told Pillow to load truncated images, uploads are decoded strictly."""
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    seen = []
+    real_load = ImageFile.ImageFile.load
+
+    def load(self):
+        if self.tile:  # pixels still to decode
+            seen.append(ImageFile.LOAD_TRUNCATED_IMAGES)
+        return real_load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    uploads.validate_uploads([SimpleUploadedFile("foto.jpg", noise_jpeg()), png_with_alpha()])
+    assert seen and not any(seen)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
 
 
 def test_decompression_bomb_is_refused(db):
@@ -424,6 +482,14 @@ def test_two_workers_making_one_rendition_keep_one_file(db, settings, run, users
     assert uploads.make_rendition(photo.pk) == raced[1]
     assert Attachment.objects.get(pk=photo.pk).rendition.name == raced[1]
     assert [name for name in media_files(settings) if "/kecil/" in name] == [raced[1]]
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_a_whole_jpeg_is_accepted(db, progressive):
+    data = noise_jpeg(progressive=progressive)
+    [upload] = uploads.validate_uploads([SimpleUploadedFile("foto.jpg", data)])
+    assert upload.content_type == "image/jpeg"
+    assert Image.open(io.BytesIO(upload.data)).size == (400, 300)
 
 
 def test_small_image_is_not_enlarged(db):

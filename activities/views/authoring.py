@@ -5,14 +5,23 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
-from activities import access, definitions, editor, errors, importers, lifecycle, pengesahan
+from activities import (
+    access,
+    definitions,
+    editor,
+    errors,
+    importers,
+    lifecycle,
+    pengesahan,
+    policy,
+)
 from activities.models import Role, Sop, SopItem
 from activities.sop_forms import (
     ImportForm,
@@ -247,7 +256,7 @@ def sop_edit(request, pk):
         try:
             editor.save_draft(sop, identity, steps, _confirmed_notes(request))
         except editor.DraftChanged as error:
-            messages.error(request, str(error))
+            messages.error(request, error.message)
             return redirect(sop.get_absolute_url())
         messages.success(request, _("Draf disimpan."))
         return redirect("sop_edit", pk=sop.pk)
@@ -306,12 +315,14 @@ def sop_revise(request, pk):
 @login_required
 @require_http_methods(["POST"])
 def sop_submit(request, pk):
-    """A draft goes to the unit's Kepala for pengesahan."""
+    """A draft goes to the unit's pimpinan for pengesahan."""
     sop = access.get_draft_for_maintainer(request.user, pk)
     try:
         pengesahan.submit(sop, request.user)
-    except pengesahan.PengesahanError as error:
-        messages.error(request, _("Belum dapat diajukan: %(why)s") % {"why": error})
+    except errors.Forbidden:
+        raise PermissionDenied from None
+    except errors.WorkflowError as error:
+        messages.error(request, _("Belum dapat diajukan: %(why)s") % {"why": error.message})
         return redirect("sop_edit", pk=sop.pk) if sop.status == Sop.Status.DRAFT else redirect(sop)
     messages.success(request, _("SOP diajukan untuk disahkan pimpinan unit."))
     return redirect(sop)
@@ -320,11 +331,15 @@ def sop_submit(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def sop_pengesahan(request, pk):
-    """/sop/<id>/pengesahan/: the Kepala reads the changes and approves or returns the draft."""
+    """/sop/<id>/pengesahan/: the pimpinan reads the changes and approves or returns the draft.
+
+    A refusal by role is a 403; a version whose status changed meanwhile is the page again
+    with the message (409); a missing note is the form's message.
+    """
     sop = access.get_sop_for_user(request.user, pk)
-    if not pengesahan.may_approve(request.user, sop):
+    if not policy.can_approve_sop(request.user, sop):
         raise PermissionDenied
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -342,8 +357,15 @@ def sop_pengesahan(request, pk):
                 messages.success(request, _("SOP dikembalikan kepada penyusun dengan catatan."))
                 return redirect("inbox")
             error = _("Pilih sahkan atau kembalikan.")
-        except pengesahan.PengesahanError as refused:
-            error = str(refused)
+        except errors.Forbidden:
+            raise PermissionDenied from None
+        except errors.NotFound as refused:
+            raise Http404(refused.message) from None
+        except errors.WorkflowError as refused:
+            error = refused.message
+            if isinstance(refused, errors.Stale):
+                status = 409
+                sop.refresh_from_db()
     context = {
         "sop": sop,
         "diff": pengesahan.diff(sop),
@@ -351,4 +373,4 @@ def sop_pengesahan(request, pk):
         "error": error,
         "notes": request.POST.get("notes", "") if request.method == "POST" else "",
     }
-    return render(request, "authoring/pengesahan.html", context, status=200)
+    return render(request, "authoring/pengesahan.html", context, status=status)

@@ -72,6 +72,7 @@ def sop_detail(request, pk):
             "can_open": policy.can_open(request.user, sop),
             "can_monitor": access.can_monitor(request.user, sop.unit),
             "can_edit": access.may_maintain_sops(request.user, sop.unit),
+            "can_approve": policy.can_approve_sop(request.user, sop),
         },
     )
 
