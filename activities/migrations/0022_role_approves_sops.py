@@ -9,7 +9,7 @@ def heads_approve_sops(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0015_sop_role_names"),
+        ("activities", "0021_history_of_letterhead_and_labels"),
     ]
 
     operations = [
