@@ -44,6 +44,15 @@ urlpatterns = [
     ),
     path("arsip/", archive.archive_list, name="archive_list"),
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
+    path("arsip/laporan/<int:pk>/", archive.period_report, name="period_report"),
+    path(
+        "arsip/laporan/<int:pk>/status/", archive.period_report_status, name="period_report_status"
+    ),
+    path(
+        "arsip/laporan/<int:pk>/laporan.pdf",
+        archive.period_report_download,
+        name="period_report_download",
+    ),
     path("delegasi/", acting.appointment_list, name="appointment_list"),
     path("delegasi/<int:pk>/akhiri/", acting.appointment_end, name="appointment_end"),
     path("sop/<int:pk>/log.csv", monitoring.log_csv, name="sop_log_csv"),
