@@ -31,6 +31,10 @@ def keep_for():
     return datetime.timedelta(hours=settings.SOPFLOW_PERIOD_REPORT_KEEP_HOURS)
 
 
+def _stale_after():
+    return datetime.timedelta(seconds=settings.SOPFLOW_TASK_STALE_SECONDS)
+
+
 def unit_key(units):
     return ",".join(str(pk) for pk in sorted({unit.pk for unit in units}))
 
@@ -62,6 +66,10 @@ def request_report(user, units, date_from, date_to, *, sop=None, total=0, now=No
     parameters = _parameters(user, units, date_from, date_to, sop)
     report = _live(parameters, now)
     if report is not None:
+        if report.status == Status.QUEUED and report.created_at < now - _stale_after():
+            # Its task should have started long ago: it was lost, so queue it again (the
+            # claim makes a second copy of the task harmless).
+            tasks.enqueue_on_commit(tasks.prepare_period_report, report.pk)
         return report, False
     try:
         with transaction.atomic():
@@ -77,7 +85,7 @@ def request_report(user, units, date_from, date_to, *, sop=None, total=0, now=No
 def _claim(report_id, now):
     """Take the report for this worker: queued, or running under a worker that stopped long
     ago (SOPFLOW_TASK_STALE_SECONDS, when the scheduler queues its task again)."""
-    stale = now - datetime.timedelta(seconds=settings.SOPFLOW_TASK_STALE_SECONDS)
+    stale = now - _stale_after()
     return (
         PeriodReport.objects.filter(pk=report_id)
         .filter(Q(status=Status.QUEUED) | Q(status=Status.RUNNING, started_at__lt=stale))

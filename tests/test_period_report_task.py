@@ -147,6 +147,25 @@ def test_two_racing_requests_make_one_report(users, sop1, monkeypatch):
     assert created and third != first
 
 
+def test_a_report_whose_task_was_lost_is_queued_again_when_asked_for(
+    users, sop1, settings, django_capture_on_commit_callbacks
+):
+    units = [sop1.unit]
+    with django_capture_on_commit_callbacks(execute=False):
+        report, _created = period_reports.request_report(users["kepala"], units, *SEPTEMBER)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert period_reports.request_report(users["kepala"], units, *SEPTEMBER)[0] == report
+    assert queued == []  # young: its task is on its way
+    later = report.created_at + datetime.timedelta(seconds=settings.SOPFLOW_TASK_STALE_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        again, created = period_reports.request_report(
+            users["kepala"], units, *SEPTEMBER, now=later
+        )
+    assert (again, created, len(queued)) == (report, False, 1)
+    report.refresh_from_db()
+    assert report.status == "ready"
+
+
 def test_progress_is_written_as_the_runs_are_timed(users, many_runs, monkeypatch):
     monkeypatch.setattr(reports, "ARCHIVE_REPORT_CHUNK", 50)
     report, _created = period_reports.request_report(
