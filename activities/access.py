@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from activities import policy
-from activities.models import Role, Step, StepRun
+from activities.models import PeriodReport, Role, Step, StepRun
 
 
 def sop_queryset(user):
@@ -55,6 +55,18 @@ def require_units(user, capability):
 
 def require_archive_access(user):
     return require_units(user, "see_archive")
+
+
+def get_period_report_for_user(user, pk):
+    """A period report the user asked for himself: anybody else's is a 404, whatever unit he
+    works in; a 403 once he may no longer export the archive of each of its units."""
+    report = get_object_or_404(
+        PeriodReport.objects.select_related("sop"), pk=pk, requested_by_id=user.pk
+    )
+    unit_ids = [int(part) for part in report.unit_ids.split(",") if part]
+    if not unit_ids or not all(policy.has(user, "export", unit_id) for unit_id in unit_ids):
+        raise PermissionDenied
+    return report
 
 
 def monitoring_units(user):

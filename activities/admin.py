@@ -23,6 +23,7 @@ from activities.models import (
     MonitoringRow,
     Notification,
     PeriodicJob,
+    PeriodReport,
     Role,
     Run,
     Sop,
@@ -578,6 +579,12 @@ class AttachmentAdmin(ReadOnlyAdmin):
 @admin.register(ArchivedReport)
 class ArchivedReportAdmin(ReadOnlyAdmin):
     list_display = ["run", "sha256", "size", "archived_at"]
+
+
+@admin.register(PeriodReport)
+class PeriodReportAdmin(ReadOnlyAdmin):
+    list_display = ["requested_by", "date_from", "date_to", "sop", "status", "done", "total"]
+    list_filter = ["status"]
 
 
 class DeliveryInline(admin.TabularInline):

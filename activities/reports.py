@@ -38,8 +38,15 @@ logger = logging.getLogger(__name__)
 
 LAPORAN_TEMPLATE = "reports/laporan.html"
 ARSIP_TEMPLATE = "reports/arsip.html"
-# A period report is one table row per run; beyond this it is a book, not a report.
-ARCHIVE_REPORT_MAX_RUNS = 1000
+# A period report of up to this many finished runs is rendered in the request (about 1.5 s);
+# a larger one is prepared by the worker (activities/period_reports.py).
+ARCHIVE_REPORT_INLINE_MAX_RUNS = 200
+# A period report is one table row per run; beyond this it is a book, not a report. Measured in
+# the worker: 1,000 rows take WeasyPrint about 7 s and 300 MB, 5,000 rows about a minute and
+# 1 GB; twice that would want more memory than one worker of a small office server has.
+ARCHIVE_REPORT_MAX_RUNS = 5000
+# Runs timed per step of the period report's progress (and per batch of step-run queries).
+ARCHIVE_REPORT_CHUNK = 100
 CALENDAR_DAY_MINUTES = 24 * 60
 
 
@@ -638,20 +645,33 @@ def _period_runs(units, date_from, date_to, sop):
     return runs.filter(status=Run.Status.FINISHED)
 
 
-def build_archive_report(units, date_from, date_to, *, sop=None, now=None):
-    """Finished runs of `units` in the period, grouped per SOP version, with their timing."""
-    now = now or timezone.now()
-    units = list(units)
-    runs_query = _period_runs(units, date_from, date_to, sop)
-    count = runs_query.count()
+def period_run_count(units, date_from, date_to, *, sop=None):
+    """How many finished runs the period report would list; ReportTooLarge beyond the maximum."""
+    count = _period_runs(units, date_from, date_to, sop).count()
     if count > ARCHIVE_REPORT_MAX_RUNS:
         raise ReportTooLarge(count)
+    return count
+
+
+def build_archive_report(units, date_from, date_to, *, sop=None, now=None, progress=None):
+    """Finished runs of `units` in the period, grouped per SOP version, with their timing.
+
+    `progress(done, total)` is called after each ARCHIVE_REPORT_CHUNK runs are timed.
+    """
+    now = now or timezone.now()
+    units = list(units)
+    period_run_count(units, date_from, date_to, sop=sop)
     runs = list(
-        runs_query.select_related("sop__unit", "unit").order_by(
-            "unit__name", "sop__name", "sop__version", "finished_at", "id"
-        )
+        _period_runs(units, date_from, date_to, sop)
+        .select_related("sop__unit", "unit")
+        .order_by("unit__name", "sop__name", "sop__version", "finished_at", "id")
     )
-    timings = bulk_timings(runs, now=now)
+    timings = {}
+    for start in range(0, len(runs), ARCHIVE_REPORT_CHUNK):
+        chunk = runs[start : start + ARCHIVE_REPORT_CHUNK]
+        timings.update(bulk_timings(chunk, now=now))
+        if progress is not None:
+            progress(start + len(chunk), len(runs))
     groups = {}
     for run in runs:
         group = groups.setdefault(run.sop_id, SopGroup(sop=run.sop))
@@ -683,6 +703,7 @@ def build_archive_report(units, date_from, date_to, *, sop=None, now=None):
     )
 
 
-def render_archive_report(units, date_from, date_to, *, sop=None, now=None):
-    report = build_archive_report(units, date_from, date_to, sop=sop, now=now)
+def render_archive_report(units, date_from, date_to, *, sop=None, now=None, progress=None):
+    """PDF bytes of the period report: the one renderer of the request and of the worker."""
+    report = build_archive_report(units, date_from, date_to, sop=sop, now=now, progress=progress)
     return pdf.render_pdf(ARSIP_TEMPLATE, {"report": report})

@@ -41,6 +41,11 @@ JOBS: list[Job] = [
     ),
     Job("remind_semester_end", "activities.tasks.remind_semester_end", datetime.timedelta(hours=6)),
     Job("clean_orphan_files", "activities.tasks.clean_orphan_files", datetime.timedelta(days=1)),
+    Job(
+        "expire_period_reports",
+        "activities.tasks.expire_period_reports",
+        datetime.timedelta(hours=1),
+    ),
 ]
 
 

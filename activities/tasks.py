@@ -29,21 +29,26 @@ def enqueue_on_commit(task_, *args, **kwargs):
     transaction.on_commit(functools.partial(task_.enqueue, *args, **kwargs), robust=True)
 
 
-def retried(function):
+def retried(function=None, *, on_give_up=None):
     """Retry `function` (a task body) with growing delays, a bounded number of times.
 
     Each attempt is its own task result, so the admin shows every failure; the attempt number
-    travels as the `attempt` keyword argument.
+    travels as the `attempt` keyword argument. `on_give_up(*args, error=…)`, if given, runs
+    once the last attempt has failed (to mark what the task was making as failed).
     """
+    if function is None:
+        return functools.partial(retried, on_give_up=on_give_up)
     path = f"{function.__module__}.{function.__name__}"
 
     @functools.wraps(function)
     def attempt_once(*args, attempt=1, **kwargs):
         try:
             return function(*args, **kwargs)
-        except Exception:
+        except Exception as error:
             if attempt > len(RETRY_DELAYS):
                 logger.exception("Task %s%r failed for good after %d attempts", path, args, attempt)
+                if on_give_up is not None:
+                    on_give_up(*args, error=error, **kwargs)
                 raise
             delay = RETRY_DELAYS[attempt - 1]
             logger.exception(
@@ -93,6 +98,29 @@ def archive_laporan(run_id):
     with transaction.atomic():
         notifications.laporan_archived(run, report)
     return report.sha256
+
+
+def _period_report_failed(report_id, *, error):
+    from activities import period_reports
+
+    period_reports.mark_failed(report_id, error)
+
+
+@task()
+@retried(on_give_up=_period_report_failed)
+def prepare_period_report(report_id):
+    """Render and store one period report that was too large for the request, once."""
+    from activities import period_reports
+
+    return period_reports.prepare(report_id)
+
+
+@task()
+def expire_period_reports():
+    """Delete the files of period reports kept longer than SOPFLOW_PERIOD_REPORT_KEEP_HOURS."""
+    from activities import period_reports
+
+    return period_reports.expire_due()
 
 
 @task()

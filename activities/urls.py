@@ -47,6 +47,15 @@ urlpatterns = [
     path("arsip/laporan.pdf", archive.archive_report, name="archive_report"),
     path("verifikasi/", verify.verify_index, name="verify_index"),
     path("verifikasi/<str:code>/", verify.verify_document, name="verify_document"),
+    path("arsip/laporan/<int:pk>/", archive.period_report, name="period_report"),
+    path(
+        "arsip/laporan/<int:pk>/status/", archive.period_report_status, name="period_report_status"
+    ),
+    path(
+        "arsip/laporan/<int:pk>/laporan.pdf",
+        archive.period_report_download,
+        name="period_report_download",
+    ),
     path("delegasi/", acting.appointment_list, name="appointment_list"),
     path("delegasi/<int:pk>/akhiri/", acting.appointment_end, name="appointment_end"),
     path("sop/<int:pk>/log.csv", monitoring.log_csv, name="sop_log_csv"),

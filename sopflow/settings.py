@@ -233,6 +233,9 @@ TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBa
 # A task still marked running this long after it started is taken to have lost its worker
 # (killed, machine gone) and is queued again; every task is idempotent, so that is safe.
 SOPFLOW_TASK_STALE_SECONDS = env_int("SOPFLOW_TASK_STALE_SECONDS", 15 * 60)
+# A period report prepared in the background can be downloaded for this long; then the
+# scheduler deletes its file and the page offers to prepare it again.
+SOPFLOW_PERIOD_REPORT_KEEP_HOURS = env_int("SOPFLOW_PERIOD_REPORT_KEEP_HOURS", 24)
 
 # The deadline sweep (activities/deadlines.py, every few minutes from the scheduler).
 # A reminder when this share (percent) of a step's standard has passed, and when it is due.

@@ -12,6 +12,7 @@ as a database file does; the SQLite races therefore copy the test database into 
 point every connection of the test at it.
 """
 
+import datetime
 import sqlite3
 import threading
 import time
@@ -19,8 +20,8 @@ import time
 import pytest
 from django.db import connection, connections
 
-from activities import workflow
-from activities.models import Event, Run, StepRun
+from activities import period_reports, workflow
+from activities.models import Event, PeriodReport, Run, StepRun
 from activities.workflow import WorkflowError
 from tests.test_workflow import act, open_run
 
@@ -217,3 +218,16 @@ def test_cancel_and_finishing_the_last_step_racing(racing_db, sop2, users):
         assert run.status == Run.Status.CANCELLED and run.finished_at is None
         assert count(run, Event.Kind.COMPLETED) == 6  # steps 3 and 5 are approvals
         assert active_rounds(run) == [(9, 1)]
+
+
+def test_racing_requests_for_one_period_report_make_one(racing_db, sop1, users):
+    """A double click on a large period report: one report, one task; all get that one."""
+    september = (datetime.date(2026, 9, 1), datetime.date(2026, 9, 30))
+
+    def ask():
+        return period_reports.request_report(users["kepala"], [sop1.unit], *september)
+
+    answers = winners(race(racing_db, [ask] * RACERS))
+    assert sorted(created for _report, created in answers) == [False] * (RACERS - 1) + [True]
+    assert len({report.pk for report, _created in answers}) == 1
+    assert PeriodReport.objects.count() == 1

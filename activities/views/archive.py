@@ -7,6 +7,7 @@ the run's unit; nothing under MEDIA_ROOT is meant to be published directly.
 import datetime
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
@@ -17,12 +18,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from activities import access, policy, reports, spreadsheets, tasks
+from activities import access, period_reports, policy, reports, spreadsheets, tasks
 from activities.forms import ArchiveFilterForm
-from activities.models import ArchivedReport, Attachment, Run
+from activities.models import ArchivedReport, Attachment, PeriodReport, Run
 from activities.paging import InvalidCursor, keyset_page
 
 PAGE_SIZE = 50
+# The user's own period reports listed on the archive page, newest first.
+RECENT_PERIOD_REPORTS = 5
 EXPORT_MAX_ROWS = 10_000
 # Attachments never change once stored, so browsers may keep them for a while (privately).
 FILE_CACHE_SECONDS = 24 * 3600
@@ -140,11 +143,15 @@ def archive_list(request):
         page = keyset_page(runs, sort_field, PAGE_SIZE)
     rows, next_cursor = page.rows, page.next_cursor
     base_query = _query_without(request, "setelah", "format")
+    may_export = policy.has_anywhere(request.user, "export")
+    own_reports = PeriodReport.objects.filter(requested_by=request.user).select_related("sop")
     context = {
         "form": form,
         "rows": rows,
         "units": units,
-        "may_export": policy.has_anywhere(request.user, "export"),
+        "may_export": may_export,
+        "inline_limit": reports.ARCHIVE_REPORT_INLINE_MAX_RUNS,
+        "period_reports": list(own_reports[:RECENT_PERIOD_REPORTS]) if may_export else [],
         "next_url": "?"
         + urlencode([*_params(request, "setelah", "format"), ("setelah", next_cursor)])
         if next_cursor
@@ -238,10 +245,9 @@ def archive_report(request):
     if not (date_from and date_to):
         messages.error(request, _("Isi tanggal “dari” dan “sampai” untuk mencetak laporan arsip."))
         return redirect(back)
+    sop = form.cleaned_data["sop"]
     try:
-        data = reports.render_archive_report(
-            units, date_from, date_to, sop=form.cleaned_data["sop"]
-        )
+        count = reports.period_run_count(units, date_from, date_to, sop=sop)
     except reports.ReportTooLarge as error:
         messages.error(
             request,
@@ -252,7 +258,63 @@ def archive_report(request):
             % {"count": error.count, "limit": reports.ARCHIVE_REPORT_MAX_RUNS},
         )
         return redirect(back)
+    if count > reports.ARCHIVE_REPORT_INLINE_MAX_RUNS:
+        report, created = period_reports.request_report(
+            request.user, units, date_from, date_to, sop=sop, total=count
+        )
+        if not created:
+            messages.info(request, _("Laporan periode ini sudah Anda minta; berikut keadaannya."))
+        return redirect(report)
+    data = reports.render_archive_report(units, date_from, date_to, sop=sop)
     response = HttpResponse(data, content_type="application/pdf")
     filename = f"laporan-arsip-{date_from.isoformat()}-{date_to.isoformat()}.pdf"
     response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def _period_report_context(report):
+    query = {"dari": report.date_from.isoformat(), "sampai": report.date_to.isoformat()}
+    if report.sop_id:
+        query["sop"] = report.sop_id
+    return {
+        "report": report,
+        "expired": report.is_expired(),
+        "keep_hours": settings.SOPFLOW_PERIOD_REPORT_KEEP_HOURS,
+        "again_url": reverse("archive_report") + "?" + urlencode(query),
+    }
+
+
+@login_required
+@require_safe
+def period_report(request, pk):
+    """The page of a period report the worker prepares: where it stands, then its download.
+    Without JavaScript a reload shows the state; with it the status part polls itself."""
+    report = access.get_period_report_for_user(request.user, pk)
+    response = render(request, "archive/period_report.html", _period_report_context(report))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_safe
+def period_report_status(request, pk):
+    """The status part of that page, polled by htmx until the report is ready or failed."""
+    report = access.get_period_report_for_user(request.user, pk)
+    response = render(request, "archive/_period_report_status.html", _period_report_context(report))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_safe
+def period_report_download(request, pk):
+    """The PDF of a ready period report, for the user who asked for it only."""
+    report = access.get_period_report_for_user(request.user, pk)
+    if report.status != PeriodReport.Status.READY or report.is_expired() or not report.file:
+        return redirect(report)
+    filename = f"laporan-arsip-{report.date_from.isoformat()}-{report.date_to.isoformat()}.pdf"
+    response = _file_response(
+        report.file, content_type="application/pdf", filename=filename, inline=True
+    )
+    response["Cache-Control"] = "private, no-store"
     return response

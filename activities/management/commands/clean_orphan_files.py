@@ -9,8 +9,8 @@ from django.utils import timezone
 
 logger = logging.getLogger("sopflow.files")
 
-# Where uploads and archived laporan are written; nothing else in storage is touched.
-FOLDERS = ("lampiran", "arsip")
+# Where uploads, archived laporan and period reports are written; nothing else is touched.
+FOLDERS = ("lampiran", "arsip", "laporan-periode")
 # A file younger than this may belong to a transaction that has not committed yet.
 MIN_AGE = datetime.timedelta(days=1)
 
