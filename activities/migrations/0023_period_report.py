@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('activities', '0015_sop_role_names'),
+        ('activities', '0022_role_approves_sops'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
