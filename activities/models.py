@@ -954,6 +954,13 @@ class StepRun(models.Model):
             ),
             # /tugas/ sorted by due time, and the deadline sweep over active steps.
             models.Index(fields=["due_at"], condition=Q(state="active"), name="steprun_active_due"),
+            # /tugas/ and its navigation badge: the active rounds of the user's steps, soonest
+            # due first (`policy.inbox` filters on the step ids of the user's roles).
+            models.Index(
+                fields=["step", "due_at"],
+                condition=Q(state="active"),
+                name="steprun_active_step_due",
+            ),
             # Statistics of one step (median, p90 of its stored figures) over a period of
             # completion: closed rounds only. It carries the figures and the state too, so the
             # GROUP BY of `statistics.for_sop` reads the index alone, never the wide rows
