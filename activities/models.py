@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -814,6 +815,13 @@ class Run(models.Model):
     steps_on_time = models.PositiveSmallIntegerField(
         _("langkah tepat waktu"), null=True, blank=True, editable=False
     )
+    # When the run closed (finished or cancelled), null while it runs: a column the database
+    # computes and stores, so the archive filters and sorts on one indexed value.
+    closed_at = models.GeneratedField(
+        expression=Coalesce("finished_at", "cancelled_at"),
+        output_field=models.DateTimeField(_("ditutup"), null=True, blank=True),
+        db_persist=True,
+    )
 
     objects = RunQuerySet.as_manager()
 
@@ -827,6 +835,18 @@ class Run(models.Model):
             # /arsip/: a unit's closed runs by finish time, keyset-paginated.
             models.Index(
                 fields=["unit", "status", "-finished_at", "-id"], name="run_unit_finished"
+            ),
+            # /arsip/: a unit's closed runs, last closed first, keyset-paginated; and the same
+            # with a status filter (finished or cancelled only).
+            models.Index(
+                fields=["unit", "-closed_at", "-id"],
+                condition=Q(closed_at__isnull=False),
+                name="run_unit_closed",
+            ),
+            models.Index(
+                fields=["unit", "status", "-closed_at", "-id"],
+                condition=Q(closed_at__isnull=False),
+                name="run_unit_status_closed",
             ),
             # Statistics over finished runs of one SOP version in a period (stored figures).
             models.Index(
@@ -845,10 +865,6 @@ class Run(models.Model):
     @property
     def is_running(self):
         return self.status == self.Status.RUNNING
-
-    @property
-    def closed_at(self):
-        return self.finished_at or self.cancelled_at
 
     def acts(self):
         """{"opened"/"cancelled": Event}: who opened and who cancelled the run, and whether a

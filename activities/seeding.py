@@ -281,7 +281,7 @@ def _defaults(model):
     return {
         field.attname: field.get_default()
         for field in model._meta.concrete_fields
-        if field.attname != "id"
+        if field.attname != "id" and not field.generated
     }
 
 
@@ -550,7 +550,9 @@ class BulkWriter:
             if connection.vendor == "postgresql":
                 _copy(model, self.rows[model])
             else:
-                columns = [field.attname for field in model._meta.concrete_fields]
+                columns = [
+                    field.attname for field in model._meta.concrete_fields if not field.generated
+                ]
                 model.objects.bulk_create(
                     [
                         model(**{name: getattr(row, name) for name in columns})
@@ -593,7 +595,8 @@ def _copy_text(value):
 def _copy(model, rows):
     if not rows:
         return
-    fields = model._meta.concrete_fields
+    # Generated columns (Run.closed_at) are computed by the database.
+    fields = [field for field in model._meta.concrete_fields if not field.generated]
     names = [field.attname for field in fields]
     text = "".join(
         "\t".join(_copy_text(getattr(row, name)) for name in names) + "\n" for row in rows

@@ -45,6 +45,8 @@ def test_seed_scale_builds_runs_of_every_shape(users):
     assert statuses == {"running", "finished", "cancelled"}
     assert StepRun.objects.filter(state=StepRun.State.RETURNED).exists()
     assert not Run.objects.filter(status="finished", handling_office_minutes=None).exists()
+    assert not Run.objects.filter(status="finished", closed_at__isnull=True).exists()
+    assert not Run.objects.filter(status="running", closed_at__isnull=False).exists()
     # Every run has its opening event and exactly one active round while it runs.
     assert Event.objects.filter(kind=Event.Kind.OPENED).count() == 300
     running = Run.objects.filter(status="running").count()
