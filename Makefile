@@ -11,7 +11,7 @@ REQUIREMENTS := requirements.txt requirements-dev.txt
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-browser lint bench clean messages
+.PHONY: help install run test test-browser lint bench bench-scale clean messages
 
 help:
 	@echo "make run           set up, migrate, load the demo data, serve on http://$(HOST):$(PORT)/"
@@ -19,7 +19,8 @@ help:
 	@echo "make test          the whole test suite (unit, views, PDF, browser)"
 	@echo "make test-browser  only the browser tests (Chromium at /usr/bin/chromium)"
 	@echo "make lint          ruff check, ruff format --check, makemigrations --check"
-	@echo "make bench         the benchmarks in bench/"
+	@echo "make bench         the benchmarks in bench/ (PDF, import, statistics, sweep)"
+	@echo "make bench-scale   pages and transitions at RUNS runs (default 100000) on DATABASE_URL"
 	@echo "make clean         remove .venv, caches, collected static files and test artifacts"
 
 $(PY):
@@ -67,10 +68,19 @@ bench: $(STAMP)
 	@failed=""; \
 	for script in bench/*.py; do \
 		[ -e "$$script" ] || { echo "no benchmarks in bench/"; break; }; \
+		case "$$script" in bench/scale*|bench/http_*) continue;; esac; \
 		echo "== $$script"; \
 		PYTHONPATH=$(CURDIR) $(PY) $$script || failed="$$failed $$script"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "failed:$$failed" >&2; exit 1; fi
+
+# Builds the database once (seed_scale adds runs until it holds RUNS), then measures in
+# process and over HTTP (gunicorn + wrk). Use a database of its own for each size, e.g.
+# DATABASE_URL=postgres://postgres@127.0.0.1:5432/sopflow_bench_100k make bench-scale
+RUNS ?= 100000
+bench-scale: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(PY) bench/scale.py --runs $(RUNS)
+	PYTHONPATH=$(CURDIR) $(PY) bench/scale_http.py --runs $(RUNS)
 
 # The English catalogue: collects new msgids into locale/en/LC_MESSAGES/django.po, then compiles
 # it. Translate the new (empty or fuzzy) entries and run it again; commit the .po and the .mo.

@@ -59,6 +59,7 @@ DAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 UNIT_DAY_OFF = "Libur unit kerja"
 
 _UTC = datetime.UTC
+_DAY = datetime.timedelta(days=1)
 
 
 @functools.lru_cache(maxsize=64)
@@ -224,15 +225,57 @@ class OfficeCalendar:
             return 0.0
         day = start.astimezone(self.tz).date()
         last_day = end.astimezone(self.tz).date()
-        worked = datetime.timedelta()
-        while day <= last_day:
-            for open_at, close_at in self.intervals(day):
-                lower = max(start, open_at.astimezone(_UTC))
-                upper = min(end, close_at.astimezone(_UTC))
-                if upper > lower:
-                    worked += upper - lower
-            day += datetime.timedelta(days=1)
+        # Only the first and the last day are cut by the moments; the whole days between come
+        # from running totals of worked time per day (exact timedeltas, so the sum is the
+        # same as adding day by day).
+        worked = self._clipped(day, start, end)
+        if last_day > day:
+            # The earlier day first: it may move the totals' first day, the later one cannot.
+            before = self._worked_before(day + _DAY)
+            worked += self._worked_before(last_day) - before
+            worked += self._clipped(last_day, start, end)
         return worked / datetime.timedelta(minutes=1)
+
+    def _clipped(self, day, start, end):
+        worked = datetime.timedelta()
+        for open_at, close_at in self.intervals(day):
+            lower = max(start, open_at.astimezone(_UTC))
+            upper = min(end, close_at.astimezone(_UTC))
+            if upper > lower:
+                worked += upper - lower
+        return worked
+
+    def _day_worked(self, day):
+        return sum(
+            (close_at - open_at for open_at, close_at in self.intervals(day)), datetime.timedelta()
+        )
+
+    def _worked_before(self, day):
+        """Worked time of every day from the running totals' first day up to `day` (excluded).
+
+        The totals start at the earliest day asked for and grow in either direction as
+        needed; they are rebuilt when the days off or special weeks change."""
+        key = (len(self.days_off), len(self.special_weeks), self.national_holidays)
+        totals = getattr(self, "_totals", None)
+        if totals is None or self._totals_key != key:
+            self._totals_key, self._totals_first, totals = key, day, [datetime.timedelta()]
+            self._totals = totals
+        first = self._totals_first
+        if day < first:
+            # Prepend the missing days: new totals for them, the old ones shifted.
+            count = (first - day).days
+            head = [datetime.timedelta()]
+            for offset in range(count):
+                head.append(head[-1] + self._day_worked(day + datetime.timedelta(days=offset)))
+            shift = head[-1]
+            totals = head[:-1] + [total + shift for total in totals]
+            self._totals, self._totals_first, first = totals, day, day
+        index = (day - first).days
+        while len(totals) <= index:
+            totals.append(
+                totals[-1] + self._day_worked(first + datetime.timedelta(len(totals) - 1))
+            )
+        return totals[index]
 
     # Due times ------------------------------------------------------------------------------
 

@@ -922,6 +922,13 @@ class Run(models.Model):
     steps_on_time = models.PositiveSmallIntegerField(
         _("langkah tepat waktu"), null=True, blank=True, editable=False
     )
+    # When the run closed (finished or cancelled), null while it runs: a column the database
+    # computes and stores, so the archive filters and sorts on one indexed value.
+    closed_at = models.GeneratedField(
+        expression=Coalesce("finished_at", "cancelled_at"),
+        output_field=models.DateTimeField(_("ditutup"), null=True, blank=True),
+        db_persist=True,
+    )
 
     objects = RunQuerySet.as_manager()
 
@@ -935,6 +942,18 @@ class Run(models.Model):
             # /arsip/: a unit's closed runs by finish time, keyset-paginated.
             models.Index(
                 fields=["unit", "status", "-finished_at", "-id"], name="run_unit_finished"
+            ),
+            # /arsip/: a unit's closed runs, last closed first, keyset-paginated; and the same
+            # with a status filter (finished or cancelled only).
+            models.Index(
+                fields=["unit", "-closed_at", "-id"],
+                condition=Q(closed_at__isnull=False),
+                name="run_unit_closed",
+            ),
+            models.Index(
+                fields=["unit", "status", "-closed_at", "-id"],
+                condition=Q(closed_at__isnull=False),
+                name="run_unit_status_closed",
             ),
             # Statistics over finished runs of one SOP version in a period (stored figures).
             models.Index(
@@ -953,10 +972,6 @@ class Run(models.Model):
     @property
     def is_running(self):
         return self.status == self.Status.RUNNING
-
-    @property
-    def closed_at(self):
-        return self.finished_at or self.cancelled_at
 
     def acts(self):
         """{"opened"/"cancelled": Event}: who opened and who cancelled the run, and whether a
@@ -1062,6 +1077,13 @@ class StepRun(models.Model):
             ),
             # /tugas/ sorted by due time, and the deadline sweep over active steps.
             models.Index(fields=["due_at"], condition=Q(state="active"), name="steprun_active_due"),
+            # /tugas/ and its navigation badge: the active rounds of the user's steps, soonest
+            # due first (`policy.inbox` filters on the step ids of the user's roles).
+            models.Index(
+                fields=["step", "due_at"],
+                condition=Q(state="active"),
+                name="steprun_active_step_due",
+            ),
             # Statistics of one step (median, p90 of its stored figures) over a period of
             # completion: closed rounds only. It carries the figures and the state too, so the
             # GROUP BY of `statistics.for_sop` reads the index alone, never the wide rows

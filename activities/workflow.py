@@ -313,7 +313,8 @@ def _advance(run, current, actor, at, now, *, deadline=None):
         .first()
     )
     if following is None:
-        run.status, run.finished_at = Run.Status.FINISHED, at
+        # closed_at is computed by the database from finished_at; kept in step here.
+        run.status, run.finished_at, run.closed_at = Run.Status.FINISHED, at, at
         figures = _run_figures(run)
         updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
             status=Run.Status.FINISHED, finished_at=at, **figures
@@ -543,7 +544,7 @@ def cancel_run(*, run_id, user, reason, now=None):
     for step_run in active:
         figures = timing.round_figures(run.unit.calendar, step_run.activated_at, None, now)
         StepRun.objects.filter(pk=step_run.pk).update(**figures)
-    run.status, run.cancelled_at = Run.Status.CANCELLED, now
+    run.status, run.cancelled_at, run.closed_at = Run.Status.CANCELLED, now, now
     figures = _run_figures(run)
     updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
         status=Run.Status.CANCELLED, cancelled_at=now, cancel_reason=reason, **figures

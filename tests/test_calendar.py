@@ -195,3 +195,45 @@ def test_rejects_bad_weeks():
         )
     with pytest.raises(ValueError):
         OfficeCalendar(special_weeks=[(datetime.date(2026, 3, 1), datetime.date(2026, 2, 1), {})])
+
+
+def day_by_day_office_minutes(calendar, start, end):
+    """Office minutes the plain way: every day between, each clipped to the moments."""
+    utc = datetime.UTC
+    start, end = start.astimezone(utc), end.astimezone(utc)
+    if end <= start:
+        return 0.0
+    day, last_day = start.astimezone(calendar.tz).date(), end.astimezone(calendar.tz).date()
+    worked = datetime.timedelta()
+    while day <= last_day:
+        for open_at, close_at in calendar.intervals(day):
+            lower, upper = max(start, open_at.astimezone(utc)), min(end, close_at.astimezone(utc))
+            if upper > lower:
+                worked += upper - lower
+        day += datetime.timedelta(days=1)
+    return worked / datetime.timedelta(minutes=1)
+
+
+def test_office_minutes_equal_the_day_by_day_sum_on_many_random_intervals():
+    import random
+
+    rng = random.Random(8)
+    special = [(datetime.date(2025, 3, 1), datetime.date(2025, 3, 30), RAMADAN_WEEK)]
+    days_off = {datetime.date(2025, 1, 2): "Cuti bersama", datetime.date(2025, 8, 18): "Cuti"}
+    calendar = OfficeCalendar(days_off=days_off, special_weeks=special)
+    base = wib(2024, 12, 1, 0)
+    for count in range(3000):
+        if count % 100 == 0:  # fresh running totals now and then, from wherever asked first
+            calendar = OfficeCalendar(days_off=dict(days_off), special_weeks=special)
+        start = base + datetime.timedelta(minutes=rng.randint(0, 400 * 24 * 60))
+        end = start + datetime.timedelta(
+            minutes=rng.choice([rng.randint(0, 600), rng.randint(0, 200 * 24 * 60)]),
+            seconds=rng.randint(0, 59),
+        )
+        assert calendar.office_minutes(start, end) == day_by_day_office_minutes(
+            calendar, start, end
+        ), (start, end)
+    # A day off added later counts: the running totals follow the calendar.
+    calendar.days_off[datetime.date(2025, 6, 2)] = "Cuti"
+    start, end = wib(2025, 5, 1, 9), wib(2025, 7, 1, 9)
+    assert calendar.office_minutes(start, end) == day_by_day_office_minutes(calendar, start, end)

@@ -1,5 +1,6 @@
 """The SOP document as an A4 landscape PDF (/sop/<id>/pdf/) and the layout that drives it."""
 
+import datetime
 import io
 
 import pytest
@@ -7,6 +8,7 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from activities import access, sopdoc
+from activities.models import Sop
 
 A4_LANDSCAPE = (841.89, 595.28)  # points
 
@@ -117,3 +119,44 @@ def test_the_screen_page_is_one_unbroken_table(users, sop1):
 
     assert len(document.pages) == 1
     assert all(connectors(row) == [] for row in document.pages[0].rows)
+
+
+def test_a_frozen_versions_pdf_is_rendered_once(client_for, users, sop1, monkeypatch):
+    from django.core.cache import cache
+
+    from activities import pdf, workflow
+
+    cache.clear()
+    renders = []
+    real = pdf.render_pdf
+
+    def counting(*args, **kwargs):
+        renders.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "render_pdf", counting)
+    client = client_for("kasi")
+    url = f"/sop/{sop1.pk}/pdf/"
+    first = client.get(url).content
+    assert len(renders) == 1 and client.get(url).content == first
+    assert len(renders) == 2  # not frozen yet: the version can still be edited
+    workflow.open_run(
+        sop=sop1,
+        user=users["kasi"],
+        title="Bekukan",
+        scheduled_on=datetime.date(2026, 12, 1),
+        place="Aula",
+    )
+    frozen = client.get(url).content
+    assert client.get(url).content == frozen and client_for("kepala").get(url).content == frozen
+    assert len(renders) == 3
+    sop1.status = Sop.Status.RETIRED
+    sop1.save()
+    client_for("kasi").get(url)
+    assert len(renders) == 4  # the status changed: a new key
+    unit = sop1.unit
+    unit.name = "Badan Kesatuan Bangsa dan Politik"
+    unit.save()
+    client_for("kasi").get(url)
+    assert len(renders) == 5  # the header prints the unit's name
+    cache.clear()

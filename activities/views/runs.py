@@ -32,7 +32,7 @@ from activities.paging import InvalidCursor, keyset_page
 from activities.timing import run_timing
 
 PAGE_SIZE = 25
-INBOX_LIMIT = 200
+INBOX_PAGE_SIZE = 50
 # Wall-clock durations are shown in calendar days of 24 hours, not working days.
 WALL_DAY_MINUTES = 24 * 60
 STALE_ROUND = gettext_lazy(
@@ -91,17 +91,44 @@ class InboxTask:
 @login_required
 @require_safe
 def inbox(request):
-    """Active steps the user may act on, the soonest due first, with the office time they have
-    waited and how far past their due time they are."""
+    """Active steps the user may act on, the soonest due first, INBOX_PAGE_SIZE at a time
+    (`?halaman=2`), with the office time they have waited and how far past their due time
+    they are. An inbox holds the user's open tasks (hundreds at most), so a page is found by
+    its offset; an unknown page number shows the first page."""
     now = timezone.now()
+    try:
+        number = max(1, int(request.GET.get("halaman", "1")))
+    except ValueError:
+        number = 1
+    start = (number - 1) * INBOX_PAGE_SIZE
     step_runs = list(
         policy.inbox(request.user)
-        .select_related("run__sop", "run__unit", "step")
+        .select_related("run__sop", "step")
+        .only(
+            "id",
+            "run",
+            "step",
+            "round",
+            "activated_at",
+            "due_at",
+            "run__title",
+            "run__unit",
+            "run__scheduled_on",
+            "run__sop",
+            "run__sop__name",
+            "step__id",
+            "step__number",
+            "step__activity",
+            "step__standard_text",
+            "step__standard_minutes",
+        )
         .prefetch_related("step__roles")
-        .order_by(F("due_at").asc(nulls_last=True), "activated_at", "id")[: INBOX_LIMIT + 1]
+        .order_by(F("due_at").asc(nulls_last=True), "activated_at", "id")[
+            start : start + INBOX_PAGE_SIZE + 1
+        ]
     )
-    more = len(step_runs) > INBOX_LIMIT
-    step_runs = step_runs[:INBOX_LIMIT]
+    more = len(step_runs) > INBOX_PAGE_SIZE
+    step_runs = step_runs[:INBOX_PAGE_SIZE]
     calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in step_runs})
     tasks = []
     for step_run in step_runs:
@@ -113,8 +140,8 @@ def inbox(request):
         tasks.append(InboxTask(step_run, elapsed, late))
     context = {
         "tasks": tasks,
-        "more": more,
-        "limit": INBOX_LIMIT,
+        "previous_page": number - 1 if number > 1 else None,
+        "next_page": number + 1 if more else None,
         "pending_sops": list(pengesahan.pending_for(request.user)),
     }
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)

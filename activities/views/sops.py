@@ -1,9 +1,11 @@
 """The SOP library: the SOPs of the user's units, each in the official table layout and as PDF."""
 
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -13,6 +15,9 @@ from django.views.decorators.http import require_safe
 from activities import access, pdf, policy, sopdoc
 from activities.letterhead import Letterhead
 from activities.models import Sop, Step
+
+# A frozen version's PDF never changes; a day keeps the cache from holding retired ones forever.
+SOP_PDF_CACHE_SECONDS = 24 * 3600
 
 
 @dataclass
@@ -89,13 +94,38 @@ def pdf_context(sop):
     }
 
 
+def sop_pdf_bytes(sop):
+    """The SOP document as PDF bytes.
+
+    A version that runs were opened from is frozen: its steps and pelaksana names never
+    change, so its PDF is rendered once and kept in the cache, keyed by the version, the
+    moment its row last changed (status, pengesahan) and the unit names its header prints.
+    A version still being drafted is rendered each time."""
+    if not sop.is_frozen:
+        return pdf.render_pdf("reports/sop.html", pdf_context(sop))
+    unit = sop.unit
+    key = ":".join(
+        [
+            "sop-pdf",
+            str(sop.pk),
+            str(sop.version),
+            str(sop.updated_at.timestamp()),
+            hashlib.sha256(f"{unit.parent_name}\n{unit.name}".encode()).hexdigest()[:16],
+        ]
+    )
+    content = cache.get(key)
+    if content is None:
+        content = pdf.render_pdf("reports/sop.html", pdf_context(sop))
+        cache.set(key, content, SOP_PDF_CACHE_SECONDS)
+    return content
+
+
 @login_required
 @require_safe
 def sop_pdf(request, pk):
     """The SOP as an A4 landscape PDF, paged with off-page connectors."""
     sop = access.get_sop_for_user(request.user, pk)
-    content = pdf.render_pdf("reports/sop.html", pdf_context(sop))
-    response = HttpResponse(content, content_type="application/pdf")
+    response = HttpResponse(sop_pdf_bytes(sop), content_type="application/pdf")
     filename = f"sop-{slugify(sop.unit.short_name)}-{sop.pk}-v{sop.version}.pdf"
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response

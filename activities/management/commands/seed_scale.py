@@ -1,0 +1,80 @@
+import random
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from activities import seeding
+from activities.models import Run, Sop
+
+
+class Command(BaseCommand):
+    help = (
+        "Build a large realistic database for benchmarks: --runs kegiatan (default 100,000) over "
+        "the seed SOPs' units and copies of them (about 2,000 runs per unit), most mid-way, "
+        "some finished or cancelled, about 10% with a returned round, and every event. Loads "
+        "the demo accounts first (seed_demo). Rows are written in bulk, after checking that "
+        "the bulk writer gives exactly the rows the transitions give for a sample of runs. "
+        "Finished runs are not archived (their laporan is archived on first download). "
+        "For benchmark databases only."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--runs", type=int, default=100_000, help="runs to add")
+        parser.add_argument("--seed", type=int, default=2026, help="random seed")
+        parser.add_argument("--batch", type=int, default=2000, help="runs written per transaction")
+
+    def handle(self, *args, runs, seed, batch, **options):
+        if runs < 1:
+            raise CommandError("--runs must be at least 1")
+        started = time.monotonic()
+        call_command("seed_demo", stdout=self.stdout)
+        now = timezone.now()
+        templates = [
+            Sop.objects.get(unit__short_name="Kesbangpol", status=Sop.Status.ACTIVE),
+            Sop.objects.get(unit__short_name="Diskominfo", status=Sop.Status.ACTIVE),
+        ]
+        template_offices = [seeding.Office(sop) for sop in templates]
+        problems = seeding.compare_with_workflow(seeding.sample_plans(template_offices, now))
+        if problems:
+            raise CommandError(
+                "the bulk writer differs from the transitions:\n" + "\n".join(problems[:20])
+            )
+        self.stdout.write("bulk rows match the transitions on a sample of every shape")
+
+        with transaction.atomic():
+            offices = seeding.offices(Run.objects.count() + runs, templates)
+        self.stdout.write(f"{len(offices)} units")
+        rng = random.Random(seed)
+        first_number = Run.objects.count() + 1
+        totals = [0, 0, 0]
+        done = 0
+        while done < runs:
+            size = min(batch, runs - done)
+            writer = seeding.BulkWriter(offices)
+            for index in range(done, done + size):
+                office = offices[index % len(offices)]
+                plan = seeding.plan_run(
+                    office,
+                    rng,
+                    now,
+                    outcome=seeding.outcome_for(rng),
+                    returned=rng.random() < seeding.RETURN_SHARE,
+                    title_number=first_number + index,
+                )
+                writer.add(plan)
+            with transaction.atomic():
+                written = writer.flush()
+                writer.finish()
+            totals = [total + count for total, count in zip(totals, written, strict=True)]
+            done += size
+            self.stdout.write(
+                f"  {done:>7} runs, {totals[1]:>8} step rounds, {totals[2]:>8} events "
+                f"({time.monotonic() - started:.0f} s)"
+            )
+        self.stdout.write(
+            f"{totals[0]} runs, {totals[1]} step rounds, {totals[2]} events written in "
+            f"{time.monotonic() - started:.0f} s"
+        )

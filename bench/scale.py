@@ -1,0 +1,233 @@
+"""Pages and step transitions at scale, in process: queries, SQL time, median time, HTML size.
+
+    DATABASE_URL=postgres://…/sopflow_bench .venv/bin/python bench/scale.py [--runs 100000]
+        [--repeat 20] [--posts 20]
+
+Runs against the configured database (DATABASE_URL, else the project's SQLite file). When it
+holds fewer than --runs kegiatan, `seed_scale` first adds the missing ones, so one database per
+size is built once and reused. Every page is requested --repeat times through Django's test
+client as its usual reader (kasi, kasubag_tu for the archive) after two warm-up requests; the
+queries and their SQL time come from one more request with the queries recorded. Completing,
+approving and returning are each POSTed --posts times through the step form on different
+runs (this changes the database: those runs move on).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100_000, help="runs the database must hold")
+    parser.add_argument("--repeat", type=int, default=20, help="GETs per page (default 20)")
+    parser.add_argument("--posts", type=int, default=20, help="POSTs per transition (default 20)")
+    return parser.parse_args()
+
+
+def setup_django():
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sopflow.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    os.environ.setdefault("SECURE_COOKIES", "0")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.ALLOWED_HOSTS = ["*"]
+
+
+def ensure_runs(wanted):
+    from django.core.management import call_command
+
+    from activities.models import Run
+
+    call_command("migrate", verbosity=0)
+    # DEBUG=0 serves hashed static names from the manifest that collectstatic writes.
+    call_command("collectstatic", interactive=False, verbosity=0)
+    have = Run.objects.count()
+    if have < wanted:
+        print(f"the database holds {have} runs; adding {wanted - have} with seed_scale")
+        call_command("seed_scale", runs=wanted - have)
+    return Run.objects.count()
+
+
+def measure(client, url, repeat):
+    """(status, queries, SQL ms, median ms, bytes) of GET `url`."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _warm_up in range(2):
+        response = client.get(url)
+    times = []
+    for _round in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    sql_ms = sum(float(query["time"]) for query in queries.captured_queries) * 1000
+    return (
+        response.status_code,
+        len(queries),
+        sql_ms,
+        statistics.median(times),
+        len(response.content),
+    )
+
+
+def deep_cursor(queryset, field, depth=0.9):
+    """The keyset cursor of the row `depth` of the way down `queryset` (newest first)."""
+    from activities.paging import encode_cursor
+
+    count = queryset.count()
+    if not count:
+        return ""
+    row = queryset.order_by(f"-{field}", "-id").values_list(field, "id")[int(count * depth)]
+    return encode_cursor(*row)
+
+
+def pages(users):
+    """(label, user, url) of every page measured."""
+    from django.db.models import Count
+
+    from activities import reports
+    from activities.models import Run, Sop, StepRun
+
+    kasi, tu = users["kasi"], users["kasubag_tu"]
+    unit = kasi.sop_roles.first().unit
+    runs = Run.objects.filter(unit=unit)
+    returned_run = (
+        Run.objects.filter(unit=unit, sop__steps__number=15, step_runs__state="returned")
+        .annotate(rounds=Count("step_runs", distinct=True))
+        .order_by("-rounds", "-id")
+        .first()
+    )
+    kasi_steps = StepRun.objects.for_user(kasi).filter(run__unit=unit).order_by("-id")
+    form = kasi_steps.select_related("step").first()
+    closed, closed_field = reports.archive_runs([unit])
+    sop = Sop.objects.filter(unit=unit, status="active").get()
+    return [
+        ("/tugas/", kasi, "/tugas/"),
+        ("/kegiatan/", kasi, "/kegiatan/"),
+        ("/kegiatan/ deep", kasi, f"/kegiatan/?setelah={deep_cursor(runs, 'opened_at')}"),
+        ("/kegiatan/<id>/ (15 steps, returned)", kasi, f"/kegiatan/{returned_run.pk}/"),
+        ("step form", kasi, f"/kegiatan/{form.run_id}/langkah/{form.step.number}/"),
+        ("/arsip/", tu, "/arsip/"),
+        ("/arsip/ deep", tu, f"/arsip/?setelah={deep_cursor(closed, closed_field)}"),
+        ("/sop/", kasi, "/sop/"),
+        ("/sop/<id>/", kasi, f"/sop/{sop.pk}/"),
+    ]
+
+
+def post_targets(user, kind, count):
+    """Active step runs of `user` of the given kind (process or approval), one per run."""
+    from activities.models import StepRun
+
+    approval = kind != "complete"
+    rows = (
+        StepRun.objects.for_user(user)
+        .filter(step__kind="decision" if approval else "process")
+        .select_related("step")
+        .order_by("-activated_at")
+    )
+    if kind == "return":
+        rows = rows.filter(step__return_to__isnull=False)
+    return list(rows[:count])
+
+
+def post_data(kind, step_run):
+    if kind == "complete":
+        return {
+            "action": "selesai",
+            "version": step_run.version,
+            "round": step_run.round,
+            "output": "Selesai dikerjakan",
+        }
+    if kind == "approve":
+        return {
+            "action": "setujui",
+            "setuju-version": step_run.version,
+            "setuju-round": step_run.round,
+            "setuju-instruction": "Setuju, lanjutkan.",
+        }
+    return {
+        "action": "kembalikan",
+        "kembali-version": step_run.version,
+        "kembali-round": step_run.round,
+        "kembali-reason": "Lengkapi dulu.",
+    }
+
+
+def measure_posts(client, user, kind, count):
+    """(posts, median ms, median queries) of POSTing `kind` through the step form."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    targets = post_targets(user, kind, count)
+    client.force_login(user)
+    times, counts = [], []
+    for step_run in targets:
+        url = f"/kegiatan/{step_run.run_id}/langkah/{step_run.step.number}/"
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.post(url, post_data(kind, step_run))
+            elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 302 or response["Location"] == url:
+            raise SystemExit(f"{kind} {url} did not go through: {response.status_code}")
+        times.append(elapsed)
+        counts.append(len(queries))
+    if not times:
+        return 0, float("nan"), float("nan")
+    return len(times), statistics.median(times), statistics.median(counts)
+
+
+def main():
+    args = parse_args()
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+
+    from activities.models import Event, StepRun
+
+    total = ensure_runs(args.runs)
+    users = {user.username: user for user in get_user_model().objects.filter(is_staff=False)}
+    users |= {"kepala": get_user_model().objects.get(username="kepala")}
+    print(
+        f"database: {connection.vendor} {connection.settings_dict['NAME']}; {total} runs, "
+        f"{StepRun.objects.count()} step rounds, {Event.objects.count()} events"
+    )
+    print(f"pages: median of {args.repeat} GETs in process")
+    header = f"| {'page':<38} | status | queries | SQL ms | median ms | HTML bytes |"
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    client = Client()
+    for label, user, url in pages(users):
+        client.force_login(user)
+        status, queries, sql_ms, median_ms, size = measure(client, url, args.repeat)
+        print(
+            f"| {label:<38} | {status:>6} | {queries:>7} | {sql_ms:>6.2f} | {median_ms:>9.1f} "
+            f"| {size:>10} |"
+        )
+    print()
+    print("transitions: POST through the step form, each on another run")
+    header = f"| {'transition':<22} | user   | posts | median ms | queries |"
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for kind, username in (("complete", "kasi"), ("approve", "kepala"), ("return", "kepala")):
+        posts, median_ms, queries = measure_posts(client, users[username], kind, args.posts)
+        print(f"| {kind:<22} | {username:<6} | {posts:>5} | {median_ms:>9.1f} | {queries:>7} |")
+
+
+if __name__ == "__main__":
+    main()

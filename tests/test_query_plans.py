@@ -1,0 +1,68 @@
+"""Every query of the list pages uses an index: none falls back to a sequential scan of the
+run, step or event tables, which at 100,000 runs reads a million rows.
+
+The plans are PostgreSQL's own, on a database seeded with a few thousand runs and ANALYZEd,
+so the planner chooses as it would in production (no planner switches are turned off).
+"""
+
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from activities import seeding
+from bench import scale
+
+pytestmark = pytest.mark.postgres
+
+BIG_TABLES = ("activities_run", "activities_steprun", "activities_event")
+LIST_PAGES = ("/tugas/", "/kegiatan/", "/kegiatan/ deep", "/arsip/", "/arsip/ deep")
+RUNS = 4000
+
+
+@pytest.fixture
+def scaled(db, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("query plans are PostgreSQL's: run with DATABASE_URL=postgres://…")
+    # Many small units, as in a city: a user's unit holds a small share of the runs.
+    monkeypatch.setattr(seeding, "RUNS_PER_UNIT", 100)
+    call_command("seed_scale", runs=RUNS, batch=RUNS, stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {user.username: user for user in get_user_model().objects.all()}
+
+
+def sequential_scans(sql, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    return [table for table in BIG_TABLES if f"Seq Scan on {table}" in plan], plan
+
+
+def test_list_pages_never_scan_the_run_or_step_tables(scaled, client):
+    checked = 0
+    for label, user, url in scale.pages(scaled):
+        if label not in LIST_PAGES:
+            continue
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, label
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            if not sql.startswith("SELECT") or not any(t in sql for t in BIG_TABLES):
+                continue
+            scanned, plan = sequential_scans(sql)
+            assert not scanned, f"{label}: sequential scan of {scanned}\n{sql}\n{plan}"
+            checked += 1
+    # inbox rows, badge on every page, runs list rows and their active steps, archive rows
+    assert checked >= 10
+
+
+def test_the_check_sees_a_query_that_no_index_serves(scaled):
+    scanned, _plan = sequential_scans(
+        "SELECT count(*) FROM activities_steprun WHERE lower(notes) = %s", ["x"]
+    )
+    assert scanned == ["activities_steprun"]
