@@ -354,20 +354,15 @@ class BulkWriter:
         step_run.activated_at = activated_at
         step_run.due_at = due_at
         step_run.version += 1
+        before, after = workflow.activated_payload(step_run, activated_at, due_at)
         self._event(
             run,
             Event.Kind.ACTIVATED,
             actor,
             now,
             step_run=step_run,
-            before={"state": StepRun.State.WAITING},
-            after={
-                "state": StepRun.State.ACTIVE,
-                "step": step_run.step.number,
-                "round": step_run.round,
-                "activated_at": workflow._iso(activated_at),
-                "due_at": workflow._iso(due_at),
-            },
+            before=before,
+            after=after,
         )
 
     def add(self, plan):
@@ -399,14 +394,13 @@ class BulkWriter:
             Event.Kind.OPENED,
             opener,
             plan.opened_at,
-            after={
-                "sop": plan.sop.pk,
-                "sop_version": plan.sop.version,
-                "title": plan.title,
-                "scheduled_on": plan.scheduled_on.isoformat(),
-                "place": plan.place,
-                "notes": "",
-            },
+            after=workflow.opened_payload(
+                plan.sop,
+                title=plan.title,
+                scheduled_on=plan.scheduled_on,
+                place=plan.place,
+                notes="",
+            ),
         )
         self._activate(run, rows[0], plan.opened_at, opener, plan.opened_at, office)
 
@@ -420,16 +414,14 @@ class BulkWriter:
                 run.cancelled_at = action.now
                 run.cancel_reason = action.text
                 figures = self._run_figures(run, rows, office)
+                before, after = workflow.cancelled_payload([active], action.text, figures)
                 self._event(
                     run,
                     Event.Kind.CANCELLED,
                     self._unit_actor(action.user, "cancel_run", office.unit.pk),
                     action.now,
-                    before={
-                        "status": Run.Status.RUNNING,
-                        "active": [[active.step.number, active.round]],
-                    },
-                    after={"status": Run.Status.CANCELLED, "reason": action.text} | figures,
+                    before=before,
+                    after=after,
                 )
                 continue
             actor = self._step_actor(action.user, active.step)
@@ -470,18 +462,8 @@ class BulkWriter:
                 run.status = Run.Status.FINISHED
                 run.finished_at = action.completed_at
                 figures = self._run_figures(run, rows, office)
-                self._event(
-                    run,
-                    Event.Kind.FINISHED,
-                    actor,
-                    action.now,
-                    before={"status": Run.Status.RUNNING},
-                    after={
-                        "status": Run.Status.FINISHED,
-                        "finished_at": workflow._iso(action.completed_at),
-                    }
-                    | figures,
-                )
+                before, after = workflow.finished_payload(action.completed_at, figures)
+                self._event(run, Event.Kind.FINISHED, actor, action.now, before=before, after=after)
         return run
 
     @staticmethod
@@ -493,40 +475,33 @@ class BulkWriter:
     def _close(self, run, row, action, actor, office):
         step = row.step
         if action.kind == "complete":
-            fields = {
-                "state": StepRun.State.DONE,
-                "started_at": action.started_at,
-                "completed_at": action.completed_at,
-                "output": action.text,
-                "notes": "",
-                "requirements_checked": "\n".join(action.requirements),
-            }
+            fields = workflow.completed_fields(
+                started_at=action.started_at,
+                completed_at=action.completed_at,
+                output=action.text,
+                notes="",
+                requirements_checked=action.requirements,
+            )
             kind = Event.Kind.COMPLETED
-            after = workflow._serialise(fields)
+            after = workflow.serialise(fields)
         elif action.kind == "approve":
-            fields = {
-                "state": StepRun.State.DONE,
-                "decision": StepRun.Decision.APPROVED,
-                "instruction": action.text,
-                "deadline": action.deadline,
-                "decision_notes": "",
-                "started_at": action.started_at,
-                "completed_at": action.completed_at,
-                "output": step.output,
-                "requirements_checked": "\n".join(action.requirements),
-            }
+            fields = workflow.approved_fields(
+                started_at=action.started_at,
+                completed_at=action.completed_at,
+                instruction=action.text,
+                deadline=action.deadline,
+                decision_notes="",
+                output=step.output,
+                requirements_checked=action.requirements,
+            )
             kind = Event.Kind.APPROVED
-            after = workflow._serialise(fields)
+            after = workflow.serialise(fields)
         else:
-            fields = {
-                "state": StepRun.State.RETURNED,
-                "decision": StepRun.Decision.RETURNED,
-                "return_reason": action.text,
-                "started_at": action.started_at,
-                "completed_at": action.completed_at,
-            }
+            fields = workflow.returned_fields(
+                started_at=action.started_at, completed_at=action.completed_at, reason=action.text
+            )
             kind = Event.Kind.RETURNED
-            after = workflow._serialise(fields) | {"return_to": step.return_to.number}
+            after = workflow.serialise(fields) | {"return_to": step.return_to.number}
         figures = timing.round_figures(
             office.calendar, row.activated_at, action.started_at, action.completed_at
         )
@@ -537,10 +512,7 @@ class BulkWriter:
         row.acting = actor.acting or ""
         row.entered_at = action.now
         row.version += 1
-        before = {"state": StepRun.State.ACTIVE, "step": step.number, "round": row.round}
-        after = after | figures | {"entered_at": workflow._iso(action.now)}
-        if actor.role is not None:
-            after["role"] = actor.role.name
+        before, after = workflow.closed_payload(row, actor, action.now, after, figures)
         self._event(run, kind, actor, action.now, step_run=row, before=before, after=after)
 
     def flush(self):

@@ -62,6 +62,95 @@ def _require_running(run):
         )
 
 
+# What each change writes: the fields of a closed round and the before/after of its events.
+# The transitions below use them, and so does `activities.seeding`, which writes the same rows
+# in bulk for the benchmarks.
+
+
+def opened_payload(sop, *, title, scheduled_on, place, notes):
+    return {
+        "sop": sop.pk,
+        "sop_version": sop.version,
+        "title": title,
+        "scheduled_on": scheduled_on.isoformat(),
+        "place": place,
+        "notes": notes,
+    }
+
+
+def activated_payload(step_run, activated_at, due_at):
+    before = {"state": StepRun.State.WAITING}
+    after = {
+        "state": StepRun.State.ACTIVE,
+        "step": step_run.step.number,
+        "round": step_run.round,
+        "activated_at": _iso(activated_at),
+        "due_at": _iso(due_at),
+    }
+    return before, after
+
+
+def completed_fields(*, started_at, completed_at, output, notes, requirements_checked):
+    return {
+        "state": StepRun.State.DONE,
+        "started_at": started_at,
+        "completed_at": completed_at,
+        "output": output,
+        "notes": notes,
+        "requirements_checked": "\n".join(requirements_checked),
+    }
+
+
+def approved_fields(
+    *, started_at, completed_at, instruction, deadline, decision_notes, output, requirements_checked
+):
+    return {
+        "state": StepRun.State.DONE,
+        "decision": StepRun.Decision.APPROVED,
+        "instruction": instruction,
+        "deadline": deadline,
+        "decision_notes": decision_notes,
+        "started_at": started_at,
+        "completed_at": completed_at,
+        "output": output,
+        "requirements_checked": "\n".join(requirements_checked),
+    }
+
+
+def returned_fields(*, started_at, completed_at, reason):
+    return {
+        "state": StepRun.State.RETURNED,
+        "decision": StepRun.Decision.RETURNED,
+        "return_reason": reason,
+        "started_at": started_at,
+        "completed_at": completed_at,
+    }
+
+
+def closed_payload(step_run, actor, now, event_after, figures):
+    """Before/after of the event of a closed round: what changed, its figures, who acted as what."""
+    before = {"state": StepRun.State.ACTIVE, "step": step_run.step.number, "round": step_run.round}
+    after = event_after | figures | {"entered_at": _iso(now)}
+    if actor.role is not None:
+        after["role"] = actor.role.name
+    if actor.acting:
+        after["acting"] = actor.acting
+        after["appointment"] = actor.appointment.pk
+    return before, after
+
+
+def finished_payload(finished_at, figures):
+    before = {"status": Run.Status.RUNNING}
+    after = {"status": Run.Status.FINISHED, "finished_at": _iso(finished_at)} | figures
+    return before, after
+
+
+def cancelled_payload(active, reason, figures):
+    before = {"status": Run.Status.RUNNING, "active": [[sr.step.number, sr.round] for sr in active]}
+    after = {"status": Run.Status.CANCELLED, "reason": reason} | figures
+    return before, after
+
+
 def _archive_when_committed(run, actor, now):
     # The final laporan is rendered by a worker from the committed data; the run page says it is
     # being prepared until it is there.
@@ -79,21 +168,8 @@ def _activate(run, step_run, activated_at, actor, now, *, returned=False, deadli
     )
     if updated != 1:
         raise Stale(_("Langkah berikutnya tidak dapat diaktifkan."), code="conflict")
-    _log(
-        run,
-        Event.Kind.ACTIVATED,
-        actor,
-        now,
-        step_run=step_run,
-        before={"state": StepRun.State.WAITING},
-        after={
-            "state": StepRun.State.ACTIVE,
-            "step": step_run.step.number,
-            "round": step_run.round,
-            "activated_at": _iso(activated_at),
-            "due_at": _iso(due_at),
-        },
-    )
+    before, after = activated_payload(step_run, activated_at, due_at)
+    _log(run, Event.Kind.ACTIVATED, actor, now, step_run=step_run, before=before, after=after)
     # In-app notifications are written with the change; mail and webhook go after the commit.
     notifications.step_activated(run, step_run, actor_user=actor.user, returned=returned, now=now)
 
@@ -135,20 +211,8 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
         opened_at=now,
     )
     StepRun.objects.bulk_create([StepRun(run=run, step=step, round=1) for step in steps])
-    _log(
-        run,
-        Event.Kind.OPENED,
-        actor,
-        now,
-        after={
-            "sop": sop.pk,
-            "sop_version": sop.version,
-            "title": title,
-            "scheduled_on": scheduled_on.isoformat(),
-            "place": place,
-            "notes": notes,
-        },
-    )
+    after = opened_payload(sop, title=title, scheduled_on=scheduled_on, place=place, notes=notes)
+    _log(run, Event.Kind.OPENED, actor, now, after=after)
     first = run.step_runs.select_related("step").get(step=steps[0], round=1)
     _activate(run, first, now, actor, now)
     return run
@@ -294,13 +358,7 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
             _("Langkah ini baru saja diselesaikan orang lain. Muat ulang halaman."),
             code="already_done",
         )
-    before = {"state": StepRun.State.ACTIVE, "step": current.step.number, "round": current.round}
-    after = event_after | figures | {"entered_at": _iso(now)}
-    if actor.role is not None:
-        after["role"] = actor.role.name
-    if actor.acting:
-        after["acting"] = actor.acting
-        after["appointment"] = actor.appointment.pk
+    before, after = closed_payload(current, actor, now, event_after, figures)
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
 
@@ -324,14 +382,8 @@ def _advance(run, current, actor, at, now, *, deadline=None):
                 _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."),
                 code="conflict",
             )
-        _log(
-            run,
-            Event.Kind.FINISHED,
-            actor,
-            now,
-            before={"status": Run.Status.RUNNING},
-            after={"status": Run.Status.FINISHED, "finished_at": _iso(at)} | figures,
-        )
+        before, after = finished_payload(at, figures)
+        _log(run, Event.Kind.FINISHED, actor, now, before=before, after=after)
         _archive_when_committed(run, actor, now)
         return None
     _activate(run, following, at, actor, now, deadline=deadline)
@@ -344,7 +396,7 @@ def _run_figures(run):
     return timing.run_figures(timing.run_timing(run, step_runs, run.unit.calendar))
 
 
-def _serialise(fields):
+def serialise(fields):
     return {
         key: (_iso(value) if hasattr(value, "isoformat") else value)
         for key, value in fields.items()
@@ -395,15 +447,14 @@ def complete_step(
             _("Langkah ini adalah persetujuan: setujui atau kembalikan."), code="approval"
         )
     started_at, completed_at = _check_times(current, started_at, completed_at, now)
-    fields = {
-        "state": StepRun.State.DONE,
-        "started_at": started_at,
-        "completed_at": completed_at,
-        "output": output,
-        "notes": notes,
-        "requirements_checked": "\n".join(requirements_checked),
-    }
-    _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, _serialise(fields))
+    fields = completed_fields(
+        started_at=started_at,
+        completed_at=completed_at,
+        output=output,
+        notes=notes,
+        requirements_checked=requirements_checked,
+    )
+    _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, serialise(fields))
     uploads.store(run, current, attachments, actor, now)
     _advance(run, current, actor, completed_at, now)
     current.refresh_from_db()
@@ -443,18 +494,16 @@ def approve_step(
             field="deadline",
             code="deadline",
         )
-    fields = {
-        "state": StepRun.State.DONE,
-        "decision": StepRun.Decision.APPROVED,
-        "instruction": instruction,
-        "deadline": deadline,
-        "decision_notes": decision_notes,
-        "started_at": started_at,
-        "completed_at": completed_at,
-        "output": output or current.step.output,
-        "requirements_checked": "\n".join(requirements_checked),
-    }
-    _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, _serialise(fields))
+    fields = approved_fields(
+        started_at=started_at,
+        completed_at=completed_at,
+        instruction=instruction,
+        deadline=deadline,
+        decision_notes=decision_notes,
+        output=output or current.step.output,
+        requirements_checked=requirements_checked,
+    )
+    _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, serialise(fields))
     uploads.store(run, current, attachments, actor, now)
     # The disposisi's batas waktu is the due time of the step it orders.
     _advance(run, current, actor, completed_at, now, deadline=deadline)
@@ -488,15 +537,9 @@ def return_step(
     if not reason:
         raise Invalid(_("Alasan pengembalian wajib diisi."), field="reason", code="required")
     started_at, completed_at = _check_times(current, started_at, completed_at, now)
-    fields = {
-        "state": StepRun.State.RETURNED,
-        "decision": StepRun.Decision.RETURNED,
-        "return_reason": reason,
-        "started_at": started_at,
-        "completed_at": completed_at,
-    }
+    fields = returned_fields(started_at=started_at, completed_at=completed_at, reason=reason)
     target = Step.objects.get(pk=step.return_to_id)
-    after = _serialise(fields) | {"return_to": target.number}
+    after = serialise(fields) | {"return_to": target.number}
     _finish_step(run, current, actor, now, fields, Event.Kind.RETURNED, after)
 
     rerun = list(
@@ -553,16 +596,7 @@ def cancel_run(*, run_id, user, reason, now=None):
         raise Stale(
             _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."), code="conflict"
         )
-    _log(
-        run,
-        Event.Kind.CANCELLED,
-        actor,
-        now,
-        before={
-            "status": Run.Status.RUNNING,
-            "active": [[sr.step.number, sr.round] for sr in active],
-        },
-        after={"status": Run.Status.CANCELLED, "reason": reason} | figures,
-    )
+    before, after = cancelled_payload(active, reason, figures)
+    _log(run, Event.Kind.CANCELLED, actor, now, before=before, after=after)
     run.refresh_from_db()
     return run
