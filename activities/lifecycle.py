@@ -134,6 +134,41 @@ def _set_status(sop, status, kind, actor, now, **fields):
     )
 
 
+def copy_contents(source, target, *, roles=None):
+    """Copy the identity sections and the step table of SOP `source` into the new SOP `target`.
+
+    `roles` maps a role's id to the role the copy names instead (another unit's copy of the
+    SOP); by default the copy names the same roles.
+    """
+    bulk_create_with_history(
+        [
+            SopItem(sop=target, section=item.section, position=item.position, text=item.text)
+            for item in source.sop_items.all()
+        ],
+        SopItem,
+    )
+    copies = {}
+    old_steps = list(source.steps.prefetch_related("roles").order_by("number"))
+    for step in old_steps:
+        copy = Step.objects.create(
+            sop=target,
+            number=step.number,
+            activity=step.activity,
+            kind=step.kind,
+            requirements=step.requirements,
+            standard_text=step.standard_text,
+            output=step.output,
+            remarks=step.remarks,
+        )
+        copy.roles.set([roles[role.pk] if roles else role for role in step.roles.all()])
+        copies[step.pk] = copy
+    for step in old_steps:
+        if step.return_to_id:
+            copies[step.pk].return_to = copies[step.return_to_id]
+            copies[step.pk].save(update_fields=["return_to"])
+    return copies
+
+
 @transaction.atomic
 def copy_as_revision(sop, *, user, now=None):
     """A new draft version with the same identity, items and steps; runs keep the old one."""
@@ -148,32 +183,7 @@ def copy_as_revision(sop, *, user, now=None):
     revision.previous = source
     revision.role_names = {}
     revision.save()
-    bulk_create_with_history(
-        [
-            SopItem(sop=revision, section=item.section, position=item.position, text=item.text)
-            for item in source.sop_items.all()
-        ],
-        SopItem,
-    )
-    copies = {}
-    old_steps = list(source.steps.prefetch_related("roles"))
-    for step in old_steps:
-        copy = Step.objects.create(
-            sop=revision,
-            number=step.number,
-            activity=step.activity,
-            kind=step.kind,
-            requirements=step.requirements,
-            standard_text=step.standard_text,
-            output=step.output,
-            remarks=step.remarks,
-        )
-        copy.roles.set(step.roles.all())
-        copies[step.pk] = copy
-    for step in old_steps:
-        if step.return_to_id:
-            copies[step.pk].return_to = copies[step.return_to_id]
-            copies[step.pk].save(update_fields=["return_to"])
+    copy_contents(source, revision)
     events.record(
         Event.Kind.SOP_REVISED,
         actor=actor,

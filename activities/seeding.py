@@ -19,8 +19,8 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Max
 
-from activities import deadlines, policy, timing, workflow
-from activities.models import Event, Role, Run, Sop, SopItem, Step, StepRun, Unit
+from activities import deadlines, lifecycle, policy, timing, workflow
+from activities.models import Event, Role, Run, Sop, StepRun, Unit
 
 # Kecamatan of Kota Tangerang: extra offices beyond the two of the seed SOPs.
 DISTRICTS = [
@@ -698,32 +698,7 @@ def _copy_office(template_sop, name, short_name):
     sop.status = Sop.Status.ACTIVE
     sop.role_names = {}
     sop.save()
-    SopItem.objects.bulk_create(
-        [
-            SopItem(sop=sop, section=item.section, position=item.position, text=item.text)
-            for item in template_sop.sop_items.all()
-        ]
-    )
-    steps = {}
-    template_steps = list(template_sop.steps.prefetch_related("roles").order_by("number"))
-    for step in template_steps:
-        copy = Step(
-            sop=sop,
-            number=step.number,
-            activity=step.activity,
-            kind=step.kind,
-            requirements=step.requirements,
-            standard_text=step.standard_text,
-            output=step.output,
-            remarks=step.remarks,
-        )
-        copy.save()
-        copy.roles.set([roles[role.pk] for role in step.roles.all()])
-        steps[step.pk] = copy
-    for step in template_steps:
-        if step.return_to_id:
-            steps[step.pk].return_to = steps[step.return_to_id]
-            steps[step.pk].save(update_fields=["return_to"])
+    lifecycle.copy_contents(template_sop, sop, roles=roles)
     return sop
 
 
