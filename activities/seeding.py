@@ -19,7 +19,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Max
 
-from activities import deadlines, lifecycle, policy, timing, workflow
+from activities import chain, deadlines, lifecycle, policy, timing, workflow
 from activities.models import Event, Role, Run, Sop, StepRun, Unit
 
 # Kecamatan of Kota Tangerang: extra offices beyond the two of the seed SOPs.
@@ -333,8 +333,9 @@ class BulkWriter:
         return self.actors[key]
 
     def _event(self, run, kind, actor, at, *, step_run=None, before=None, after=None):
-        # The columns `activities.events.record` fills from a `policy.Actor`.
-        self._new(
+        # The columns `activities.events.record` fills from a `policy.Actor`, and the link of
+        # the run's hash chain that `Event.objects` adds to every row it writes.
+        event = self._new(
             Event,
             run_id=run.id,
             step_run_id=step_run.id if step_run else None,
@@ -346,7 +347,11 @@ class BulkWriter:
             at=at,
             before=before or {},
             after=after or {},
+            seq=run.event_count + 1,
+            prev_hash=run.event_head,
         )
+        event.hash = chain.event_hash(event)
+        run.event_count, run.event_head = event.seq, event.hash
 
     def _activate(self, run, step_run, activated_at, actor, now, office, deadline=None):
         due_at = deadlines.due_time(office.calendar, activated_at, step_run.step, deadline=deadline)
@@ -525,7 +530,8 @@ class BulkWriter:
                 columns = [
                     field.attname for field in model._meta.concrete_fields if not field.generated
                 ]
-                model.objects.bulk_create(
+                # The base manager: the rows carry their hash chain already.
+                model._base_manager.bulk_create(
                     [
                         model(**{name: getattr(row, name) for name in columns})
                         for row in self.rows[model]
@@ -582,6 +588,8 @@ def _copy(model, rows):
 # Comparing both ------------------------------------------------------------------------------
 
 SKIPPED_FIELDS = {"id", "run", "step_run"}
+# Hashes cover the rows' ids, which differ between the two writes: each chain is checked instead.
+CHAIN_FIELDS = {"hash", "prev_hash", "event_head"}
 
 
 def _values(instance, skip=SKIPPED_FIELDS):
@@ -598,15 +606,19 @@ def snapshot(run_ids):
     for position, run in enumerate(Run.objects.filter(pk__in=run_ids).order_by("pk")):
         rows = list(StepRun.objects.filter(run=run).order_by("pk"))
         positions = {row.pk: index for index, row in enumerate(rows)}
+        run_events = list(Event.objects.filter(run=run).order_by("pk"))
         events = [
-            _values(event) | {"step_run": positions.get(event.step_run_id)}
-            for event in Event.objects.filter(run=run).order_by("pk")
+            _values(event, SKIPPED_FIELDS | CHAIN_FIELDS)
+            | {"step_run": positions.get(event.step_run_id)}
+            for event in run_events
         ]
+        broken = chain.verify_run(run.pk, run_events, run.event_count, run.event_head)
         result.append(
             {
-                "run": _values(run),
+                "run": _values(run, SKIPPED_FIELDS | CHAIN_FIELDS),
                 "step_runs": [_values(row) for row in rows],
                 "events": events,
+                "chain": str(broken) if broken else "intact",
                 "position": position,
             }
         )
