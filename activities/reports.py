@@ -635,6 +635,11 @@ class ReportTooLarge(Exception):
         self.count = count
 
 
+def archive_report_filename(date_from, date_to):
+    """The file name of the period report of the archive from `date_from` to `date_to`."""
+    return f"laporan-arsip-{date_from.isoformat()}-{date_to.isoformat()}.pdf"
+
+
 def _period_runs(units, date_from, date_to, sop):
     start, end = local_day_bounds(date_from, date_to)
     runs = Run.objects.filter(unit__in=units, finished_at__gte=start, finished_at__lt=end)

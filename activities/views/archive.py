@@ -267,7 +267,7 @@ def archive_report(request):
         return redirect(report)
     data = reports.render_archive_report(units, date_from, date_to, sop=sop)
     response = HttpResponse(data, content_type="application/pdf")
-    filename = f"laporan-arsip-{date_from.isoformat()}-{date_to.isoformat()}.pdf"
+    filename = reports.archive_report_filename(date_from, date_to)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 
@@ -284,25 +284,26 @@ def _period_report_context(report):
     }
 
 
+def _period_report_page(request, pk, template):
+    report = access.get_period_report_for_user(request.user, pk)
+    response = render(request, template, _period_report_context(report))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @login_required
 @require_safe
 def period_report(request, pk):
     """The page of a period report the worker prepares: where it stands, then its download.
     Without JavaScript a reload shows the state; with it the status part polls itself."""
-    report = access.get_period_report_for_user(request.user, pk)
-    response = render(request, "archive/period_report.html", _period_report_context(report))
-    response["Cache-Control"] = "no-store"
-    return response
+    return _period_report_page(request, pk, "archive/period_report.html")
 
 
 @login_required
 @require_safe
 def period_report_status(request, pk):
     """The status part of that page, polled by htmx until the report is ready or failed."""
-    report = access.get_period_report_for_user(request.user, pk)
-    response = render(request, "archive/_period_report_status.html", _period_report_context(report))
-    response["Cache-Control"] = "no-store"
-    return response
+    return _period_report_page(request, pk, "archive/_period_report_status.html")
 
 
 @login_required
@@ -312,7 +313,7 @@ def period_report_download(request, pk):
     report = access.get_period_report_for_user(request.user, pk)
     if report.status != PeriodReport.Status.READY or report.is_expired() or not report.file:
         return redirect(report)
-    filename = f"laporan-arsip-{report.date_from.isoformat()}-{report.date_to.isoformat()}.pdf"
+    filename = reports.archive_report_filename(report.date_from, report.date_to)
     response = _file_response(
         report.file, content_type="application/pdf", filename=filename, inline=True
     )
