@@ -30,7 +30,6 @@ def _maintainer(user, sop):
 
 def lock_family(sop):
     """Lock every version of the SOP, in id order; returns {pk: Sop} read under the lock."""
-    locking.set_lock_timeout()
     versions = Sop.objects.select_for_update().filter(unit_id=sop.unit_id, name=sop.name)
     try:
         locked = {version.pk: version for version in versions.order_by("pk")}

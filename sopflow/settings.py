@@ -141,6 +141,14 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+# How long a statement waits for a row lock on PostgreSQL before it gives up (a transition
+# then says "try again"; activities/locking.py). Set when the connection starts, so no
+# transition spends a query on it.
+SOPFLOW_LOCK_TIMEOUT_MS = env_int("SOPFLOW_LOCK_TIMEOUT_MS", 5000)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c lock_timeout={SOPFLOW_LOCK_TIMEOUT_MS}"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -344,5 +352,3 @@ SOPFLOW_VERIFY_UPLOAD_RATE = env("SOPFLOW_VERIFY_UPLOAD_RATE", "10/m")
 SOPFLOW_VERIFY_UPLOAD_MAX_BYTES = env_int("SOPFLOW_VERIFY_UPLOAD_MAX_BYTES", 30 * 1024 * 1024)
 # Where the admin lives, e.g. "kelola-7f3a/" to keep it off the well-known path.
 SOPFLOW_ADMIN_PATH = env("SOPFLOW_ADMIN_PATH", "admin/").strip("/") + "/"
-# How long a transition waits for a run's row lock on PostgreSQL before it gives up.
-SOPFLOW_LOCK_TIMEOUT_MS = env_int("SOPFLOW_LOCK_TIMEOUT_MS", 5000)

@@ -291,12 +291,24 @@ def test_admins_server_email_and_admin_path_come_from_the_environment():
 # --- lock_timeout -------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def short_lock_timeout():
+    """Connections that wait 300 ms for a lock: the timeout is set when a connection starts
+    (settings.DATABASES' options), so the test reconnects, and reconnects again after."""
+    options = connection.settings_dict["OPTIONS"]
+    saved = options.get("options")
+    options["options"] = "-c lock_timeout=300"
+    connection.close()
+    yield
+    options["options"] = saved
+    connection.close()
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_stuck_transaction_does_not_hold_a_run_for_ever(sop1, users, settings):
+def test_a_stuck_transaction_does_not_hold_a_run_for_ever(sop1, users, short_lock_timeout):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://…")
-    settings.SOPFLOW_LOCK_TIMEOUT_MS = 300
     run = workflow.open_run(
         sop=sop1, user=users["kasi"], title="Uji", scheduled_on=timezone.localdate(), place="Aula"
     )
