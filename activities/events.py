@@ -1,13 +1,40 @@
 """The one writer of `Event` rows: every transition, upload, archiving, SOP status change and
 acting appointment records itself through `record`.
 
-Rows are created one at a time through the model (`Event.objects.create`), so whatever the
-model adds when a row is created applies to every event.
+Rows are created through the model's manager (`Event.objects.create`, or `append` for a
+batch), so whatever the model adds when a row is written (its link of the run's hash chain)
+applies to every event.
+
+A transition records inside `batch(run)`: its events (a completion and the next step's
+activation, say) are written together when it ends, in one INSERT that continues the chain
+from the head of the run row the transition holds locked.
 """
+
+import contextlib
+import contextvars
 
 from django.utils import timezone
 
 from activities.models import Event
+
+# (run, pending events) of the batch being recorded in this context, or None.
+_batch = contextvars.ContextVar("sopflow_event_batch", default=None)
+
+
+@contextlib.contextmanager
+def batch(run):
+    """Hold back the events of `run` recorded inside and write them in one INSERT at the end.
+
+    The caller holds `run`'s row locked and read it under that lock (its `event_count` and
+    `event_head` are the chain's end); nothing is written if the block raises.
+    """
+    pending = []
+    token = _batch.set((run, pending))
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    Event.objects.append(pending, run)
 
 
 def record(
@@ -32,7 +59,7 @@ def record(
         user, role, on_behalf, acting = actor.user, actor.role, actor.on_behalf, actor.acting
     elif actor is not None:
         user = actor
-    return Event.objects.create(
+    fields = dict(
         kind=kind,
         run=run,
         step_run=step_run,
@@ -46,3 +73,9 @@ def record(
         before=before or {},
         after=after or {},
     )
+    held = _batch.get()
+    if held is not None and run is not None and run.pk == held[0].pk:
+        event = Event(**fields)
+        held[1].append(event)
+        return event
+    return Event.objects.create(**fields)

@@ -1141,9 +1141,10 @@ class EventQuerySet(models.QuerySet):
     a fork of the chain (two writers reading the same previous event) into an IntegrityError.
     """
 
-    def _link(self, events):
+    def _link(self, events, heads=None):
         runs = sorted({event.run_id for event in events if event.run_id is not None})
-        last = {}
+        last = dict(heads or {})
+        runs = [run_id for run_id in runs if run_id not in last]
         if runs:
             # Lock the runs in id order, so two writers never wait on each other in a circle,
             # and read where each chain ends in the same query.
@@ -1200,6 +1201,19 @@ class EventQuerySet(models.QuerySet):
             last = self._link(objs)
             created = super().bulk_create(objs, *args, **kwargs)
             self._set_heads(last)
+        return created
+
+    def append(self, events, run):
+        """Write `events` of `run` in one INSERT, continuing its chain from the run's
+        `event_count` and `event_head` as the caller read them under the run's row lock (the
+        transitions hold it; `events.batch`), and move the run's head in memory too."""
+        if not events:
+            return events
+        with transaction.atomic(using=self.db, savepoint=False):
+            last = self._link(events, heads={run.pk: (run.event_count, run.event_head)})
+            created = super().bulk_create(events)
+            self._set_heads(last)
+        run.event_count, run.event_head = last[run.pk]
         return created
 
 
