@@ -19,12 +19,13 @@ import urllib.request
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from activities.models import Delivery, Notification, Role
+from activities.models import Delivery, Notification, Role, Run, StepRun
 
 logger = logging.getLogger(__name__)
 
@@ -226,6 +227,34 @@ def step_activated(run, step_run, *, actor_user=None, returned=False, now=None):
         step_run=step_run,
         now=now,
     )
+
+
+def announce_activation(step_run_id, *, actor_id=None, returned=False):
+    """`step_activated` for a committed activation, from its task; the count of new rows.
+
+    A step already closed again when the task runs (a worker that was down for a while) is
+    not announced: nobody needs telling any more.
+    """
+    step_run = (
+        StepRun.objects.select_related("run__sop", "run__unit", "step")
+        .prefetch_related("step__roles")
+        .get(pk=step_run_id)
+    )
+    if step_run.state != StepRun.State.ACTIVE or step_run.run.status != Run.Status.RUNNING:
+        return 0
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    with transaction.atomic():
+        created = step_activated(step_run.run, step_run, actor_user=actor, returned=returned)
+    return len(created)
+
+
+def announce_finished(run_id, *, actor_id=None):
+    """`run_finished` for a committed finish, from its task; the count of new rows."""
+    run = Run.objects.select_related("sop", "unit").get(pk=run_id)
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    with transaction.atomic():
+        created = run_finished(run, actor_user=actor)
+    return len(created)
 
 
 def run_finished(run, *, actor_user=None, now=None):

@@ -74,6 +74,24 @@ def deliver(delivery_id):
 
 @task()
 @retried
+def announce_activation(step_run_id, actor_id=None, returned=False):
+    """Tell the holders of a step that has become active, once (in-app, then the channels)."""
+    from activities import notifications
+
+    return notifications.announce_activation(step_run_id, actor_id=actor_id, returned=returned)
+
+
+@task()
+@retried
+def announce_finished(run_id, actor_id=None):
+    """Tell whoever opened a run that it is finished, once."""
+    from activities import notifications
+
+    return notifications.announce_finished(run_id, actor_id=actor_id)
+
+
+@task()
+@retried
 def make_rendition(attachment_id):
     """Make the small JPEG of one uploaded photo, once (activities.uploads.make_rendition)."""
     from activities import uploads

@@ -2,9 +2,10 @@
 
 Each transition is one function that runs in one transaction: it locks the run row
 (`select_for_update`, a row lock in the database, so it holds across processes and servers),
-re-reads the state under the lock, asks `activities.policy` who may act, writes the change and
-its `Event` (through `activities.events.record`), and writes the in-app notifications; mail,
-webhooks and the laporan archive are tasks queued for after the commit (activities/tasks.py).
+re-reads the state under the lock, asks `activities.policy` who may act, and writes the change
+and its events (through `activities.events`, in one INSERT per transition). Telling people
+(in-app notifications, mail, webhooks) and archiving the laporan are tasks queued for after the
+commit (activities/tasks.py), so a transition is a handful of queries whoever it concerns.
 Views never change state themselves. Refusals are typed (`activities.errors`).
 
 Row locks wait at most SOPFLOW_LOCK_TIMEOUT_MS on PostgreSQL (`lock_timeout`).
@@ -18,14 +19,16 @@ Times: `Event.at` is the moment a change was recorded; the times a user entered 
 next step becomes active at the entered completion time.
 """
 
+from dataclasses import dataclass
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from activities import deadlines, events, locking, notifications, policy, tasks, timing, uploads
+from activities import deadlines, events, locking, policy, tasks, timing, uploads
 from activities.errors import Closed, Forbidden, Invalid, NotFound, Stale, WorkflowError
-from activities.models import Event, Run, Sop, Step, StepRun
+from activities.models import Event, Run, Sop, StepRun
 
 __all__ = ["WorkflowError", "Forbidden", "Stale", "Closed", "Invalid", "NotFound"]
 
@@ -154,7 +157,7 @@ def cancelled_payload(active, reason, figures):
 def _archive_when_committed(run, actor, now):
     # The final laporan is rendered by a worker from the committed data; the run page says it is
     # being prepared until it is there.
-    notifications.run_finished(run, actor_user=actor.user, now=now)
+    tasks.enqueue_on_commit(tasks.announce_finished, run.pk, actor.user.pk)
     tasks.enqueue_on_commit(tasks.archive_laporan, run.pk)
 
 
@@ -170,8 +173,15 @@ def _activate(run, step_run, activated_at, actor, now, *, returned=False, deadli
         raise Stale(_("Langkah berikutnya tidak dapat diaktifkan."), code="conflict")
     before, after = activated_payload(step_run, activated_at, due_at)
     _log(run, Event.Kind.ACTIVATED, actor, now, step_run=step_run, before=before, after=after)
-    # In-app notifications are written with the change; mail and webhook go after the commit.
-    notifications.step_activated(run, step_run, actor_user=actor.user, returned=returned, now=now)
+    step_run.state, step_run.activated_at, step_run.due_at = (
+        StepRun.State.ACTIVE,
+        activated_at,
+        due_at,
+    )
+    step_run.version += 1
+    # The holders are told by a task once the change is committed (in-app, mail, webhook): the
+    # transition itself writes only the change and its events.
+    tasks.enqueue_on_commit(tasks.announce_activation, step_run.pk, actor.user.pk, returned)
 
 
 @transaction.atomic
@@ -210,11 +220,15 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
         opened_by=user,
         opened_at=now,
     )
-    StepRun.objects.bulk_create([StepRun(run=run, step=step, round=1) for step in steps])
+    created = StepRun.objects.bulk_create([StepRun(run=run, step=s, round=1) for s in steps])
+    first = created[0]
+    if first.pk is None:  # a database that does not return the ids of a bulk insert
+        first = run.step_runs.select_related("step").get(step=steps[0], round=1)
     after = opened_payload(sop, title=title, scheduled_on=scheduled_on, place=place, notes=notes)
-    _log(run, Event.Kind.OPENED, actor, now, after=after)
-    first = run.step_runs.select_related("step").get(step=steps[0], round=1)
-    _activate(run, first, now, actor, now)
+    # A run created in this transaction: its chain is empty and nobody else writes to it.
+    with events.batch(run):
+        _log(run, Event.Kind.OPENED, actor, now, after=after)
+        _activate(run, first, now, actor, now)
     return run
 
 
@@ -277,26 +291,71 @@ def _not_active_error(run, number, active):
     )
 
 
-def _locked_active_step(run_id, number, user, expected_version):
-    """Lock the run and return (run, the active StepRun for step `number`, actor)."""
-    run = _lock_run(run_id)
-    _require_running(run)
-    current = (
-        run.step_runs.select_related("step", "completed_by")
-        .prefetch_related("step__roles")
-        .filter(state=StepRun.State.ACTIVE)
-        .first()
-    )
-    if current is None or current.step.number != number:
-        raise _not_active_error(run, number, current)
+@dataclass
+class Turn:
+    """A step's active round, read under its run's row lock for a transition: the run, the
+    round (its step's roles loaded), the waiting round that comes next (None after the last
+    step; its roles loaded too, for the message that names them) and who acts."""
+
+    run: Run
+    current: StepRun
+    following: StepRun | None
+    actor: policy.Actor
+
+
+def _with_roles(step, roles):
+    """Give `step.roles.all()` the roles already read, as a prefetch would."""
+    manager = step.roles
+    queryset = manager.get_queryset()
+    queryset._result_cache, queryset._prefetch_done = list(roles), True
+    cache = getattr(step, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = step._prefetched_objects_cache = {}
+    cache[manager.prefetch_cache_name] = queryset
+
+
+def _check_version(current, expected_version):
     if expected_version is not None and current.version != expected_version:
         raise Stale(
             _("Langkah ini baru saja diubah orang lain. Muat ulang halaman dan periksa lagi.")
         )
-    actor = policy.step_actor(user, current.step, policy.fresh_subject(user))
+
+
+def _locked_active_step(run_id, number, user, expected_version):
+    """Lock the run and read what a transition of step `number` needs, in three queries: the
+    run (locked, with SOP and unit), its active and waiting rounds with their steps, and the
+    roles of the active and the next step with what the user holds of them (`policy.step_facts`).
+    Returns a `Turn`."""
+    run = _lock_run(run_id)
+    _require_running(run)
+    rounds = list(
+        run.step_runs.select_related("step__return_to")
+        .filter(state__in=(StepRun.State.ACTIVE, StepRun.State.WAITING))
+        .order_by("step__number", "-round")
+    )
+    current = next((r for r in rounds if r.state == StepRun.State.ACTIVE), None)
+    if current is None or current.step.number != number:
+        raise _not_active_error(run, number, current)
+    _check_version(current, expected_version)
+    following = next(
+        (
+            r
+            for r in rounds
+            if r.state == StepRun.State.WAITING and r.step.number > current.step.number
+        ),
+        None,
+    )
+    steps = [current.step] + ([following.step] if following else [])
+    facts, roles = policy.step_facts(user, steps)
+    for step in steps:
+        _with_roles(step, roles[step.pk])
+    for step_run in (current, following):
+        if step_run is not None:
+            step_run.run = run
+    actor = policy.step_actor(user, current.step, facts)
     if actor is None:
         raise Forbidden(_("Anda tidak memegang jabatan pelaksana langkah ini."))
-    return run, current, actor
+    return Turn(run, current, following, actor)
 
 
 def _aware(value):
@@ -358,18 +417,19 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
             _("Langkah ini baru saja diselesaikan orang lain. Muat ulang halaman."),
             code="already_done",
         )
+    # The round as the UPDATE left it, without reading it again.
+    for name, value in (fields | figures).items():
+        setattr(current, name, value)
+    current.completed_by, current.completed_as = actor.user, actor.role
+    current.on_behalf, current.acting, current.entered_at = actor.on_behalf, actor.acting, now
+    current.version += 1
     before, after = closed_payload(current, actor, now, event_after, figures)
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
 
-def _advance(run, current, actor, at, now, *, deadline=None):
+def _advance(turn, at, now, *, deadline=None):
     """Activate the next step at `at`, or finish the run after its last step."""
-    following = (
-        run.step_runs.select_related("step")
-        .filter(step__number__gt=current.step.number, state=StepRun.State.WAITING)
-        .order_by("step__number", "-round")
-        .first()
-    )
+    run, actor, following = turn.run, turn.actor, turn.following
     if following is None:
         # closed_at is computed by the database from finished_at; kept in step here.
         run.status, run.finished_at, run.closed_at = Run.Status.FINISHED, at, at
@@ -424,24 +484,19 @@ def _guarded(transition):
     return wrapper
 
 
-@_guarded
-def complete_step(
+def _complete(
+    turn,
     *,
-    run_id,
-    number,
-    user,
     started_at=None,
     completed_at=None,
     output="",
     notes="",
     requirements_checked=(),
     attachments=(),
-    expected_version=None,
     now=None,
 ):
     """Record a process step as done (with its attachments) and activate the next one."""
-    now = now or timezone.now()
-    run, current, actor = _locked_active_step(run_id, number, user, expected_version)
+    run, current, actor = turn.run, turn.current, turn.actor
     if current.step.is_approval:
         raise Invalid(
             _("Langkah ini adalah persetujuan: setujui atau kembalikan."), code="approval"
@@ -454,19 +509,17 @@ def complete_step(
         notes=notes,
         requirements_checked=requirements_checked,
     )
-    _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, serialise(fields))
-    uploads.store(run, current, attachments, actor, now)
-    _advance(run, current, actor, completed_at, now)
-    current.refresh_from_db()
+    with events.batch(run):
+        _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, serialise(fields))
+        uploads.store(run, current, attachments, actor, now)
+        _advance(turn, completed_at, now)
+    current.following = turn.following
     return current
 
 
-@_guarded
-def approve_step(
+def _approve(
+    turn,
     *,
-    run_id,
-    number,
-    user,
     instruction,
     deadline=None,
     decision_notes="",
@@ -475,12 +528,10 @@ def approve_step(
     requirements_checked=(),
     output="",
     attachments=(),
-    expected_version=None,
     now=None,
 ):
     """Approve an approval step with a disposisi and activate the next one."""
-    now = now or timezone.now()
-    run, current, actor = _locked_active_step(run_id, number, user, expected_version)
+    run, current, actor = turn.run, turn.current, turn.actor
     if not current.step.is_approval:
         raise Invalid(_("Langkah ini bukan langkah persetujuan."), code="not_approval")
     instruction = (instruction or "").strip()
@@ -503,24 +554,21 @@ def approve_step(
         output=output or current.step.output,
         requirements_checked=requirements_checked,
     )
-    _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, serialise(fields))
-    uploads.store(run, current, attachments, actor, now)
-    # The disposisi's batas waktu is the due time of the step it orders.
-    _advance(run, current, actor, completed_at, now, deadline=deadline)
-    current.refresh_from_db()
+    with events.batch(run):
+        _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, serialise(fields))
+        uploads.store(run, current, attachments, actor, now)
+        # The disposisi's batas waktu is the due time of the step it orders.
+        _advance(turn, completed_at, now, deadline=deadline)
+    current.following = turn.following
     return current
 
 
-@_guarded
-def return_step(
+def _return(
+    turn,
     *,
-    run_id,
-    number,
-    user,
     reason,
     started_at=None,
     completed_at=None,
-    expected_version=None,
     now=None,
 ):
     """Return an approval step to its return target; that step and the ones after it rerun.
@@ -528,8 +576,7 @@ def return_step(
     The returning round is kept as `returned`; the target and every step up to and including
     this one get a new round, and the target's new round becomes active.
     """
-    now = now or timezone.now()
-    run, current, actor = _locked_active_step(run_id, number, user, expected_version)
+    run, current, actor = turn.run, turn.current, turn.actor
     step = current.step
     if not step.is_approval or step.return_to_id is None:
         raise Invalid(_("Langkah ini tidak dapat dikembalikan."), code="not_returnable")
@@ -538,35 +585,113 @@ def return_step(
         raise Invalid(_("Alasan pengembalian wajib diisi."), field="reason", code="required")
     started_at, completed_at = _check_times(current, started_at, completed_at, now)
     fields = returned_fields(started_at=started_at, completed_at=completed_at, reason=reason)
-    target = Step.objects.get(pk=step.return_to_id)
+    target = step.return_to
     after = serialise(fields) | {"return_to": target.number}
-    _finish_step(run, current, actor, now, fields, Event.Kind.RETURNED, after)
+    with events.batch(run):
+        _finish_step(run, current, actor, now, fields, Event.Kind.RETURNED, after)
 
-    rerun = list(
-        run.sop.steps.filter(number__gte=target.number, number__lte=step.number).order_by("number")
-    )
-    latest_rounds, latest_versions = {}, {}
-    for step_id, round_, version in run.step_runs.values_list("step_id", "round", "version"):
-        latest_rounds[step_id] = max(round_, latest_rounds.get(step_id, 0))
-        latest_versions[step_id] = max(version, latest_versions.get(step_id, 0))
-    # A new round continues the step's version count, so a form still showing an earlier
-    # round (same step number, new row) is stale rather than silently acting on the rework.
-    # Steps after this one keep their waiting round: a return only goes back from the active
-    # step, so nothing after it has run in the current pass.
-    StepRun.objects.bulk_create(
-        [
-            StepRun(
-                run=run, step=s, round=latest_rounds[s.pk] + 1, version=latest_versions[s.pk] + 1
+        rerun = list(
+            run.sop.steps.filter(number__gte=target.number, number__lte=step.number).order_by(
+                "number"
             )
-            for s in rerun
-        ]
-    )
-    first = run.step_runs.select_related("step").get(
-        step=target, round=latest_rounds[target.pk] + 1
-    )
-    _activate(run, first, completed_at, actor, now, returned=True)
-    current.refresh_from_db()
+        )
+        latest_rounds, latest_versions = {}, {}
+        for step_id, round_, version in run.step_runs.values_list("step_id", "round", "version"):
+            latest_rounds[step_id] = max(round_, latest_rounds.get(step_id, 0))
+            latest_versions[step_id] = max(version, latest_versions.get(step_id, 0))
+        # A new round continues the step's version count, so a form still showing an earlier
+        # round (same step number, new row) is stale rather than silently acting on the rework.
+        # Steps after this one keep their waiting round: a return only goes back from the active
+        # step, so nothing after it has run in the current pass.
+        created = StepRun.objects.bulk_create(
+            [
+                StepRun(
+                    run=run,
+                    step=s,
+                    round=latest_rounds[s.pk] + 1,
+                    version=latest_versions[s.pk] + 1,
+                )
+                for s in rerun
+            ]
+        )
+        first = next(new for new in created if new.step_id == target.pk)
+        if first.pk is None:  # a database that does not return the ids of a bulk insert
+            first = run.step_runs.select_related("step").get(step=target, round=first.round)
+        _activate(run, first, completed_at, actor, now, returned=True)
+    current.following = first
     return current
+
+
+def _transition(body, *, run_id, number, user, expected_version, now, values):
+    now = now or timezone.now()
+    return body(_locked_active_step(run_id, number, user, expected_version), now=now, **values)
+
+
+@_guarded
+def complete_step(*, run_id, number, user, expected_version=None, now=None, **values):
+    """Record a process step as done (with its attachments) and activate the next one.
+
+    `values`: started_at, completed_at, output, notes, requirements_checked, attachments.
+    Returns the closed round; its `following` is the round it activated (None when the run
+    finished)."""
+    return _transition(
+        _complete,
+        run_id=run_id,
+        number=number,
+        user=user,
+        expected_version=expected_version,
+        now=now,
+        values=values,
+    )
+
+
+@_guarded
+def approve_step(*, run_id, number, user, expected_version=None, now=None, **values):
+    """Approve an approval step with a disposisi (`values`: instruction, deadline,
+    decision_notes, started_at, completed_at, requirements_checked, output, attachments) and
+    activate the next one. Returns the closed round, as `complete_step`."""
+    return _transition(
+        _approve,
+        run_id=run_id,
+        number=number,
+        user=user,
+        expected_version=expected_version,
+        now=now,
+        values=values,
+    )
+
+
+@_guarded
+def return_step(*, run_id, number, user, expected_version=None, now=None, **values):
+    """Return an approval step to its return target (`values`: reason, started_at,
+    completed_at). Returns the returned round; its `following` is the target's new round."""
+    return _transition(
+        _return,
+        run_id=run_id,
+        number=number,
+        user=user,
+        expected_version=expected_version,
+        now=now,
+        values=values,
+    )
+
+
+BODIES = {"complete": _complete, "approve": _approve, "return": _return}
+
+
+@_guarded
+def act(*, run_id, number, user, prepare, now=None):
+    """A view's transition of step `number`, with the active round read once.
+
+    The round is locked and read (a `Turn`); `prepare(turn)` checks the user's input against it
+    and returns (kind, expected version, values), kind one of `BODIES` — or raises, and nothing
+    is written; then that transition runs on the same turn, in the same transaction.
+    """
+    now = now or timezone.now()
+    turn = _locked_active_step(run_id, number, user, None)
+    kind, expected_version, values = prepare(turn)
+    _check_version(turn.current, expected_version)
+    return BODIES[kind](turn, now=now, **values)
 
 
 @_guarded

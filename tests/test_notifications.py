@@ -16,13 +16,18 @@ SECRET = "rahasia-gateway"
 
 
 def open_for_kasi(sop1, users, title="Sosialisasi Wawasan Kebangsaan"):
-    return workflow.open_run(
+    """A run opened by the admin, and step 1 announced to the Kasi as the worker does once the
+    opening is committed (its mail and webhook stay queued)."""
+    run = workflow.open_run(
         sop=sop1,
         user=users["admin"],
         title=title,
         scheduled_on=datetime.date(2026, 12, 10),
         place="Aula",
     )
+    first = run.step_runs.get(step__number=1)
+    notifications.announce_activation(first.pk, actor_id=users["admin"].pk)
+    return run
 
 
 def test_the_bell_shows_the_unread_count_even_at_zero(client_for, sop1, users):

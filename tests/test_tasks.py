@@ -27,14 +27,18 @@ DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 def open_for_kasi(sop1, users):
-    """A run opened by the admin on behalf of the Kasi, so the Kasi is told of step 1."""
-    return workflow.open_run(
+    """A run opened by the admin on behalf of the Kasi, and step 1 announced to the Kasi as the
+    worker does once the opening is committed (its mail stays queued)."""
+    run = workflow.open_run(
         sop=sop1,
         user=users["admin"],
         title="Sosialisasi Wawasan Kebangsaan",
         scheduled_on=datetime.date(2026, 12, 10),
         place="Aula",
     )
+    first = run.step_runs.get(step__number=1)
+    notifications.announce_activation(first.pk, actor_id=users["admin"].pk)
+    return run
 
 
 @pytest.fixture
@@ -83,8 +87,13 @@ def test_the_archive_task_makes_missing_renditions_so_the_final_laporan_has_the_
     assert "masih diproses" not in " ".join(pdf_text(data))
 
 
-def test_finishing_tells_the_opener(finished_run, users):
+def test_finishing_tells_the_opener(finished_run, users, django_capture_on_commit_callbacks):
     run, callbacks = finished_run
+    # The opener is told by a task queued for after the commit.
+    assert not Notification.objects.filter(run=run, kind=Notification.Kind.FINISHED).exists()
+    with django_capture_on_commit_callbacks(execute=False):
+        for callback in callbacks:
+            callback()
     finished = Notification.objects.get(run=run, kind=Notification.Kind.FINISHED)
     assert finished.recipient == users["subkor"]
     assert finished.url == f"/kegiatan/{run.pk}/"

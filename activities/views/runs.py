@@ -380,13 +380,9 @@ def _handed_over_by(step_runs, current):
     )
 
 
-def _progress_message(run_id, step, returned):
-    following = (
-        StepRun.objects.filter(run_id=run_id, state=StepRun.State.ACTIVE)
-        .select_related("step")
-        .prefetch_related("step__roles")
-        .first()
-    )
+def _progress_message(closed, returned):
+    """What the transition did, from the round it closed and the one it activated."""
+    step, following = closed.step, closed.following
     if returned:
         return _("Langkah %(number)s dikembalikan. Langkah %(next)s (%(roles)s) aktif lagi.") % {
             "number": step.number,
@@ -419,43 +415,114 @@ def _step_forms(request, step, current, now, action):
     return forms
 
 
-def _submit(action, form, *, run, step, user, attachments, now):
+# The form of each action, and the transition it asks for.
+ACTIONS = {"selesai": "complete", "setujui": "approve", "kembalikan": "return"}
+
+
+def _transition_values(action, form, attachments):
     values = form.cleaned_data
-    common = {
-        "run_id": run.pk,
-        "number": step.number,
-        "user": user,
-        "expected_version": values["version"],
-        "now": now,
-    }
     if action == "selesai":
-        return workflow.complete_step(
-            **common,
-            started_at=values["started_at"],
-            completed_at=values["completed_at"],
-            output=values["output"],
-            notes=values["notes"],
-            requirements_checked=values.get("requirements", []),
-            attachments=attachments,
-        )
+        return {
+            "started_at": values["started_at"],
+            "completed_at": values["completed_at"],
+            "output": values["output"],
+            "notes": values["notes"],
+            "requirements_checked": values.get("requirements", []),
+            "attachments": attachments,
+        }
     if action == "setujui":
-        return workflow.approve_step(
-            **common,
-            instruction=values["instruction"],
-            deadline=values["deadline"],
-            decision_notes=values["decision_notes"],
-            started_at=values["started_at"],
-            completed_at=values["completed_at"],
-            requirements_checked=values.get("requirements", []),
-            attachments=attachments,
-        )
-    return workflow.return_step(**common, reason=values["reason"])
+        return {
+            "instruction": values["instruction"],
+            "deadline": values["deadline"],
+            "decision_notes": values["decision_notes"],
+            "started_at": values["started_at"],
+            "completed_at": values["completed_at"],
+            "requirements_checked": values.get("requirements", []),
+            "attachments": attachments,
+        }
+    return {"reason": values["reason"]}
+
+
+class _Refused(Exception):
+    """The posted form (or its files, or its round) does not hold: the transition writes
+    nothing and the page shows why."""
+
+    def __init__(self, forms=None, upload_errors=(), message=None):
+        super().__init__(message)
+        self.forms, self.upload_errors, self.message = forms, list(upload_errors), message
+
+
+def _refused_turn(request, pk, number, error):
+    """The round could not be acted on. As for a GET, another unit's run or a step that does
+    not exist is a 404 and a step of another role a 403; otherwise the step's page says why
+    (who was first, or that the run is closed)."""
+    run = _run_with_attachments(request.user, pk)
+    steps, step_runs = _steps_and_rounds(run)
+    step = steps.get(number)
+    if step is None:
+        raise Http404
+    if policy.step_actor(request.user, step) is None:
+        raise PermissionDenied
+    rounds = [sr for sr in step_runs if sr.step_id == step.pk]
+    editable = run.is_running and rounds[-1].state == StepRun.State.ACTIVE
+    messages.error(request, error.message if editable else _read_only_reason(run, rounds))
+    return redirect("step_action", pk, number)
+
+
+def _post_step(request, pk, number, action, now):
+    """Act on step `number` from its form: the active round is read once, under the run's lock
+    (`workflow.act`), the form is checked against it, and the transition runs on it. Returns
+    the redirect after the change; raises `_Refused` or a `workflow.WorkflowError` otherwise."""
+
+    def prepare(turn):
+        step, current = turn.current.step, turn.current
+        forms = _step_forms(request, step, current, now, action)
+        form = forms.get(action)
+        if form is None:
+            raise _Refused(message=_("Tindakan tidak dikenal. Pilih salah satu tombol di bawah."))
+        attachments, upload_errors = (), []
+        if action != "kembalikan":
+            try:
+                attachments = uploads.validate_uploads(request.FILES.getlist("lampiran"))
+            except ValidationError as error:
+                upload_errors = error.messages
+        if not form.is_valid() or upload_errors:
+            raise _Refused(forms, upload_errors)
+        if form.cleaned_data["round"] != current.round:
+            raise _Refused(message=STALE_ROUND)
+        values = _transition_values(action, form, attachments)
+        return ACTIONS[action], form.cleaned_data["version"], values
+
+    closed = workflow.act(run_id=pk, number=number, user=request.user, prepare=prepare, now=now)
+    messages.success(request, _progress_message(closed, action == "kembalikan"))
+    return redirect("run_detail", pk)
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def step_action(request, pk, number):
-    """Step `number` of a run: its mutu baku, and for the active round the form to act on it."""
+    """Step `number` of a run: its mutu baku, and for the active round the form to act on it.
+
+    A POST acts on the round first (`_post_step`); only when it is refused is the whole page
+    read, to show why.
+    """
+    now = timezone.now()
+    action = request.POST.get("action") if request.method == "POST" else None
+    refused = None
+    if request.method == "POST":
+        try:
+            return _post_step(request, pk, number, action, now)
+        except _Refused as refusal:
+            if refusal.message is not None:
+                messages.error(request, refusal.message)
+                return redirect("step_action", pk, number)
+            refused = refusal
+        except workflow.WorkflowError as error:
+            if isinstance(error, (errors.Forbidden, errors.Stale, errors.Closed)):
+                return _refused_turn(request, pk, number, error)
+            _refuse_by_type(error)
+            refused = error
+
     run = _run_with_attachments(request.user, pk)
     steps, step_runs = _steps_and_rounds(run)
     step = steps.get(number)
@@ -467,50 +534,17 @@ def step_action(request, pk, number):
     rounds = [sr for sr in step_runs if sr.step_id == step.pk]
     current = rounds[-1]
     editable = run.is_running and current.state == StepRun.State.ACTIVE
-    now = timezone.now()
-    action = request.POST.get("action") if request.method == "POST" else None
 
-    if request.method == "POST" and not editable:
-        messages.error(request, _read_only_reason(run, rounds))
-        return redirect("step_action", run.pk, step.number)
-
-    forms = _step_forms(request, step, current, now, action) if editable else {}
-    upload_errors = []
-    if request.method == "POST":
+    forms, upload_errors = {}, []
+    if isinstance(refused, _Refused):
+        forms, upload_errors = refused.forms, refused.upload_errors
+    elif editable:
+        forms = _step_forms(request, step, current, now, action)
         form = forms.get(action)
-        if form is None:
-            messages.error(request, _("Tindakan tidak dikenal. Pilih salah satu tombol di bawah."))
-            return redirect("step_action", run.pk, step.number)
-        attachments = ()
-        if action != "kembalikan":
-            try:
-                attachments = uploads.validate_uploads(request.FILES.getlist("lampiran"))
-            except ValidationError as error:
-                upload_errors = error.messages
-        if form.is_valid() and not upload_errors and form.cleaned_data["round"] != current.round:
-            messages.error(request, STALE_ROUND)
-            return redirect("step_action", run.pk, step.number)
-        if form.is_valid() and not upload_errors:
-            try:
-                _submit(
-                    action,
-                    form,
-                    run=run,
-                    step=step,
-                    user=request.user,
-                    attachments=attachments,
-                    now=now,
-                )
-            except workflow.WorkflowError as error:
-                _refuse_by_type(error)
-                if isinstance(error, errors.Stale):
-                    messages.error(request, error.message)
-                    return redirect("step_action", run.pk, step.number)
-                form.add_error(error.field if error.field in form.fields else None, error.message)
-            else:
-                returned = action == "kembalikan"
-                messages.success(request, _progress_message(run.pk, step, returned))
-                return redirect(run)
+        if refused is not None and form is not None:
+            # A refusal of the transition itself (`Invalid`): shown on the form it concerns.
+            form.is_valid()
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
 
     timing = run_timing(run, step_runs, run.unit.calendar, now=now)
     rows = [RoundRow(row, row.step_run is current) for row in timing.rounds]
