@@ -59,18 +59,9 @@ class StepTotal:
         return self.done and self.actual_minutes > self.standard_minutes
 
 
-@dataclass
-class RunTiming:
-    rounds: list = field(default_factory=list)
-    steps: list = field(default_factory=list)
-    standard_days: int = 0
-    standard_minutes_part: int = 0
-    standard_total_minutes: int = 0
-    actual_total_minutes: float = 0.0
-    # Office minutes the run's rounds waited between becoming active and being started.
-    waiting_total_minutes: float = 0.0
-    lead_minutes: float | None = None
-    lead_wall_minutes: float | None = None
+class Figures:
+    """What is said of a run's time against its standard, from its totals: the one reading of
+    `RunTiming` (computed from the rounds) and `StoredTiming` (what a closed run stored)."""
 
     @property
     def standard_display(self):
@@ -89,6 +80,26 @@ class RunTiming:
         return self.actual_total_minutes > self.standard_total_minutes
 
     @property
+    def on_time_share(self):
+        """Share of finished steps whose accumulated time kept the standard (0..1), or None."""
+        done = self.steps_done
+        return self.steps_on_time / done if done else None
+
+
+@dataclass
+class RunTiming(Figures):
+    rounds: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    standard_days: int = 0
+    standard_minutes_part: int = 0
+    standard_total_minutes: int = 0
+    actual_total_minutes: float = 0.0
+    # Office minutes the run's rounds waited between becoming active and being started.
+    waiting_total_minutes: float = 0.0
+    lead_minutes: float | None = None
+    lead_wall_minutes: float | None = None
+
+    @property
     def steps_done(self):
         return sum(1 for total in self.steps if total.done)
 
@@ -96,11 +107,59 @@ class RunTiming:
     def steps_on_time(self):
         return sum(1 for total in self.steps if total.done and not total.late)
 
-    @property
-    def on_time_share(self):
-        """Share of finished steps whose accumulated time kept the standard (0..1), or None."""
-        done = self.steps_done
-        return self.steps_on_time / done if done else None
+
+@dataclass
+class Standard:
+    """An SOP version's standard: the sum of its steps' mutu baku, as written and in minutes."""
+
+    days: int
+    minutes_part: int
+    total_minutes: int
+
+
+def sop_standards(sop_ids):
+    """{sop id: `Standard`} of the given SOP versions, in one query of their steps."""
+    from activities.models import Step
+
+    steps = {}
+    rows = Step.objects.filter(sop_id__in=set(sop_ids)).values_list(
+        "sop_id", "standard_text", "standard_minutes"
+    )
+    for sop_id, text, minutes in rows:
+        steps.setdefault(sop_id, []).append((text, minutes))
+    standards = {}
+    for sop_id, rows in steps.items():
+        days, minutes_part = durations.total(durations.parse(text) for text, _minutes in rows)
+        standards[sop_id] = Standard(days, minutes_part, sum(minutes for _text, minutes in rows))
+    return standards
+
+
+@dataclass
+class StoredTiming(Figures):
+    """The figures a closed run stored when it closed (`run_figures`), read back without its
+    rounds: for the period report of hundreds of runs."""
+
+    standard_days: int
+    standard_minutes_part: int
+    standard_total_minutes: int
+    actual_total_minutes: float
+    steps_done: int
+    steps_on_time: int
+
+    @classmethod
+    def of(cls, run, standard):
+        """The stored timing of closed `run` under its SOP's `standard`; None if the run has
+        no stored figures (it runs, or closed before they were kept)."""
+        if run.handling_office_minutes is None or run.steps_done is None:
+            return None
+        return cls(
+            standard_days=standard.days,
+            standard_minutes_part=standard.minutes_part,
+            standard_total_minutes=run.standard_office_minutes,
+            actual_total_minutes=run.handling_office_minutes,
+            steps_done=run.steps_done,
+            steps_on_time=run.steps_on_time,
+        )
 
 
 def format_minutes(minutes):

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from activities import period_reports, reports, schedule, tasks
-from activities.models import PeriodReport
+from activities.models import PeriodReport, Run
 from tests.rundata import add_runs, straight, wib
 from tests.test_reports import pdf_text
 
@@ -166,8 +166,35 @@ def test_a_report_whose_task_was_lost_is_queued_again_when_asked_for(
     assert report.status == "ready"
 
 
+def test_the_report_reads_the_figures_each_run_stored(users, sop1, monkeypatch):
+    runs = add_runs(sop1, plans(sop1, range(4)))
+    from_rounds = reports.bulk_timings(runs)
+
+    def no_rounds(runs, **kwargs):
+        raise AssertionError("a finished run with stored figures was timed from its rounds")
+
+    monkeypatch.setattr(reports, "bulk_timings", no_rounds)
+    report = reports.build_archive_report([sop1.unit], *SEPTEMBER)
+    rows = [row for group in report.groups for row in group.rows]
+    assert len(rows) == 4
+
+    def said(timing):
+        return (
+            timing.standard_display,
+            timing.actual_display,
+            round(timing.difference_minutes, 6),
+            timing.late,
+            timing.steps_done,
+            timing.on_time_share,
+        )
+
+    assert [said(row.timing) for row in rows] == [said(from_rounds[row.run.pk]) for row in rows]
+
+
 def test_progress_is_written_as_the_runs_are_timed(users, many_runs, monkeypatch):
     monkeypatch.setattr(reports, "ARCHIVE_REPORT_CHUNK", 50)
+    # Runs that closed before their figures were kept are timed from their rounds, in chunks.
+    Run.objects.filter(pk__in=[run.pk for run in many_runs]).update(handling_office_minutes=None)
     report, _created = period_reports.request_report(
         users["kepala"], [many_runs[0].unit], *SEPTEMBER, total=201
     )
