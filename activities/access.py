@@ -35,8 +35,6 @@ def run_queryset(user):
         .prefetch_related(
             Prefetch("step_runs", queryset=step_runs),
             Prefetch("sop__steps", queryset=steps),
-            "unit__days_off",
-            "unit__special_schedules",
         )
     )
 
