@@ -147,8 +147,9 @@ def inbox(request):
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 
 
-def _openable_sops(user):
-    return policy.openable_sops(user).select_related("unit").order_by("name")
+def _openable_sops(user, visible):
+    """The SOPs of `visible` (the filter's choices, already read) the user may open runs of."""
+    return sorted((sop for sop in visible if policy.can_open(user, sop)), key=lambda sop: sop.name)
 
 
 @login_required
@@ -200,7 +201,7 @@ def run_list(request):
         "errors": errors,
         "previous_cursor": page.previous_cursor,
         "next_cursor": page.next_cursor,
-        "openable_sops": _openable_sops(user),
+        "openable_sops": _openable_sops(user, form.fields["sop"].queryset),
         "filtered": any(filters.get(name) for name in form.fields),
     }
     return _partial_or_page(request, "runs/run_list.html", "runs/_run_results.html", context)
