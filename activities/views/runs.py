@@ -260,12 +260,12 @@ def _run_with_attachments(user, pk):
 
 
 def _steps_and_rounds(run):
-    """The run's SOP steps by number, and its step runs with `.step` carrying prefetched roles."""
-    steps = {step.number: step for step in run.sop.steps.all()}
-    by_pk = {step.pk: step for step in steps.values()}
+    """The run's SOP steps by number, and its step runs with `.step` carrying prefetched roles,
+    one step object for all rounds of a step (`access.run_queryset`)."""
+    steps = {}
     step_runs = list(run.step_runs.all())
     for step_run in step_runs:
-        step_run.step = by_pk[step_run.step_id]
+        step_run.step = steps.setdefault(step_run.step.number, step_run.step)
     return steps, step_runs
 
 
