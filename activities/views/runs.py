@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -201,7 +202,10 @@ def run_list(request):
         "errors": errors,
         "previous_cursor": page.previous_cursor,
         "next_cursor": page.next_cursor,
-        "openable_sops": _openable_sops(user, form.fields["sop"].queryset),
+        # Read when the full page shows them; the htmx partial of the results reads no SOPs.
+        "openable_sops": SimpleLazyObject(
+            lambda: _openable_sops(user, form.fields["sop"].queryset)
+        ),
         "filtered": any(filters.get(name) for name in form.fields),
     }
     return _partial_or_page(request, "runs/run_list.html", "runs/_run_results.html", context)
