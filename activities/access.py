@@ -25,19 +25,18 @@ def get_sop_for_user(user, pk):
 
 
 def run_queryset(user):
-    step_runs = StepRun.objects.select_related("step", "completed_by", "completed_as").order_by(
-        "step__number", "round"
+    """Runs with their rounds in step order, each round's step and the step's roles. Every step
+    of the SOP has a round from the run's opening on (`workflow.open_run`; a version with runs
+    is frozen), so the rounds name the steps too."""
+    step_runs = (
+        StepRun.objects.select_related("step", "completed_by", "completed_as")
+        .prefetch_related("step__roles")
+        .order_by("step__number", "round")
     )
-    steps = Step.objects.prefetch_related("roles").order_by("number")
     return (
         policy.visible_runs(user)
         .select_related("sop", "unit", "opened_by")
-        .prefetch_related(
-            Prefetch("step_runs", queryset=step_runs),
-            Prefetch("sop__steps", queryset=steps),
-            "unit__days_off",
-            "unit__special_schedules",
-        )
+        .prefetch_related(Prefetch("step_runs", queryset=step_runs))
     )
 
 

@@ -254,14 +254,17 @@ class OfficeCalendar:
         """Worked time of every day from the running totals' first day up to `day` (excluded).
 
         The totals start at the earliest day asked for and grow in either direction as
-        needed; they are rebuilt when the days off or special weeks change."""
+        needed; they are rebuilt when the days off or special weeks change. A unit's calendar
+        is shared by the threads of a process (`activities.models.unit_calendar`): the totals
+        are never changed in place, a longer list replaces them in one assignment."""
         key = (len(self.days_off), len(self.special_weeks), self.national_holidays)
-        totals = getattr(self, "_totals", None)
-        if totals is None or self._totals_key != key:
-            self._totals_key, self._totals_first, totals = key, day, [datetime.timedelta()]
-            self._totals = totals
-        first = self._totals_first
+        memo = getattr(self, "_totals", None)
+        changed = memo is None or memo[0] != key
+        if changed:
+            memo = (key, day, [datetime.timedelta()])
+        _key, first, totals = memo
         if day < first:
+            changed = True
             # Prepend the missing days: new totals for them, the old ones shifted.
             count = (first - day).days
             head = [datetime.timedelta()]
@@ -269,12 +272,17 @@ class OfficeCalendar:
                 head.append(head[-1] + self._day_worked(day + datetime.timedelta(days=offset)))
             shift = head[-1]
             totals = head[:-1] + [total + shift for total in totals]
-            self._totals, self._totals_first, first = totals, day, day
+            first = day
         index = (day - first).days
-        while len(totals) <= index:
-            totals.append(
-                totals[-1] + self._day_worked(first + datetime.timedelta(len(totals) - 1))
-            )
+        if len(totals) <= index:
+            changed = True
+            totals = list(totals)
+            while len(totals) <= index:
+                totals.append(
+                    totals[-1] + self._day_worked(first + datetime.timedelta(len(totals) - 1))
+                )
+        if changed:
+            self._totals = (key, first, totals)
         return totals[index]
 
     # Due times ------------------------------------------------------------------------------

@@ -1,3 +1,6 @@
+from django.contrib.auth import get_user_model
+from django.db.models import IntegerField, Subquery
+
 from activities import policy
 from activities.models import Notification
 
@@ -6,27 +9,57 @@ from activities.models import Notification
 BADGE_CAP = 99
 
 
-def inbox_badge(user):
-    """The inbox count for the navigation: one query that stops after BADGE_CAP + 1 rows of the
-    user's active steps; "99+" beyond."""
-    count = policy.inbox(user).order_by().values("pk")[: BADGE_CAP + 1].count()
-    return f"{BADGE_CAP}+" if count > BADGE_CAP else count
+class RowCount(Subquery):
+    """The number of rows of a query, its LIMIT included, as one value of an outer query."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+    output_field = IntegerField()
+    # A query Django knows to be empty (a user without roles) counts nothing.
+    empty_result_set_value = 0
+
+
+def _capped_inbox(user):
+    # The steps of the user's roles as a subquery: pages other than the inbox need not read
+    # them for the badge.
+    return policy.inbox(user, steps_first=False).order_by().values("pk")[: BADGE_CAP + 1]
+
+
+def navigation_counts(user):
+    """(inbox badge, unread notifications) in one query: two counting subqueries on the user's
+    row. The inbox count stops after BADGE_CAP + 1 rows of the user's active steps; "99+"
+    beyond."""
+    unread = Notification.objects.filter(recipient=user, read_at=None).values("pk")
+    counts = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(inbox=RowCount(_capped_inbox(user)), unread=RowCount(unread))
+        .values_list("inbox", "unread")
+        .first()
+    )
+    inbox, unread = counts or (0, 0)
+    return (f"{BADGE_CAP}+" if inbox > BADGE_CAP else inbox), unread
 
 
 def navigation(request):
     """The inbox count (capped, `inbox_badge`) and the bell's unread count in the navigation
-    bar: one COUNT query each, only for logged-in users and only when a template shows them."""
+    bar: one query for both, only for logged-in users and only when a template shows one."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    counts = []
+
+    def read_counts():
+        if not counts:
+            counts.extend(navigation_counts(user))
+        return counts
 
     def inbox_count():
-        return inbox_badge(user)
+        return read_counts()[0]
 
     def may_appoint():
         return policy.has_anywhere(user, "appoint_acting")
 
     def unread_count():
-        return Notification.objects.filter(recipient=user, read_at=None).count()
+        return read_counts()[1]
 
     return {"inbox_count": inbox_count, "unread_count": unread_count, "may_appoint": may_appoint}

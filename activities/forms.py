@@ -348,7 +348,23 @@ class PeriodMixin:
         return cleaned
 
 
-class SopChoiceField(forms.ModelChoiceField):
+class ListedChoiceIterator(forms.models.ModelChoiceIterator):
+    """The choices from the field's queryset as a list: one query, whose rows the view may
+    use too, instead of `.iterator()`'s server-side cursor (on PostgreSQL a SELECT and then a
+    DECLARE for the same rows)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    iterator = ListedChoiceIterator
+
+
+class SopChoiceField(ListedModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.name} (v{obj.version})"
 
@@ -404,7 +420,7 @@ class ArchiveFilterForm(PlainTextMixin, PeriodMixin, forms.Form):
             attrs={"placeholder": _("judul, tempat atau catatan"), "type": "search"}
         ),
     )
-    sop = forms.ModelChoiceField(
+    sop = ListedModelChoiceField(
         label=_("SOP"),
         queryset=Sop.objects.none(),
         required=False,

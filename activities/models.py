@@ -5,12 +5,13 @@ State changes of runs live in `activities.workflow`; time maths in `activities.d
 """
 
 import functools
+import threading
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connections, models, transaction
-from django.db.models import Q
+from django.db import connection, connections, models, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -67,13 +68,12 @@ class UnitQuerySet(models.QuerySet):
         return self & _policy().visible_units(user)
 
     def calendars(self, unit_ids):
-        """{unit id: OfficeCalendar} for these units, their days off read in one pass."""
+        """{unit id: OfficeCalendar} for these units: one query for their calendar versions,
+        the calendars themselves from the process's cache (`unit_calendar`)."""
         if not unit_ids:
             return {}
-        units = self.filter(pk__in=unit_ids).prefetch_related(
-            "days_off", "special_schedules", "working_hours"
-        )
-        return {unit.pk: unit.calendar for unit in units}
+        versions = self.filter(pk__in=unit_ids).values_list("pk", "calendar_version")
+        return {pk: unit_calendar(pk, version) for pk, version in versions}
 
 
 class Unit(models.Model):
@@ -117,9 +117,14 @@ class Unit(models.Model):
     head_name = models.CharField(_("nama pimpinan"), max_length=200, blank=True)
     head_rank = models.CharField(_("pangkat/golongan pimpinan"), max_length=100, blank=True)
     head_nip = models.CharField(_("NIP pimpinan"), max_length=30, blank=True)
+    # Moves by one (an F() update, `bump_calendar_version`) whenever a row of the unit's working
+    # hours, days off or special periods is saved or deleted: the key of the built calendar in
+    # each process's cache, so a change made in one process is seen by the others on their next
+    # read of the unit row. Not configuration, so not in the history.
+    calendar_version = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects = UnitQuerySet.as_manager()
-    history = ConfigurationHistory()
+    history = ConfigurationHistory(excluded_fields=["calendar_version"])
 
     class Meta:
         ordering = ["name"]
@@ -129,31 +134,132 @@ class Unit(models.Model):
     def __str__(self):
         return self.short_name
 
+    def save(self, *args, **kwargs):
+        # calendar_version moves only by its F() update: a unit read before a calendar change
+        # and saved after it must not write the older number back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            skipped = {"calendar_version", *self.get_deferred_fields()}
+            kwargs["update_fields"] = [
+                field.attname
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.attname not in skipped
+            ]
+        super().save(*args, **kwargs)
+
     def clean(self):
         if self.head_nip:
             self.head_nip = normalize_nip(self.head_nip)
 
     @functools.cached_property
     def calendar(self):
-        """The unit's office calendar: its working week, national holidays, its own days off,
-        and its special (Ramadan) hours on the dates of its special periods. A unit that has
-        not written a week of its own works the ASN default (activities.calendar)."""
-        weeks = {kind: {} for kind in UnitWorkingHours.Week.values}
-        for hours in self.working_hours.all():
-            weeks[hours.week].setdefault(hours.weekday, []).append((hours.start, hours.end))
-        regular = weeks[UnitWorkingHours.Week.REGULAR] or DEFAULT_WEEK
-        special_week = weeks[UnitWorkingHours.Week.SPECIAL] or RAMADAN_WEEK
-        days_off = {day.date: day.description for day in self.days_off.all()}
-        special = [
-            (schedule.start_date, schedule.end_date, special_week)
-            for schedule in self.special_schedules.all()
-        ]
-        return OfficeCalendar(
-            tz=settings.TIME_ZONE, week=regular, days_off=days_off, special_weeks=special
-        )
+        """The unit's office calendar (`unit_calendar`), for the calendar version this unit row
+        was read with."""
+        return unit_calendar(self.pk, self.calendar_version)
 
 
-class UnitWorkingHours(models.Model):
+# Built calendars by (unit id, calendar version), shared by the requests of this process. A
+# city has a few dozen units; an old version is never asked for again, so the oldest entries
+# go when the cache is full.
+CALENDAR_CACHE_SIZE = 256
+_calendars = {}
+_calendars_lock = threading.Lock()
+
+
+def unit_calendar(unit_id, version):
+    """The office calendar of the unit at `version` of its calendar: its working week, national
+    holidays, its own days off, and its special (Ramadan) hours on the dates of its special
+    periods. A unit that has not written a week of its own works the ASN default
+    (activities.calendar).
+
+    Built from the rows on the first request for the version, then taken from this process's
+    cache; the calendar is shared, so it must not be changed. A calendar built inside a
+    transaction that changed calendar rows is not kept: the transaction may roll back and
+    its version number come again with other rows.
+    """
+    key = (unit_id, version)
+    calendar = _calendars.get(key)
+    if calendar is not None:
+        return calendar
+    calendar = _build_calendar(unit_id)
+    if _may_keep_calendars():
+        with _calendars_lock:
+            while len(_calendars) >= CALENDAR_CACHE_SIZE:
+                del _calendars[next(iter(_calendars))]
+            _calendars[key] = calendar
+    return calendar
+
+
+def _build_calendar(unit_id):
+    weeks = {kind: {} for kind in UnitWorkingHours.Week.values}
+    hours = UnitWorkingHours.objects.filter(unit_id=unit_id).order_by()
+    for week, weekday, start, end in hours.values_list("week", "weekday", "start", "end"):
+        weeks[week].setdefault(weekday, []).append((start, end))
+    regular = weeks[UnitWorkingHours.Week.REGULAR] or DEFAULT_WEEK
+    special_week = weeks[UnitWorkingHours.Week.SPECIAL] or RAMADAN_WEEK
+    days_off = dict(
+        UnitDayOff.objects.filter(unit_id=unit_id).order_by().values_list("date", "description")
+    )
+    special = [
+        (start_date, end_date, special_week)
+        for start_date, end_date in UnitSpecialSchedule.objects.filter(unit_id=unit_id)
+        .order_by("start_date")
+        .values_list("start_date", "end_date")
+    ]
+    return OfficeCalendar(
+        tz=settings.TIME_ZONE, week=regular, days_off=days_off, special_weeks=special
+    )
+
+
+def _may_keep_calendars():
+    if not connection.in_atomic_block:
+        connection.sopflow_calendar_changed = False
+        return True
+    return not getattr(connection, "sopflow_calendar_changed", False)
+
+
+def bump_calendar_version(unit_id):
+    """A row of the unit's calendar changed: the next read of the unit row builds it again.
+
+    `UnitCalendarRow.save()`/`delete()` call it; a queryset `update()`, `delete()` or
+    `bulk_create()` of those rows bypasses them and must call it itself.
+    """
+    Unit.objects.filter(pk=unit_id).update(calendar_version=F("calendar_version") + 1)
+    if connection.in_atomic_block:
+        connection.sopflow_calendar_changed = True
+
+
+def forget_calendars():
+    """Empty this process's calendar cache (tests: a rolled-back test's unit ids come again)."""
+    with _calendars_lock:
+        _calendars.clear()
+    connection.sopflow_calendar_changed = False
+
+
+class UnitCalendarRow(models.Model):
+    """A row of a unit's calendar: saving or deleting it moves the unit's calendar version."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self._calendar_changed()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        self._calendar_changed()
+        return result
+
+    def _calendar_changed(self):
+        bump_calendar_version(self.unit_id)
+        # The unit this row was saved with (an admin form's, a test's) reads its calendar
+        # afresh too.
+        if self._meta.get_field("unit").is_cached(self):
+            self.unit.refresh_from_db(fields=["calendar_version"])
+            self.unit.__dict__.pop("calendar", None)
+
+
+class UnitWorkingHours(UnitCalendarRow):
     """One working interval of a weekday of a unit's week: the regular week, or the week of its
     special periods (Ramadan). A day with two intervals has a break between them."""
 
@@ -192,7 +298,7 @@ class UnitWorkingHours(models.Model):
             raise ValidationError({"end": _("Jam selesai harus sesudah jam mulai.")})
 
 
-class UnitDayOff(models.Model):
+class UnitDayOff(UnitCalendarRow):
     """A day the unit does not work beyond national holidays (a local holiday, an election)."""
 
     unit = models.ForeignKey(
@@ -214,7 +320,7 @@ class UnitDayOff(models.Model):
         return f"{self.date:%Y-%m-%d} {self.description}"
 
 
-class UnitSpecialSchedule(models.Model):
+class UnitSpecialSchedule(UnitCalendarRow):
     """A period with the Ramadan working hours (32.5 hours a week from 08:00)."""
 
     unit = models.ForeignKey(

@@ -209,11 +209,7 @@ class RunReport:
 
 
 def _load_run(run_id):
-    run = (
-        Run.objects.select_related("sop", "unit", "opened_by")
-        .prefetch_related("unit__days_off", "unit__special_schedules")
-        .get(pk=run_id)
-    )
+    run = Run.objects.select_related("sop", "unit", "opened_by").get(pk=run_id)
     attachments = Attachment.objects.select_related("uploaded_by").order_by("uploaded_at", "pk")
     step_runs = list(
         StepRun.objects.filter(run=run)

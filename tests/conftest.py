@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import translation
 
-from activities.models import Sop
+from activities.models import Sop, forget_calendars
 
 PASSWORD = "sopflow-demo"
 
@@ -42,6 +42,8 @@ def _fast_and_isolated(settings, tmp_path, demo_signer):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # The calendar cache outlives a test's rolled-back transaction, whose unit ids come again.
+    forget_calendars()
     yield
     # A request in English leaves English active in the thread; the next test starts in
     # the default language whatever ran before it.

@@ -9,9 +9,18 @@ import zoneinfo
 import pytest
 import time_machine
 from django.apps import apps as django_apps
+from django.db import transaction
+from django.db.models import F
 
 from activities import deadlines, durations, workflow
-from activities.models import StepRun, Unit, UnitDayOff, UnitSpecialSchedule, UnitWorkingHours
+from activities.models import (
+    StepRun,
+    Unit,
+    UnitDayOff,
+    UnitSpecialSchedule,
+    UnitWorkingHours,
+    forget_calendars,
+)
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
 
@@ -137,6 +146,91 @@ def test_a_calendar_change_moves_the_due_times_of_active_steps(sop1, users, clie
     assert deadlines.recompute_due_times(Unit.objects.get(pk=sop1.unit_id)) == 1
     step_run.refresh_from_db()
     assert step_run.due_at == wib(2026, 12, 1, 7, 35)
+
+
+def another_process_adds_a_day_off(unit, day):
+    """What another gunicorn worker's committed change looks like from here: the row and the
+    unit's next calendar version, without this process's bookkeeping."""
+    UnitDayOff.objects.bulk_create([UnitDayOff(unit=unit, date=day, description="Pilkada")])
+    Unit.objects.filter(pk=unit.pk).update(calendar_version=F("calendar_version") + 1)
+
+
+def test_a_units_calendar_is_read_once_per_version_and_a_change_elsewhere_is_seen(
+    sop1, django_assert_num_queries
+):
+    monday = datetime.date(2026, 11, 30)
+    forget_calendars()  # seed_demo read it
+    with django_assert_num_queries(4):  # the unit, its working hours, days off, special periods
+        assert Unit.objects.get(pk=sop1.unit_id).calendar.is_working_day(monday)
+    with django_assert_num_queries(1):
+        assert Unit.objects.get(pk=sop1.unit_id).calendar.is_working_day(monday)
+
+    another_process_adds_a_day_off(sop1.unit, monday)
+    assert not Unit.objects.get(pk=sop1.unit_id).calendar.is_working_day(monday)
+
+
+def test_a_calendar_of_a_rolled_back_change_is_not_kept(sop1):
+    unit_id, monday = sop1.unit_id, datetime.date(2026, 11, 30)
+    assert Unit.objects.get(pk=unit_id).calendar.is_working_day(monday)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        UnitDayOff.objects.create(unit_id=unit_id, date=monday, description="Rapat")
+        assert not Unit.objects.get(pk=unit_id).calendar.is_working_day(monday)
+        raise RuntimeError
+    assert Unit.objects.get(pk=unit_id).calendar.is_working_day(monday)
+    # The rolled-back version number comes again, with other rows.
+    another_process_adds_a_day_off(sop1.unit, monday + datetime.timedelta(days=1))
+    calendar = Unit.objects.get(pk=unit_id).calendar
+    assert calendar.is_working_day(monday)
+    assert not calendar.is_working_day(monday + datetime.timedelta(days=1))
+
+
+def test_saving_and_deleting_a_calendar_row_moves_the_version_of_its_unit(sop1):
+    unit = Unit.objects.get(pk=sop1.unit_id)
+    version = unit.calendar_version
+    day_off = UnitDayOff.objects.create(
+        unit=unit, date=datetime.date(2026, 11, 30), description="Pilkada"
+    )
+    # The unit the row was saved with follows at once.
+    assert unit.calendar_version == version + 1
+    assert not unit.calendar.is_working_day(datetime.date(2026, 11, 30))
+    day_off.description = "Pilkada serentak"
+    day_off.save()
+    day_off.delete()
+    assert Unit.objects.get(pk=unit.pk).calendar_version == version + 3
+
+
+def test_saving_a_unit_read_before_a_calendar_change_keeps_the_new_version(sop1):
+    unit = Unit.objects.get(pk=sop1.unit_id)
+    another_process_adds_a_day_off(sop1.unit, datetime.date(2026, 11, 30))
+    unit.head_name = "Drs. Kepala Baru"
+    unit.save()
+    unit.refresh_from_db()
+    assert (unit.head_name, unit.calendar_version) == ("Drs. Kepala Baru", 1)
+
+
+def test_a_day_off_written_in_the_admin_is_in_the_calendar(sop1, users, client_for):
+    unit = Unit.objects.get(pk=sop1.unit_id)
+    assert unit.calendar.is_working_day(datetime.date(2026, 11, 30))
+    data = {
+        field: getattr(unit, field)
+        for field in ("name", "short_name", "parent_name", "letterhead_name", "address")
+    }
+    data |= {
+        field: getattr(unit, field)
+        for field in ("phone", "email", "website", "letterhead_rule", "head_title")
+    }
+    data |= {field: getattr(unit, field) for field in ("head_name", "head_rank", "head_nip")}
+    for prefix in ("roles", "working_hours", "special_schedules"):
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    data |= {
+        "days_off-TOTAL_FORMS": 1,
+        "days_off-INITIAL_FORMS": 0,
+        "days_off-0-date": "2026-11-30",
+        "days_off-0-description": "Pilkada",
+    }
+    response = client_for("admin").post(f"/admin/activities/unit/{unit.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not Unit.objects.get(pk=unit.pk).calendar.is_working_day(datetime.date(2026, 11, 30))
 
 
 def test_the_data_migration_writes_the_weeks_and_due_times_of_existing_units(sop1, users):

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from activities import seeding
+from activities import context_processors, seeding
 from bench import scale
 
 pytestmark = pytest.mark.postgres
@@ -59,6 +59,18 @@ def test_list_pages_never_scan_the_run_or_step_tables(scaled, client):
             checked += 1
     # inbox rows, badge on every page, runs list rows and their active steps, archive rows
     assert checked >= 10
+
+
+def test_the_navigation_badge_reads_the_active_rounds_of_the_users_steps_only(scaled):
+    """The badge finds the user's steps in a subquery of its own query: the plan still goes
+    from those steps to their active rounds through `steprun_active_step_due`."""
+    for username in ("kasi", "kepala", "kasubag_tu", "staf"):
+        with CaptureQueriesContext(connection) as queries:
+            context_processors.navigation_counts(scaled[username])
+        sql = queries.captured_queries[-1]["sql"]
+        scanned, plan = sequential_scans(sql)
+        assert not scanned, f"{username}: sequential scan of {scanned}\n{sql}\n{plan}"
+        assert "steprun_active_step_due" in plan, f"{username}\n{sql}\n{plan}"
 
 
 def test_the_check_sees_a_query_that_no_index_serves(scaled):

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -147,8 +148,9 @@ def inbox(request):
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 
 
-def _openable_sops(user):
-    return policy.openable_sops(user).select_related("unit").order_by("name")
+def _openable_sops(user, visible):
+    """The SOPs of `visible` (the filter's choices, already read) the user may open runs of."""
+    return sorted((sop for sop in visible if policy.can_open(user, sop)), key=lambda sop: sop.name)
 
 
 @login_required
@@ -200,7 +202,10 @@ def run_list(request):
         "errors": errors,
         "previous_cursor": page.previous_cursor,
         "next_cursor": page.next_cursor,
-        "openable_sops": _openable_sops(user),
+        # Read when the full page shows them; the htmx partial of the results reads no SOPs.
+        "openable_sops": SimpleLazyObject(
+            lambda: _openable_sops(user, form.fields["sop"].queryset)
+        ),
         "filtered": any(filters.get(name) for name in form.fields),
     }
     return _partial_or_page(request, "runs/run_list.html", "runs/_run_results.html", context)
@@ -259,12 +264,12 @@ def _run_with_attachments(user, pk):
 
 
 def _steps_and_rounds(run):
-    """The run's SOP steps by number, and its step runs with `.step` carrying prefetched roles."""
-    steps = {step.number: step for step in run.sop.steps.all()}
-    by_pk = {step.pk: step for step in steps.values()}
+    """The run's SOP steps by number, and its step runs with `.step` carrying prefetched roles,
+    one step object for all rounds of a step (`access.run_queryset`)."""
+    steps = {}
     step_runs = list(run.step_runs.all())
     for step_run in step_runs:
-        step_run.step = by_pk[step_run.step_id]
+        step_run.step = steps.setdefault(step_run.step.number, step_run.step)
     return steps, step_runs
 
 
