@@ -145,9 +145,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # then says "try again"; activities/locking.py). Set when the connection starts, so no
 # transition spends a query on it.
 SOPFLOW_LOCK_TIMEOUT_MS = env_int("SOPFLOW_LOCK_TIMEOUT_MS", 5000)
+# Parallel workers per query on PostgreSQL. A page reads a few dozen rows through its indexes;
+# a parallel plan only adds the start of its workers (about 5 ms) and takes the cores the other
+# requests need, and its lower estimated cost made the planner prefer a scan of every active
+# round to the inbox's index. 0 unless an installation that runs big reports wants them.
+SOPFLOW_DB_PARALLEL_WORKERS = env_int("SOPFLOW_DB_PARALLEL_WORKERS", 0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c lock_timeout={SOPFLOW_LOCK_TIMEOUT_MS}"
+        f"-c lock_timeout={SOPFLOW_LOCK_TIMEOUT_MS} "
+        f"-c max_parallel_workers_per_gather={SOPFLOW_DB_PARALLEL_WORKERS}"
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
