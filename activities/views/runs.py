@@ -4,6 +4,7 @@ Every state change goes through one function of `activities.workflow`; these vie
 through `activities.access`, validate a form, call that function and redirect.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
@@ -71,22 +73,27 @@ def home(request):
 
 @dataclass
 class InboxTask:
+    """One row of the inbox, with what its template shows worked out once, in Python: a page
+    renders up to INBOX_PAGE_SIZE of them."""
+
     step_run: StepRun
     elapsed_minutes: float
     # Office minutes past the due time (0 when not due yet).
     late_minutes: float = 0.0
+    now: datetime.datetime | None = None
 
-    @property
-    def overdue(self):
-        due_at = self.step_run.due_at
+    def __post_init__(self):
+        step_run, now = self.step_run, self.now or timezone.now()
+        due_at = step_run.due_at
         if due_at is None:
-            return self.elapsed_minutes > self.step_run.step.standard_minutes
-        return self.late_minutes > 0 or due_at < timezone.now()
-
-    @property
-    def due_today(self):
-        due_at = self.step_run.due_at
-        return due_at is not None and timezone.localdate(due_at) == timezone.localdate()
+            self.overdue = self.elapsed_minutes > step_run.step.standard_minutes
+        else:
+            self.overdue = self.late_minutes > 0 or due_at < now
+        self.due_today = due_at is not None and (
+            timezone.localdate(due_at) == timezone.localdate(now)
+        )
+        self.roles = _role_names(step_run.step)
+        self.url = reverse("step_action", args=[step_run.run_id, step_run.step.number])
 
 
 @login_required
@@ -138,7 +145,7 @@ def inbox(request):
         if step_run.due_at is not None and step_run.due_at < now:
             late = calendar.office_minutes(step_run.due_at, now)
         elapsed = calendar.office_minutes(step_run.activated_at or now, now)
-        tasks.append(InboxTask(step_run, elapsed, late))
+        tasks.append(InboxTask(step_run, elapsed, late, now))
     context = {
         "tasks": tasks,
         "previous_page": number - 1 if number > 1 else None,
