@@ -139,18 +139,21 @@ class StepFacts:
 
 
 def step_facts(user, steps):
-    """(`StepFacts` of `user`, {step pk: its roles}) for `steps`, read now in one query.
+    """(`StepFacts` of `user`, {step pk: its roles}) for `steps`, read now.
 
     Each of the steps' roles comes with whether the user holds it and the first acting
-    appointment in force today by which he acts for it, so a transition learns who may act
-    and who is told next without reading the user's whole `Subject`.
+    appointment in force today by which he acts for it (one query), so a transition learns who
+    may act and who is told next without reading the user's whole `Subject`. The appointments
+    themselves are read only when the user acts for a role (a second query, for a Plt./Plh.).
     """
     day = timezone.localdate()
     active = bool(user.is_authenticated and user.is_active)
-    appointments = ActingAppointment.objects.in_force(day).filter(
-        person_id=user.pk, role_id=OuterRef("role_id")
+    acting_for = (
+        ActingAppointment.objects.in_force(day)
+        .filter(person_id=user.pk, role_id=OuterRef("role_id"))
+        .order_by("pk")
+        .values("pk")[:1]
     )
-    first = appointments.order_by("pk")
     links = (
         Step.roles.through.objects.filter(step_id__in=[step.pk for step in steps])
         .select_related("role")
@@ -158,14 +161,13 @@ def step_facts(user, steps):
             is_member=Exists(
                 Role.members.through.objects.filter(role_id=OuterRef("role_id"), user_id=user.pk)
             ),
-            appointment_id=Subquery(first.values("pk")[:1]),
-            appointment_kind=Subquery(first.values("kind")[:1]),
-            appointment_unit_id=Subquery(first.values("unit_id")[:1]),
+            appointment_id=Subquery(acting_for),
         )
         .order_by("step_id", "role__position", "role__name", "role_id")
     )
     facts = StepFacts(user, active and user.is_superuser)
     roles = {step.pk: [] for step in steps}
+    appointed = {}
     for link in links:
         roles[link.step_id].append(link.role)
         if not active:
@@ -173,13 +175,11 @@ def step_facts(user, steps):
         if link.is_member:
             facts.own_role_ids.add(link.role_id)
         if link.appointment_id is not None:
-            facts.acting[link.role_id] = ActingAppointment(
-                pk=link.appointment_id,
-                role=link.role,
-                unit_id=link.appointment_unit_id,
-                person=user,
-                kind=link.appointment_kind,
-            )
+            appointed[link.appointment_id] = link.role
+    if appointed:
+        for appointment in ActingAppointment.objects.filter(pk__in=appointed):
+            appointment.role = appointed[appointment.pk]
+            facts.acting[appointment.role_id] = appointment
     return facts, roles
 
 
