@@ -1079,6 +1079,12 @@ class Run(models.Model):
     def is_running(self):
         return self.status == self.Status.RUNNING
 
+    @property
+    def status_label(self):
+        """`get_status_display()` for the rows of a list: the label of the status's member,
+        without Django rebuilding the choices for each call."""
+        return self.Status(self.status).label
+
     def acts(self):
         """{"opened"/"cancelled": Event}: who opened and who cancelled the run, and whether a
         superuser did it on behalf of step 1's role (the run row records neither)."""

@@ -2,10 +2,18 @@
 
 from django import template
 from django.utils import formats, timezone
+from django.utils.dates import MONTHS
+from django.utils.text import Truncator
 
 from activities import durations, models, timing
 
 register = template.Library()
+
+
+def _day(value):
+    # What `date_format(value, "j F Y")` writes, without parsing the format for every row of a
+    # list: the day, the month's name in the active language (Django's MONTHS), the year.
+    return f"{value.day} {MONTHS[value.month]} {value.year}"
 
 
 @register.filter
@@ -15,7 +23,7 @@ def tanggal(value):
         return ""
     if hasattr(value, "hour"):
         value = timezone.localtime(value)
-    return formats.date_format(value, "j F Y")
+    return _day(value)
 
 
 @register.filter
@@ -34,7 +42,7 @@ def waktu(value):
     if not value:
         return ""
     value = timezone.localtime(value)
-    return formats.date_format(value, "j F Y H:i")
+    return f"{_day(value)} {value.hour:02d}:{value.minute:02d}"
 
 
 @register.filter
@@ -42,7 +50,18 @@ def jam(value):
     """14.30 in WIB: the time of day as Indonesian writes it."""
     if not value:
         return ""
-    return formats.date_format(timezone.localtime(value), "H.i")
+    value = timezone.localtime(value)
+    return f"{value.hour:02d}.{value.minute:02d}"
+
+
+@register.filter(is_safe=True)
+def singkat(value, length):
+    """`truncatechars` for the rows of a list: a text that fits is returned as it is, without
+    walking it character by character."""
+    text = str(value)
+    if len(text) <= int(length):
+        return text
+    return Truncator(text).chars(int(length))
 
 
 @register.filter
