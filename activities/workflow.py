@@ -349,9 +349,6 @@ def _locked_active_step(run_id, number, user, expected_version):
     facts, roles = policy.step_facts(user, steps)
     for step in steps:
         _with_roles(step, roles[step.pk])
-    for step_run in (current, following):
-        if step_run is not None:
-            step_run.run = run
     actor = policy.step_actor(user, current.step, facts)
     if actor is None:
         raise Forbidden(_("Anda tidak memegang jabatan pelaksana langkah ini."))
@@ -622,7 +619,7 @@ def _return(
     return current
 
 
-def _transition(body, *, run_id, number, user, expected_version, now, values):
+def _transition(body, run_id, number, user, expected_version, now, values):
     now = now or timezone.now()
     return body(_locked_active_step(run_id, number, user, expected_version), now=now, **values)
 
@@ -634,15 +631,7 @@ def complete_step(*, run_id, number, user, expected_version=None, now=None, **va
     `values`: started_at, completed_at, output, notes, requirements_checked, attachments.
     Returns the closed round; its `following` is the round it activated (None when the run
     finished)."""
-    return _transition(
-        _complete,
-        run_id=run_id,
-        number=number,
-        user=user,
-        expected_version=expected_version,
-        now=now,
-        values=values,
-    )
+    return _transition(_complete, run_id, number, user, expected_version, now, values)
 
 
 @_guarded
@@ -650,30 +639,14 @@ def approve_step(*, run_id, number, user, expected_version=None, now=None, **val
     """Approve an approval step with a disposisi (`values`: instruction, deadline,
     decision_notes, started_at, completed_at, requirements_checked, output, attachments) and
     activate the next one. Returns the closed round, as `complete_step`."""
-    return _transition(
-        _approve,
-        run_id=run_id,
-        number=number,
-        user=user,
-        expected_version=expected_version,
-        now=now,
-        values=values,
-    )
+    return _transition(_approve, run_id, number, user, expected_version, now, values)
 
 
 @_guarded
 def return_step(*, run_id, number, user, expected_version=None, now=None, **values):
     """Return an approval step to its return target (`values`: reason, started_at,
     completed_at). Returns the returned round; its `following` is the target's new round."""
-    return _transition(
-        _return,
-        run_id=run_id,
-        number=number,
-        user=user,
-        expected_version=expected_version,
-        now=now,
-        values=values,
-    )
+    return _transition(_return, run_id, number, user, expected_version, now, values)
 
 
 BODIES = {"complete": _complete, "approve": _approve, "return": _return}

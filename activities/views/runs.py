@@ -464,19 +464,27 @@ class _Refused(Exception):
         self.forms, self.upload_errors, self.message = forms, list(upload_errors), message
 
 
-def _refused_turn(request, pk, number, error):
-    """The round could not be acted on. As for a GET, another unit's run or a step that does
-    not exist is a 404 and a step of another role a 403; otherwise the step's page says why
-    (who was first, or that the run is closed)."""
-    run = _run_with_attachments(request.user, pk)
+def _step_page(user, pk, number):
+    """What the step page shows: the run, its steps and rounds, step `number`, the user's
+    actor on it, that step's rounds and whether the latest is editable. Another unit's run or
+    a step that does not exist is a 404, a step of another role a 403."""
+    run = _run_with_attachments(user, pk)
     steps, step_runs = _steps_and_rounds(run)
     step = steps.get(number)
     if step is None:
         raise Http404
-    if policy.step_actor(request.user, step) is None:
+    actor = policy.step_actor(user, step)
+    if actor is None:
         raise PermissionDenied
     rounds = [sr for sr in step_runs if sr.step_id == step.pk]
     editable = run.is_running and rounds[-1].state == StepRun.State.ACTIVE
+    return run, steps, step_runs, step, actor, rounds, editable
+
+
+def _refused_turn(request, pk, number, error):
+    """The round could not be acted on: refused as a GET would be (`_step_page`), or the
+    step's page says why (who was first, or that the run is closed)."""
+    run, _steps, _step_runs, _step, _actor, rounds, editable = _step_page(request.user, pk, number)
     messages.error(request, error.message if editable else _read_only_reason(run, rounds))
     return redirect("step_action", pk, number)
 
@@ -535,17 +543,8 @@ def step_action(request, pk, number):
             _refuse_by_type(error)
             refused = error
 
-    run = _run_with_attachments(request.user, pk)
-    steps, step_runs = _steps_and_rounds(run)
-    step = steps.get(number)
-    if step is None:
-        raise Http404
-    actor = policy.step_actor(request.user, step)
-    if actor is None:
-        raise PermissionDenied
-    rounds = [sr for sr in step_runs if sr.step_id == step.pk]
+    run, steps, step_runs, step, actor, rounds, editable = _step_page(request.user, pk, number)
     current = rounds[-1]
-    editable = run.is_running and current.state == StepRun.State.ACTIVE
 
     forms, upload_errors = {}, []
     if isinstance(refused, _Refused):
