@@ -9,10 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from activities import deadlines, lifecycle, policy
-from activities.definitions import StepSpec, check_steps
-from activities.errors import WorkflowError
-from activities.forms import plain_text
+from activities.authoring import lifecycle
+from activities.authoring.definitions import StepSpec, check_steps
+from activities.core import policy
+from activities.core.errors import WorkflowError
 from activities.models import (
     ActingAppointment,
     ArchivedReport,
@@ -37,6 +37,8 @@ from activities.models import (
     UnitWorkingHours,
     record_membership_change,
 )
+from activities.text import plain_text
+from activities.time import deadlines
 
 admin.site.site_header = _("Administrasi sopflow")
 admin.site.site_title = _("sopflow")
@@ -153,7 +155,7 @@ class UnitAdmin(PlainTextAdmin, SimpleHistoryAdmin):
             )
 
 
-# One tick per capability of `activities.policy` (e.g. "a Kasubag TU may also cancel").
+# One tick per capability of `activities.core.policy` (e.g. "a Kasubag TU may also cancel").
 CAPABILITY_FLAGS = list(policy.ROLE_FLAGS.values())
 
 

@@ -7,7 +7,7 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Kegiatan dan SOP")
 
     def ready(self):
-        from activities import aggregates
+        from activities.monitoring import aggregates
 
         aggregates.install()
 

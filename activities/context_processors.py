@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.db.models import IntegerField, Subquery
 
-from activities import policy
+from activities.core import policy
 from activities.models import Notification
 
 # The navigation shows a number only up to here, then "99+": counting further would read every

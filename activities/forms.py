@@ -2,7 +2,7 @@
 
 Times are entered as local (WIB) wall-clock times to the minute; `clean_*` turns them into
 aware datetimes. Whether a time is allowed (not in the future, not before the previous step)
-is decided by `activities.workflow`, which reports it on the field it concerns.
+is decided by `activities.core.workflow`, which reports it on the field it concerns.
 """
 
 import datetime
@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from activities.core import policy
 from activities.models import (
     Acting,
     Answer,
@@ -25,8 +26,8 @@ from activities.models import (
     SopEvaluation,
     normalize_nip,
 )
-from activities.periods import Period
-from activities.text import ControlCharacterValidator
+from activities.text import PlainTextMixin
+from activities.time.periods import Period
 
 # Back-filling a run that already took place is allowed up to a year back; a date further away
 # is almost always a typing error (2062 for 2026).
@@ -85,27 +86,6 @@ def local_datetime(value, exact=None):
     if exact is not None and value == exact.replace(second=0, microsecond=0):
         return exact
     return value
-
-
-def plain_text(field):
-    """`field`, refusing control characters if it holds text: tab anywhere, line breaks only
-    in a text area (see `activities.text`)."""
-    if isinstance(field, forms.CharField):
-        multiline = isinstance(field.widget, forms.Textarea)
-        validator = ControlCharacterValidator(multiline=multiline)
-        if validator not in field.validators:
-            field.validators.append(validator)
-    return field
-
-
-class PlainTextMixin:
-    """Every text field of the form refuses control characters. Every sopflow form has it;
-    the admin applies `plain_text` to its form fields."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            plain_text(field)
 
 
 def helper_without_form_tag(*layout):
@@ -391,7 +371,7 @@ class RunFilterForm(PlainTextMixin, PeriodMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sop"].queryset = (
-            Sop.objects.for_user(user).select_related("unit").order_by("name", "-version")
+            policy.visible_sops(user).select_related("unit").order_by("name", "-version")
         )
         self.fields["q"].widget.attrs["type"] = "search"
         self.helper = helper_without_form_tag(

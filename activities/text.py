@@ -9,6 +9,7 @@ most of C0 — cannot be stored in XML at all.
 
 import re
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
@@ -56,3 +57,24 @@ def xml_safe(value):
     if isinstance(value, str):
         return _NOT_XML.sub("", value)
     return value
+
+
+def plain_text(field):
+    """`field`, refusing control characters if it holds text: tab anywhere, line breaks only
+    in a text area (see `activities.text`)."""
+    if isinstance(field, forms.CharField):
+        multiline = isinstance(field.widget, forms.Textarea)
+        validator = ControlCharacterValidator(multiline=multiline)
+        if validator not in field.validators:
+            field.validators.append(validator)
+    return field
+
+
+class PlainTextMixin:
+    """Every text field of the form refuses control characters. Every sopflow form has it;
+    the admin applies `plain_text` to its form fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            plain_text(field)

@@ -85,7 +85,7 @@ def main():
         setup_django(scratch)
         from django.core.management import call_command
 
-        from activities import importers
+        from activities.authoring import importers
         from activities.models import Unit
 
         seeds = Path("/work/shared/seeds")

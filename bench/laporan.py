@@ -79,7 +79,7 @@ def finished_run_with_photos(photo_count):
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from activities import uploads, workflow
+    from activities.core import uploads, workflow
     from activities.models import Sop
 
     users = {user.username: user for user in get_user_model().objects.all()}
@@ -188,7 +188,7 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="sopflow-bench-") as folder:
         setup_django(folder)
-        from activities import reports
+        from activities.documents import archive, laporan
 
         run, sizes, validate_seconds = finished_run_with_photos(options.photos)
         print(
@@ -196,8 +196,8 @@ def main():
             f"validated and scaled in {validate_seconds:.2f} s "
             f"({validate_seconds / max(len(sizes), 1):.2f} s each)"
         )
-        pdf = reports.render_run_report(run.pk)  # warms fonts and templates
-        median, times, cpu = median_time(lambda: reports.render_run_report(run.pk), options.repeat)
+        pdf = laporan.render_run_report(run.pk)  # warms fonts and templates
+        median, times, cpu = median_time(lambda: laporan.render_run_report(run.pk), options.repeat)
         verdict = "OK" if median < 2 else "SLOW"
         print(
             f"laporan kegiatan ({len(pdf) / 1e6:.2f} MB PDF): median {median:.2f} s "
@@ -207,12 +207,12 @@ def main():
         unit = bulk_finished_runs(options.runs)
         period = (datetime.date(2026, 7, 1), datetime.date(2026, 12, 31))
         started = time.perf_counter()
-        report = reports.build_archive_report([unit], *period)
+        report = archive.build_archive_report([unit], *period)
         build_seconds = time.perf_counter() - started
-        pdf = reports.render_archive_report([unit], *period)
+        pdf = archive.render_archive_report([unit], *period)
         repeat = max(1, min(options.repeat, 3))
         median, times, cpu = median_time(
-            lambda: reports.render_archive_report([unit], *period), repeat
+            lambda: archive.render_archive_report([unit], *period), repeat
         )
         verdict = "OK" if median < 10 else "SLOW"
         print(

@@ -34,6 +34,7 @@ def setup_django():
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sopflow.settings")
     os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SOPFLOW_BENCH", "1")
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
     os.environ.setdefault("SECURE_COOKIES", "0")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
@@ -123,8 +124,9 @@ def pages(users):
     """(label, user, url) of every page measured."""
     from django.db.models import Count
 
-    from activities import reports
-    from activities.models import Run, Sop, StepRun
+    from activities.core import policy
+    from activities.documents import archive
+    from activities.models import Run, Sop
 
     kasi, tu = users["kasi"], users["kasubag_tu"]
     unit = kasi.sop_roles.first().unit
@@ -135,9 +137,9 @@ def pages(users):
         .order_by("-rounds", "-id")
         .first()
     )
-    kasi_steps = StepRun.objects.for_user(kasi).filter(run__unit=unit).order_by("-id")
+    kasi_steps = policy.inbox(kasi).filter(run__unit=unit).order_by("-id")
     form = kasi_steps.select_related("step").first()
-    closed, closed_field = reports.archive_runs([unit])
+    closed, closed_field = archive.archive_runs([unit])
     sop = Sop.objects.filter(unit=unit, status="active").get()
     return [
         ("/tugas/", kasi, "/tugas/"),
@@ -154,11 +156,11 @@ def pages(users):
 
 def post_targets(user, kind, count):
     """Active step runs of `user` of the given kind (process or approval), one per run."""
-    from activities.models import StepRun
+    from activities.core import policy
 
     approval = kind != "complete"
     rows = (
-        StepRun.objects.for_user(user)
+        policy.inbox(user)
         .filter(step__kind="decision" if approval else "process")
         .select_related("step")
         .order_by("-activated_at")

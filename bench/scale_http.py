@@ -43,6 +43,7 @@ def server_env():
         DJANGO_SETTINGS_MODULE="bench.http_settings",
         PYTHONPATH=str(ROOT),
         DEBUG="0",
+        SOPFLOW_BENCH="1",
         SECRET_KEY=env.get("SECRET_KEY", "bench-only-not-secret"),
         SECURE_COOKIES="0",
         SECURE_SSL_REDIRECT="0",

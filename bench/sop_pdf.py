@@ -56,7 +56,8 @@ def setup_django(configured_db):
 def render_once(sop_pk, reader):
     from django.contrib.auth import get_user_model
 
-    from activities import access, pdf
+    from activities.core import access
+    from activities.documents import pdf
     from activities.views.sops import pdf_context
 
     # An unsaved superuser: access sees every unit, as an administrator printing SOPs does.

@@ -99,9 +99,9 @@ def main():
     from django.test import Client
     from django.urls import reverse
 
-    from activities import statistics as sop_statistics
     from activities.models import StepRun
-    from activities.periods import Period
+    from activities.monitoring import statistics as sop_statistics
+    from activities.time.periods import Period
 
     sop = build_runs(args.runs)
     period = Period(datetime.date(2026, 7, 1), datetime.date(2026, 12, 31))

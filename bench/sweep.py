@@ -98,7 +98,7 @@ def build(runs, active):
 def measure(label):
     from django.db import connection
 
-    from activities import deadlines
+    from activities.time import deadlines
 
     count = 0
 

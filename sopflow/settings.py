@@ -79,6 +79,10 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
 ]
+# Benchmark data (bench/seeding: `manage.py seed_scale`): a development app, installed with
+# DEBUG on or SOPFLOW_BENCH=1 (the benchmark scripts set it), never in production.
+if DEBUG or env_bool("SOPFLOW_BENCH", False):
+    INSTALLED_APPS.append("bench.seeding")
 
 MIDDLEWARE = [
     # First: an oversize body is refused before anything reads it.
@@ -142,7 +146,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 # How long a statement waits for a row lock on PostgreSQL before it gives up (a transition
-# then says "try again"; activities/locking.py). Set when the connection starts, so no
+# then says "try again"; activities/core/locking.py). Set when the connection starts, so no
 # transition spends a query on it.
 SOPFLOW_LOCK_TIMEOUT_MS = env_int("SOPFLOW_LOCK_TIMEOUT_MS", 5000)
 # Parallel workers per query on PostgreSQL. A page reads a few dozen rows through its indexes;
@@ -241,7 +245,7 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 # A mail server that hangs must not hold a worker for ever: SMTP gives up after this many seconds.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 
-# Background work (activities/tasks.py): PostgreSQL (or the SQLite file) is the queue and
+# Background work (activities/background/tasks.py): PostgreSQL (or the SQLite file) is the queue and
 # `manage.py db_worker` runs it. Tests use the immediate backend (tests/conftest.py).
 TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 # A task still marked running this long after it started is taken to have lost its worker
@@ -251,7 +255,7 @@ SOPFLOW_TASK_STALE_SECONDS = env_int("SOPFLOW_TASK_STALE_SECONDS", 15 * 60)
 # scheduler deletes its file and the page offers to prepare it again.
 SOPFLOW_PERIOD_REPORT_KEEP_HOURS = env_int("SOPFLOW_PERIOD_REPORT_KEEP_HOURS", 24)
 
-# The deadline sweep (activities/deadlines.py, every few minutes from the scheduler).
+# The deadline sweep (activities/time/deadlines.py, every few minutes from the scheduler).
 # A reminder when this share (percent) of a step's standard has passed, and when it is due.
 SOPFLOW_REMINDER_PERCENT = env_int("SOPFLOW_REMINDER_PERCENT", 80)
 # Escalation to the superior of the step's role once it is this many office minutes overdue,
@@ -345,7 +349,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 300
 DATA_UPLOAD_MAX_NUMBER_FILES = 50
 SOPFLOW_PARENT_GOVERNMENT = "Pemerintah Kota Tangerang"
 
-# Electronic signature of the archived laporan (activities/signing.py): a PKCS#12 file and its
+# Electronic signature of the archived laporan (activities/documents/signing.py): a PKCS#12 file and its
 # password, or a remote signing service (dotted path of a factory); neither: stored unsigned.
 SOPFLOW_SIGNING_PKCS12 = env("SOPFLOW_SIGNING_PKCS12", "")
 SOPFLOW_SIGNING_PASSWORD = env("SOPFLOW_SIGNING_PASSWORD", "")

@@ -10,8 +10,8 @@ import datetime
 import zoneinfo
 from dataclasses import dataclass, field
 
-from activities import timing
 from activities.models import Run, StepRun
+from activities.time import timing
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
 FIGURES = [

@@ -10,8 +10,9 @@ import time_machine
 from django.urls import reverse
 from pypdf import PdfReader
 
-from activities import acting, policy, reports, workflow
-from activities.errors import Forbidden, Invalid
+from activities.core import acting, policy, workflow
+from activities.core.errors import Forbidden, Invalid
+from activities.documents import laporan
 from activities.models import ActingAppointment, Event, Role, StepRun
 
 pytestmark = pytest.mark.django_db
@@ -173,13 +174,13 @@ def test_run_page_and_laporan_print_the_acting_title(clock, client_for, users, s
     page = client_for("kepala").get(run.get_absolute_url()).content.decode()
     assert "Siti Rahmawati" in page and "(Plh. Kepala)" in page
 
-    report = reports.build_run_report(run.pk)
+    report = laporan.build_run_report(run.pk)
     assert report.dispositions[0].role == "Plh. Kepala"
     assert report.letterhead.head_title.startswith("Plh. Kepala Kantor")
     assert report.letterhead.head_name == "Siti Rahmawati"
     text = " ".join(
         " ".join((page.extract_text() or "").split())
-        for page in PdfReader(io.BytesIO(reports.render_run_report(run.pk))).pages
+        for page in PdfReader(io.BytesIO(laporan.render_run_report(run.pk))).pages
     )
     assert "Plh. Kepala Kantor" in text
     assert "NIP 19700101 199503 1 002" in text

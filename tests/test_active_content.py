@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
-from activities import uploads
+from activities.core import uploads
 from tests.test_reports import tiny_pdf
 from tests.test_uploads import docx, refusal
 

@@ -7,7 +7,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from activities import reports, workflow
+from activities.core import workflow
+from activities.documents import archive, laporan
 from activities.models import Run
 from activities.views import archive as archive_views
 from tests.test_reports import body, open_run, pdf_text, walk, wib
@@ -84,7 +85,7 @@ def test_only_closed_runs_of_my_unit(client_for, closed_runs):
 
 
 def test_archive_list_shows_the_laporan_hash(client_for, closed_runs):
-    archived = reports.ensure_archived(closed_runs["november"].pk)
+    archived = laporan.ensure_archived(closed_runs["november"].pk)
     html = client_for("kasubag_tu").get("/arsip/").content.decode()
     assert archived.sha256 in html
     assert f"/kegiatan/{closed_runs['november'].pk}/laporan.pdf" in html
@@ -285,7 +286,7 @@ def test_period_report_bad_dates_go_back_with_a_message(client_for, seeded, quer
 
 
 def test_period_report_refuses_a_period_too_large(client_for, closed_runs, monkeypatch):
-    monkeypatch.setattr(reports, "ARCHIVE_REPORT_MAX_RUNS", 1)
+    monkeypatch.setattr(archive, "ARCHIVE_REPORT_MAX_RUNS", 1)
     client = client_for("kepala")
     response = client.get("/arsip/laporan.pdf?dari=2026-10-01&sampai=2026-10-31")
     assert response.status_code == 302

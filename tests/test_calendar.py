@@ -4,7 +4,7 @@ import zoneinfo
 import holidays
 import pytest
 
-from activities.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
+from activities.time.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
 UTC = datetime.UTC

@@ -20,9 +20,10 @@ import time
 import pytest
 from django.db import connection, connections
 
-from activities import period_reports, workflow
+from activities.core import workflow
+from activities.core.workflow import WorkflowError
+from activities.documents import period_reports
 from activities.models import Event, PeriodReport, Run, StepRun
-from activities.workflow import WorkflowError
 from tests.test_workflow import act, open_run
 
 RACERS = 8

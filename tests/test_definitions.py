@@ -6,7 +6,7 @@ import json
 import pytest
 from django.conf import settings
 
-from activities.definitions import SopFileError, load_sop, read_sop_file
+from activities.authoring.definitions import SopFileError, load_sop, read_sop_file
 from activities.models import Role, Sop, SopItem, Step, Unit
 
 SOP1_FILE = settings.BASE_DIR / "fixtures" / "sop-kesbangpol-sosialisasi.json"
@@ -193,7 +193,7 @@ def test_admin_refuses_a_broken_step_table(admin_client_seeded, steps, message):
 def test_a_sop_with_runs_is_frozen_in_the_admin(admin_client_seeded, sop1, users):
     import datetime
 
-    from activities import workflow
+    from activities.core import workflow
 
     workflow.open_run(
         sop=sop1,
@@ -253,7 +253,7 @@ def test_a_frozen_sop_can_still_be_retired_from_its_change_form(admin_client_see
     import datetime
     import re
 
-    from activities import workflow
+    from activities.core import workflow
 
     workflow.open_run(
         sop=sop1,
@@ -275,7 +275,7 @@ def test_a_frozen_sop_can_still_be_retired_from_its_change_form(admin_client_see
 
 
 def test_check_steps_reports_every_broken_rule_at_once_on_its_row_and_cell():
-    from activities.definitions import StepSpec, check_steps
+    from activities.authoring.definitions import StepSpec, check_steps
 
     specs = [
         StepSpec(

@@ -21,7 +21,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
-from activities import reports, uploads, verification, workflow
+from activities.core import uploads, workflow
+from activities.documents import archive, laporan, verification
 from activities.models import Sop, Unit
 from activities.views.sops import pdf_context
 from tests.test_reports import PERFORMERS, photo
@@ -154,13 +155,13 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory):
             "sop1": _sop_pdf(sop1),
             "sop2": _sop_pdf(sop2),
             # as archived: with the verification block on the first and the last page
-            "laporan-sop1": reports.render_run_report(
+            "laporan-sop1": laporan.render_run_report(
                 long_run.pk, now=at(23, 30), code=verification.new_code()
             ),
-            "laporan-sop2": reports.render_run_report(
+            "laporan-sop2": laporan.render_run_report(
                 wawaran.pk, now=at(23, 30), code=verification.new_code()
             ),
-            "arsip": reports.render_archive_report(
+            "arsip": archive.render_archive_report(
                 [kesbangpol], DAY.replace(day=1), DAY, now=at(23, 30)
             ),
         }
@@ -173,7 +174,7 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 def _sop_pdf(sop):
-    from activities import pdf
+    from activities.documents import pdf
 
     sop = Sop.objects.select_related("unit").get(pk=sop.pk)
     return pdf.render_pdf("reports/sop.html", pdf_context(sop))

@@ -12,7 +12,7 @@ from django.apps import apps as django_apps
 from django.db import transaction
 from django.db.models import F
 
-from activities import deadlines, durations, workflow
+from activities.core import workflow
 from activities.models import (
     StepRun,
     Unit,
@@ -21,6 +21,7 @@ from activities.models import (
     UnitWorkingHours,
     forget_calendars,
 )
+from activities.time import deadlines, durations
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
 

@@ -2,7 +2,7 @@ import pickle
 
 import pytest
 
-from activities.durations import (
+from activities.time.durations import (
     DurationError,
     Standard,
     Unit,

@@ -3,9 +3,9 @@ JavaScript, the live preview, saving a draft and clearing review notes."""
 
 import pytest
 
-from activities import editor, importers
+from activities.authoring import editor, importers
+from activities.authoring.forms import IDENTITY_FIELDS, SECTION_FIELDS
 from activities.models import ReviewNote, Role, Sop, Step
-from activities.sop_forms import IDENTITY_FIELDS, SECTION_FIELDS
 from tests.test_importers import _seed_text
 
 

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from activities import chain, events, workflow
+from activities.core import chain, events, workflow
 from activities.models import Event, Run
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.urls import reverse
 
-from activities import eventlog
+from activities.monitoring import eventlog
 from tests.rundata import Plan, add_runs, straight, wib
 from tests.test_hardening import BAD_VALUES
 

@@ -10,7 +10,8 @@ import importlib
 import pytest
 from django.apps import apps
 
-from activities import reports, workflow
+from activities.core import workflow
+from activities.documents import archive, laporan
 from activities.models import Event, Run, StepRun, UnitDayOff
 from tests.test_reports import open_run, walk, wib
 
@@ -20,8 +21,8 @@ TUESDAY_10 = wib(10, 6, 10)
 
 def figures(run):
     """What the run page, the laporan and the archive show of a run's time."""
-    timing = reports.build_run_report(run.pk, now=TUESDAY_10).timing
-    archived = reports.bulk_timings([Run.objects.get(pk=run.pk)], now=TUESDAY_10)[run.pk]
+    timing = laporan.build_run_report(run.pk, now=TUESDAY_10).timing
+    archived = archive.bulk_timings([Run.objects.get(pk=run.pk)], now=TUESDAY_10)[run.pk]
     return {
         "laporan": (
             timing.actual_total_minutes,
@@ -110,7 +111,7 @@ def test_a_return_stores_the_returned_rounds_figures(users, sop2):
 
 
 def test_finishing_stores_the_runs_totals(finished):
-    timing = reports.build_run_report(finished.pk).timing
+    timing = laporan.build_run_report(finished.pk).timing
     assert finished.standard_office_minutes == timing.standard_total_minutes == 185
     assert finished.handling_office_minutes == pytest.approx(timing.actual_total_minutes)
     assert finished.lead_office_minutes == timing.lead_minutes

@@ -19,7 +19,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from activities import workflow
+from activities.core import workflow
 from activities.request_id import RequestIdFilter
 from tests.conftest import PASSWORD
 

@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from activities import workflow
+from activities.core import workflow
+from activities.documents import archive
 from activities.models import Attachment, Event, Role, Run, StepRun
 from activities.text import first_control_character
 from tests.test_reports import pdf_text
@@ -333,7 +334,6 @@ def test_archive_queries_do_not_grow_with_runs(
 
 
 def test_period_report_queries_do_not_grow_with_runs(runs, django_assert_max_num_queries):
-    from activities import reports
     from activities.models import Unit
 
     units = list(Unit.objects.all())
@@ -341,7 +341,7 @@ def test_period_report_queries_do_not_grow_with_runs(runs, django_assert_max_num
 
     def queries():
         with django_assert_max_num_queries(12) as captured:
-            report = reports.build_archive_report(units, today, today)
+            report = archive.build_archive_report(units, today, today)
         return len(captured), report.finished
 
     closed_copies(runs["finished"], 2)

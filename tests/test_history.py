@@ -7,7 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from activities import acting, lifecycle, policy
+from activities.authoring import lifecycle
+from activities.core import acting, policy
 from activities.models import ActingAppointment, Role, Sop, Unit
 
 pytestmark = pytest.mark.django_db

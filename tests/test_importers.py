@@ -10,7 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from activities import definitions, importers, workflow
+from activities.authoring import definitions, importers
+from activities.core import workflow
 from activities.models import ReviewNote, Role, Sop, SopItem, Step, Unit
 
 SEEDS = Path("/work/shared/seeds")

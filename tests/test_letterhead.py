@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
 from PIL import Image
 
-from activities.letterhead import Letterhead, check_emblem
+from activities.documents.letterhead import Letterhead, check_emblem
 from activities.models import Unit
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle r="4"/></svg>'

@@ -1,12 +1,12 @@
-"""SOP versions change status only through `activities.lifecycle`, which records every change."""
+"""SOP versions change status only through `activities.authoring.lifecycle`, which records every change."""
 
 import datetime
 
 import pytest
 import time_machine
 
-from activities import lifecycle
-from activities.errors import Forbidden, Invalid
+from activities.authoring import lifecycle
+from activities.core.errors import Forbidden, Invalid
 from activities.models import Event, Sop
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from activities import monitoring, statistics
 from activities.models import Assessment, MonitoringReport, SopEvaluation
-from activities.periods import Period
+from activities.monitoring import statistics, tabel7
+from activities.time.periods import Period
 from tests.test_hardening import BAD_VALUES
 from tests.test_statistics import QUERY, SEPTEMBER, known_runs  # noqa: F401 (fixture)
 
@@ -52,13 +52,13 @@ def fake_stats(steps_on_time, steps_done, returned, rounds, sop):
     ],
 )
 def test_proposed_penilaian_at_the_thresholds(sop2, on_time, done, returned, rounds, expected):
-    proposal = monitoring.propose(fake_stats(on_time, done, returned, rounds, sop2), 80, 30)
+    proposal = tabel7.propose(fake_stats(on_time, done, returned, rounds, sop2), 80, 30)
     assert proposal.assessment == expected
 
 
 def test_catatan_names_the_three_worst_steps_and_the_return_rates(sop2, known_runs):  # noqa: F811
     stats = statistics.for_sop(sop2, SEPTEMBER)
-    proposal = monitoring.propose(stats, 80, 30)
+    proposal = tabel7.propose(stats, 80, 30)
     assert proposal.assessment == Assessment.GOOD  # 24 of 27 on time, 25 % returns at step 3
     assert "Langkah paling lambat: langkah 1" in proposal.notes
     assert proposal.notes.index("langkah 1 ") < proposal.notes.index("langkah 2 ")
@@ -66,10 +66,10 @@ def test_catatan_names_the_three_worst_steps_and_the_return_rates(sop2, known_ru
     assert "Pengembalian: langkah 3 25%" in proposal.notes
     assert "89%" in proposal.basis
     # Thresholds at the data's own values: 25 % returns still pass, 24 % fails.
-    assert monitoring.propose(stats, 80, 25).assessment == Assessment.GOOD
-    assert monitoring.propose(stats, 80, 24).assessment == Assessment.POOR
-    assert monitoring.propose(stats, 89, 30).assessment == Assessment.POOR
-    assert monitoring.propose(stats, 88, 30).assessment == Assessment.GOOD
+    assert tabel7.propose(stats, 80, 25).assessment == Assessment.GOOD
+    assert tabel7.propose(stats, 80, 24).assessment == Assessment.POOR
+    assert tabel7.propose(stats, 89, 30).assessment == Assessment.POOR
+    assert tabel7.propose(stats, 88, 30).assessment == Assessment.GOOD
 
 
 def start_url(sop):
@@ -272,7 +272,7 @@ def test_evaluation_with_evidence_signed_and_printed(client_for, sop2, known_run
 
 
 def test_evaluation_evidence_of_each_pelaksana_and_overdue_trend(sop2, known_runs):  # noqa: F811
-    _stats, evidence = monitoring.evaluation_evidence(sop2, SEPTEMBER)
+    _stats, evidence = tabel7.evaluation_evidence(sop2, SEPTEMBER)
     assert any("Kernet/Supir" in line for line in evidence[4])
     assert evidence[5] == ["September 2026: 3 dari 29 langkah melebihi waktu baku (10%)."]
     assert evidence[1][0].startswith("Median waktu tempuh 3 jam")
@@ -335,7 +335,7 @@ def test_semester_end_reminds_the_monitors_once(sop1, sop2, users, time_machine)
     time_machine.move_to(
         datetime.datetime(2026, 6, 30, 18, 0, tzinfo=datetime.UTC)
     )  # 1 July 01:00 WIB
-    written = monitoring.remind_semester_end()
+    written = tabel7.remind_semester_end.call()
     reminded = set(
         Notification.objects.filter(key__startswith="monitoring:").values_list(
             "recipient__username", flat=True
@@ -347,7 +347,7 @@ def test_semester_end_reminds_the_monitors_once(sop1, sop2, users, time_machine)
     assert "Semester I 2026" in note.subject
     assert note.url.endswith("?dari=2026-01-01&sampai=2026-06-30")
     # The scheduler runs it again: nobody is told twice.
-    assert monitoring.remind_semester_end() == 0
+    assert tabel7.remind_semester_end.call() == 0
     # Next semester, a unit that already wrote its form is not reminded.
     time_machine.move_to(datetime.datetime(2027, 1, 2, 1, 0, tzinfo=datetime.UTC))
     MonitoringReport.objects.create(
@@ -356,7 +356,7 @@ def test_semester_end_reminds_the_monitors_once(sop1, sop2, users, time_machine)
         period_end=datetime.date(2026, 12, 31),
         created_by=users["kepala"],
     )
-    monitoring.remind_semester_end()
+    tabel7.remind_semester_end.call()
     latest = Notification.objects.filter(key__contains=":2026-07-01").values_list(
         "recipient__username", flat=True
     )
@@ -364,6 +364,6 @@ def test_semester_end_reminds_the_monitors_once(sop1, sop2, users, time_machine)
 
 
 def test_semester_reminder_is_a_periodic_job():
-    from activities import schedule
+    from activities.background import schedule
 
     assert "remind_semester_end" in {job.name for job in schedule.JOBS}

@@ -9,8 +9,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from activities import notifications, tasks, workflow
+from activities.background import tasks
+from activities.core import workflow
 from activities.models import Delivery, Notification
+from activities.notifications import announcements, channels
 
 SECRET = "rahasia-gateway"
 
@@ -26,7 +28,7 @@ def open_for_kasi(sop1, users, title="Sosialisasi Wawasan Kebangsaan"):
         place="Aula",
     )
     first = run.step_runs.get(step__number=1)
-    notifications.announce_activation(first.pk, actor_id=users["admin"].pk)
+    announcements.announce_activation.call(first.pk, actor_id=users["admin"].pk)
     return run
 
 
@@ -56,7 +58,7 @@ def test_the_list_links_each_notification_to_its_step_and_marks_it_read(client_f
 def test_mark_all_read_is_a_post_and_touches_only_my_notifications(client_for, sop1, users):
     open_for_kasi(sop1, users)
     open_for_kasi(sop1, users, title="Kedua")
-    notifications.notify(
+    announcements.notify(
         [users["staf"]], kind="reminder", key="x", subject="Untuk staf", body="", url="/tugas/"
     )
     client = client_for("kasi")
@@ -122,7 +124,7 @@ def test_the_webhook_posts_signed_json(receiver, sop1, users, django_capture_on_
     delivery = Delivery.objects.get(channel="webhook")
     assert delivery.sent_at is not None
     # Delivered once: running the task again posts nothing.
-    tasks.deliver.enqueue(delivery.pk)
+    channels.deliver.enqueue(delivery.pk)
     assert len(receiver.received) == 1
 
 

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 
+from activities.core import uploads
 from activities.models import ArchivedReport, Attachment
 from tests.test_reports import finished_run  # noqa: F401 (fixture)
 
@@ -52,10 +53,10 @@ def test_nothing_stored_yet(capsys):
 
 
 def test_the_scheduler_runs_the_cleanup_daily(db, capsys):
-    from activities import schedule, tasks
+    from activities.background import schedule
 
     [job] = [job for job in schedule.JOBS if job.name == "clean_orphan_files"]
     assert job.every == datetime.timedelta(days=1)
-    assert job.get_task() is tasks.clean_orphan_files
-    tasks.clean_orphan_files.call()
+    assert job.get_task() is uploads.clean_orphan_files
+    uploads.clean_orphan_files.call()
     assert "0 unreferenced files removed" in capsys.readouterr().out

@@ -17,7 +17,7 @@ def test_unreadable_cursors_are_refused(text):
 
 
 def test_keyset_page_walks_forward_and_back_over_ties(users, sop1):
-    from activities import workflow
+    from activities.core import workflow
 
     moment = datetime.datetime(2026, 11, 2, 2, 0, tzinfo=datetime.UTC)
     for index in range(7):

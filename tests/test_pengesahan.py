@@ -5,8 +5,9 @@ import datetime
 import pytest
 import time_machine
 
-from activities import acting, editor, lifecycle, pengesahan
-from activities.errors import Forbidden, Invalid, Stale
+from activities.authoring import editor, lifecycle, pengesahan
+from activities.core import acting
+from activities.core.errors import Forbidden, Invalid, Stale
 from activities.models import Event, Role, Run, Sop, SopAct
 from tests.test_editor import _post
 from tests.test_workflow import open_run
@@ -110,7 +111,7 @@ def test_who_may_submit_and_approve(client_for, users, sop1, revision):
 
 
 def test_a_draft_with_review_notes_or_broken_rules_is_not_submitted(client_for, sop1):
-    from activities import importers
+    from activities.authoring import importers
     from tests.test_importers import _seed_text
 
     draft = importers.import_source(sop1.unit, text=_seed_text("Kesbangpol")).sop

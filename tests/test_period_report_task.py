@@ -9,7 +9,8 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from activities import period_reports, reports, schedule, tasks
+from activities.background import schedule, tasks
+from activities.documents import archive, period_reports
 from activities.models import PeriodReport, Run
 from tests.rundata import add_runs, straight, wib
 from tests.test_reports import pdf_text
@@ -35,13 +36,13 @@ def plans(sop, numbers):
 @pytest.fixture
 def inline_runs(sop1):
     """As many finished Kesbangpol runs in September as a report renders in the request."""
-    return add_runs(sop1, plans(sop1, range(reports.ARCHIVE_REPORT_INLINE_MAX_RUNS)))
+    return add_runs(sop1, plans(sop1, range(archive.ARCHIVE_REPORT_INLINE_MAX_RUNS)))
 
 
 @pytest.fixture
 def many_runs(sop1, inline_runs):
     """One run more: the September report goes to the background."""
-    more = reports.ARCHIVE_REPORT_INLINE_MAX_RUNS
+    more = archive.ARCHIVE_REPORT_INLINE_MAX_RUNS
     return inline_runs + add_runs(sop1, plans(sop1, [more]))
 
 
@@ -168,13 +169,13 @@ def test_a_report_whose_task_was_lost_is_queued_again_when_asked_for(
 
 def test_the_report_reads_the_figures_each_run_stored(users, sop1, monkeypatch):
     runs = add_runs(sop1, plans(sop1, range(4)))
-    from_rounds = reports.bulk_timings(runs)
+    from_rounds = archive.bulk_timings(runs)
 
     def no_rounds(runs, **kwargs):
         raise AssertionError("a finished run with stored figures was timed from its rounds")
 
-    monkeypatch.setattr(reports, "bulk_timings", no_rounds)
-    report = reports.build_archive_report([sop1.unit], *SEPTEMBER)
+    monkeypatch.setattr(archive, "bulk_timings", no_rounds)
+    report = archive.build_archive_report([sop1.unit], *SEPTEMBER)
     rows = [row for group in report.groups for row in group.rows]
     assert len(rows) == 4
 
@@ -192,14 +193,14 @@ def test_the_report_reads_the_figures_each_run_stored(users, sop1, monkeypatch):
 
 
 def test_progress_is_written_as_the_runs_are_timed(users, many_runs, monkeypatch):
-    monkeypatch.setattr(reports, "ARCHIVE_REPORT_CHUNK", 50)
+    monkeypatch.setattr(archive, "ARCHIVE_REPORT_CHUNK", 50)
     # Runs that closed before their figures were kept are timed from their rounds, in chunks.
     Run.objects.filter(pk__in=[run.pk for run in many_runs]).update(handling_office_minutes=None)
     report, _created = period_reports.request_report(
         users["kepala"], [many_runs[0].unit], *SEPTEMBER, total=201
     )
     seen = []
-    bulk_timings, render_pdf = reports.bulk_timings, reports.pdf.render_pdf
+    bulk_timings, render_pdf = archive.bulk_timings, archive.pdf.render_pdf
 
     def timing_chunk(runs, **kwargs):
         row = PeriodReport.objects.get(pk=report.pk)
@@ -211,9 +212,9 @@ def test_progress_is_written_as_the_runs_are_timed(users, many_runs, monkeypatch
         seen.append((row.status, row.done, row.total))
         return render_pdf(template, context)
 
-    monkeypatch.setattr(reports, "bulk_timings", timing_chunk)
-    monkeypatch.setattr(reports.pdf, "render_pdf", render)
-    tasks.prepare_period_report.enqueue(report.pk)
+    monkeypatch.setattr(archive, "bulk_timings", timing_chunk)
+    monkeypatch.setattr(archive.pdf, "render_pdf", render)
+    period_reports.prepare_period_report.enqueue(report.pk)
     assert seen == [
         ("running", 0, 201),
         ("running", 50, 201),
@@ -247,7 +248,7 @@ def test_a_retry_or_a_second_worker_writes_once(users, sop1, monkeypatch):
 def test_a_worker_that_lost_its_claim_keeps_nothing(users, sop1, monkeypatch):
     add_runs(sop1, plans(sop1, range(2)))
     report, _created = period_reports.request_report(users["kepala"], [sop1.unit], *SEPTEMBER)
-    render = reports.render_archive_report
+    render = archive.render_archive_report
 
     def slow_render(*args, **kwargs):
         data = render(*args, **kwargs)
@@ -255,7 +256,7 @@ def test_a_worker_that_lost_its_claim_keeps_nothing(users, sop1, monkeypatch):
         PeriodReport.objects.filter(pk=report.pk).update(started_at=timezone.now())
         return data
 
-    monkeypatch.setattr(reports, "render_archive_report", slow_render)
+    monkeypatch.setattr(archive, "render_archive_report", slow_render)
     assert period_reports.prepare(report.pk) is None
     report.refresh_from_db()
     assert (report.status, report.file.name) == ("running", "")
@@ -269,7 +270,7 @@ def test_a_failing_report_is_retried_then_marked_failed(
     def broken(*args, **kwargs):
         raise OSError("disk penuh")
 
-    monkeypatch.setattr(reports.pdf, "render_pdf", broken)
+    monkeypatch.setattr(archive.pdf, "render_pdf", broken)
     client = client_for("kepala")
     # The immediate backend runs each retry at once.
     response, _queued = ask(client, django_capture_on_commit_callbacks)
@@ -324,7 +325,7 @@ def test_expired_reports_lose_their_file_and_offer_to_prepare_again(
 
     assert period_reports.expire_due(report.expires_at - datetime.timedelta(seconds=1)) == 0
     assert default_storage.exists(name)
-    assert tasks.expire_period_reports.enqueue().return_value == 0
+    assert period_reports.expire_period_reports.enqueue().return_value == 0
     assert period_reports.expire_due(report.expires_at) == 1
     report.refresh_from_db()
     assert (report.status, report.file.name) == ("expired", "")

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from activities import workflow
+from activities.core import workflow
 from activities.models import Event, Run, StepRun
 
 pytestmark = pytest.mark.django_db

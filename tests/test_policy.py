@@ -1,4 +1,4 @@
-"""Every capability of `activities.policy` × every demo user × both units, from the outside.
+"""Every capability of `activities.core.policy` × every demo user × both units, from the outside.
 
 The cases come from the policy's own table (`policy.CAPABILITIES`) and the expectation from the
 data the policy reads (the role flags seeded from the fixtures, the step tables), so adding a
@@ -16,8 +16,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from activities import lifecycle, pengesahan, policy, workflow
-from activities.errors import Forbidden
+from activities.authoring import lifecycle, pengesahan
+from activities.core import policy, workflow
+from activities.core.errors import Forbidden
 from activities.models import ActingAppointment, Event, Role, Run, Sop, SopAct, StepRun
 
 pytestmark = pytest.mark.django_db

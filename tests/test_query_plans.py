@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from activities import context_processors, seeding
+from activities import context_processors
 from bench import scale
+from bench.seeding import bulk
 
 pytestmark = pytest.mark.postgres
 
@@ -28,7 +29,7 @@ def scaled(db, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("query plans are PostgreSQL's: run with DATABASE_URL=postgres://…")
     # Many small units, as in a city: a user's unit holds a small share of the runs.
-    monkeypatch.setattr(seeding, "RUNS_PER_UNIT", 100)
+    monkeypatch.setattr(bulk, "RUNS_PER_UNIT", 100)
     call_command("seed_scale", runs=RUNS, batch=RUNS, stdout=io.StringIO())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -14,7 +14,8 @@ from django.utils import timezone
 from PIL import Image
 from pypdf import PdfReader
 
-from activities import reports, uploads, workflow
+from activities.core import uploads, workflow
+from activities.documents import laporan
 from activities.models import ArchivedReport, Attachment, Event, Run
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -240,7 +241,7 @@ def test_laporan_rows_carry_rounds_performers_and_times(
     finished_run, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(12):
-        report = reports.build_run_report(finished_run.pk)
+        report = laporan.build_run_report(finished_run.pk)
     # 15 steps; the return at step 5 adds a second round of steps 4 and 5.
     assert len(report.rows) == 17
     assert [(row.number, row.round) for row in report.rows][3:7] == [(4, 1), (4, 2), (5, 1), (5, 2)]
@@ -264,7 +265,7 @@ def test_on_behalf_is_marked(users, sop1, client_for):
         completed_at=start + datetime.timedelta(minutes=10),
         now=LATER,
     )
-    report = reports.build_run_report(run.pk)
+    report = laporan.build_run_report(run.pk)
     assert report.rows[0].on_behalf and report.rows[0].performer == "Administrator"
     text = " ".join(pdf_text(body(client_for("kasi").get(f"/kegiatan/{run.pk}/laporan.pdf"))))
     assert "a.n. Kasi" in text
@@ -301,7 +302,7 @@ def test_finishing_archives_the_laporan_once(finished_run):
     event = Event.objects.get(run=finished_run, kind=Event.Kind.ARCHIVED)
     assert event.after["sha256"] == archived.sha256
     # A second call changes nothing.
-    assert reports.archive_run(finished_run.pk) == archived
+    assert laporan.archive_run(finished_run.pk) == archived
     assert ArchivedReport.objects.count() == 1
     assert Event.objects.filter(kind=Event.Kind.ARCHIVED).count() == 1
 
@@ -389,24 +390,24 @@ def test_failed_render_at_finish_still_finishes_and_archives_on_a_later_request(
 ):
     start = wib(10, 12, 8)
     run = open_run(sop1, users, start=start)
-    real_render = reports.render_run_report
+    real_render = laporan.render_run_report
 
     def broken(*args, **kwargs):
         raise RuntimeError("fonts are gone")
 
-    monkeypatch.setattr(reports, "render_run_report", broken)
+    monkeypatch.setattr(laporan, "render_run_report", broken)
     with django_capture_on_commit_callbacks(execute=True):
         walk(run, users, start=start)
     run.refresh_from_db()
     assert run.status == Run.Status.FINISHED
     assert not ArchivedReport.objects.filter(run=run).exists()
-    assert "Task activities.tasks.archive_laporan" in caplog.text
+    assert "Task activities.documents.laporan.archive_laporan" in caplog.text
     assert "failed for good after 4 attempts" in caplog.text
 
     # The run page says the laporan is being prepared; a download queues the task again.
     page = client_for("pengelola").get(f"/kegiatan/{run.pk}/")
     assert "Laporan final sedang disiapkan" in page.content.decode()
-    monkeypatch.setattr(reports, "render_run_report", real_render)
+    monkeypatch.setattr(laporan, "render_run_report", real_render)
     response = client_for("pengelola").get(f"/kegiatan/{run.pk}/laporan.pdf")
     assert response.status_code == 200
     archived = ArchivedReport.objects.get(run=run)
@@ -454,12 +455,12 @@ def test_a_photo_waiting_for_its_rendition_is_left_out_of_the_laporan_and_said_s
     assert Attachment.objects.filter(step_run__run=run).count() == 2
     # The worker has not made the small versions yet: the draft laporan still opens at once,
     # without the stored photos, and tells the reader they are coming.
-    data = reports.render_run_report(run.pk)
+    data = laporan.render_run_report(run.pk)
     assert pdf_image_sizes(data) == set()
     assert "2 foto masih diproses" in " ".join(pdf_text(data))
     for callback in callbacks:
         callback()
-    data = reports.render_run_report(run.pk)
+    data = laporan.render_run_report(run.pk)
     assert pdf_image_sizes(data) == {(800, 600)}
     assert "masih diproses" not in " ".join(pdf_text(data))
 
@@ -470,7 +471,7 @@ def test_laporan_marks_a_run_opened_and_cancelled_on_behalf(users, sop1):
 
     from pypdf import PdfReader
 
-    from activities import reports, workflow
+    from activities.core import workflow
 
     run = workflow.open_run(
         sop=sop1,
@@ -480,7 +481,7 @@ def test_laporan_marks_a_run_opened_and_cancelled_on_behalf(users, sop1):
         place="Aula",
     )
     workflow.cancel_run(run_id=run.pk, user=users["admin"], reason="Jadwal bentrok")
-    pdf_bytes = reports.render_run_report(run.pk)
+    pdf_bytes = laporan.render_run_report(run.pk)
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf_bytes)).pages)
     text = " ".join(text.split())
     assert "a.n. Kasi" in text

@@ -6,8 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from activities import reports, sopdoc
-from activities.lifecycle import copy_as_revision
+from activities.authoring import sopdoc
+from activities.authoring.lifecycle import copy_as_revision
+from activities.documents import laporan
 from activities.models import Role, Unit
 from tests.test_reports import open_run as open_at
 from tests.test_reports import walk, wib
@@ -83,7 +84,7 @@ def test_a_renamed_role_keeps_its_printed_name_in_run_versions_and_their_laporan
     page = client_for("kasi").get(reverse("sop_detail", args=[sop1.pk])).content.decode()
     assert 'data-role="Kasi"' in page and "Kepala Seksi Pembinaan" not in page
 
-    report = reports.build_run_report(run.pk)
+    report = laporan.build_run_report(run.pk)
     roles = {row.role for row in report.rows}
     assert "Kasi" in roles and "Kepala Seksi Pembinaan" not in roles
     assert report.first_roles == "Kasi"

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from activities import workflow
+from activities.core import workflow
 from activities.models import Event, Run, Sop, StepRun
 
 pytestmark = pytest.mark.django_db
@@ -932,7 +932,7 @@ def test_rejected_uploads_change_nothing(client_for, users, sop1, monkeypatch):
     def refuse(files):
         raise ValidationError(["undangan.exe: jenis berkas tidak diizinkan."])
 
-    monkeypatch.setattr("activities.uploads.validate_uploads", refuse)
+    monkeypatch.setattr("activities.core.uploads.validate_uploads", refuse)
     run = open_run(sop1, users["kasi"])
     before = snapshot()
     response = client_for("kasi").post(step_url(run, 1), form_data(run, 1, "selesai"))
@@ -943,9 +943,9 @@ def test_rejected_uploads_change_nothing(client_for, users, sop1, monkeypatch):
 
 def test_valid_uploads_are_passed_to_the_workflow(client_for, users, sop1, monkeypatch):
     passed = {}
-    monkeypatch.setattr("activities.uploads.validate_uploads", lambda files: ["checked"])
+    monkeypatch.setattr("activities.core.uploads.validate_uploads", lambda files: ["checked"])
     monkeypatch.setattr(
-        "activities.uploads.store",
+        "activities.core.uploads.store",
         lambda run, step_run, uploads, actor, at: passed.update(uploads=uploads),
     )
     run = open_run(sop1, users["kasi"])

@@ -6,33 +6,34 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from activities import seeding, workflow
+from activities.core import workflow
 from activities.models import Event, Run, StepRun, Unit
+from bench.seeding import bulk
 
 
 @pytest.fixture
 def templates(sop1, sop2):
-    return [seeding.Office(sop1), seeding.Office(sop2)]
+    return [bulk.Office(sop1), bulk.Office(sop2)]
 
 
 def test_bulk_rows_equal_the_rows_of_the_transitions(templates):
-    plans = seeding.sample_plans(templates, timezone.now())
+    plans = bulk.sample_plans(templates, timezone.now())
     shapes = {(plan.sop.pk, plan.actions[-1].kind if plan.actions else "") for plan in plans}
     assert len(plans) == 12 and len(shapes) > 4
-    assert seeding.compare_with_workflow(plans) == []
+    assert bulk.compare_with_workflow(plans) == []
     assert Run.objects.count() == 0  # both sides were rolled back
 
 
 def test_the_comparison_notices_a_bulk_writer_that_drifts(templates, monkeypatch):
-    plans = seeding.sample_plans(templates, timezone.now())
-    original = seeding.BulkWriter._close
+    plans = bulk.sample_plans(templates, timezone.now())
+    original = bulk.BulkWriter._close
 
     def sloppy(self, run, row, *args):
         original(self, run, row, *args)
         row.notes = "ditulis lain"
 
-    monkeypatch.setattr(seeding.BulkWriter, "_close", sloppy)
-    problems = seeding.compare_with_workflow(plans)
+    monkeypatch.setattr(bulk.BulkWriter, "_close", sloppy)
+    problems = bulk.compare_with_workflow(plans)
     assert problems and all("notes" in problem for problem in problems)
 
 

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from activities import access, sopdoc
+from activities.authoring import sopdoc
+from activities.core import access
 from activities.models import Sop
 
 A4_LANDSCAPE = (841.89, 595.28)  # points
@@ -124,7 +125,8 @@ def test_the_screen_page_is_one_unbroken_table(users, sop1):
 def test_a_frozen_versions_pdf_is_rendered_once(client_for, users, sop1, monkeypatch):
     from django.core.cache import cache
 
-    from activities import pdf, workflow
+    from activities.core import workflow
+    from activities.documents import pdf
 
     cache.clear()
     renders = []

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from activities.definitions import load_sop, read_sop_file
+from activities.authoring.definitions import load_sop, read_sop_file
 from activities.models import Sop
 
 SOP1_NAME = "Mekanisme Pelaksanaan Kegiatan Sosialisasi Kepada Masyarakat"

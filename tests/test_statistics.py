@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from activities import aggregates, statistics
-from activities.periods import Period
+from activities.monitoring import aggregates, statistics
+from activities.time.periods import Period
 from tests.rundata import Plan, add_runs, straight, wib
 
 SEPTEMBER = Period(datetime.date(2026, 9, 1), datetime.date(2026, 9, 30))

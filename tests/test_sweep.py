@@ -9,8 +9,10 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 
-from activities import deadlines, schedule, workflow
+from activities.background import schedule
+from activities.core import workflow
 from activities.models import Event, Notification, StepRun
+from activities.time import deadlines
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
 

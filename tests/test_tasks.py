@@ -11,7 +11,9 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
-from activities import notifications, schedule, tasks, uploads, workflow
+from activities.background import schedule, tasks
+from activities.core import uploads, workflow
+from activities.documents import laporan
 from activities.models import (
     ArchivedReport,
     Attachment,
@@ -21,6 +23,7 @@ from activities.models import (
     PeriodicJob,
     Run,
 )
+from activities.notifications import announcements, channels
 from tests.test_reports import open_run, pdf_image_sizes, pdf_text, photo, walk, wib
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -37,7 +40,7 @@ def open_for_kasi(sop1, users):
         place="Aula",
     )
     first = run.step_runs.get(step__number=1)
-    notifications.announce_activation(first.pk, actor_id=users["admin"].pk)
+    announcements.announce_activation.call(first.pk, actor_id=users["admin"].pk)
     return run
 
 
@@ -63,7 +66,7 @@ def test_the_laporan_is_archived_only_after_the_commit(finished_run, users):
     assert {n.recipient.username for n in notified} == {"kabid", "subkor"}
 
     # Queued again (a retry, a second worker): nothing is written twice.
-    assert tasks.archive_laporan.enqueue(run.pk).return_value == archived.sha256
+    assert laporan.archive_laporan.enqueue(run.pk).return_value == archived.sha256
     assert ArchivedReport.objects.filter(run=run).count() == 1
     assert Event.objects.filter(run=run, kind=Event.Kind.ARCHIVED).count() == 1
     assert notified.count() == 2
@@ -79,7 +82,7 @@ def test_the_archive_task_makes_missing_renditions_so_the_final_laporan_has_the_
     with django_capture_on_commit_callbacks(execute=False):
         walk(run, users, start=start, attachments=photos)
     assert not Attachment.objects.filter(step_run__run=run).exclude(rendition="").exists()
-    tasks.archive_laporan.enqueue(run.pk)
+    laporan.archive_laporan.enqueue(run.pk)
     archived = ArchivedReport.objects.get(run=run)
     assert not Attachment.objects.filter(step_run__run=run, rendition="").exists()
     data = archived.file.read()
@@ -102,9 +105,9 @@ def test_finishing_tells_the_opener(finished_run, users, django_capture_on_commi
 def test_a_delivery_is_sent_once_however_often_it_runs(sop1, users):
     run = open_for_kasi(sop1, users)
     delivery = Notification.objects.get(recipient=users["kasi"], run=run).deliveries.get()
-    assert notifications.deliver(delivery.pk) is True
-    assert notifications.deliver(delivery.pk) is False
-    tasks.deliver.enqueue(delivery.pk)
+    assert channels.deliver.call(delivery.pk) is True
+    assert channels.deliver.call(delivery.pk) is False
+    channels.deliver.enqueue(delivery.pk)
     assert len(mail.outbox) == 1
     delivery.refresh_from_db()
     assert delivery.sent_at is not None and delivery.attempts == 1
@@ -114,10 +117,10 @@ def test_a_claimed_delivery_is_left_to_its_worker_until_the_claim_expires(sop1, 
     run = open_for_kasi(sop1, users)
     delivery = Delivery.objects.get(notification__run=run)
     Delivery.objects.filter(pk=delivery.pk).update(claimed_at=timezone.now())
-    assert notifications.deliver(delivery.pk) is False
-    expired = timezone.now() - notifications.CLAIM_TIMEOUT - datetime.timedelta(seconds=1)
+    assert channels.deliver.call(delivery.pk) is False
+    expired = timezone.now() - channels.CLAIM_TIMEOUT - datetime.timedelta(seconds=1)
     Delivery.objects.filter(pk=delivery.pk).update(claimed_at=expired)
-    assert notifications.deliver(delivery.pk) is True
+    assert channels.deliver.call(delivery.pk) is True
     assert len(mail.outbox) == 1
 
 
@@ -152,7 +155,7 @@ def test_a_failed_task_is_retried_later_a_bounded_number_of_times(
     run = open_for_kasi(sop1, users)
     delivery = Delivery.objects.get(notification__run=run)
     before = timezone.now()
-    tasks.deliver.enqueue(delivery.pk)
+    channels.deliver.enqueue(delivery.pk)
     call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
 
     results = list(DBTaskResult.objects.order_by("enqueued_at"))
@@ -163,7 +166,7 @@ def test_a_failed_task_is_retried_later_a_bounded_number_of_times(
     assert tasks.RETRY_DELAYS[0] <= wait < tasks.RETRY_DELAYS[0] + 30
     # The last attempt does not queue another one.
     with pytest.raises(OSError):
-        tasks.deliver.call(delivery.pk, attempt=len(tasks.RETRY_DELAYS) + 1)
+        channels.deliver.call(delivery.pk, attempt=len(tasks.RETRY_DELAYS) + 1)
     assert DBTaskResult.objects.count() == 2
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from activities import workflow
+from activities.core import workflow
 from activities.forms import CancelRunForm, CompleteStepForm, RunForm
 from activities.models import Role, Run
 from activities.text import first_control_character, xml_safe

@@ -11,9 +11,9 @@ import zoneinfo
 import pytest
 import time_machine
 
-from activities import workflow
+from activities.core import workflow
 from activities.models import Run, UnitDayOff
-from activities.timing import format_minutes, run_timing
+from activities.time.timing import format_minutes, run_timing
 from tests.test_workflow import act, open_run, send_back
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")

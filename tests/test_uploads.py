@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from openpyxl import Workbook
 from PIL import Image, ImageFile
 
-from activities import tasks, uploads, workflow
+from activities.core import uploads, workflow
 from activities.models import Attachment, Event
 from tests.test_reports import LATER, open_run, tiny_pdf, wib
 
@@ -457,12 +457,12 @@ def test_the_rendition_is_made_after_the_commit_once_per_photo(
 
     # A retry or a second worker: the same rendition, nothing new written.
     for photo in photos:
-        assert tasks.make_rendition.enqueue(photo.pk).return_value in names
+        assert uploads.make_rendition.enqueue(photo.pk).return_value in names
     assert uploads.ensure_renditions(run.pk) == []
     assert media_files(settings) == stored
     # A document gets no rendition.
     pdf = step_run.attachments.get(content_type="application/pdf")
-    assert tasks.make_rendition.enqueue(pdf.pk).return_value is None
+    assert uploads.make_rendition.enqueue(pdf.pk).return_value is None
     assert not Attachment.objects.get(pk=pdf.pk).rendition
 
 
@@ -475,11 +475,11 @@ def test_two_workers_making_one_rendition_keep_one_file(db, settings, run, users
     def other_worker_first(data):
         if not raced:
             raced.append(True)
-            raced.append(uploads.make_rendition(photo.pk))  # finishes while this one works
+            raced.append(uploads.make_rendition.call(photo.pk))  # finishes while this one works
         return real(data)
 
     monkeypatch.setattr(uploads, "rendition_bytes", other_worker_first)
-    assert uploads.make_rendition(photo.pk) == raced[1]
+    assert uploads.make_rendition.call(photo.pk) == raced[1]
     assert Attachment.objects.get(pk=photo.pk).rendition.name == raced[1]
     assert [name for name in media_files(settings) if "/kecil/" in name] == [raced[1]]
 

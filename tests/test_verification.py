@@ -17,7 +17,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
-from activities import reports, signing, verification, workflow
+from activities.core import workflow
+from activities.documents import laporan, signing, verification
 from activities.models import ArchivedReport, Run
 from tests.test_reports import PERFORMERS
 
@@ -94,7 +95,7 @@ def test_a_draft_has_no_verification_code(users, sop2):
     run = workflow.open_run(
         sop=sop2, user=opener, title="Wawaran", scheduled_on=START.date(), place="Cibodas"
     )
-    data = reports.render_run_report(run.pk)
+    data = laporan.render_run_report(run.pk)
     assert decoded_qr(data, 0) == []
 
 
@@ -173,7 +174,7 @@ def test_the_archived_laporan_is_signed_and_valid(archived):
 
 def test_signing_and_checking_work_inside_a_running_event_loop(archived):
     # An ASGI server, or a browser test's own loop, may run in the thread that archives.
-    unsigned = reports.render_run_report(archived.run_id, now=archived.archived_at, code="UJI")
+    unsigned = laporan.render_run_report(archived.run_id, now=archived.archived_at, code="UJI")
     signer = signing.configured_signer()
 
     async def inside_a_loop():

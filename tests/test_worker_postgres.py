@@ -20,7 +20,8 @@ from django.db import connection
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from activities import schedule, tasks
+from activities.background import schedule
+from activities.documents import laporan
 from activities.models import ArchivedReport, Event, Run
 from tests.test_reports import open_run, walk, wib
 from tests.worker_tasks import probe
@@ -132,7 +133,7 @@ def test_a_task_killed_mid_way_runs_again_later_and_writes_once(
     walk(run, users, start=start)  # on_commit is real here: the archive task is queued
     run.refresh_from_db()
     assert run.status == Run.Status.FINISHED
-    queued = DBTaskResult.objects.get(task_path="activities.tasks.archive_laporan")
+    queued = DBTaskResult.objects.get(task_path="activities.documents.laporan.archive_laporan")
 
     first = start_worker("doomed")
     wait_for(
@@ -157,7 +158,7 @@ def test_a_task_killed_mid_way_runs_again_later_and_writes_once(
     assert ArchivedReport.objects.filter(run=run).count() == 1
     assert Event.objects.filter(run=run, kind=Event.Kind.ARCHIVED).count() == 1
     # Queued once more (a duplicate): still one archive, one event.
-    tasks.archive_laporan.enqueue(run.pk)
+    laporan.archive_laporan.enqueue(run.pk)
     wait_for(
         lambda: not DBTaskResult.objects.exclude(status=TaskResultStatus.SUCCESSFUL).exists(),
         what="the duplicate to finish",

@@ -11,7 +11,7 @@ BATCH = 500
 
 
 def _calendars(apps):
-    from activities.calendar import RAMADAN_WEEK, OfficeCalendar
+    from activities.time.calendar import RAMADAN_WEEK, OfficeCalendar
 
     UnitDayOff = apps.get_model("activities", "UnitDayOff")
     UnitSpecialSchedule = apps.get_model("activities", "UnitSpecialSchedule")
@@ -35,7 +35,7 @@ def _calendars(apps):
 
 
 def backfill(apps, schema_editor):
-    from activities import timing
+    from activities.time import timing
 
     Run = apps.get_model("activities", "Run")
     StepRun = apps.get_model("activities", "StepRun")

@@ -4,8 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from activities import durations
-from activities.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
+from activities.time import durations
+from activities.time.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
 
 
 def write_weeks_and_due_times(apps, schema_editor):

@@ -7,7 +7,7 @@ carry a trigger that refuses UPDATE; it is switched off for this back-fill only.
 
 from django.db import migrations, models
 
-from activities import chain
+from activities.core import chain
 
 
 def backfill(apps, schema_editor):

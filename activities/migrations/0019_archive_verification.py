@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def give_codes(apps, schema_editor):
-    from activities import verification
+    from activities.documents import verification
 
     ArchivedReport = apps.get_model("activities", "ArchivedReport")
     for report in ArchivedReport.objects.filter(code__isnull=True).iterator():

@@ -4,7 +4,7 @@ from django import template
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from activities import uploads
+from activities.core import uploads
 
 register = template.Library()
 

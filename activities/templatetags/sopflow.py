@@ -5,7 +5,8 @@ from django.utils import formats, timezone
 from django.utils.dates import MONTHS
 from django.utils.text import Truncator
 
-from activities import durations, models, timing
+from activities import models
+from activities.time import durations, timing
 
 register = template.Library()
 

@@ -1,6 +1,6 @@
 """/delegasi/: a unit's head (a role that appoints acting officials) appoints a Plt./Plh.
 
-The rules (no overlap, no past range, not oneself, the same unit) are `activities.acting`'s;
+The rules (no overlap, no past range, not oneself, the same unit) are `activities.core.acting`'s;
 this view shows the unit's appointments and hands the form to it.
 """
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from activities import access, acting, errors
+from activities.core import access, acting, errors
 from activities.forms import ActingAppointmentForm
 from activities.models import ActingAppointment, Role
 

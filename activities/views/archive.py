@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from activities import access, period_reports, policy, reports, spreadsheets, tasks
+from activities.core import access, policy
+from activities.documents import archive, laporan, period_reports, spreadsheets
 from activities.forms import ArchiveFilterForm
 from activities.models import ArchivedReport, Attachment, PeriodReport, Run
 from activities.paging import InvalidCursor, keyset_page
@@ -56,7 +57,7 @@ def run_report(request, pk):
         if archived is None and run.finished_at < timezone.now() - ARCHIVE_GRACE:
             # The task queued at the finish should have archived it by now: it failed or was
             # lost, so queue it again (it archives once however often it is queued).
-            tasks.archive_laporan.enqueue(run.pk)
+            laporan.archive_laporan.enqueue(run.pk)
             archived = ArchivedReport.objects.filter(run=run).first()
         if archived is None:
             response = render(request, "runs/laporan_pending.html", {"run": run}, status=202)
@@ -71,7 +72,7 @@ def run_report(request, pk):
         )
         response["ETag"] = f'"{archived.sha256}"'
         return response
-    data = reports.render_run_report(run.pk)
+    data = laporan.render_run_report(run.pk)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="draf-laporan-kegiatan-{run.pk}.pdf"'
     response["Cache-Control"] = "no-store"
@@ -134,7 +135,7 @@ def archive_list(request):
     form = ArchiveFilterForm(request.GET or None, units=units)
     if form.is_bound:
         form.is_valid()
-    runs, sort_field = reports.archive_runs(units, **form.filters())
+    runs, sort_field = archive.archive_runs(units, **form.filters())
     if exporting:
         return _export(runs, export)
     try:
@@ -150,7 +151,7 @@ def archive_list(request):
         "rows": rows,
         "units": units,
         "may_export": may_export,
-        "inline_limit": reports.ARCHIVE_REPORT_INLINE_MAX_RUNS,
+        "inline_limit": archive.ARCHIVE_REPORT_INLINE_MAX_RUNS,
         "period_reports": list(own_reports[:RECENT_PERIOD_REPORTS]) if may_export else [],
         "next_url": "?"
         + urlencode([*_params(request, "setelah", "format"), ("setelah", next_cursor)])
@@ -188,7 +189,7 @@ EXPORT_COLUMNS = [
 
 def _export_rows(runs):
     runs = list(runs[:EXPORT_MAX_ROWS])
-    timings = reports.bulk_timings(runs)
+    timings = archive.bulk_timings(runs)
     for number, run in enumerate(runs, start=1):
         timing = timings[run.pk]
         try:
@@ -247,27 +248,27 @@ def archive_report(request):
         return redirect(back)
     sop = form.cleaned_data["sop"]
     try:
-        count = reports.period_run_count(units, date_from, date_to, sop=sop)
-    except reports.ReportTooLarge as error:
+        count = archive.period_run_count(units, date_from, date_to, sop=sop)
+    except archive.ReportTooLarge as error:
         messages.error(
             request,
             _(
                 "Periode ini berisi %(count)s kegiatan selesai; laporan arsip memuat paling "
                 "banyak %(limit)s. Persempit periodenya atau pilih satu SOP."
             )
-            % {"count": error.count, "limit": reports.ARCHIVE_REPORT_MAX_RUNS},
+            % {"count": error.count, "limit": archive.ARCHIVE_REPORT_MAX_RUNS},
         )
         return redirect(back)
-    if count > reports.ARCHIVE_REPORT_INLINE_MAX_RUNS:
+    if count > archive.ARCHIVE_REPORT_INLINE_MAX_RUNS:
         report, created = period_reports.request_report(
             request.user, units, date_from, date_to, sop=sop, total=count
         )
         if not created:
             messages.info(request, _("Laporan periode ini sudah Anda minta; berikut keadaannya."))
         return redirect(report)
-    data = reports.render_archive_report(units, date_from, date_to, sop=sop)
+    data = archive.render_archive_report(units, date_from, date_to, sop=sop)
     response = HttpResponse(data, content_type="application/pdf")
-    filename = reports.archive_report_filename(date_from, date_to)
+    filename = archive.archive_report_filename(date_from, date_to)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
 
@@ -313,7 +314,7 @@ def period_report_download(request, pk):
     report = access.get_period_report_for_user(request.user, pk)
     if report.status != PeriodReport.Status.READY or report.is_expired() or not report.file:
         return redirect(report)
-    filename = reports.archive_report_filename(report.date_from, report.date_to)
+    filename = archive.archive_report_filename(report.date_from, report.date_to)
     response = _file_response(
         report.file, content_type="application/pdf", filename=filename, inline=True
     )

@@ -12,24 +12,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
-from activities import (
-    access,
-    definitions,
-    editor,
-    errors,
-    importers,
-    lifecycle,
-    pengesahan,
-    policy,
-)
-from activities.models import Role, Sop, SopItem
-from activities.sop_forms import (
+from activities.authoring import definitions, editor, importers, lifecycle, pengesahan
+from activities.authoring.forms import (
     ImportForm,
     NewRoleForm,
     NewSopForm,
     SopIdentityForm,
     StepFormSet,
 )
+from activities.core import access, errors, policy
+from activities.models import Role, Sop, SopItem
 
 
 def _maintainer_units(user):

@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from activities import kinerja, spreadsheets
+from activities.documents import spreadsheets
 from activities.forms import KinerjaForm
+from activities.monitoring import kinerja
 
 COLUMNS = [
     gettext_lazy("Tanggal"),

@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from activities import access, charts, eventlog, monitoring, spreadsheets, statistics
+from activities.core import access, policy
+from activities.documents import spreadsheets
 from activities.forms import (
     EvaluationForm,
     EvaluationSignOffForm,
@@ -23,8 +24,9 @@ from activities.forms import (
     SignOffForm,
     ThresholdsForm,
 )
-from activities.models import MonitoringReport, SopEvaluation, Unit
-from activities.periods import Period
+from activities.models import MonitoringReport, SopEvaluation
+from activities.monitoring import charts, eventlog, statistics, tabel7
+from activities.time.periods import Period
 
 # With no dates given an export holds every run of the SOP.
 ALL_TIME = Period(
@@ -116,7 +118,7 @@ def _semesters():
 def _get_report(user, report_id):
     report = get_object_or_404(
         MonitoringReport.objects.select_related("unit", "sop", "signed_by").filter(
-            unit__in=Unit.objects.for_user(user)
+            unit__in=policy.visible_units(user)
         ),
         pk=report_id,
     )
@@ -140,7 +142,7 @@ def _monitoring_start(request, *, unit, sop):
     thresholds = ThresholdsForm(request.POST or None)
     if request.method == "POST" and thresholds.is_valid():
         try:
-            report = monitoring.draft(
+            report = tabel7.draft(
                 unit=unit, sop=sop, period=period, user=request.user, **thresholds.cleaned_data
             )
         except IntegrityError:
@@ -148,7 +150,7 @@ def _monitoring_start(request, *, unit, sop):
             report = _existing_report(unit, sop, period)
         messages.success(request, _("Draf monitoring disusun dari data; periksa dan lengkapi."))
         return redirect("monitoring_detail", report.pk)
-    sops = [sop] if sop else monitoring.report_sops(unit, period)
+    sops = [sop] if sop else tabel7.report_sops(unit, period)
     context = {
         "unit": unit,
         "sop": sop,
@@ -171,7 +173,7 @@ def sop_monitoring(request, pk):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def unit_monitoring(request, unit_id):
-    unit = get_object_or_404(Unit.objects.for_user(request.user), pk=unit_id)
+    unit = get_object_or_404(policy.visible_units(request.user), pk=unit_id)
     if not access.can_monitor(request.user, unit):
         raise PermissionDenied
     return _monitoring_start(request, unit=unit, sop=None)
@@ -210,7 +212,7 @@ def monitoring_detail(request, report_id):
     if action == "susun_ulang" and thresholds.is_valid():
         with transaction.atomic():
             thresholds.save()
-            monitoring.redraft(report)
+            tabel7.redraft(report)
         messages.success(request, _("Usulan penilaian disusun ulang dengan ambang baru."))
         return redirect("monitoring_detail", report.pk)
     if action in ("simpan", "paraf") and intact and formset.is_valid() and signoff.is_valid():
@@ -251,7 +253,7 @@ def _history(record):
 @require_safe
 def monitoring_pdf(request, report_id):
     report = _get_report(request.user, report_id)
-    data = monitoring.render_report(report)
+    data = tabel7.render_report(report)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="monitoring-sop-{report.pk}.pdf"'
     return response
@@ -263,7 +265,7 @@ def monitoring_pdf(request, report_id):
 def _get_evaluation(user, evaluation_id):
     evaluation = get_object_or_404(
         SopEvaluation.objects.select_related("sop__unit", "signed_by").filter(
-            sop__unit__in=Unit.objects.for_user(user)
+            sop__unit__in=policy.visible_units(user)
         ),
         pk=evaluation_id,
     )
@@ -293,7 +295,7 @@ def sop_evaluation(request, pk):
                 sop=sop, period_start=period.start, period_end=period.end
             )
         return redirect("evaluation_detail", evaluation.pk)
-    stats, evidence = monitoring.evaluation_evidence(sop, period)
+    stats, evidence = tabel7.evaluation_evidence(sop, period)
     context = {
         "sop": sop,
         "form": form,
@@ -347,7 +349,7 @@ def evaluation_detail(request, evaluation_id):
             return redirect("evaluation_detail", evaluation.pk)
     elif action and not bound:
         messages.error(request, _("Tindakan tidak dikenal."))
-    stats, evidence = monitoring.evaluation_evidence(evaluation.sop, evaluation.period)
+    stats, evidence = tabel7.evaluation_evidence(evaluation.sop, evaluation.period)
     context = {
         "evaluation": evaluation,
         "sop": evaluation.sop,
@@ -371,7 +373,7 @@ def evaluation_detail(request, evaluation_id):
 @require_safe
 def evaluation_pdf(request, evaluation_id):
     evaluation = _get_evaluation(request.user, evaluation_id)
-    data = monitoring.render_evaluation(evaluation)
+    data = tabel7.render_evaluation(evaluation)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="evaluasi-sop-{evaluation.pk}.pdf"'
     return response

@@ -1,7 +1,7 @@
 """Running a kegiatan: the inbox, the runs list, opening a run, its timeline and one step.
 
-Every state change goes through one function of `activities.workflow`; these views fetch
-through `activities.access`, validate a form, call that function and redirect.
+Every state change goes through one function of `activities.core.workflow`; these views fetch
+through `activities.core.access`, validate a form, call that function and redirect.
 """
 
 import datetime
@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from activities import access, durations, errors, pengesahan, policy, uploads, workflow
+from activities.authoring import pengesahan
+from activities.core import access, errors, policy, uploads, workflow
 from activities.forms import (
     ApproveStepForm,
     CancelRunForm,
@@ -32,7 +33,8 @@ from activities.forms import (
 )
 from activities.models import Attachment, Run, Sop, StepRun, Unit
 from activities.paging import InvalidCursor, keyset_page
-from activities.timing import run_timing
+from activities.time import durations
+from activities.time.timing import run_timing
 
 PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50

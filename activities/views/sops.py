@@ -12,8 +12,10 @@ from django.shortcuts import render
 from django.utils.text import slugify
 from django.views.decorators.http import require_safe
 
-from activities import access, pdf, policy, sopdoc
-from activities.letterhead import Letterhead
+from activities.authoring import sopdoc
+from activities.core import access, policy
+from activities.documents import pdf
+from activities.documents.letterhead import Letterhead
 from activities.models import Sop, Step
 
 # A frozen version's PDF never changes; a day keeps the cache from holding retired ones forever.

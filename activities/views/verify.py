@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from activities import reports, verification
+from activities.documents import laporan, verification
 from activities.models import ArchivedReport
 
 
@@ -75,7 +75,7 @@ def _archived(code):
 
 def _stored_file_matches(report):
     try:
-        digest, size = reports.file_digest(report)
+        digest, size = laporan.file_digest(report)
     except OSError:
         return False
     return digest == report.sha256 and size == report.size

@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from activities import workflow
+from activities.core import workflow
 from activities.models import Run
 from tests.browser.test_run_stories import inbox_task
 

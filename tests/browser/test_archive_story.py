@@ -1,6 +1,6 @@
 """Documentation photos at the event, and TU printing the laporan from the archive.
 
-Steps 1–10 are recorded through `activities.workflow` to save time; the event itself (step 11)
+Steps 1–10 are recorded through `activities.core.workflow` to save time; the event itself (step 11)
 and everything after it is clicked through by the people who do it.
 """
 
@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from activities import workflow
+from activities.core import workflow
 from tests.browser.test_run_stories import take_step
 
 TITLE = "Sosialisasi Empat Pilar Kebangsaan Kelurahan Sukasari"

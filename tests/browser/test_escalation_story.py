@@ -7,8 +7,9 @@ import zoneinfo
 
 from playwright.sync_api import expect
 
-from activities import deadlines, workflow
+from activities.core import workflow
 from activities.models import Notification
+from activities.time import deadlines
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
 MONDAY = datetime.datetime(2026, 11, 2, 8, 0, tzinfo=WIB)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
-from activities import uploads, workflow
+from activities.core import uploads, workflow
 
 PHONE = {"width": 390, "height": 844}
 # The elements that stick out past the right edge of the screen, to name them in a failure.

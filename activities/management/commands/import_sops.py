@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activities import importers
+from activities.authoring import importers
 from activities.models import Unit
 
 SUFFIXES = {".docx", ".xlsx", ".json", ".txt"}

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from activities.definitions import SopFileError, load_sop, read_sop_file
+from activities.authoring.definitions import SopFileError, load_sop, read_sop_file
 
 
 class Command(BaseCommand):

@@ -3,12 +3,12 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from activities import schedule
+from activities.background import schedule
 
 
 class Command(BaseCommand):
     help = (
-        "Queue the periodic jobs (deadline sweep and others in activities/schedule.py) when they "
+        "Queue the periodic jobs (deadline sweep and others in activities/background/schedule.py) when they "
         "are due, and queue again tasks whose worker died. Runs until stopped; --once for one round."
     )
 

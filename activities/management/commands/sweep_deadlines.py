@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from activities import deadlines
+from activities.time import deadlines
 
 
 class Command(BaseCommand):

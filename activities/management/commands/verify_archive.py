@@ -6,7 +6,8 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from activities import chain, signing
+from activities.core import chain
+from activities.documents import signing
 from activities.models import ArchivedReport, Event, Run
 
 RUNS_PER_BATCH = 500

@@ -1,0 +1,431 @@
+"""SOP definitions: the rules a step table must keep, and the loader for SOP files.
+
+The same rules guard every way an SOP is written: the admin (through the step inline's
+formset), the SOP editor, the importers and the loader. `check_steps` reports every broken rule
+at once, each tied to the row and cell it is about, so a form can show all of them together.
+"""
+
+import json
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from activities.core.policy import ROLE_FLAGS
+from activities.models import Role, Sop, SopItem, Step, Unit, duration_error_message
+from activities.time import durations
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """What the rules need to know of one step, wherever it comes from.
+
+    `row` names the step's row for the caller (a form index, a line of a file). `standard` is
+    the waktu as written; it, `kind` and `role_unit_ids` are None when the caller has already
+    reported that cell (a form field that did not validate).
+    """
+
+    number: int | None
+    kind: str
+    role_unit_ids: tuple
+    return_to: int | None
+    standard: str | None = None
+    row: object = None
+
+
+@dataclass(frozen=True)
+class RuleError:
+    """One broken rule: its message and, when it is about one cell, that row and field.
+
+    Fields are the step's: "number", "kind", "roles", "standard", "return_to"."""
+
+    message: str
+    row: object = None
+    field: str | None = None
+
+    def __str__(self):
+        return self.message
+
+
+def _number_errors(specs):
+    count = len(specs)
+    seen, errors = set(), []
+    for spec in specs:
+        number = spec.number
+        if number is None or not 1 <= number <= count or number in seen:
+            errors.append(
+                RuleError(
+                    _(
+                        "Nomor langkah harus berurutan 1 sampai %(count)s tanpa loncatan atau "
+                        "ganda (nomor %(n)s)."
+                    )
+                    % {"count": count, "n": "–" if number is None else number},
+                    spec.row,
+                    "number",
+                )
+            )
+        if number is not None:
+            seen.add(number)
+    return errors
+
+
+def _terminal_errors(specs, kind, label_many, label_place, position):
+    matching = [spec for spec in specs if spec.kind == kind]
+    if len(matching) != 1:
+        message = label_many % {"n": len(matching)}
+        if not matching:
+            return [RuleError(message)]
+        return [RuleError(message, spec.row, "kind") for spec in matching]
+    spec = matching[0]
+    if spec.number is not None and spec.number != position:
+        return [RuleError(label_place, spec.row, "kind")]
+    return []
+
+
+def check_steps(unit_id, specs):
+    """Every rule the step table breaks, as `RuleError`s; an empty list means it is sound.
+
+    The rules: at least one step; numbers 1…n, each once; exactly one Mulai, at number 1, and
+    one Selesai, the last; every step has a pelaksana, all from the SOP's unit; a decision
+    returns to an earlier step and only a decision has a return target; waktu parses.
+    """
+    if not specs:
+        return [RuleError(_("SOP harus memiliki paling sedikit satu langkah."))]
+    errors = _number_errors(specs)
+    errors += _terminal_errors(
+        specs,
+        Step.Kind.START,
+        _("SOP harus memiliki tepat satu langkah Mulai (ditemukan %(n)s)."),
+        _("Langkah Mulai harus langkah nomor 1."),
+        1,
+    )
+    errors += _terminal_errors(
+        specs,
+        Step.Kind.END,
+        _("SOP harus memiliki tepat satu langkah Selesai (ditemukan %(n)s)."),
+        _("Langkah Selesai harus langkah terakhir."),
+        len(specs),
+    )
+    for spec in specs:
+        n = "–" if spec.number is None else spec.number
+        # None: the caller's own form has already reported that cell.
+        if spec.kind is not None and spec.kind not in Step.Kind.values:
+            errors.append(
+                RuleError(
+                    _("Langkah %(n)s: simbol “%(kind)s” tidak dikenal.")
+                    % {"n": n, "kind": spec.kind},
+                    spec.row,
+                    "kind",
+                )
+            )
+        if spec.role_unit_ids is None:
+            pass
+        elif not spec.role_unit_ids:
+            errors.append(
+                RuleError(
+                    _("Langkah %(n)s belum memiliki pelaksana.") % {"n": n}, spec.row, "roles"
+                )
+            )
+        elif any(unit != unit_id for unit in spec.role_unit_ids):
+            errors.append(
+                RuleError(
+                    _("Pelaksana langkah %(n)s harus jabatan dari unit kerja SOP ini.") % {"n": n},
+                    spec.row,
+                    "roles",
+                )
+            )
+        if spec.kind == Step.Kind.DECISION:
+            if spec.return_to is None:
+                errors.append(
+                    RuleError(
+                        _("Langkah keputusan %(n)s harus memiliki langkah tujuan pengembalian.")
+                        % {"n": n},
+                        spec.row,
+                        "return_to",
+                    )
+                )
+            elif spec.number is not None and spec.return_to >= spec.number:
+                errors.append(
+                    RuleError(
+                        _("Langkah %(n)s hanya dapat dikembalikan ke langkah sebelumnya.")
+                        % {"n": n},
+                        spec.row,
+                        "return_to",
+                    )
+                )
+        elif spec.return_to is not None:
+            errors.append(
+                RuleError(
+                    _(
+                        "Hanya langkah keputusan yang dapat memiliki tujuan pengembalian "
+                        "(langkah %(n)s)."
+                    )
+                    % {"n": n},
+                    spec.row,
+                    "return_to",
+                )
+            )
+        if spec.standard is not None:
+            message = standard_error(spec.standard)
+            if message:
+                errors.append(
+                    RuleError(
+                        _("Langkah %(n)s: %(msg)s") % {"n": n, "msg": message},
+                        spec.row,
+                        "standard",
+                    )
+                )
+    return errors
+
+
+def standard_error(text):
+    """The Indonesian message for a waktu that does not parse, or "" when it does."""
+    try:
+        durations.parse(text)
+    except durations.DurationError as error:
+        return str(duration_error_message(error))
+    return ""
+
+
+class SopFileError(Exception):
+    """An SOP file that cannot be loaded; the message says where and why."""
+
+
+def _require(mapping, key, where):
+    if not isinstance(mapping, dict):
+        raise SopFileError(_("%(where)s harus berupa objek JSON.") % {"where": where})
+    if key not in mapping or mapping[key] in (None, ""):
+        raise SopFileError(_("%(where)s: “%(key)s” wajib diisi.") % {"where": where, "key": key})
+    return mapping[key]
+
+
+def read_sop_file(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as error:
+        raise SopFileError(
+            _("%(path)s bukan JSON yang sah (baris %(line)s): %(msg)s")
+            % {"path": path, "line": error.lineno, "msg": error.msg}
+        ) from None
+
+
+# Sop fields an SOP file may set; the unit, the version chain and timestamps are the loader's.
+# role_names holds database ids of one installation; a version written elsewhere starts afresh.
+SOP_FILE_EXCLUDED = {"id", "unit", "previous", "created_at", "updated_at", "role_names"}
+
+
+def sop_file_fields():
+    return [f.name for f in Sop._meta.concrete_fields if f.name not in SOP_FILE_EXCLUDED]
+
+
+def _step_specs(unit, roles, steps_data):
+    """(specs, errors) of the file's steps: every problem of every step, not just the first."""
+    errors, specs = [], []
+    for index, step_data in enumerate(steps_data, start=1):
+        if not isinstance(step_data, dict):
+            errors.append(_("langkah ke-%(n)s harus berupa objek JSON.") % {"n": index})
+            continue
+        number = step_data.get("number")
+        if not isinstance(number, int) or isinstance(number, bool):
+            errors.append(
+                _("%(where)s: “%(key)s” wajib diisi.")
+                % {"where": _("langkah ke-%(n)s") % {"n": index}, "key": "number"}
+            )
+            number = None
+        names = step_data.get("roles", [])
+        unknown = [name for name in names if name not in roles]
+        if unknown:
+            errors.append(
+                _("Langkah %(n)s: pelaksana %(roles)s tidak ada di daftar jabatan.")
+                % {"n": number, "roles": ", ".join(map(str, unknown))}
+            )
+        return_to = step_data.get("return_to")
+        specs.append(
+            StepSpec(
+                number=number,
+                kind=step_data.get("kind", Step.Kind.PROCESS),
+                role_unit_ids=tuple(unit.pk for name in names if name in roles),
+                return_to=return_to if isinstance(return_to, int) else None,
+                standard=str(step_data.get("standard") or ""),
+                row=index,
+            )
+        )
+    errors += [str(error) for error in check_steps(unit.pk, specs)]
+    return specs, errors
+
+
+@transaction.atomic
+def load_sop(data, *, unit=None, as_draft=False):
+    """Create the unit, roles and SOP of one SOP file; returns (sop, created).
+
+    Roles are named within the unit. Without `as_draft` it is idempotent: an SOP version that
+    already exists is left as it is (it may have runs pinned to it), so loading the same file
+    twice changes nothing. With `as_draft` (an import through the app) the SOP always becomes a
+    new draft version in `unit` (or the file's unit), after the versions already there; nothing
+    is activated. Every problem of the file is reported at once; nothing is written then.
+    """
+    if not isinstance(data, dict):
+        raise SopFileError(_("Berkas SOP harus berupa objek JSON."))
+    if unit is None:
+        unit_data = _require(data, "unit", "SOP")
+        short_name = _require(unit_data, "short_name", "unit")
+        unit_fields = {f.name for f in Unit._meta.concrete_fields} - {"id", "short_name"}
+        unit, _created = Unit.objects.get_or_create(
+            short_name=short_name,
+            defaults={k: v for k, v in unit_data.items() if k in unit_fields},
+        )
+    roles = {role.name: role for role in unit.roles.all()}
+    for position, role_data in enumerate(data.get("roles", []), start=len(roles) + 1):
+        name = _require(role_data, "name", "roles")
+        if name not in roles:
+            kind = role_data.get("kind", Role.Kind.MEMBER)
+            if kind not in Role.Kind.values:
+                raise SopFileError(_("Jenis jabatan “%(kind)s” tidak dikenal.") % {"kind": kind})
+            capabilities = role_data.get("capabilities", [])
+            unknown = sorted(set(capabilities) - set(ROLE_FLAGS.values()))
+            if unknown:
+                raise SopFileError(
+                    _("Jabatan %(name)s: kewenangan %(flags)s tidak dikenal (dikenal: %(known)s).")
+                    % {
+                        "name": name,
+                        "flags": ", ".join(map(str, unknown)),
+                        "known": ", ".join(ROLE_FLAGS.values()),
+                    }
+                )
+            # Capabilities are seeded when the role is created; afterwards the admin owns them.
+            roles[name] = Role.objects.create(
+                unit=unit,
+                name=name,
+                kind=kind,
+                position=position,
+                **{flag: True for flag in capabilities},
+            )
+    # Superiors (escalations go up this chain); a superior chosen in the admin is kept.
+    for role_data in data.get("roles", []):
+        superior = role_data.get("reports_to")
+        role = roles[role_data["name"]]
+        if superior and role.reports_to_id is None:
+            if superior not in roles:
+                raise SopFileError(
+                    _("Atasan “%(superior)s” dari jabatan “%(role)s” tidak ada di daftar jabatan.")
+                    % {"superior": superior, "role": role.name}
+                )
+            role.reports_to = roles[superior]
+            role.save(update_fields=["reports_to"])
+
+    sop_data = _require(data, "sop", "SOP")
+    name = _require(sop_data, "name", "sop")
+    unknown = sorted(set(sop_data) - set(sop_file_fields()))
+    if unknown:
+        raise SopFileError(
+            _("Isian SOP tidak dikenal: %(fields)s.") % {"fields": ", ".join(unknown)}
+        )
+    fields = {k: v for k, v in sop_data.items() if k != "name"}
+    previous = None
+    if as_draft:
+        latest = Sop.objects.filter(unit=unit, name=name).order_by("-version").first()
+        previous = Sop.objects.filter(unit=unit, name=name, status=Sop.Status.ACTIVE).first()
+        fields["version"] = latest.version + 1 if latest else 1
+        fields["status"] = Sop.Status.DRAFT
+    else:
+        existing = Sop.objects.filter(
+            unit=unit, name=name, version=fields.get("version", 1)
+        ).first()
+        if existing is not None:
+            return existing, False
+
+    steps_data = _require(data, "steps", "SOP")
+    if not isinstance(steps_data, list):
+        raise SopFileError(_("“steps” harus berupa daftar langkah."))
+    _specs, errors = _step_specs(unit, roles, steps_data)
+    sections = data.get("sections", {})
+    if not isinstance(sections, dict):
+        errors.append(_("“sections” harus berupa objek JSON."))
+        sections = {}
+    for section in sections:
+        if section not in SopItem.Section.values:
+            errors.append(_("Bagian identitas “%(s)s” tidak dikenal.") % {"s": section})
+    sop = Sop(unit=unit, name=name, previous=previous, **fields)
+    try:
+        sop.full_clean()
+    except ValidationError as error:
+        errors += error.messages
+    if errors:
+        raise SopFileError("; ".join(errors))
+    sop.save()
+    for section, lines in sections.items():
+        SopItem.objects.bulk_create(
+            SopItem(sop=sop, section=section, position=position, text=str(text))
+            for position, text in enumerate(lines, start=1)
+        )
+    by_number = {}
+    for step_data in steps_data:
+        step = Step.objects.create(
+            sop=sop,
+            number=step_data["number"],
+            activity=step_data.get("activity", ""),
+            kind=step_data.get("kind", Step.Kind.PROCESS),
+            requirements=step_data.get("requirements", ""),
+            standard_text=step_data["standard"],
+            output=step_data.get("output", ""),
+            remarks=step_data.get("remarks", ""),
+        )
+        step.roles.set([roles[name] for name in step_data.get("roles", [])])
+        by_number[step.number] = step
+    for step_data in steps_data:
+        if step_data.get("return_to"):
+            step = by_number[step_data["number"]]
+            step.return_to = by_number[step_data["return_to"]]
+            step.save(update_fields=["return_to"])
+    return sop, True
+
+
+EXPORT_FORMAT = "sopflow-sop"
+
+
+def export_sop(sop):
+    """One SOP version as portable data: no database ids, roles by name within the unit.
+
+    The result is what `load_sop` reads, so another installation can import it.
+    """
+    steps = sorted(sop.steps.all(), key=lambda step: step.number)
+    numbers = {step.pk: step.number for step in steps}
+    used = {role.pk for step in steps for role in step.roles.all()}
+    roles = [role for role in sop.unit.roles.all() if role.pk in used]
+    # The emblem is an uploaded file, not data a JSON file carries.
+    unit_fields = [
+        f.name
+        for f in Unit._meta.concrete_fields
+        if f.name != "id" and f.get_internal_type() != "FileField"
+    ]
+    sections = {section: [] for section in SopItem.Section.values}
+    for item in sorted(sop.sop_items.all(), key=lambda item: (item.section, item.position)):
+        sections[item.section].append(item.text)
+    return {
+        "format": EXPORT_FORMAT,
+        "format_version": 1,
+        "unit": {name: getattr(sop.unit, name) for name in unit_fields},
+        "roles": [{"name": role.name, "kind": role.kind} for role in roles],
+        "sop": {name: getattr(sop, name) for name in sop_file_fields()},
+        "sections": sections,
+        "steps": [
+            {
+                "number": step.number,
+                "roles": [role.name for role in sorted(step.roles.all(), key=_column_order)],
+                "kind": step.kind,
+                "activity": step.activity,
+                "requirements": step.requirements,
+                "standard": step.standard_text,
+                "output": step.output,
+                "remarks": step.remarks,
+                **({"return_to": numbers[step.return_to_id]} if step.return_to_id else {}),
+            }
+            for step in steps
+        ],
+    }
+
+
+def _column_order(role):
+    return (role.position, role.name)

@@ -1,0 +1,242 @@
+"""Forms of SOP authoring: the import form, the SOP editor (identity, sections, step table)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from activities.authoring import importers
+from activities.models import Role, Sop, SopItem, Step
+from activities.text import PlainTextMixin
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, unit):
+        return f"{unit.short_name} — {unit.name}"
+
+
+class ImportForm(forms.Form):
+    """One upload (DOCX, XLSX or a sopflow JSON file) or pasted text; the unit it is for."""
+
+    unit = UnitChoiceField(label=_("Unit kerja"), queryset=None, empty_label=None)
+    file = forms.FileField(
+        label=_("Berkas DOCX, XLSX atau JSON"),
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".docx,.xlsx,.json,application/json,"
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )
+    text = forms.CharField(
+        label=_("Atau tempel teks tabel SOP"),
+        required=False,
+        strip=False,
+        max_length=importers.MAX_TEXT_CHARS,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text=_(
+            "Salin tabel dari dokumen (Word, Excel atau PDF) lalu tempel di sini: satu baris "
+            "tabel per baris, sel dipisahkan tab."
+        ),
+    )
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+
+    def clean(self):
+        data = super().clean()
+        upload, text = data.get("file"), (data.get("text") or "")
+        if upload and text.strip():
+            raise forms.ValidationError(
+                _("Pilih salah satu: unggah berkas atau tempel teks, tidak keduanya.")
+            )
+        if not upload and not text.strip() and not self.errors:
+            raise forms.ValidationError(_("Unggah berkas atau tempel teks tabel SOP."))
+        if upload and upload.size > importers.MAX_BYTES:
+            self.add_error("file", _("Berkas lebih dari 5 MB."))
+        return data
+
+
+SECTION_FIELDS = [(f"section_{value}", value, label) for value, label in SopItem.Section.choices]
+IDENTITY_FIELDS = [
+    "name",
+    "number",
+    "section_name",
+    "made_on",
+    "revised_on",
+    "effective_on",
+    "approver_title",
+    "approver_name",
+    "approver_rank",
+    "approver_nip",
+]
+
+
+class SopIdentityForm(PlainTextMixin, forms.ModelForm):
+    """The identity block, and every identity section as an ordered list: one item a line."""
+
+    class Meta:
+        model = Sop
+        fields = IDENTITY_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, section, label in SECTION_FIELDS:
+            self.fields[name] = forms.CharField(
+                label=label,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                help_text=_("Satu butir per baris, berurutan."),
+            )
+            if self.instance.pk and not self.is_bound:
+                self.initial[name] = "\n".join(self.instance.items(section))
+        for name in IDENTITY_FIELDS:
+            self.fields[name].widget.attrs.setdefault("class", "form-control form-control-sm")
+
+    def clean(self):
+        data = super().clean()
+        name = data.get("name")
+        if name and self.instance.pk:
+            clash = Sop.objects.filter(
+                unit=self.instance.unit, name=name, version=self.instance.version
+            ).exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error(
+                    "name", _("Unit ini sudah memiliki SOP dengan nama dan versi yang sama.")
+                )
+        return data
+
+    def section_items(self):
+        """{section: [items]} from the cleaned text areas."""
+        return {
+            section: [line.strip() for line in self.cleaned_data[name].splitlines() if line.strip()]
+            for name, section, _label in SECTION_FIELDS
+        }
+
+
+class RoleChoices(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+
+    def label_from_instance(self, role):
+        return role.name
+
+
+class StepRowForm(PlainTextMixin, forms.Form):
+    """One row of the step table. Its rules (with the other rows) are `check_steps`'."""
+
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    number = forms.IntegerField(
+        label=_("No"),
+        min_value=1,
+        max_value=999,
+        widget=forms.NumberInput(attrs={"class": "form-control form-control-sm sop-no"}),
+    )
+    activity = forms.CharField(
+        label=_("Aktivitas"),
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
+        error_messages={"required": _("Aktivitas wajib diisi.")},
+    )
+    roles = RoleChoices(label=_("Pelaksana"), queryset=Role.objects.none(), required=False)
+    kind = forms.ChoiceField(
+        label=_("Simbol"),
+        choices=Step.Kind.choices,
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    return_number = forms.IntegerField(
+        label=_("Kembali ke"),
+        required=False,
+        min_value=1,
+        max_value=999,
+        widget=forms.NumberInput(attrs={"class": "form-control form-control-sm sop-no"}),
+    )
+    requirements = forms.CharField(
+        label=_("Kelengkapan"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
+    )
+    standard_text = forms.CharField(
+        label=_("Waktu"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"class": "form-control form-control-sm", "placeholder": "15 menit"}
+        ),
+    )
+    output = forms.CharField(
+        label=_("Output"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
+    )
+    remarks = forms.CharField(
+        label=_("Keterangan"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
+    )
+    reviewed = forms.BooleanField(label=_("Sudah diperiksa"), required=False)
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].queryset = roles
+
+
+class BaseStepFormSet(forms.BaseFormSet):
+    def __init__(self, *args, roles, **kwargs):
+        self.roles = roles
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {"roles": self.roles}
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__prefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            roles=self.roles,
+            renderer=self.renderer,
+        )
+        self.add_fields(form, None)
+        return form
+
+
+StepFormSet = forms.formset_factory(
+    StepRowForm,
+    formset=BaseStepFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=importers.MAX_STEPS,
+    validate_max=True,
+    absolute_max=importers.MAX_STEPS + 20,
+)
+
+
+class NewRoleForm(PlainTextMixin, forms.Form):
+    """A role added to the SOP's unit from the editor."""
+
+    new_role_name = forms.CharField(label=_("Nama jabatan baru"), max_length=120, required=False)
+    new_role_kind = forms.ChoiceField(
+        label=_("Jenis"), choices=Role.Kind.choices, initial=Role.Kind.MEMBER, required=False
+    )
+
+
+class NewSopForm(PlainTextMixin, forms.Form):
+    unit = UnitChoiceField(label=_("Unit kerja"), queryset=None, empty_label=None)
+    name = forms.CharField(label=_("Nama SOP"), max_length=300)
+    number = forms.CharField(label=_("Nomor SOP"), max_length=120, required=False)
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+
+    def clean(self):
+        data = super().clean()
+        if data.get("unit") and data.get("name"):
+            if Sop.objects.filter(unit=data["unit"], name=data["name"]).exists():
+                self.add_error(
+                    "name",
+                    _("SOP dengan nama ini sudah ada; buat revisinya dari halaman SOP tersebut."),
+                )
+        return data

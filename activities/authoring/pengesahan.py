@@ -1,0 +1,250 @@
+"""Pengesahan online: a draft is submitted, the unit's pimpinan approves it or returns it.
+
+Who approves is the policy's "approve_sops" (a role flag, seeded for the unit's head): the
+object form decides each act, the queryset form lists what waits (`pending_for`). Each act
+locks the SOP, checks its status, changes it and writes a `SopAct`, all in one transaction,
+like the run transitions in `workflow`; refusals are the typed errors of `activities.core.errors`.
+Approving puts the version in force through `lifecycle.put_in_force`, as the admin's
+activation does, with the date of approval as its tanggal efektif; the version in force
+retires, and runs stay pinned to the version they were opened from, whatever happens to it.
+
+`diff` compares a draft with the version in force: identity fields, sections, and the steps
+aligned by their activity text, so an inserted step shows as one step added rather than every
+later step changed.
+"""
+
+import difflib
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from activities.authoring import lifecycle
+from activities.authoring.definitions import StepSpec, check_steps
+from activities.authoring.forms import IDENTITY_FIELDS
+from activities.core import policy
+from activities.core.errors import Forbidden, Invalid, Stale
+from activities.models import Sop, SopAct, SopItem
+
+
+def pending_for(user):
+    """Submitted versions waiting for this user's pengesahan, oldest first."""
+    return policy.sops_to_approve(user).select_related("unit").order_by("updated_at", "id")
+
+
+def blockers(sop):
+    """Why a draft cannot be submitted yet: review notes left, rules the table breaks."""
+    problems = []
+    notes = sop.review_notes.count()
+    if notes:
+        problems.append(_("%(n)s isian masih ditandai untuk diperiksa di editor.") % {"n": notes})
+    steps = list(sop.steps.prefetch_related("roles").select_related("return_to"))
+    specs = [
+        StepSpec(
+            number=step.number,
+            kind=step.kind,
+            role_unit_ids=tuple(role.unit_id for role in step.roles.all()),
+            return_to=step.return_to.number if step.return_to_id else None,
+            standard=step.standard_text,
+        )
+        for step in steps
+    ]
+    problems += [error.message for error in check_steps(sop.unit_id, specs)]
+    return problems
+
+
+def _approver(user, sop):
+    actor = policy.sop_approver(user, sop, policy.fresh_subject(user))
+    if actor is None:
+        raise Forbidden(_("Jabatan Anda tidak berwenang mengesahkan SOP unit ini."))
+    return actor
+
+
+def _check_status(locked, status):
+    if locked is None or locked.status != status:
+        raise Stale(
+            _("Status SOP ini sudah berubah (sekarang: %(status)s). Muat ulang halaman.")
+            % {"status": locked.get_status_display() if locked else "–"}
+        )
+    return locked
+
+
+def _locked(sop, status):
+    return _check_status(Sop.objects.select_for_update().filter(pk=sop.pk).first(), status)
+
+
+@transaction.atomic
+def submit(sop, user):
+    """Draft → submitted, when nothing is left to check."""
+    if policy.unit_actor(user, "maintain_sops", sop.unit_id, policy.fresh_subject(user)) is None:
+        raise Forbidden(_("Anda tidak menyusun SOP unit ini."))
+    locked = _locked(sop, Sop.Status.DRAFT)
+    problems = blockers(locked)
+    if problems:
+        raise Invalid(" ".join(problems), code="blockers")
+    locked.status = Sop.Status.SUBMITTED
+    locked.save(update_fields=["status", "updated_at"])
+    SopAct.objects.create(
+        sop=locked,
+        kind=SopAct.Kind.SUBMITTED,
+        actor=user,
+        at=timezone.now(),
+        after={"status": locked.status},
+    )
+    return locked
+
+
+@transaction.atomic
+def return_for_fix(sop, user, notes):
+    """Submitted → draft, with the pimpinan's notes (required)."""
+    _approver(user, sop)
+    notes = (notes or "").strip()
+    if not notes:
+        raise Invalid(
+            _("Tulis catatan perbaikan untuk penyusun SOP."), field="notes", code="required"
+        )
+    locked = _locked(sop, Sop.Status.SUBMITTED)
+    locked.status = Sop.Status.DRAFT
+    locked.save(update_fields=["status", "updated_at"])
+    SopAct.objects.create(
+        sop=locked,
+        kind=SopAct.Kind.RETURNED,
+        actor=user,
+        at=timezone.now(),
+        notes=notes,
+        after={"status": locked.status},
+    )
+    return locked
+
+
+@transaction.atomic
+def approve(sop, user, *, now=None):
+    """Submitted → in force, dated today; the version in force retires. Runs keep theirs."""
+    now = now or timezone.now()
+    actor = _approver(user, sop)
+    versions = lifecycle.lock_family(sop)
+    locked = _check_status(versions[sop.pk], Sop.Status.SUBMITTED)
+    retired = lifecycle.put_in_force(
+        locked,
+        versions,
+        actor=actor,
+        now=now,
+        effective_on=lifecycle.effective_date_text(now),
+    )
+    SopAct.objects.create(
+        sop=locked,
+        kind=SopAct.Kind.APPROVED,
+        actor=user,
+        at=now,
+        after={
+            "status": locked.status,
+            "effective_on": locked.effective_on,
+            "retired": retired.pk if retired else None,
+        },
+    )
+    return locked
+
+
+# The diff -------------------------------------------------------------------------------------
+
+STEP_FIELDS = (
+    ("activity", "Aktivitas"),
+    ("roles", "Pelaksana"),
+    ("kind", "Simbol"),
+    ("requirements", "Kelengkapan"),
+    ("standard", "Waktu"),
+    ("output", "Output"),
+    ("remarks", "Keterangan"),
+    ("return_to", "Kembali ke langkah"),
+)
+
+
+@dataclass
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class StepDiff:
+    state: str  # "added", "removed", "changed"
+    number_before: int | None
+    number_after: int | None
+    activity: str
+    changes: list = field(default_factory=list)
+
+
+@dataclass
+class Diff:
+    base: Sop | None
+    fields: list
+    sections: list
+    steps: list
+
+    @property
+    def empty(self):
+        return not (self.fields or self.sections or self.steps)
+
+
+def _step_values(step):
+    return {
+        "activity": step.activity,
+        "roles": ", ".join(role.name for role in step.roles.all()),
+        "kind": step.get_kind_display(),
+        "requirements": step.requirements,
+        "standard": step.standard_display,
+        "output": step.output,
+        "remarks": step.remarks,
+        "return_to": str(step.return_to.number) if step.return_to_id else "",
+    }
+
+
+def _steps(sop):
+    return list(sop.steps.prefetch_related("roles").select_related("return_to").order_by("number"))
+
+
+def diff(sop):
+    """What this version changes against the version in force (or everything, if none)."""
+    base = (
+        Sop.objects.filter(unit=sop.unit, name=sop.name, status=Sop.Status.ACTIVE)
+        .exclude(pk=sop.pk)
+        .first()
+    ) or sop.previous
+    fields = []
+    for name in IDENTITY_FIELDS:
+        label = str(Sop._meta.get_field(name).verbose_name)
+        before = getattr(base, name) if base else ""
+        if before != getattr(sop, name):
+            fields.append(Change(label, before, getattr(sop, name)))
+    sections = []
+    for key, label in SopItem.Section.choices:
+        before = base.items(key) if base else []
+        after = sop.items(key)
+        if before != after:
+            sections.append(Change(str(label), "\n".join(before), "\n".join(after)))
+    old, new = (_steps(base) if base else []), _steps(sop)
+    matcher = difflib.SequenceMatcher(
+        a=[" ".join(s.activity.split()).lower() for s in old],
+        b=[" ".join(s.activity.split()).lower() for s in new],
+        autojunk=False,
+    )
+    steps = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            for before, after in zip(old[i1:i2], new[j1:j2], strict=True):
+                a, b = _step_values(before), _step_values(after)
+                changes = [
+                    Change(label, a[key], b[key]) for key, label in STEP_FIELDS if a[key] != b[key]
+                ]
+                if changes or before.number != after.number and tag != "equal":
+                    steps.append(
+                        StepDiff("changed", before.number, after.number, after.activity, changes)
+                    )
+            continue
+        for before in old[i1:i2]:
+            steps.append(StepDiff("removed", before.number, None, before.activity))
+        for after in new[j1:j2]:
+            steps.append(StepDiff("added", None, after.number, after.activity))
+    return Diff(base, fields, sections, steps)

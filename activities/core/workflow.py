@@ -1,0 +1,704 @@
+"""Every state change of a run: open, complete, approve, return, cancel.
+
+Each transition is one function that runs in one transaction: it locks the run row
+(`select_for_update`, a row lock in the database, so it holds across processes and servers),
+re-reads the state under the lock, asks `activities.core.policy` who may act, and writes the change
+and its events (through `activities.core.events`, in one INSERT per transition). Telling people
+(in-app notifications, mail, webhooks) and archiving the laporan are tasks queued for after the
+commit (activities/background/tasks.py), so a transition is a handful of queries whoever it concerns.
+Views never change state themselves. Refusals are typed (`activities.core.errors`).
+
+Row locks wait at most SOPFLOW_LOCK_TIMEOUT_MS on PostgreSQL (`lock_timeout`).
+
+SQLite ignores `select_for_update`; there the IMMEDIATE transaction mode serialises writers and
+the conditional UPDATEs (on `StepRun.version`, on `Run.status`) still let only one of two
+racing requests win.
+
+Times: `Event.at` is the moment a change was recorded; the times a user entered by hand
+(started_at, completed_at) are stored on the `StepRun` and in the event's `after`, and the
+next step becomes active at the entered completion time.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from activities.background.tasks import enqueue_on_commit
+from activities.core import events, locking, policy, uploads
+from activities.core.errors import Closed, Forbidden, Invalid, NotFound, Stale, WorkflowError
+from activities.documents import laporan
+from activities.models import Event, Run, Sop, StepRun
+from activities.notifications import announcements
+from activities.time import deadlines, timing
+
+__all__ = ["WorkflowError", "Forbidden", "Stale", "Closed", "Invalid", "NotFound"]
+
+
+def _log(run, kind, actor, at, *, step_run=None, before=None, after=None):
+    return events.record(
+        kind, actor=actor, at=at, run=run, step_run=step_run, before=before, after=after
+    )
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def _when(value):
+    return formats.date_format(timezone.localtime(value), "j F Y H:i")
+
+
+def _lock_run(run_id):
+    # of=("self",): lock only the run row; the joined SOP and unit rows are shared by every
+    # run of the unit and locking them would serialise unrelated runs.
+    runs = Run.objects.select_for_update(of=("self",)).select_related("sop", "unit")
+    try:
+        return locking.locked_get(runs, run_id)
+    except NotFound:
+        raise NotFound(_("Kegiatan tidak ditemukan.")) from None
+
+
+def _require_running(run):
+    if run.status != Run.Status.RUNNING:
+        raise Closed(
+            _("Kegiatan ini sudah %(status)s; tidak ada lagi yang dapat diubah.")
+            % {"status": run.get_status_display().lower()}
+        )
+
+
+# What each change writes: the fields of a closed round and the before/after of its events.
+# The transitions below use them, and so does `bench.seeding` (benchmark data), which writes the same rows
+# in bulk for the benchmarks.
+
+
+def opened_payload(sop, *, title, scheduled_on, place, notes):
+    return {
+        "sop": sop.pk,
+        "sop_version": sop.version,
+        "title": title,
+        "scheduled_on": scheduled_on.isoformat(),
+        "place": place,
+        "notes": notes,
+    }
+
+
+def activated_payload(step_run, activated_at, due_at):
+    before = {"state": StepRun.State.WAITING}
+    after = {
+        "state": StepRun.State.ACTIVE,
+        "step": step_run.step.number,
+        "round": step_run.round,
+        "activated_at": _iso(activated_at),
+        "due_at": _iso(due_at),
+    }
+    return before, after
+
+
+def completed_fields(*, started_at, completed_at, output, notes, requirements_checked):
+    return {
+        "state": StepRun.State.DONE,
+        "started_at": started_at,
+        "completed_at": completed_at,
+        "output": output,
+        "notes": notes,
+        "requirements_checked": "\n".join(requirements_checked),
+    }
+
+
+def approved_fields(
+    *, started_at, completed_at, instruction, deadline, decision_notes, output, requirements_checked
+):
+    return {
+        "state": StepRun.State.DONE,
+        "decision": StepRun.Decision.APPROVED,
+        "instruction": instruction,
+        "deadline": deadline,
+        "decision_notes": decision_notes,
+        "started_at": started_at,
+        "completed_at": completed_at,
+        "output": output,
+        "requirements_checked": "\n".join(requirements_checked),
+    }
+
+
+def returned_fields(*, started_at, completed_at, reason):
+    return {
+        "state": StepRun.State.RETURNED,
+        "decision": StepRun.Decision.RETURNED,
+        "return_reason": reason,
+        "started_at": started_at,
+        "completed_at": completed_at,
+    }
+
+
+def closed_payload(step_run, actor, now, event_after, figures):
+    """Before/after of the event of a closed round: what changed, its figures, who acted as what."""
+    before = {"state": StepRun.State.ACTIVE, "step": step_run.step.number, "round": step_run.round}
+    after = event_after | figures | {"entered_at": _iso(now)}
+    if actor.role is not None:
+        after["role"] = actor.role.name
+    if actor.acting:
+        after["acting"] = actor.acting
+        after["appointment"] = actor.appointment.pk
+    return before, after
+
+
+def finished_payload(finished_at, figures):
+    before = {"status": Run.Status.RUNNING}
+    after = {"status": Run.Status.FINISHED, "finished_at": _iso(finished_at)} | figures
+    return before, after
+
+
+def cancelled_payload(active, reason, figures):
+    before = {"status": Run.Status.RUNNING, "active": [[sr.step.number, sr.round] for sr in active]}
+    after = {"status": Run.Status.CANCELLED, "reason": reason} | figures
+    return before, after
+
+
+def _archive_when_committed(run, actor, now):
+    # The final laporan is rendered by a worker from the committed data; the run page says it is
+    # being prepared until it is there.
+    enqueue_on_commit(announcements.announce_finished, run.pk, actor.user.pk)
+    enqueue_on_commit(laporan.archive_laporan, run.pk)
+
+
+def _activate(run, step_run, activated_at, actor, now, *, returned=False, deadline=None):
+    due_at = deadlines.due_time(run.unit.calendar, activated_at, step_run.step, deadline=deadline)
+    updated = StepRun.objects.filter(pk=step_run.pk, state=StepRun.State.WAITING).update(
+        state=StepRun.State.ACTIVE,
+        activated_at=activated_at,
+        due_at=due_at,
+        version=F("version") + 1,
+    )
+    if updated != 1:
+        raise Stale(_("Langkah berikutnya tidak dapat diaktifkan."), code="conflict")
+    before, after = activated_payload(step_run, activated_at, due_at)
+    _log(run, Event.Kind.ACTIVATED, actor, now, step_run=step_run, before=before, after=after)
+    step_run.state, step_run.activated_at, step_run.due_at = (
+        StepRun.State.ACTIVE,
+        activated_at,
+        due_at,
+    )
+    step_run.version += 1
+    # The holders are told by a task once the change is committed (in-app, mail, webhook): the
+    # transition itself writes only the change and its events.
+    enqueue_on_commit(announcements.announce_activation, step_run.pk, actor.user.pk, returned)
+
+
+@transaction.atomic
+def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
+    """Open a run of an active SOP version; step 1 becomes active, the others wait."""
+    now = now or timezone.now()
+    # Locked so that the SOP cannot be retired between the check and the run's creation.
+    sop = locking.locked_get(Sop.objects.select_for_update(), sop.pk)
+    if sop.status != Sop.Status.ACTIVE:
+        raise Invalid(
+            _("SOP ini tidak berlaku (status: %(status)s), jadi tidak dapat dijalankan.")
+            % {"status": sop.get_status_display()},
+            code="sop_inactive",
+        )
+    actor = policy.opener(user, sop, policy.fresh_subject(user))
+    if actor is None:
+        raise Forbidden(_("Jabatan Anda tidak berwenang membuka kegiatan SOP ini."))
+    steps = list(sop.steps.order_by("number"))
+    if not steps:
+        raise Invalid(_("SOP ini belum memiliki langkah."), code="no_steps")
+    title, place = (title or "").strip(), (place or "").strip()
+    if not title:
+        raise Invalid(_("Judul kegiatan wajib diisi."), field="title", code="required")
+    if not place:
+        raise Invalid(_("Tempat kegiatan wajib diisi."), field="place", code="required")
+    if scheduled_on is None:
+        raise Invalid(_("Tanggal pelaksanaan wajib diisi."), field="scheduled_on", code="required")
+    sop.freeze_role_names()
+    run = Run.objects.create(
+        sop=sop,
+        unit=sop.unit,
+        title=title,
+        scheduled_on=scheduled_on,
+        place=place,
+        notes=notes,
+        opened_by=user,
+        opened_at=now,
+    )
+    created = StepRun.objects.bulk_create([StepRun(run=run, step=s, round=1) for s in steps])
+    first = created[0]
+    if first.pk is None:  # a database that does not return the ids of a bulk insert
+        first = run.step_runs.select_related("step").get(step=steps[0], round=1)
+    after = opened_payload(sop, title=title, scheduled_on=scheduled_on, place=place, notes=notes)
+    # A run created in this transaction: its chain is empty and nobody else writes to it.
+    with events.batch(run):
+        _log(run, Event.Kind.OPENED, actor, now, after=after)
+        _activate(run, first, now, actor, now)
+    return run
+
+
+def closed_round_message(rounds):
+    """Who closed step's latest pass and when, if that is why it cannot be acted on, else None.
+
+    `rounds`: one step's rounds, oldest first. A round closed just now is the latest one
+    (done), or the round before the new waiting round a return created: after a return wins a
+    race against an approval, the approver learns who returned the step and when, not that
+    the step "is not active".
+    """
+    latest = rounds[-1] if rounds else None
+    closed = next(
+        (
+            r
+            for r in reversed(rounds[-2:])
+            if r.state in (StepRun.State.DONE, StepRun.State.RETURNED)
+        ),
+        None,
+    )
+    if closed is None or not (
+        closed is latest
+        or (latest.state == StepRun.State.WAITING and closed.state == StepRun.State.RETURNED)
+    ):
+        return None
+    params = {
+        "number": closed.step.number,
+        "who": closed.completed_by.get_full_name() or closed.completed_by.get_username(),
+        "when": _when(closed.entered_at or closed.completed_at),
+    }
+    if closed.state == StepRun.State.RETURNED:
+        params["target"] = closed.step.return_to.number
+        return (
+            _(
+                "Langkah %(number)s sudah dikembalikan ke langkah %(target)s oleh %(who)s pada %(when)s."
+            )
+            % params
+        )
+    return _("Langkah %(number)s sudah diselesaikan oleh %(who)s pada %(when)s.") % params
+
+
+def _not_active_error(run, number, active):
+    """Why step `number` cannot be acted on: someone was first, or it is not its turn."""
+    rounds = list(
+        run.step_runs.select_related("completed_by", "step__return_to")
+        .filter(step__number=number)
+        .order_by("round")
+    )
+    message = closed_round_message(rounds)
+    if message is not None:
+        return Stale(message, code="already_done")
+    if active is not None:
+        return Stale(
+            _("Langkah %(number)s tidak sedang aktif; yang aktif sekarang langkah %(active)s.")
+            % {"number": number, "active": active.step.number},
+            code="not_active",
+        )
+    return Stale(
+        _("Langkah %(number)s tidak sedang aktif.") % {"number": number}, code="not_active"
+    )
+
+
+@dataclass
+class Turn:
+    """A step's active round, read under its run's row lock for a transition: the run, the
+    round (its step's roles loaded), the waiting round that comes next (None after the last
+    step; its roles loaded too, for the message that names them) and who acts."""
+
+    run: Run
+    current: StepRun
+    following: StepRun | None
+    actor: policy.Actor
+
+
+def _with_roles(step, roles):
+    """Give `step.roles.all()` the roles already read, as a prefetch would."""
+    manager = step.roles
+    queryset = manager.get_queryset()
+    queryset._result_cache, queryset._prefetch_done = list(roles), True
+    cache = getattr(step, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = step._prefetched_objects_cache = {}
+    cache[manager.prefetch_cache_name] = queryset
+
+
+def _check_version(current, expected_version):
+    if expected_version is not None and current.version != expected_version:
+        raise Stale(
+            _("Langkah ini baru saja diubah orang lain. Muat ulang halaman dan periksa lagi.")
+        )
+
+
+def _locked_active_step(run_id, number, user, expected_version):
+    """Lock the run and read what a transition of step `number` needs, in three queries: the
+    run (locked, with SOP and unit), its active and waiting rounds with their steps, and the
+    roles of the active and the next step with what the user holds of them (`policy.step_facts`).
+    Returns a `Turn`."""
+    run = _lock_run(run_id)
+    _require_running(run)
+    rounds = list(
+        run.step_runs.select_related("step__return_to")
+        .filter(state__in=(StepRun.State.ACTIVE, StepRun.State.WAITING))
+        .order_by("step__number", "-round")
+    )
+    current = next((r for r in rounds if r.state == StepRun.State.ACTIVE), None)
+    if current is None or current.step.number != number:
+        raise _not_active_error(run, number, current)
+    _check_version(current, expected_version)
+    following = next(
+        (
+            r
+            for r in rounds
+            if r.state == StepRun.State.WAITING and r.step.number > current.step.number
+        ),
+        None,
+    )
+    steps = [current.step] + ([following.step] if following else [])
+    facts, roles = policy.step_facts(user, steps)
+    for step in steps:
+        _with_roles(step, roles[step.pk])
+    actor = policy.step_actor(user, current.step, facts)
+    if actor is None:
+        raise Forbidden(_("Anda tidak memegang jabatan pelaksana langkah ini."))
+    return Turn(run, current, following, actor)
+
+
+def _aware(value):
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    return value
+
+
+def _check_times(current, started_at, completed_at, now):
+    """The entered times, defaulted and validated; both default to the moment of entry."""
+    started_at = _aware(started_at) or current.activated_at or now
+    completed_at = _aware(completed_at) or now
+    if started_at > now:
+        raise Invalid(
+            _("Waktu mulai tidak boleh di masa depan."), field="started_at", code="future"
+        )
+    if completed_at > now:
+        raise Invalid(
+            _("Waktu selesai tidak boleh di masa depan."), field="completed_at", code="future"
+        )
+    if current.activated_at and started_at < current.activated_at:
+        raise Invalid(
+            _("Waktu mulai tidak boleh sebelum langkah sebelumnya selesai (%(when)s).")
+            % {"when": _when(current.activated_at)},
+            field="started_at",
+            code="before_previous",
+        )
+    if completed_at < started_at:
+        raise Invalid(
+            _("Waktu selesai harus sesudah waktu mulai."),
+            field="completed_at",
+            code="order",
+        )
+    return started_at, completed_at
+
+
+def _finish_step(run, current, actor, now, fields, event_kind, event_after):
+    """Conditionally close `current`; exactly one of two racing callers gets past this.
+
+    The round's office minutes are computed here, once, and stored with it.
+    """
+    figures = timing.round_figures(
+        run.unit.calendar, current.activated_at, fields["started_at"], fields["completed_at"]
+    )
+    updated = StepRun.objects.filter(
+        pk=current.pk, state=StepRun.State.ACTIVE, version=current.version
+    ).update(
+        **fields,
+        **figures,
+        completed_by=actor.user,
+        completed_as=actor.role,
+        on_behalf=actor.on_behalf,
+        acting=actor.acting,
+        entered_at=now,
+        version=F("version") + 1,
+    )
+    if updated != 1:
+        raise Stale(
+            _("Langkah ini baru saja diselesaikan orang lain. Muat ulang halaman."),
+            code="already_done",
+        )
+    # The round as the UPDATE left it, without reading it again.
+    for name, value in (fields | figures).items():
+        setattr(current, name, value)
+    current.completed_by, current.completed_as = actor.user, actor.role
+    current.on_behalf, current.acting, current.entered_at = actor.on_behalf, actor.acting, now
+    current.version += 1
+    before, after = closed_payload(current, actor, now, event_after, figures)
+    _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
+
+
+def _advance(turn, at, now, *, deadline=None):
+    """Activate the next step at `at`, or finish the run after its last step."""
+    run, actor, following = turn.run, turn.actor, turn.following
+    if following is None:
+        # closed_at is computed by the database from finished_at; kept in step here.
+        run.status, run.finished_at, run.closed_at = Run.Status.FINISHED, at, at
+        figures = _run_figures(run)
+        updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+            status=Run.Status.FINISHED, finished_at=at, **figures
+        )
+        if updated != 1:
+            raise Stale(
+                _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."),
+                code="conflict",
+            )
+        before, after = finished_payload(at, figures)
+        _log(run, Event.Kind.FINISHED, actor, now, before=before, after=after)
+        _archive_when_committed(run, actor, now)
+        return None
+    _activate(run, following, at, actor, now, deadline=deadline)
+    return following
+
+
+def _run_figures(run):
+    """The figures `run` keeps from now on; its rounds' own figures are already stored."""
+    step_runs = list(run.step_runs.select_related("step"))
+    return timing.run_figures(timing.run_timing(run, step_runs, run.unit.calendar))
+
+
+def serialise(fields):
+    return {
+        key: (_iso(value) if hasattr(value, "isoformat") else value)
+        for key, value in fields.items()
+    }
+
+
+def _guarded(transition):
+    """Run a transition in one transaction; a constraint violation (a lost race that slipped
+    past the checks) becomes a clear message instead of an error page."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            with uploads.removed_on_failure(), transaction.atomic():
+                return transition(*args, **kwargs)
+        except IntegrityError:
+            raise Stale(
+                _("Langkah ini baru saja diubah orang lain. Muat ulang halaman."),
+                code="conflict",
+            ) from None
+
+    wrapper.__name__ = transition.__name__
+    wrapper.__qualname__ = transition.__qualname__
+    wrapper.__doc__ = transition.__doc__
+    wrapper.__wrapped__ = transition
+    return wrapper
+
+
+def _complete(
+    turn,
+    *,
+    started_at=None,
+    completed_at=None,
+    output="",
+    notes="",
+    requirements_checked=(),
+    attachments=(),
+    now=None,
+):
+    """Record a process step as done (with its attachments) and activate the next one."""
+    run, current, actor = turn.run, turn.current, turn.actor
+    if current.step.is_approval:
+        raise Invalid(
+            _("Langkah ini adalah persetujuan: setujui atau kembalikan."), code="approval"
+        )
+    started_at, completed_at = _check_times(current, started_at, completed_at, now)
+    fields = completed_fields(
+        started_at=started_at,
+        completed_at=completed_at,
+        output=output,
+        notes=notes,
+        requirements_checked=requirements_checked,
+    )
+    with events.batch(run):
+        _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, serialise(fields))
+        uploads.store(run, current, attachments, actor, now)
+        _advance(turn, completed_at, now)
+    current.following = turn.following
+    return current
+
+
+def _approve(
+    turn,
+    *,
+    instruction,
+    deadline=None,
+    decision_notes="",
+    started_at=None,
+    completed_at=None,
+    requirements_checked=(),
+    output="",
+    attachments=(),
+    now=None,
+):
+    """Approve an approval step with a disposisi and activate the next one."""
+    run, current, actor = turn.run, turn.current, turn.actor
+    if not current.step.is_approval:
+        raise Invalid(_("Langkah ini bukan langkah persetujuan."), code="not_approval")
+    instruction = (instruction or "").strip()
+    if not instruction:
+        raise Invalid(_("Isi disposisi wajib diisi."), field="instruction", code="required")
+    started_at, completed_at = _check_times(current, started_at, completed_at, now)
+    if deadline is not None and deadline < timezone.localdate(completed_at):
+        raise Invalid(
+            _("Batas waktu disposisi tidak boleh sebelum tanggal persetujuan (%(date)s).")
+            % {"date": formats.date_format(timezone.localdate(completed_at), "j F Y")},
+            field="deadline",
+            code="deadline",
+        )
+    fields = approved_fields(
+        started_at=started_at,
+        completed_at=completed_at,
+        instruction=instruction,
+        deadline=deadline,
+        decision_notes=decision_notes,
+        output=output or current.step.output,
+        requirements_checked=requirements_checked,
+    )
+    with events.batch(run):
+        _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, serialise(fields))
+        uploads.store(run, current, attachments, actor, now)
+        # The disposisi's batas waktu is the due time of the step it orders.
+        _advance(turn, completed_at, now, deadline=deadline)
+    current.following = turn.following
+    return current
+
+
+def _return(
+    turn,
+    *,
+    reason,
+    started_at=None,
+    completed_at=None,
+    now=None,
+):
+    """Return an approval step to its return target; that step and the ones after it rerun.
+
+    The returning round is kept as `returned`; the target and every step up to and including
+    this one get a new round, and the target's new round becomes active.
+    """
+    run, current, actor = turn.run, turn.current, turn.actor
+    step = current.step
+    if not step.is_approval or step.return_to_id is None:
+        raise Invalid(_("Langkah ini tidak dapat dikembalikan."), code="not_returnable")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_("Alasan pengembalian wajib diisi."), field="reason", code="required")
+    started_at, completed_at = _check_times(current, started_at, completed_at, now)
+    fields = returned_fields(started_at=started_at, completed_at=completed_at, reason=reason)
+    target = step.return_to
+    after = serialise(fields) | {"return_to": target.number}
+    with events.batch(run):
+        _finish_step(run, current, actor, now, fields, Event.Kind.RETURNED, after)
+
+        rerun = list(
+            run.sop.steps.filter(number__gte=target.number, number__lte=step.number).order_by(
+                "number"
+            )
+        )
+        latest_rounds, latest_versions = {}, {}
+        for step_id, round_, version in run.step_runs.values_list("step_id", "round", "version"):
+            latest_rounds[step_id] = max(round_, latest_rounds.get(step_id, 0))
+            latest_versions[step_id] = max(version, latest_versions.get(step_id, 0))
+        # A new round continues the step's version count, so a form still showing an earlier
+        # round (same step number, new row) is stale rather than silently acting on the rework.
+        # Steps after this one keep their waiting round: a return only goes back from the active
+        # step, so nothing after it has run in the current pass.
+        created = StepRun.objects.bulk_create(
+            [
+                StepRun(
+                    run=run,
+                    step=s,
+                    round=latest_rounds[s.pk] + 1,
+                    version=latest_versions[s.pk] + 1,
+                )
+                for s in rerun
+            ]
+        )
+        first = next(new for new in created if new.step_id == target.pk)
+        if first.pk is None:  # a database that does not return the ids of a bulk insert
+            first = run.step_runs.select_related("step").get(step=target, round=first.round)
+        _activate(run, first, completed_at, actor, now, returned=True)
+    current.following = first
+    return current
+
+
+def _transition(body, run_id, number, user, expected_version, now, values):
+    now = now or timezone.now()
+    return body(_locked_active_step(run_id, number, user, expected_version), now=now, **values)
+
+
+@_guarded
+def complete_step(*, run_id, number, user, expected_version=None, now=None, **values):
+    """Record a process step as done (with its attachments) and activate the next one.
+
+    `values`: started_at, completed_at, output, notes, requirements_checked, attachments.
+    Returns the closed round; its `following` is the round it activated (None when the run
+    finished)."""
+    return _transition(_complete, run_id, number, user, expected_version, now, values)
+
+
+@_guarded
+def approve_step(*, run_id, number, user, expected_version=None, now=None, **values):
+    """Approve an approval step with a disposisi (`values`: instruction, deadline,
+    decision_notes, started_at, completed_at, requirements_checked, output, attachments) and
+    activate the next one. Returns the closed round, as `complete_step`."""
+    return _transition(_approve, run_id, number, user, expected_version, now, values)
+
+
+@_guarded
+def return_step(*, run_id, number, user, expected_version=None, now=None, **values):
+    """Return an approval step to its return target (`values`: reason, started_at,
+    completed_at). Returns the returned round; its `following` is the target's new round."""
+    return _transition(_return, run_id, number, user, expected_version, now, values)
+
+
+BODIES = {"complete": _complete, "approve": _approve, "return": _return}
+
+
+@_guarded
+def act(*, run_id, number, user, prepare, now=None):
+    """A view's transition of step `number`, with the active round read once.
+
+    The round is locked and read (a `Turn`); `prepare(turn)` checks the user's input against it
+    and returns (kind, expected version, values), kind one of `BODIES` — or raises, and nothing
+    is written; then that transition runs on the same turn, in the same transaction.
+    """
+    now = now or timezone.now()
+    turn = _locked_active_step(run_id, number, user, None)
+    kind, expected_version, values = prepare(turn)
+    _check_version(turn.current, expected_version)
+    return BODIES[kind](turn, now=now, **values)
+
+
+@_guarded
+def cancel_run(*, run_id, user, reason, now=None):
+    """Cancel a running run with a reason; it becomes read-only, nothing is deleted."""
+    now = now or timezone.now()
+    run = _lock_run(run_id)
+    _require_running(run)
+    actor = policy.canceller(user, run, policy.fresh_subject(user))
+    if actor is None:
+        raise Forbidden(_("Jabatan Anda tidak berwenang membatalkan kegiatan ini."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_("Alasan pembatalan wajib diisi."), field="reason", code="required")
+    active = list(run.step_runs.select_related("step").filter(state=StepRun.State.ACTIVE))
+    # The active round stays active (the run is frozen as it stood) but its waiting time ends
+    # now and is stored, like the run's figures.
+    for step_run in active:
+        figures = timing.round_figures(run.unit.calendar, step_run.activated_at, None, now)
+        StepRun.objects.filter(pk=step_run.pk).update(**figures)
+    run.status, run.cancelled_at, run.closed_at = Run.Status.CANCELLED, now, now
+    figures = _run_figures(run)
+    updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+        status=Run.Status.CANCELLED, cancelled_at=now, cancel_reason=reason, **figures
+    )
+    if updated != 1:
+        raise Stale(
+            _("Kegiatan ini baru saja diubah orang lain. Muat ulang halaman."), code="conflict"
+        )
+    before, after = cancelled_payload(active, reason, figures)
+    _log(run, Event.Kind.CANCELLED, actor, now, before=before, after=after)
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,476 @@
+"""The laporan of a run and its archived final copy.
+
+The report is built completely here (all queries, all timing) and only then handed to the
+template and WeasyPrint, so rendering never touches the database."""
+
+import dataclasses
+import datetime
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_tasks import task
+
+from activities.background.tasks import retried
+from activities.core import events, uploads
+from activities.documents import pdf, signing, verification
+from activities.documents.letterhead import Letterhead
+from activities.models import (
+    ActingAppointment,
+    ArchivedReport,
+    Attachment,
+    Event,
+    Role,
+    Run,
+    StepRun,
+)
+from activities.notifications import announcements
+from activities.time import durations, timing
+
+logger = logging.getLogger(__name__)
+
+LAPORAN_TEMPLATE = "reports/laporan.html"
+CALENDAR_DAY_MINUTES = 24 * 60
+
+
+def stylesheet_url():
+    return pdf.static_url("css/report.css")
+
+
+def _person(user):
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def signed_minutes(minutes):
+    if minutes is None:
+        return ""
+    text = timing.format_minutes(minutes)
+    return f"+{text}" if round(minutes) > 0 else text
+
+
+# Laporan kegiatan ---------------------------------------------------------------------------
+
+
+@dataclass
+class StepRow:
+    """One round of one step, as a row of the laporan's step table."""
+
+    number: int
+    round: int
+    activity: str
+    state: str
+    state_display: str
+    performer: str
+    role: str
+    on_behalf: bool
+    started_at: datetime.datetime | None
+    completed_at: datetime.datetime | None
+    same_day: bool
+    standard_text: str
+    actual: str
+    wall: str
+    difference: str
+    late: bool | None
+    output: str
+    notes: str
+    return_reason: str
+    attachment_names: list
+
+    @property
+    def details(self):
+        """(label, text) pairs printed under the row."""
+        pairs = [
+            (_("Output"), self.output),
+            (_("Catatan"), self.notes),
+            (_("Alasan pengembalian"), self.return_reason),
+            (_("Lampiran"), ", ".join(self.attachment_names)),
+        ]
+        return [(label, text) for label, text in pairs if text]
+
+
+@dataclass
+class Disposition:
+    number: int
+    round: int
+    activity: str
+    by: str
+    role: str
+    on_behalf: bool
+    at: datetime.datetime
+    approved: bool
+    decision_display: str
+    instruction: str
+    deadline: datetime.date | None
+    notes: str
+    return_reason: str
+    return_to: int | None
+
+
+@dataclass
+class Photo:
+    url: str
+    caption: str
+    step_number: int
+    uploaded_by: str
+    uploaded_at: datetime.datetime
+
+
+@dataclass
+class Document:
+    name: str
+    size: int
+    sha256: str
+    step_number: int
+
+
+@dataclass
+class Verification:
+    """What the archived laporan prints so that anyone can check it: code, address, QR code."""
+
+    code: str
+
+    @property
+    def printed_code(self):
+        return verification.grouped(self.code)
+
+    @property
+    def url(self):
+        return verification.url(self.code)
+
+    @property
+    def qr(self):
+        return verification.qr_data_uri(self.url)
+
+
+@dataclass
+class RunReport:
+    run: Run
+    letterhead: Letterhead
+    rows: list
+    dispositions: list
+    photos: list
+    documents: list
+    timing: timing.RunTiming
+    final: bool
+    printed_at: datetime.datetime
+    signed_on: datetime.date
+    acts: dict = field(default_factory=dict)
+    first_roles: str = ""
+    verification: Verification | None = None
+    # Photos whose small rendition the worker has not made yet: left out, and said so.
+    pending_photos: int = 0
+    stylesheet: str = field(default_factory=stylesheet_url)
+
+    @property
+    def watermark(self):
+        if self.run.status == Run.Status.CANCELLED:
+            return "DIBATALKAN"
+        return "" if self.final else "DRAF"
+
+    @property
+    def actual_display(self):
+        return timing.format_minutes(self.timing.actual_total_minutes)
+
+    @property
+    def difference_display(self):
+        return signed_minutes(self.timing.difference_minutes)
+
+    @property
+    def lead_display(self):
+        return timing.format_minutes(self.timing.lead_minutes)
+
+    @property
+    def lead_wall_display(self):
+        if self.timing.lead_wall_minutes is None:
+            return ""
+        return durations.format_minutes(self.timing.lead_wall_minutes, CALENDAR_DAY_MINUTES)
+
+    @property
+    def returned_rounds(self):
+        return sum(1 for row in self.rows if row.state == StepRun.State.RETURNED)
+
+
+def _load_run(run_id):
+    run = Run.objects.select_related("sop", "unit", "opened_by").get(pk=run_id)
+    attachments = Attachment.objects.select_related("uploaded_by").order_by("uploaded_at", "pk")
+    step_runs = list(
+        StepRun.objects.filter(run=run)
+        .select_related("step__return_to", "completed_by", "completed_as")
+        .prefetch_related("step__roles", Prefetch("attachments", queryset=attachments))
+        .order_by("step__number", "round")
+    )
+    for step_run in step_runs:
+        step_run.run = run
+    return run, step_runs
+
+
+def _step_row(round_timing):
+    step_run = round_timing.step_run
+    step = step_run.step
+    role = step_run.performed_as
+    if not role:
+        role = step_run.roles_display
+    started, completed = step_run.started_at, step_run.completed_at
+    same_day = bool(
+        started
+        and completed
+        and timezone.localtime(started).date() == timezone.localtime(completed).date()
+    )
+    done = step_run.state in (StepRun.State.DONE, StepRun.State.RETURNED)
+    return StepRow(
+        number=step.number,
+        round=step_run.round,
+        activity=step.activity,
+        state=step_run.state,
+        state_display=step_run.get_state_display(),
+        performer=_person(step_run.completed_by),
+        role=role,
+        on_behalf=step_run.on_behalf,
+        started_at=started,
+        completed_at=completed,
+        same_day=same_day,
+        standard_text=step.standard_display,
+        actual=timing.format_minutes(round_timing.actual_minutes),
+        wall=(
+            durations.format_minutes(round_timing.wall_minutes, CALENDAR_DAY_MINUTES)
+            if round_timing.wall_minutes is not None
+            else ""
+        ),
+        difference=signed_minutes(round_timing.difference_minutes),
+        late=round_timing.late if done else None,
+        output=(step_run.output or step.output) if done else "",
+        notes=step_run.notes,
+        return_reason=step_run.return_reason,
+        attachment_names=[a.original_name for a in step_run.attachments.all()],
+    )
+
+
+def _disposition(step_run):
+    step = step_run.step
+    approved = step_run.decision == StepRun.Decision.APPROVED
+    return Disposition(
+        number=step.number,
+        round=step_run.round,
+        activity=step.activity,
+        by=_person(step_run.completed_by),
+        role=step_run.performed_as,
+        on_behalf=step_run.on_behalf,
+        at=step_run.completed_at,
+        approved=approved,
+        decision_display=step_run.get_decision_display(),
+        instruction=step_run.instruction,
+        deadline=step_run.deadline,
+        notes=step_run.decision_notes,
+        return_reason=step_run.return_reason,
+        return_to=step.return_to.number if step.return_to_id and not approved else None,
+    )
+
+
+def _signed_by_acting_head(letterhead, unit_id, signed_on):
+    """The letterhead with a Plt./Plh. of the unit's head as signatory, when one is appointed
+    for the signing day: “Plh. Kepala Kantor …”, his name, rank and NIP."""
+    appointment = (
+        ActingAppointment.objects.in_force(signed_on)
+        .filter(unit_id=unit_id, role__kind=Role.Kind.HEAD)
+        .select_related("person")
+        .order_by("pk")
+        .first()
+    )
+    if appointment is None:
+        return letterhead
+    return dataclasses.replace(
+        letterhead,
+        head_title=f"{appointment.get_kind_display()} {letterhead.head_title or _('Kepala')}",
+        head_name=_person(appointment.person),
+        head_rank=appointment.person_rank,
+        head_nip=appointment.person_nip,
+    )
+
+
+def _first_step_roles(step_runs):
+    first = next((sr for sr in step_runs if sr.step.number == 1), None)
+    return first.roles_display if first else ""
+
+
+def build_run_report(run_id, *, now=None, code=None):
+    """Everything the laporan of run `run_id` shows, computed up front; `code`: the
+    verification code the archived copy prints."""
+    now = now or timezone.now()
+    run, step_runs = _load_run(run_id)
+    run_timing = timing.run_timing(run, step_runs, run.unit.calendar, now=now)
+    rows = [_step_row(round_timing) for round_timing in run_timing.rounds]
+    dispositions = [_disposition(sr) for sr in step_runs if sr.decision]
+    photos, documents = [], []
+    pending_photos = 0
+    for step_run in step_runs:
+        for attachment in step_run.attachments.all():
+            if attachment.is_image and not attachment.rendition:
+                # The laporan embeds renditions only, never the stored photo itself.
+                pending_photos += 1
+            elif attachment.is_image:
+                photos.append(
+                    Photo(
+                        url=pdf.media_url(attachment.rendition.name),
+                        caption=attachment.caption or attachment.original_name,
+                        step_number=step_run.step.number,
+                        uploaded_by=_person(attachment.uploaded_by),
+                        uploaded_at=attachment.uploaded_at,
+                    )
+                )
+            else:
+                documents.append(
+                    Document(
+                        name=attachment.original_name,
+                        size=attachment.size,
+                        sha256=attachment.sha256,
+                        step_number=step_run.step.number,
+                    )
+                )
+    final = run.status == Run.Status.FINISHED
+    signed_on = timezone.localtime(run.finished_at if final else now).date()
+    return RunReport(
+        run=run,
+        letterhead=_signed_by_acting_head(Letterhead.for_unit(run.unit), run.unit_id, signed_on),
+        rows=rows,
+        dispositions=dispositions,
+        photos=photos,
+        pending_photos=pending_photos,
+        documents=documents,
+        timing=run_timing,
+        final=final,
+        printed_at=now,
+        signed_on=signed_on,
+        acts=run.acts(),
+        first_roles=_first_step_roles(step_runs),
+        verification=Verification(code) if code else None,
+    )
+
+
+def render_run_report(run_id, *, now=None, code=None):
+    """PDF bytes of the laporan: the final one for a finished run, a marked draft otherwise."""
+    report = build_run_report(run_id, now=now, code=code)
+    return pdf.render_pdf(LAPORAN_TEMPLATE, {"report": report})
+
+
+def final_document(run, *, now):
+    """(PDF bytes, verification code, signer) of the final laporan of finished `run`.
+
+    The one place that makes the archived document, wherever archiving runs (at the finish,
+    in a background task, on the first download): rendered with its verification code and QR
+    code, then signed by the configured signer (PAdES), if any.
+    """
+    code = verification.new_code()
+    data = render_run_report(run.pk, now=now, code=code)
+    signer = signing.configured_signer()
+    if signer is None:
+        return data, code, ""
+    signed = signer.sign(
+        data,
+        reason=f"Laporan kegiatan {run.pk}: {run.title}"[:200],
+        location=run.unit.name,
+    )
+    return signed, code, signer.subject
+
+
+# The archived final laporan ------------------------------------------------------------------
+
+
+def ensure_archived(run_id, *, now=None):
+    """The archived laporan of a finished run, rendering and storing it the first time.
+
+    Rendering happens outside any transaction (it takes a second and locks nothing). When two
+    requests archive at once, the one-to-one constraint keeps the first and the loser's file is
+    removed again.
+    """
+    existing = ArchivedReport.objects.filter(run_id=run_id).first()
+    if existing is not None:
+        return existing
+    now = now or timezone.now()
+    run = Run.objects.select_related("unit").get(pk=run_id)
+    if run.status != Run.Status.FINISHED:
+        raise ValueError(f"run {run_id} is not finished")
+    # The archived laporan is final: it must carry every photo, so none may still be waiting.
+    uploads.ensure_renditions(run_id)
+    data, code, signed_by = final_document(run, now=now)
+    digest = hashlib.sha256(data).hexdigest()
+    report = ArchivedReport(
+        run=run,
+        sha256=digest,
+        size=len(data),
+        archived_at=now,
+        code=code,
+        signed_by=signed_by,
+    )
+    report.file.save(f"laporan-kegiatan-{run.pk}-{digest[:12]}.pdf", ContentFile(data), save=False)
+    try:
+        with transaction.atomic():
+            report.save()
+            events.record(
+                Event.Kind.ARCHIVED,
+                run=run,
+                at=now,
+                after={
+                    "file": report.file.name,
+                    "sha256": digest,
+                    "size": len(data),
+                    "code": code,
+                    "signed_by": signed_by,
+                },
+            )
+    except IntegrityError:
+        default_storage.delete(report.file.name)
+        return ArchivedReport.objects.get(run_id=run_id)
+    return report
+
+
+def archive_run(run_id, *, now=None):
+    """Called once a run has finished: archive its final laporan, or log why it could not.
+
+    A failure here must never undo or block the finished run; the laporan view archives it on
+    its first request instead.
+    """
+    try:
+        return ensure_archived(run_id, now=now)
+    except Exception:
+        logger.exception("Could not archive the laporan of run %s", run_id)
+        return None
+
+
+def file_digest(report):
+    """(sha256, size) of the stored file of an archived report; raises OSError if it is gone."""
+    digest = hashlib.sha256()
+    size = 0
+    with default_storage.open(report.file.name, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+# The archive ---------------------------------------------------------------------------------
+
+CLOSED_STATUSES = (Run.Status.FINISHED, Run.Status.CANCELLED)
+
+
+@task()
+@retried
+def archive_laporan(run_id):
+    """Render and store the final laporan of a finished run, once; tell its keepers."""
+    run = Run.objects.select_related("unit", "sop").get(pk=run_id)
+    if run.status != Run.Status.FINISHED:
+        return None
+    if ArchivedReport.objects.filter(run_id=run_id).exists():
+        report = run.archived_report
+    else:
+        report = ensure_archived(run_id)
+    with transaction.atomic():
+        announcements.laporan_archived(run, report)
+    return report.sha256

@@ -1,0 +1,142 @@
+"""sopflow's domain models, one module per concept; every model is importable from here.
+
+- `units`: units (offices) and their office calendars
+- `people`: roles, acting appointments (Plt./Plh.), password resets
+- `sops`: SOP versions, their items and steps, review notes, SOP acts
+- `runs`: runs (kegiatan), their step rounds and attachments
+- `events`: the append-only event log and its hash chain
+- `archive`: archived laporan and period reports
+- `notifications`: in-app notifications and outside deliveries
+- `jobs`: periodic jobs of the scheduler
+- `monitoring`: Tabel 7 reports and SOP evaluations
+
+State changes of runs live in `activities.core.workflow`; time maths in `activities.time`.
+"""
+
+from activities.models.archive import (
+    ArchivedReport,
+    PeriodReport,
+)
+from activities.models.base import (
+    AppendOnly,
+    ConfigurationHistory,
+    LetterheadRule,
+    format_nip,
+    normalize_nip,
+    validate_emblem,
+)
+from activities.models.events import (
+    RUNLESS_CHAIN_LOCK,
+    Event,
+    EventQuerySet,
+)
+from activities.models.jobs import (
+    PeriodicJob,
+)
+from activities.models.monitoring import (
+    Answer,
+    Assessment,
+    MonitoringReport,
+    MonitoringRow,
+    SignOff,
+    SopEvaluation,
+)
+from activities.models.notifications import (
+    Delivery,
+    Notification,
+)
+from activities.models.people import (
+    ROLE_HISTORY,
+    Acting,
+    ActingAppointment,
+    ActingAppointmentQuerySet,
+    PasswordResetRequest,
+    Role,
+    performed_as,
+    record_membership_change,
+)
+from activities.models.runs import (
+    Attachment,
+    Run,
+    StepRun,
+    attachment_path,
+    rendition_path,
+)
+from activities.models.sops import (
+    SOP_LABELS,
+    ReviewNote,
+    Sop,
+    SopAct,
+    SopItem,
+    SopQuerySet,
+    Step,
+    duration_error_message,
+    validate_standard_text,
+)
+from activities.models.units import (
+    CALENDAR_CACHE_SIZE,
+    Unit,
+    UnitCalendarRow,
+    UnitDayOff,
+    UnitQuerySet,
+    UnitSpecialSchedule,
+    UnitWorkingHours,
+    bump_calendar_version,
+    forget_calendars,
+    unit_calendar,
+)
+
+__all__ = [
+    "validate_emblem",
+    "LetterheadRule",
+    "ConfigurationHistory",
+    "AppendOnly",
+    "normalize_nip",
+    "format_nip",
+    "UnitQuerySet",
+    "Unit",
+    "CALENDAR_CACHE_SIZE",
+    "unit_calendar",
+    "bump_calendar_version",
+    "forget_calendars",
+    "UnitCalendarRow",
+    "UnitWorkingHours",
+    "UnitDayOff",
+    "UnitSpecialSchedule",
+    "ROLE_HISTORY",
+    "record_membership_change",
+    "Role",
+    "Acting",
+    "performed_as",
+    "ActingAppointmentQuerySet",
+    "ActingAppointment",
+    "PasswordResetRequest",
+    "SOP_LABELS",
+    "SopQuerySet",
+    "Sop",
+    "SopItem",
+    "validate_standard_text",
+    "duration_error_message",
+    "Step",
+    "ReviewNote",
+    "SopAct",
+    "Run",
+    "StepRun",
+    "attachment_path",
+    "rendition_path",
+    "Attachment",
+    "RUNLESS_CHAIN_LOCK",
+    "EventQuerySet",
+    "Event",
+    "ArchivedReport",
+    "PeriodReport",
+    "Notification",
+    "Delivery",
+    "PeriodicJob",
+    "Assessment",
+    "SignOff",
+    "MonitoringReport",
+    "MonitoringRow",
+    "Answer",
+    "SopEvaluation",
+]

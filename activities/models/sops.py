@@ -1,0 +1,366 @@
+"""SOP versions as their documents state them, their identity items and steps, review notes
+and the append-only record of their acts."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from activities.models.base import AppendOnly, ConfigurationHistory, normalize_nip
+from activities.models.people import Role
+from activities.models.units import Unit
+from activities.time import durations
+
+# The labels of an SOP document's identity block as Permenpan RB 35/2012 writes them; an SOP
+# whose document says otherwise ("Tgl Pengesahan") keeps its own in its label_* fields.
+SOP_LABELS = {
+    "number": "Nomor SOP",
+    "made_on": "Tanggal Pembuatan",
+    "revised_on": "Tanggal Revisi",
+    "effective_on": "Tanggal Efektif",
+    "approved_by": "Disahkan Oleh",
+    "name": "Nama SOP",
+}
+
+
+class SopQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Sop.Status.ACTIVE)
+
+
+class Sop(models.Model):
+    """One version of a Standard Operating Procedure, as its official document states it.
+
+    A version that has runs is frozen: changes are made in a new version (the admin's
+    "buat revisi" action), so every run keeps the procedure it was opened from.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draf")
+        SUBMITTED = "submitted", _("Diajukan untuk disahkan")
+        ACTIVE = "active", _("Berlaku")
+        RETIRED = "retired", _("Tidak berlaku")
+
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="sops", verbose_name=_("unit kerja")
+    )
+    section_name = models.CharField(
+        _("bidang/seksi"), max_length=200, blank=True, help_text=_("Seperti tertulis di kop SOP.")
+    )
+    number = models.CharField(_("nomor SOP"), max_length=120, blank=True)
+    name = models.CharField(_("nama SOP"), max_length=300)
+    # The documents write these loosely ("-----September 2018", or nothing at all), so they
+    # are kept as written rather than forced into dates that were never decided.
+    made_on = models.CharField(_("tanggal pembuatan"), max_length=60, blank=True)
+    revised_on = models.CharField(_("tanggal revisi"), max_length=60, blank=True)
+    effective_on = models.CharField(_("tanggal efektif/pengesahan"), max_length=60, blank=True)
+    approver_title = models.CharField(_("disahkan oleh (jabatan)"), max_length=200, blank=True)
+    approver_name = models.CharField(_("disahkan oleh (nama)"), max_length=200, blank=True)
+    approver_rank = models.CharField(_("pangkat/golongan"), max_length=100, blank=True)
+    approver_nip = models.CharField(_("NIP"), max_length=30, blank=True)
+    # The document's own words: SOPs of different offices label the same particulars
+    # differently ("Tgl Pengesahan", "Nomor"); the defaults are Permenpan RB 35/2012's.
+    heading = models.TextField(
+        _("kop SOP"),
+        blank=True,
+        help_text=_(
+            "Baris-baris di sel kop dokumen SOP, satu baris per baris; kosong: pemerintah, "
+            "unit kerja dan bidang/seksi."
+        ),
+    )
+    label_number = models.CharField(
+        _("label nomor"), max_length=60, blank=True, default=SOP_LABELS["number"]
+    )
+    label_made_on = models.CharField(
+        _("label tanggal pembuatan"), max_length=60, blank=True, default=SOP_LABELS["made_on"]
+    )
+    label_revised_on = models.CharField(
+        _("label tanggal revisi"), max_length=60, blank=True, default=SOP_LABELS["revised_on"]
+    )
+    label_effective_on = models.CharField(
+        _("label tanggal efektif/pengesahan"),
+        max_length=60,
+        blank=True,
+        default=SOP_LABELS["effective_on"],
+    )
+    label_approved_by = models.CharField(
+        _("label disahkan oleh"), max_length=60, blank=True, default=SOP_LABELS["approved_by"]
+    )
+    label_name = models.CharField(
+        _("label nama SOP"), max_length=60, blank=True, default=SOP_LABELS["name"]
+    )
+    version = models.PositiveIntegerField(_("versi"), default=1)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
+    # The pelaksana names as they were when the first run of this version opened: a role
+    # renamed later keeps its old name in this version's document and its runs' laporan.
+    role_names = models.JSONField(
+        _("nama jabatan saat dibekukan"), default=dict, blank=True, editable=False
+    )
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="revisions",
+        verbose_name=_("versi sebelumnya"),
+    )
+    created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("diubah"), auto_now=True)
+
+    objects = SopQuerySet.as_manager()
+    history = ConfigurationHistory()
+
+    class Meta:
+        ordering = ["unit", "name", "-version"]
+        verbose_name = _("SOP")
+        verbose_name_plural = _("SOP")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "name", "version"], name="unique_sop_version"),
+            models.UniqueConstraint(
+                fields=["unit", "name"],
+                condition=Q(status="active"),
+                name="one_active_version_per_sop",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} (v{self.version})"
+
+    def get_absolute_url(self):
+        return reverse("sop_detail", args=[self.pk])
+
+    def clean(self):
+        if self.approver_nip:
+            self.approver_nip = normalize_nip(self.approver_nip)
+
+    @property
+    def is_frozen(self):
+        """A version that runs were opened from never changes again."""
+        return self.pk is not None and self.runs.exists()
+
+    @property
+    def labels(self):
+        """{particular: label} of the identity block; an empty label is the official one."""
+        return {
+            key: getattr(self, f"label_{key}").strip() or default
+            for key, default in SOP_LABELS.items()
+        }
+
+    @property
+    def heading_lines(self):
+        """The lines of the document's kop cell, as the SOP writes them."""
+        lines = [line.strip() for line in self.heading.splitlines() if line.strip()]
+        if lines:
+            return lines
+        return [line for line in (self.unit.parent_name, self.unit.name, self.section_name) if line]
+
+    def items(self, section):
+        return [item.text for item in self.sop_items.all() if item.section == section]
+
+    def standard_total(self, steps=None):
+        """(days, minutes) as the document totals it: days as days, the rest as minutes."""
+        steps = self.steps.all() if steps is None else steps
+        return durations.total(step.standard for step in steps)
+
+    def standard_total_display(self, steps=None):
+        return durations.format_total(*self.standard_total(steps))
+
+    def columns(self, steps=None):
+        """The pelaksana columns of the document: every role a step uses, in column order."""
+        steps = self.steps.all() if steps is None else steps
+        roles = {role.pk: role for step in steps for role in step.roles.all()}
+        return sorted(roles.values(), key=lambda role: (role.position, role.name))
+
+    def role_name(self, role):
+        """`role`'s name as this version prints it: as it was when the version froze."""
+        return self.role_names.get(str(role.pk), role.name)
+
+    def freeze_role_names(self):
+        """Keep the names of this version's pelaksana, once (its first run is opening)."""
+        if self.role_names:
+            return
+        roles = Role.objects.filter(steps__sop=self).distinct()
+        self.role_names = {str(role.pk): role.name for role in roles}
+        Sop.objects.filter(pk=self.pk).update(role_names=self.role_names)
+
+
+class SopItem(models.Model):
+    """One numbered line of an identity section (dasar hukum, peralatan, …) of an SOP."""
+
+    class Section(models.TextChoices):
+        LEGAL_BASIS = "legal_basis", _("Dasar hukum")
+        QUALIFICATION = "qualification", _("Kualifikasi pelaksana")
+        RELATED = "related", _("Keterkaitan")
+        EQUIPMENT = "equipment", _("Peralatan/perlengkapan")
+        WARNING = "warning", _("Peringatan")
+        RECORDS = "records", _("Pencatatan dan pendataan")
+
+    sop = models.ForeignKey(
+        Sop, on_delete=models.CASCADE, related_name="sop_items", verbose_name=_("SOP")
+    )
+    section = models.CharField(_("bagian"), max_length=20, choices=Section)
+    position = models.PositiveSmallIntegerField(_("urutan"), default=0)
+    text = models.TextField(_("isi"))
+    history = ConfigurationHistory()
+
+    class Meta:
+        ordering = ["section", "position", "pk"]
+        verbose_name = _("butir identitas SOP")
+        verbose_name_plural = _("butir identitas SOP")
+
+    def __str__(self):
+        return self.text[:80]
+
+
+def validate_standard_text(value):
+    try:
+        durations.parse(value)
+    except durations.DurationError as error:
+        raise ValidationError(duration_error_message(error), code=error.code) from None
+
+
+def duration_error_message(error):
+    messages = {
+        "empty": _("Waktu wajib diisi, mis. “15 menit”, “2 jam” atau “1 hari”."),
+        "format": _(
+            "“%(text)s” bukan waktu yang dikenali. Tulis angka bulat lalu satuannya, "
+            "mis. “15 menit”, “2 jam” atau “1 hari”."
+        ),
+        "negative": _("Waktu tidak boleh negatif: “%(text)s”."),
+        "zero": _("Waktu harus lebih dari nol: “%(text)s”."),
+        "unit": _("Satuan waktu pada “%(text)s” tidak dikenali; gunakan menit, jam atau hari."),
+    }
+    return messages.get(error.code, messages["format"]) % {"text": error.text}
+
+
+class Step(models.Model):
+    """One numbered activity of an SOP with its performer(s) and quality standard (mutu baku)."""
+
+    class Kind(models.TextChoices):
+        START = "start", _("Mulai")
+        PROCESS = "process", _("Proses")
+        DECISION = "decision", _("Keputusan/persetujuan")
+        END = "end", _("Selesai")
+
+    sop = models.ForeignKey(Sop, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveSmallIntegerField(_("nomor"))
+    activity = models.TextField(_("aktivitas"))
+    kind = models.CharField(_("simbol"), max_length=10, choices=Kind, default=Kind.PROCESS)
+    roles = models.ManyToManyField(Role, related_name="steps", verbose_name=_("pelaksana"))
+    requirements = models.TextField(_("kelengkapan"), blank=True)
+    standard_text = models.CharField(
+        _("waktu"),
+        max_length=40,
+        validators=[validate_standard_text],
+        help_text=_("Seperti di dokumen: “15 Menit”, “2 jam”, “1 hari”."),
+    )
+    standard_minutes = models.PositiveIntegerField(_("waktu (menit kerja)"), editable=False)
+    output = models.TextField(_("output"), blank=True)
+    remarks = models.TextField(_("keterangan"), blank=True)
+    return_to = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dikembalikan ke langkah"),
+        help_text=_("Untuk langkah persetujuan: langkah yang diulang bila dikembalikan."),
+    )
+    history = ConfigurationHistory(m2m_fields=[roles])
+
+    class Meta:
+        ordering = ["sop", "number"]
+        verbose_name = _("langkah SOP")
+        verbose_name_plural = _("langkah SOP")
+        constraints = [
+            models.UniqueConstraint(fields=["sop", "number"], name="unique_step_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.number}. {self.activity[:60]}"
+
+    def save(self, *args, **kwargs):
+        # A day counts as the full working day of the SOP's unit; due times count days as
+        # working days of the unit's calendar (OfficeCalendar.due).
+        self.standard_minutes = self.standard.minutes(self.sop.unit.calendar.day_minutes)
+        super().save(*args, **kwargs)
+
+    @property
+    def standard(self):
+        return durations.parse(self.standard_text)
+
+    @property
+    def standard_display(self):
+        """The waktu as written, with the tab some documents put between number and unit."""
+        return " ".join(self.standard_text.split())
+
+    @property
+    def is_approval(self):
+        return self.kind == self.Kind.DECISION
+
+    def requirement_items(self):
+        """Kelengkapan as a checklist: the document separates items with commas and “dan”."""
+        text = self.requirements.replace(" dan ", ", ")
+        return [item.strip() for item in text.split(",") if item.strip()]
+
+
+class ReviewNote(models.Model):
+    """A cell of a draft that a person must check: an importer's guess, a doubtful waktu.
+
+    Tied to a step (or to the SOP itself for identity fields); the editor shows it on its cell
+    and removes it once the cell is changed or confirmed. A draft with notes left is not
+    submitted for pengesahan.
+    """
+
+    sop = models.ForeignKey(
+        Sop, on_delete=models.CASCADE, related_name="review_notes", verbose_name=_("SOP")
+    )
+    step = models.ForeignKey(
+        Step,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="review_notes",
+        verbose_name=_("langkah"),
+    )
+    field = models.CharField(_("isian"), max_length=40)
+    message = models.TextField(_("catatan"))
+
+    class Meta:
+        ordering = ["sop", "step__number", "field", "pk"]
+        verbose_name = _("catatan pemeriksaan")
+        verbose_name_plural = _("catatan pemeriksaan")
+
+    def __str__(self):
+        return self.message[:80]
+
+
+class SopAct(AppendOnly):
+    """One act of pengesahan on an SOP version: submitted, returned with notes, approved.
+
+    Append-only like `Event` (which belongs to runs): rows are never changed or deleted."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", _("Diajukan untuk disahkan")
+        RETURNED = "returned", _("Dikembalikan untuk diperbaiki")
+        APPROVED = "approved", _("Disahkan")
+
+    sop = models.ForeignKey(Sop, on_delete=models.PROTECT, related_name="acts")
+    kind = models.CharField(_("tindakan"), max_length=10, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("oleh")
+    )
+    at = models.DateTimeField(_("waktu"))
+    notes = models.TextField(_("catatan"), blank=True)
+    # What changed with the act: the status before and after, the retired version, the date.
+    after = models.JSONField(_("sesudah"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("tindakan pengesahan SOP")
+        verbose_name_plural = _("tindakan pengesahan SOP")
+
+    def __str__(self):
+        return f"{self.sop} · {self.get_kind_display()}"

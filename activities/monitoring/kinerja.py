@@ -1,0 +1,124 @@
+"""The e-Kinerja activity log: every step a pegawai completed in a month, with its time.
+
+Civil servants record their daily activities for their performance record (e-Kinerja); the
+steps they did in sopflow are exactly such activities, with the SOP's standard beside the
+office time they took. A pegawai sees his own; the Kepala and TU of a unit see everyone's
+in that unit.
+"""
+
+import datetime
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils import timezone
+
+from activities.core import policy
+from activities.models import StepRun
+
+MAX_ROWS = 10_000
+
+
+class TooManyRows(Exception):
+    def __init__(self, count):
+        super().__init__(count)
+        self.count = count
+
+
+@dataclass
+class Activity:
+    person: str
+    username: str
+    completed_at: datetime.datetime
+    unit: str
+    sop_number: str
+    sop_name: str
+    run_id: int
+    run_title: str
+    step: int
+    round: int
+    activity: str
+    role: str
+    outcome: str
+    returned: bool
+    standard_minutes: int
+    office_minutes: float
+
+
+def month_bounds(month):
+    """First moment of `month` (a date on its first day) and of the next, in WIB."""
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    first = datetime.datetime.combine(month.replace(day=1), datetime.time.min, tzinfo=tz)
+    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return first, datetime.datetime.combine(following, datetime.time.min, tzinfo=tz)
+
+
+def supervised_units(user):
+    """Units where `user` sees everyone's activities: where one of his roles keeps the unit's
+    archive (Kepala and TU by default)."""
+    return policy.units_where(user, "see_archive")
+
+
+def people(user):
+    """Whom `user` may choose: himself, and the role holders of the units he supervises."""
+    User = get_user_model()
+    units = supervised_units(user)
+    return (
+        User.objects.filter(Q(pk=user.pk) | Q(sop_roles__unit__in=units))
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def activities(viewer, month, *, person=None):
+    """The completed step rounds of the month, oldest first.
+
+    `person` None means everyone `viewer` supervises; his own steps are always in, whatever
+    unit they were done in. Raises `TooManyRows` beyond `MAX_ROWS`.
+    """
+    first, after = month_bounds(month)
+    rounds = StepRun.objects.filter(
+        completed_at__gte=first,
+        completed_at__lt=after,
+        completed_by__isnull=False,
+        state__in=(StepRun.State.DONE, StepRun.State.RETURNED),
+    )
+    supervised = Q(run__unit__in=supervised_units(viewer))
+    if person is None:
+        rounds = rounds.filter(supervised | Q(completed_by=viewer))
+    elif person.pk == viewer.pk:
+        rounds = rounds.filter(completed_by=viewer)
+    else:
+        rounds = rounds.filter(supervised, completed_by=person)
+    rounds = rounds.select_related(
+        "run__sop", "run__unit", "step", "completed_by", "completed_as"
+    ).order_by("completed_at", "id")
+    rows = list(rounds[: MAX_ROWS + 1])
+    if len(rows) > MAX_ROWS:
+        raise TooManyRows(rounds.count())
+    return [_activity(row) for row in rows]
+
+
+def _activity(step_run):
+    user, run, step = step_run.completed_by, step_run.run, step_run.step
+    return Activity(
+        person=user.get_full_name() or user.get_username(),
+        username=user.get_username(),
+        completed_at=timezone.localtime(step_run.completed_at),
+        unit=run.unit.short_name,
+        sop_number=run.sop.number,
+        sop_name=run.sop.name,
+        run_id=run.pk,
+        run_title=run.title,
+        step=step.number,
+        round=step_run.round,
+        activity=" ".join(step.activity.split()),
+        role=step_run.completed_as.name if step_run.completed_as else "",
+        outcome=step_run.get_state_display(),
+        returned=step_run.state == StepRun.State.RETURNED,
+        standard_minutes=step.standard_minutes,
+        # Stored when the round closed (see `timing.round_figures`).
+        office_minutes=round(step_run.handling_office_minutes or 0.0, 1),
+    )

@@ -1,0 +1,271 @@
+"""Time spent against the standard, for a run's steps and for the run as a whole.
+
+Everything is computed from rows already loaded (the run's step runs with their steps), so a
+page or report that builds a `RunTiming` first renders without further queries.
+
+Closed rounds and closed runs carry their figures stored (`round_figures` and `run_figures`,
+written by the workflow when they close): those are read as stored, and only what is still
+open is measured under the unit's calendar as it is now. So a day off added after the fact
+changes running runs only.
+"""
+
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from activities.models import Step
+from activities.time import durations
+
+
+@dataclass
+class RoundTiming:
+    """One round of one step: what the timeline and the laporan show per row."""
+
+    step_run: object
+    standard_minutes: int
+    actual_minutes: float | None = None
+    wall_minutes: float | None = None
+    lead_minutes: float | None = None
+    elapsed_minutes: float | None = None
+    # An open round is late once its due time (StepRun.due_at) has passed.
+    overdue: bool = False
+
+    @property
+    def difference_minutes(self):
+        if self.actual_minutes is None:
+            return None
+        return self.actual_minutes - self.standard_minutes
+
+    @property
+    def late(self):
+        if self.actual_minutes is None:
+            return self.overdue
+        return self.actual_minutes > self.standard_minutes
+
+
+@dataclass
+class StepTotal:
+    """A step over all its rounds: reworked steps accumulate their time."""
+
+    step: object
+    standard_minutes: int
+    actual_minutes: float = 0.0
+    wall_minutes: float = 0.0
+    lead_minutes: float = 0.0
+    rounds: int = 0
+    done: bool = False
+
+    @property
+    def late(self):
+        return self.done and self.actual_minutes > self.standard_minutes
+
+
+class Figures:
+    """What is said of a run's time against its standard, from its totals: the one reading of
+    `RunTiming` (computed from the rounds) and `StoredTiming` (what a closed run stored)."""
+
+    @property
+    def standard_display(self):
+        return durations.format_total(self.standard_days, self.standard_minutes_part)
+
+    @property
+    def actual_display(self):
+        return format_minutes(self.actual_total_minutes)
+
+    @property
+    def difference_minutes(self):
+        return self.actual_total_minutes - self.standard_total_minutes
+
+    @property
+    def late(self):
+        return self.actual_total_minutes > self.standard_total_minutes
+
+    @property
+    def on_time_share(self):
+        """Share of finished steps whose accumulated time kept the standard (0..1), or None."""
+        done = self.steps_done
+        return self.steps_on_time / done if done else None
+
+
+@dataclass
+class RunTiming(Figures):
+    rounds: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    standard_days: int = 0
+    standard_minutes_part: int = 0
+    standard_total_minutes: int = 0
+    actual_total_minutes: float = 0.0
+    # Office minutes the run's rounds waited between becoming active and being started.
+    waiting_total_minutes: float = 0.0
+    lead_minutes: float | None = None
+    lead_wall_minutes: float | None = None
+
+    @property
+    def steps_done(self):
+        return sum(1 for total in self.steps if total.done)
+
+    @property
+    def steps_on_time(self):
+        return sum(1 for total in self.steps if total.done and not total.late)
+
+
+@dataclass
+class Standard:
+    """An SOP version's standard: the sum of its steps' mutu baku, as written and in minutes."""
+
+    days: int
+    minutes_part: int
+    total_minutes: int
+
+
+def sop_standards(sop_ids):
+    """{sop id: `Standard`} of the given SOP versions, in one query of their steps."""
+    steps = {}
+    rows = Step.objects.filter(sop_id__in=set(sop_ids)).values_list(
+        "sop_id", "standard_text", "standard_minutes"
+    )
+    for sop_id, text, minutes in rows:
+        steps.setdefault(sop_id, []).append((text, minutes))
+    standards = {}
+    for sop_id, rows in steps.items():
+        days, minutes_part = durations.total(durations.parse(text) for text, _minutes in rows)
+        standards[sop_id] = Standard(days, minutes_part, sum(minutes for _text, minutes in rows))
+    return standards
+
+
+@dataclass
+class StoredTiming(Figures):
+    """The figures a closed run stored when it closed (`run_figures`), read back without its
+    rounds: for the period report of hundreds of runs."""
+
+    standard_days: int
+    standard_minutes_part: int
+    standard_total_minutes: int
+    actual_total_minutes: float
+    steps_done: int
+    steps_on_time: int
+
+    @classmethod
+    def of(cls, run, standard):
+        """The stored timing of closed `run` under its SOP's `standard`; None if the run has
+        no stored figures (it runs, or closed before they were kept)."""
+        if run.handling_office_minutes is None or run.steps_done is None:
+            return None
+        return cls(
+            standard_days=standard.days,
+            standard_minutes_part=standard.minutes_part,
+            standard_total_minutes=run.standard_office_minutes,
+            actual_total_minutes=run.handling_office_minutes,
+            steps_done=run.steps_done,
+            steps_on_time=run.steps_on_time,
+        )
+
+
+def format_minutes(minutes):
+    if minutes is None:
+        return ""
+    return durations.format_minutes(round(minutes), durations.DEFAULT_WORKDAY_MINUTES)
+
+
+def _wall(start, end):
+    return (end - start).total_seconds() / 60
+
+
+def round_figures(calendar, activated_at, started_at, completed_at):
+    """The stored figures of a round that closes: {field of StepRun: office minutes}.
+
+    Waiting is activated → started, handling is started → completed. A round closed without
+    being worked (the active round of a cancelled run: `started_at` is None) waited until
+    `completed_at`, the moment its run stopped, and has no handling time.
+    """
+    if started_at is None:
+        return {
+            "waiting_office_minutes": calendar.office_minutes(activated_at, completed_at),
+            "handling_office_minutes": None,
+        }
+    return {
+        "waiting_office_minutes": (
+            calendar.office_minutes(activated_at, started_at) if activated_at else 0.0
+        ),
+        "handling_office_minutes": calendar.office_minutes(started_at, completed_at),
+    }
+
+
+def run_figures(timing):
+    """The stored figures of a run that closes, from its `RunTiming`: {field of Run: value}."""
+    return {
+        "standard_office_minutes": timing.standard_total_minutes,
+        "handling_office_minutes": timing.actual_total_minutes,
+        "waiting_office_minutes": timing.waiting_total_minutes,
+        "lead_office_minutes": timing.lead_minutes,
+        "steps_done": timing.steps_done,
+        "steps_on_time": timing.steps_on_time,
+    }
+
+
+def _round_lead(step_run, calendar, stop):
+    """Office minutes from activation to completion (or to `stop` while open)."""
+    waiting = getattr(step_run, "waiting_office_minutes", None)
+    handling = getattr(step_run, "handling_office_minutes", None)
+    if waiting is not None and (handling is not None or step_run.completed_at is None):
+        return waiting + (handling or 0.0)
+    return calendar.office_minutes(step_run.activated_at, step_run.completed_at or stop)
+
+
+def run_timing(run, step_runs, calendar, now=None):
+    """Timing of `run` from its loaded `step_runs` (each with `.step`) under `calendar`.
+
+    Actual time is office time from start to completion; lead time is office time from
+    activation. A step's rounds add up (a returned step's rework counts); it is done when its
+    latest round is. Open rounds are measured up to `now`, or to the moment a closed run
+    (finished or cancelled) stopped. Stored figures are read as they are.
+    """
+    now = now or timezone.now()
+    stop = run.finished_at or run.cancelled_at or now
+    step_runs = sorted(step_runs, key=lambda sr: (sr.step.number, sr.round))
+    timing = RunTiming()
+    totals = {}
+    steps = []
+    for step_run in step_runs:
+        step = step_run.step
+        if step.pk not in totals:
+            totals[step.pk] = StepTotal(step=step, standard_minutes=step.standard_minutes)
+            steps.append(step)
+        total = totals[step.pk]
+        row = RoundTiming(step_run=step_run, standard_minutes=step.standard_minutes)
+        if step_run.started_at and step_run.completed_at:
+            handling = getattr(step_run, "handling_office_minutes", None)
+            if handling is None:
+                handling = calendar.office_minutes(step_run.started_at, step_run.completed_at)
+            row.actual_minutes = handling
+            row.wall_minutes = _wall(step_run.started_at, step_run.completed_at)
+            total.actual_minutes += row.actual_minutes
+            total.wall_minutes += row.wall_minutes
+            total.rounds += 1
+        if step_run.activated_at:
+            row.lead_minutes = _round_lead(step_run, calendar, stop)
+            total.lead_minutes += row.lead_minutes
+            timing.waiting_total_minutes += row.lead_minutes - (row.actual_minutes or 0.0)
+            if step_run.completed_at is None:
+                row.elapsed_minutes = row.lead_minutes
+                due_at = getattr(step_run, "due_at", None)
+                if due_at is not None:
+                    row.overdue = step_run.state == "active" and stop > due_at
+                else:
+                    row.overdue = row.elapsed_minutes > step.standard_minutes
+        # Rounds come in order, so the latest round decides: a step sent back is not done.
+        total.done = step_run.state == "done"
+        timing.rounds.append(row)
+    timing.steps = [totals[step.pk] for step in steps]
+    timing.standard_days, timing.standard_minutes_part = durations.total(
+        durations.parse(step.standard_text) for step in steps
+    )
+    timing.standard_total_minutes = sum(step.standard_minutes for step in steps)
+    timing.actual_total_minutes = sum(total.actual_minutes for total in timing.steps)
+    stored_lead = getattr(run, "lead_office_minutes", None)
+    if stored_lead is not None:
+        timing.lead_minutes = stored_lead
+    else:
+        timing.lead_minutes = calendar.office_minutes(run.opened_at, stop)
+    timing.lead_wall_minutes = _wall(run.opened_at, stop)
+    return timing
