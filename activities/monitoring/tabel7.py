@@ -145,7 +145,10 @@ def report_sops(unit, period):
     )
     ids = Sop.objects.filter(unit=unit).filter(Q(status=Sop.Status.ACTIVE) | ran).values("pk")
     return list(
-        Sop.objects.filter(pk__in=ids).prefetch_related("steps").order_by("name", "-version")
+        Sop.objects.filter(pk__in=ids)
+        .select_related("unit")
+        .prefetch_related("steps")
+        .order_by("name", "-version")
     )
 
 
