@@ -3,6 +3,7 @@ import pickle
 import pytest
 
 from activities.time.durations import (
+    WALL_DAY_MINUTES,
     DurationError,
     Standard,
     Unit,
@@ -102,8 +103,13 @@ def test_duration_error_is_value_error_and_pickles():
 def test_standard_minutes_and_str():
     assert parse("15 Menit").minutes() == 15
     assert parse("2 jam").minutes() == 120
-    assert parse("1 hari").minutes() == 450
-    assert parse("2 hari").minutes(workday_minutes=480) == 960
+    assert parse("1 hari").minutes(450) == 450
+    assert parse("2 hari").minutes(day_minutes=480) == 960
+    # A day has no length of its own: the unit's calendar gives it.
+    with pytest.raises(ValueError, match="day_minutes"):
+        parse("1 hari").minutes()
+    with pytest.raises(ValueError, match="day_minutes"):
+        parse("1 hari").minutes(0)
     assert str(parse("15 Menit")) == "15 menit"
     assert str(parse("1 Hari")) == "1 hari"
     assert str(parse("2 jam")) == "2 jam"
@@ -173,8 +179,13 @@ def test_format_total(days, minutes, expected):
     ],
 )
 def test_format_minutes(minutes, expected):
-    assert format_minutes(minutes) == expected
+    assert format_minutes(minutes, 450) == expected
 
 
-def test_format_minutes_custom_workday():
-    assert format_minutes(960, workday_minutes=480) == "2 hari"
+def test_format_minutes_in_the_day_it_is_given():
+    assert format_minutes(960, day_minutes=480) == "2 hari"
+    assert format_minutes(480, 480) == "1 hari"
+    assert format_minutes(480, 450) == "1 hari 30 menit"
+    assert format_minutes(1440, WALL_DAY_MINUTES) == "1 hari"
+    with pytest.raises(ValueError):
+        format_minutes(480, 0)

@@ -38,6 +38,7 @@ def fake_stats(steps_on_time, steps_done, returned, rounds, sop):
         months=[],
         steps_done=steps_done,
         steps_on_time=steps_on_time,
+        day_minutes=sop.unit.calendar.day_minutes,
     )
 
 

@@ -128,7 +128,7 @@ def test_work_outside_office_hours_counts_no_office_time(sop1, users, started, c
     assert row.actual_minutes == 0
     assert row.wall_minutes == 120
     assert not row.late
-    assert format_minutes(row.actual_minutes) == "0 menit"
+    assert format_minutes(row.actual_minutes, row.day_minutes) == "0 menit"
 
 
 def test_the_units_own_day_off_is_not_office_time(sop1, users):

@@ -113,11 +113,11 @@ class ArchiveRow:
 
     @property
     def actual_display(self):
-        return timing.format_minutes(self.timing.actual_total_minutes)
+        return self.timing.actual_display
 
     @property
     def difference_display(self):
-        return signed_minutes(self.timing.difference_minutes)
+        return signed_minutes(self.timing.difference_minutes, self.timing.day_minutes)
 
 
 @dataclass
@@ -134,8 +134,9 @@ class SopGroup:
     def average_actual_display(self):
         if not self.rows:
             return ""
+        # A group is one SOP version, so its runs share their unit's day.
         total = sum(row.timing.actual_total_minutes for row in self.rows)
-        return timing.format_minutes(total / len(self.rows))
+        return self.rows[0].timing.display(total / len(self.rows))
 
     @property
     def late_runs(self):
@@ -231,9 +232,11 @@ def build_archive_report(units, date_from, date_to, *, sop=None, now=None, progr
     # A finished run stored its figures when it finished: the report reads those, and times
     # from its rounds only a run without them.
     standards = timing.sop_standards({run.sop_id for run in runs})
+    calendars = Unit.objects.calendars({run.unit_id for run in runs})
     timings = {}
     for run in runs:
-        stored = timing.StoredTiming.of(run, standards[run.sop_id])
+        day_minutes = calendars[run.unit_id].day_minutes
+        stored = timing.StoredTiming.of(run, standards[run.sop_id], day_minutes)
         if stored is not None:
             timings[run.pk] = stored
     rest = [run for run in runs if run.pk not in timings]

@@ -31,12 +31,11 @@ from activities.models import (
     StepRun,
 )
 from activities.notifications import announcements
-from activities.time import durations, timing
+from activities.time import timing
 
 logger = logging.getLogger(__name__)
 
 LAPORAN_TEMPLATE = "reports/laporan.html"
-CALENDAR_DAY_MINUTES = 24 * 60
 
 
 def stylesheet_url():
@@ -49,10 +48,11 @@ def _person(user):
     return user.get_full_name() or user.get_username()
 
 
-def signed_minutes(minutes):
+def signed_minutes(minutes, day_minutes):
+    """A difference against the standard, in days of `day_minutes`: "+1 hari", "-15 menit"."""
     if minutes is None:
         return ""
-    text = timing.format_minutes(minutes)
+    text = timing.format_minutes(minutes, day_minutes)
     return f"+{text}" if round(minutes) > 0 else text
 
 
@@ -177,21 +177,19 @@ class RunReport:
 
     @property
     def actual_display(self):
-        return timing.format_minutes(self.timing.actual_total_minutes)
+        return self.timing.actual_display
 
     @property
     def difference_display(self):
-        return signed_minutes(self.timing.difference_minutes)
+        return signed_minutes(self.timing.difference_minutes, self.timing.day_minutes)
 
     @property
     def lead_display(self):
-        return timing.format_minutes(self.timing.lead_minutes)
+        return self.timing.display(self.timing.lead_minutes)
 
     @property
     def lead_wall_display(self):
-        if self.timing.lead_wall_minutes is None:
-            return ""
-        return durations.format_minutes(self.timing.lead_wall_minutes, CALENDAR_DAY_MINUTES)
+        return timing.format_wall_minutes(self.timing.lead_wall_minutes)
 
     @property
     def returned_rounds(self):
@@ -238,13 +236,9 @@ def _step_row(round_timing):
         completed_at=completed,
         same_day=same_day,
         standard_text=step.standard_display,
-        actual=timing.format_minutes(round_timing.actual_minutes),
-        wall=(
-            durations.format_minutes(round_timing.wall_minutes, CALENDAR_DAY_MINUTES)
-            if round_timing.wall_minutes is not None
-            else ""
-        ),
-        difference=signed_minutes(round_timing.difference_minutes),
+        actual=timing.format_minutes(round_timing.actual_minutes, round_timing.day_minutes),
+        wall=timing.format_wall_minutes(round_timing.wall_minutes),
+        difference=signed_minutes(round_timing.difference_minutes, round_timing.day_minutes),
         late=round_timing.late if done else None,
         output=(step_run.output or step.output) if done else "",
         notes=step_run.notes,

@@ -82,6 +82,7 @@ from activities.models.units import (
     UnitSpecialSchedule,
     UnitWorkingHours,
     bump_calendar_version,
+    follow_day_length,
     forget_calendars,
     unit_calendar,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "CALENDAR_CACHE_SIZE",
     "unit_calendar",
     "bump_calendar_version",
+    "follow_day_length",
     "forget_calendars",
     "UnitCalendarRow",
     "UnitWorkingHours",

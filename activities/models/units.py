@@ -1,9 +1,19 @@
 """Units (offices) and their office calendars: working hours, days off, special periods,
-and the per-process cache of each unit's calendar."""
+and the per-process cache of each unit's calendar.
+
+The calendar answers how long a day of the unit is (`OfficeCalendar.day_minutes`). The one
+figure stored from it is `Step.standard_minutes` (a "N hari" standard in office minutes, which
+statistics and Tabel 7 compare with in SQL): every change of the calendar's rows passes
+`bump_calendar_version`, which sets those minutes of all the unit's steps again, frozen
+versions included (their text, the standard as the document writes it, never changes). Figures
+stored on closed rounds and runs are measured office minutes, history that no day length
+changes.
+"""
 
 import functools
 import threading
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
@@ -171,7 +181,8 @@ def _may_keep_calendars():
 
 
 def bump_calendar_version(unit_id):
-    """A row of the unit's calendar changed: the next read of the unit row builds it again.
+    """A row of the unit's calendar changed: the next read of the unit row builds it again,
+    and the standards in minutes of the unit's steps follow its day (`follow_day_length`).
 
     `UnitCalendarRow.save()`/`delete()` call it; a queryset `update()`, `delete()` or
     `bulk_create()` of those rows bypasses them and must call it itself.
@@ -179,6 +190,29 @@ def bump_calendar_version(unit_id):
     Unit.objects.filter(pk=unit_id).update(calendar_version=F("calendar_version") + 1)
     if connection.in_atomic_block:
         connection.sopflow_calendar_changed = True
+    follow_day_length(unit_id)
+
+
+def follow_day_length(unit_id):
+    """Set `Step.standard_minutes` of every step of the unit's SOPs (all versions) from its
+    standard and the unit's working day as its calendar rows now are. Returns how many
+    changed; only "N hari" standards can.
+
+    The steps are reached through the app registry: `sops` builds on this module."""
+    Step = apps.get_model("activities", "Step")
+    day_minutes = _build_calendar(unit_id).day_minutes
+    changed = []
+    steps = Step.objects.filter(sop__unit_id=unit_id).only(
+        "pk", "standard_text", "standard_minutes"
+    )
+    for step in steps.order_by("pk"):
+        minutes = step.standard.minutes(day_minutes)
+        if minutes != step.standard_minutes:
+            step.standard_minutes = minutes
+            changed.append(step)
+    # A bulk update writes no history row: the standard as configured did not change.
+    Step.objects.bulk_update(changed, ["standard_minutes"], batch_size=500)
+    return len(changed)
 
 
 def forget_calendars():

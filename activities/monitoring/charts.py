@@ -15,8 +15,6 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from activities.time import timing
-
 WIDTH = 360
 PAD = 8
 FONT = 13
@@ -210,8 +208,9 @@ def line(points, labels, *, title, description="", top=None, value_texts=None, t
 # The charts of an SOP's statistics page -----------------------------------------------------
 
 
-def _minutes(value):
-    return "–" if value is None else timing.format_minutes(value)
+def _minutes(stats, value):
+    """Office minutes of `stats` in days of its SOP's unit; "–" for none."""
+    return "–" if value is None else stats.display(value)
 
 
 def lead_bucket_labels(stats):
@@ -239,8 +238,8 @@ def for_statistics(stats):
                 reference=stat.standard_minutes,
                 text=_("%(median)s (baku %(standard)s)")
                 % {
-                    "median": _minutes(stat.handling_median),
-                    "standard": _minutes(stat.standard_minutes),
+                    "median": _minutes(stats, stat.handling_median),
+                    "standard": _minutes(stats, stat.standard_minutes),
                 },
             )
             for stat in worked
@@ -254,7 +253,7 @@ def for_statistics(stats):
             Bar(
                 label=f"{stat.number}. {stat.step.activity}",
                 value=stat.overrun,
-                text=_minutes(stat.overrun),
+                text=_minutes(stats, stat.overrun),
             )
             for stat in stats.bottlenecks[:10]
         ],
@@ -277,7 +276,7 @@ def for_statistics(stats):
         [month.lead_median for month in months],
         month_labels,
         title=_("Median waktu tempuh kegiatan per bulan"),
-        value_texts=[_minutes(month.lead_median) for month in months],
+        value_texts=[_minutes(stats, month.lead_median) for month in months],
         target=stats.standard_total or None,
     )
     buckets = lead_bucket_labels(stats)

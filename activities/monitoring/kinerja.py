@@ -16,7 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from activities.core import policy
-from activities.models import StepRun
+from activities.models import StepRun, Unit
+from activities.time import durations, timing
 
 MAX_ROWS = 10_000
 
@@ -45,6 +46,8 @@ class Activity:
     returned: bool
     standard_minutes: int
     office_minutes: float
+    # The working day of the run's unit: what "1 hari" of these minutes is.
+    day_minutes: int
 
 
 def month_bounds(month):
@@ -98,10 +101,25 @@ def activities(viewer, month, *, person=None):
     rows = list(rounds[: MAX_ROWS + 1])
     if len(rows) > MAX_ROWS:
         raise TooManyRows(rounds.count())
-    return [_activity(row) for row in rows]
+    calendars = Unit.objects.calendars({row.run.unit_id for row in rows})
+    return [_activity(row, calendars[row.run.unit_id].day_minutes) for row in rows]
 
 
-def _activity(step_run):
+def total_display(activities, minutes_of):
+    """The sum of `minutes_of(activity)` over `activities`, shown in days of their units: one
+    unit's day folds the sum; rows of units with days of different lengths add their whole
+    days as days and the rest as hours and minutes, as the documents total mixed standards."""
+    days = {activity.day_minutes for activity in activities}
+    if len(days) == 1:
+        return timing.format_minutes(sum(minutes_of(activity) for activity in activities), *days)
+    whole_days, rest = 0, 0
+    for activity in activities:
+        count, minutes = divmod(round(minutes_of(activity)), activity.day_minutes)
+        whole_days, rest = whole_days + count, rest + minutes
+    return durations.format_total(whole_days, rest)
+
+
+def _activity(step_run, day_minutes):
     user, run, step = step_run.completed_by, step_run.run, step_run.step
     return Activity(
         person=user.get_full_name() or user.get_username(),
@@ -121,4 +139,5 @@ def _activity(step_run):
         standard_minutes=step.standard_minutes,
         # Stored when the round closed (see `timing.round_figures`).
         office_minutes=round(step_run.handling_office_minutes or 0.0, 1),
+        day_minutes=day_minutes,
     )

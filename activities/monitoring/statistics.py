@@ -32,6 +32,7 @@ from django.db.models.functions import Greatest, TruncMonth
 
 from activities.models import Run, StepRun
 from activities.monitoring.aggregates import Percentile
+from activities.time import timing
 
 # Lead-time distribution: buckets as multiples of the SOP's total standard time.
 LEAD_BUCKETS = (0.5, 1.0, 1.5, 2.0, 3.0)
@@ -115,6 +116,12 @@ class SopStatistics:
     months: list
     steps_done: int
     steps_on_time: int
+    # The working day of the SOP's unit: what "1 hari" of these figures is.
+    day_minutes: int
+
+    def display(self, minutes):
+        """Office minutes of this SOP's figures, in days of its unit ("" for None)."""
+        return timing.format_minutes(minutes, self.day_minutes)
 
     @property
     def on_time_share(self):
@@ -285,5 +292,6 @@ def for_sop(sop, period, steps=None):
         months=_months(runs),
         steps_done=steps_done,
         steps_on_time=steps_on_time,
+        day_minutes=sop.unit.calendar.day_minutes,
         **_counts(sop, first, after),
     )

@@ -42,7 +42,6 @@ from activities.models import (
 )
 from activities.monitoring import statistics
 from activities.notifications import announcements
-from activities.time import timing
 from activities.time.periods import Period
 
 WORST_STEPS = 3
@@ -50,10 +49,6 @@ WORST_STEPS = 3
 
 def _percent(share):
     return "–" if share is None else f"{round(share * 100)}%"
-
-
-def _minutes(value):
-    return timing.format_minutes(value)
 
 
 @dataclass
@@ -113,9 +108,9 @@ def propose(stats, on_time_threshold, return_threshold):
             % {
                 "number": stat.number,
                 "activity": _short(stat.step.activity),
-                "overrun": _minutes(stat.overrun),
-                "median": _minutes(stat.handling_median),
-                "standard": _minutes(stat.standard_minutes),
+                "overrun": stats.display(stat.overrun),
+                "median": stats.display(stat.handling_median),
+                "standard": stats.display(stat.standard_minutes),
             }
             for stat in worst
         ]
@@ -150,7 +145,10 @@ def report_sops(unit, period):
     )
     ids = Sop.objects.filter(unit=unit).filter(Q(status=Sop.Status.ACTIVE) | ran).values("pk")
     return list(
-        Sop.objects.filter(pk__in=ids).prefetch_related("steps").order_by("name", "-version")
+        Sop.objects.filter(pk__in=ids)
+        .select_related("unit")
+        .prefetch_related("steps")
+        .order_by("name", "-version")
     )
 
 
@@ -246,23 +244,26 @@ def evaluation_evidence(sop, period):
             )
             % {
                 "direction": direction,
-                "first": _minutes(first.lead_median),
+                "first": stats.display(first.lead_median),
                 "first_month": formats.date_format(first.month, "F Y"),
-                "last": _minutes(last.lead_median),
+                "last": stats.display(last.lead_median),
                 "last_month": formats.date_format(last.month, "F Y"),
             }
         )
     elif months:
         evidence[1].append(
             _("Median waktu tempuh %(median)s (satu bulan data; tren belum terlihat).")
-            % {"median": _minutes(months[0].lead_median)}
+            % {"median": stats.display(months[0].lead_median)}
         )
     else:
         evidence[1].append(_("Belum ada kegiatan selesai pada periode ini."))
     if stats.lead.median is not None:
         evidence[1].append(
             _("Waktu tempuh median %(median)s terhadap jumlah waktu baku %(standard)s.")
-            % {"median": _minutes(stats.lead.median), "standard": _minutes(stats.standard_total)}
+            % {
+                "median": stats.display(stats.lead.median),
+                "standard": stats.display(stats.standard_total),
+            }
         )
 
     approvals = [stat for stat in stats.steps if stat.step.is_approval and stat.rounds]

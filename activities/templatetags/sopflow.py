@@ -71,11 +71,13 @@ def nip(value):
 
 
 @register.filter
-def menit(value):
-    """Office minutes as the documents write durations: 5 hari 4 jam 45 menit."""
+def menit(value, day_minutes):
+    """Office minutes as the documents write durations, in working days of the unit they were
+    counted for: `{{ minutes|menit:timing.day_minutes }}` -> 5 hari 4 jam 45 menit. The day is
+    required, so no page can fall back to another unit's day."""
     if value is None or value == "":
         return ""
-    return timing.format_minutes(value)
+    return timing.format_minutes(value, day_minutes)
 
 
 @register.filter

@@ -1,8 +1,10 @@
 """Standard step durations as written in Indonesian government SOPs.
 
 SOP documents state each step's standard as a whole number and a unit:
-"15 Menit", "2 jam", "1 hari". A day means one working day, whose length in
-office minutes is a parameter (``workday_minutes``, 450 by default).
+"15 Menit", "2 jam", "1 hari". A day means one working day of the office whose
+standard it is: its length in office minutes is always given by the caller (the unit's
+``OfficeCalendar.day_minutes``), never assumed here. Wall-clock durations count days of
+``WALL_DAY_MINUTES``.
 
 This module is framework-free; the Django layer maps ``DurationError.code``
 to user-facing messages.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
-    "DEFAULT_WORKDAY_MINUTES",
+    "WALL_DAY_MINUTES",
     "DurationError",
     "Standard",
     "Unit",
@@ -27,7 +29,8 @@ __all__ = [
     "total",
 ]
 
-DEFAULT_WORKDAY_MINUTES = 450
+# A wall-clock (calendar) day: how durations that ignore office hours are shown.
+WALL_DAY_MINUTES = 24 * 60
 
 _MESSAGES = {
     "empty": "The duration is empty.",
@@ -56,7 +59,7 @@ class DurationError(ValueError):
         self.text = text
         super().__init__(_MESSAGES[code].format(text=text))
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[DurationError], tuple[str, str]]:
         # The default reduce would call __init__ with the message alone.
         return (type(self), (self.code, self.text))
 
@@ -80,9 +83,9 @@ _DURATION_RE = re.compile(
 )
 
 
-def _check_workday(workday_minutes: int) -> None:
-    if workday_minutes <= 0:
-        raise ValueError(f"workday_minutes must be positive, got {workday_minutes!r}")
+def _check_day(day_minutes: int) -> None:
+    if isinstance(day_minutes, bool) or not isinstance(day_minutes, int) or day_minutes <= 0:
+        raise ValueError(f"day_minutes must be a positive whole number, got {day_minutes!r}")
 
 
 @dataclass(frozen=True)
@@ -105,14 +108,17 @@ class Standard:
         if self.amount == 0:
             raise DurationError("zero", f"{self.amount} {unit}")
 
-    def minutes(self, workday_minutes: int = DEFAULT_WORKDAY_MINUTES) -> int:
-        """Length in office minutes; a day counts ``workday_minutes``."""
+    def minutes(self, day_minutes: int | None = None) -> int:
+        """Length in office minutes; a day counts ``day_minutes``, which a day standard
+        needs (minutes and hours do not)."""
         if self.unit is Unit.MINUTE:
             return self.amount
         if self.unit is Unit.HOUR:
             return self.amount * 60
-        _check_workday(workday_minutes)
-        return self.amount * workday_minutes
+        if day_minutes is None:
+            raise ValueError(f"{self} needs the length of the working day (day_minutes)")
+        _check_day(day_minutes)
+        return self.amount * day_minutes
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit.value}"
@@ -160,7 +166,7 @@ def total(standards: Iterable[Standard]) -> tuple[int, int]:
 
 def _hours_and_minutes(minutes: int) -> list[str]:
     hours, rest = divmod(minutes, 60)
-    parts = []
+    parts: list[str] = []
     if hours:
         parts.append(f"{hours} jam")
     if rest:
@@ -177,19 +183,18 @@ def format_total(days: int, minutes: int) -> str:
     return " ".join(parts) or "0 menit"
 
 
-def format_minutes(minutes: float, workday_minutes: int = DEFAULT_WORKDAY_MINUTES) -> str:
-    """Render office minutes as working days, hours and minutes.
+def format_minutes(minutes: float, day_minutes: int) -> str:
+    """Render minutes as days of ``day_minutes``, hours and minutes.
 
-    2535 -> "5 hari 4 jam 45 menit" with a 450-minute day. Fractions are
-    rounded to the nearest minute; negative values (differences) get a
-    leading "-".
+    (2535, 450) -> "5 hari 4 jam 45 menit". Fractions are rounded to the
+    nearest minute; negative values (differences) get a leading "-".
     """
-    _check_workday(workday_minutes)
+    _check_day(day_minutes)
     # Round the magnitude half-up so that -0.5 and 0.5 render symmetrically.
     whole = math.floor(abs(minutes) + 0.5)
     if whole == 0:
         return "0 menit"
-    days, rest = divmod(whole, workday_minutes)
+    days, rest = divmod(whole, day_minutes)
     parts = [f"{days} hari"] if days else []
     parts += _hours_and_minutes(rest)
     sign = "-" if minutes < 0 else ""

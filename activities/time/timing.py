@@ -7,22 +7,49 @@ Closed rounds and closed runs carry their figures stored (`round_figures` and `r
 written by the workflow when they close): those are read as stored, and only what is still
 open is measured under the unit's calendar as it is now. So a day off added after the fact
 changes running runs only.
+
+Office minutes are shown by `format_minutes` with the working day of the unit they were
+counted for ("1 hari" is one `OfficeCalendar.day_minutes` of that unit); wall-clock minutes by
+`format_wall_minutes`, in days of 24 hours.
 """
 
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from activities.models import Step
+from activities.models import Run, Step, StepRun
 from activities.time import durations
+from activities.time.calendar import OfficeCalendar
+
+
+def format_minutes(minutes: float | None, day_minutes: int) -> str:
+    """Office minutes as the documents write durations, a day being `day_minutes` (the
+    working day of the unit the minutes were counted for, `OfficeCalendar.day_minutes`):
+    (2535, 450) -> "5 hari 4 jam 45 menit"; "" for None."""
+    if minutes is None:
+        return ""
+    return durations.format_minutes(round(minutes), day_minutes)
+
+
+def format_wall_minutes(minutes: float | None) -> str:
+    """Wall-clock minutes in days of 24 hours (`durations.WALL_DAY_MINUTES`); "" for None."""
+    if minutes is None:
+        return ""
+    return durations.format_minutes(minutes, durations.WALL_DAY_MINUTES)
 
 
 @dataclass
 class RoundTiming:
     """One round of one step: what the timeline and the laporan show per row."""
 
-    step_run: object
+    step_run: StepRun
     standard_minutes: int
+    # The working day of the run's unit: what "1 hari" of this row's minutes is.
+    day_minutes: int
     actual_minutes: float | None = None
     wall_minutes: float | None = None
     lead_minutes: float | None = None
@@ -31,13 +58,13 @@ class RoundTiming:
     overdue: bool = False
 
     @property
-    def difference_minutes(self):
+    def difference_minutes(self) -> float | None:
         if self.actual_minutes is None:
             return None
         return self.actual_minutes - self.standard_minutes
 
     @property
-    def late(self):
+    def late(self) -> bool:
         if self.actual_minutes is None:
             return self.overdue
         return self.actual_minutes > self.standard_minutes
@@ -47,8 +74,9 @@ class RoundTiming:
 class StepTotal:
     """A step over all its rounds: reworked steps accumulate their time."""
 
-    step: object
+    step: Step
     standard_minutes: int
+    day_minutes: int
     actual_minutes: float = 0.0
     wall_minutes: float = 0.0
     lead_minutes: float = 0.0
@@ -56,32 +84,46 @@ class StepTotal:
     done: bool = False
 
     @property
-    def late(self):
+    def late(self) -> bool:
         return self.done and self.actual_minutes > self.standard_minutes
 
 
 class Figures:
     """What is said of a run's time against its standard, from its totals: the one reading of
-    `RunTiming` (computed from the rounds) and `StoredTiming` (what a closed run stored)."""
+    `RunTiming` (computed from the rounds) and `StoredTiming` (what a closed run stored).
+
+    `day_minutes` is the working day of the run's unit: what "1 hari" of its figures is."""
+
+    day_minutes: int
+    standard_days: int
+    standard_minutes_part: int
+    standard_total_minutes: int
+    actual_total_minutes: float
+    steps_done: int
+    steps_on_time: int
+
+    def display(self, minutes: float | None) -> str:
+        """Office minutes of this run, in days of its unit."""
+        return format_minutes(minutes, self.day_minutes)
 
     @property
-    def standard_display(self):
+    def standard_display(self) -> str:
         return durations.format_total(self.standard_days, self.standard_minutes_part)
 
     @property
-    def actual_display(self):
-        return format_minutes(self.actual_total_minutes)
+    def actual_display(self) -> str:
+        return self.display(self.actual_total_minutes)
 
     @property
-    def difference_minutes(self):
+    def difference_minutes(self) -> float:
         return self.actual_total_minutes - self.standard_total_minutes
 
     @property
-    def late(self):
+    def late(self) -> bool:
         return self.actual_total_minutes > self.standard_total_minutes
 
     @property
-    def on_time_share(self):
+    def on_time_share(self) -> float | None:
         """Share of finished steps whose accumulated time kept the standard (0..1), or None."""
         done = self.steps_done
         return self.steps_on_time / done if done else None
@@ -89,8 +131,9 @@ class Figures:
 
 @dataclass
 class RunTiming(Figures):
-    rounds: list = field(default_factory=list)
-    steps: list = field(default_factory=list)
+    day_minutes: int
+    rounds: list[RoundTiming] = field(default_factory=list)
+    steps: list[StepTotal] = field(default_factory=list)
     standard_days: int = 0
     standard_minutes_part: int = 0
     standard_total_minutes: int = 0
@@ -99,14 +142,9 @@ class RunTiming(Figures):
     waiting_total_minutes: float = 0.0
     lead_minutes: float | None = None
     lead_wall_minutes: float | None = None
-
-    @property
-    def steps_done(self):
-        return sum(1 for total in self.steps if total.done)
-
-    @property
-    def steps_on_time(self):
-        return sum(1 for total in self.steps if total.done and not total.late)
+    # Steps whose latest round is done, and those of them whose rounds kept the standard.
+    steps_done: int = 0
+    steps_on_time: int = 0
 
 
 @dataclass
@@ -118,18 +156,18 @@ class Standard:
     total_minutes: int
 
 
-def sop_standards(sop_ids):
+def sop_standards(sop_ids: Iterable[int]) -> dict[int, Standard]:
     """{sop id: `Standard`} of the given SOP versions, in one query of their steps."""
-    steps = {}
+    steps: dict[int, list[tuple[str, int]]] = {}
     rows = Step.objects.filter(sop_id__in=set(sop_ids)).values_list(
         "sop_id", "standard_text", "standard_minutes"
     )
     for sop_id, text, minutes in rows:
         steps.setdefault(sop_id, []).append((text, minutes))
     standards = {}
-    for sop_id, rows in steps.items():
-        days, minutes_part = durations.total(durations.parse(text) for text, _minutes in rows)
-        standards[sop_id] = Standard(days, minutes_part, sum(minutes for _text, minutes in rows))
+    for sop_id, texts in steps.items():
+        days, minutes_part = durations.total(durations.parse(text) for text, _minutes in texts)
+        standards[sop_id] = Standard(days, minutes_part, sum(minutes for _text, minutes in texts))
     return standards
 
 
@@ -138,6 +176,7 @@ class StoredTiming(Figures):
     """The figures a closed run stored when it closed (`run_figures`), read back without its
     rounds: for the period report of hundreds of runs."""
 
+    day_minutes: int
     standard_days: int
     standard_minutes_part: int
     standard_total_minutes: int
@@ -146,12 +185,14 @@ class StoredTiming(Figures):
     steps_on_time: int
 
     @classmethod
-    def of(cls, run, standard):
-        """The stored timing of closed `run` under its SOP's `standard`; None if the run has
-        no stored figures (it runs, or closed before they were kept)."""
+    def of(cls, run: Run, standard: Standard, day_minutes: int) -> StoredTiming | None:
+        """The stored timing of closed `run` under its SOP's `standard`, shown in days of
+        `day_minutes` (its unit's); None if the run has no stored figures (it runs, or closed
+        before they were kept)."""
         if run.handling_office_minutes is None or run.steps_done is None:
             return None
         return cls(
+            day_minutes=day_minutes,
             standard_days=standard.days,
             standard_minutes_part=standard.minutes_part,
             standard_total_minutes=run.standard_office_minutes,
@@ -161,17 +202,16 @@ class StoredTiming(Figures):
         )
 
 
-def format_minutes(minutes):
-    if minutes is None:
-        return ""
-    return durations.format_minutes(round(minutes), durations.DEFAULT_WORKDAY_MINUTES)
-
-
-def _wall(start, end):
+def _wall(start: datetime.datetime, end: datetime.datetime) -> float:
     return (end - start).total_seconds() / 60
 
 
-def round_figures(calendar, activated_at, started_at, completed_at):
+def round_figures(
+    calendar: OfficeCalendar,
+    activated_at: datetime.datetime | None,
+    started_at: datetime.datetime | None,
+    completed_at: datetime.datetime,
+) -> dict[str, float | None]:
     """The stored figures of a round that closes: {field of StepRun: office minutes}.
 
     Waiting is activated → started, handling is started → completed. A round closed without
@@ -180,7 +220,9 @@ def round_figures(calendar, activated_at, started_at, completed_at):
     """
     if started_at is None:
         return {
-            "waiting_office_minutes": calendar.office_minutes(activated_at, completed_at),
+            "waiting_office_minutes": (
+                calendar.office_minutes(activated_at, completed_at) if activated_at else 0.0
+            ),
             "handling_office_minutes": None,
         }
     return {
@@ -191,7 +233,7 @@ def round_figures(calendar, activated_at, started_at, completed_at):
     }
 
 
-def run_figures(timing):
+def run_figures(timing: RunTiming) -> Mapping[str, float | int | None]:
     """The stored figures of a run that closes, from its `RunTiming`: {field of Run: value}."""
     return {
         "standard_office_minutes": timing.standard_total_minutes,
@@ -203,7 +245,7 @@ def run_figures(timing):
     }
 
 
-def _round_lead(step_run, calendar, stop):
+def _round_lead(step_run: StepRun, calendar: OfficeCalendar, stop: datetime.datetime) -> float:
     """Office minutes from activation to completion (or to `stop` while open)."""
     waiting = getattr(step_run, "waiting_office_minutes", None)
     handling = getattr(step_run, "handling_office_minutes", None)
@@ -212,7 +254,12 @@ def _round_lead(step_run, calendar, stop):
     return calendar.office_minutes(step_run.activated_at, step_run.completed_at or stop)
 
 
-def run_timing(run, step_runs, calendar, now=None):
+def run_timing(
+    run: Run,
+    step_runs: Iterable[StepRun],
+    calendar: OfficeCalendar,
+    now: datetime.datetime | None = None,
+) -> RunTiming:
     """Timing of `run` from its loaded `step_runs` (each with `.step`) under `calendar`.
 
     Actual time is office time from start to completion; lead time is office time from
@@ -223,16 +270,22 @@ def run_timing(run, step_runs, calendar, now=None):
     now = now or timezone.now()
     stop = run.finished_at or run.cancelled_at or now
     step_runs = sorted(step_runs, key=lambda sr: (sr.step.number, sr.round))
-    timing = RunTiming()
-    totals = {}
-    steps = []
+    timing = RunTiming(day_minutes=calendar.day_minutes)
+    totals: dict[int, StepTotal] = {}
+    steps: list[Step] = []
     for step_run in step_runs:
         step = step_run.step
         if step.pk not in totals:
-            totals[step.pk] = StepTotal(step=step, standard_minutes=step.standard_minutes)
+            totals[step.pk] = StepTotal(
+                step=step, standard_minutes=step.standard_minutes, day_minutes=timing.day_minutes
+            )
             steps.append(step)
         total = totals[step.pk]
-        row = RoundTiming(step_run=step_run, standard_minutes=step.standard_minutes)
+        row = RoundTiming(
+            step_run=step_run,
+            standard_minutes=step.standard_minutes,
+            day_minutes=timing.day_minutes,
+        )
         if step_run.started_at and step_run.completed_at:
             handling = getattr(step_run, "handling_office_minutes", None)
             if handling is None:
@@ -262,6 +315,8 @@ def run_timing(run, step_runs, calendar, now=None):
     )
     timing.standard_total_minutes = sum(step.standard_minutes for step in steps)
     timing.actual_total_minutes = sum(total.actual_minutes for total in timing.steps)
+    timing.steps_done = sum(1 for total in timing.steps if total.done)
+    timing.steps_on_time = sum(1 for total in timing.steps if total.done and not total.late)
     stored_lead = getattr(run, "lead_office_minutes", None)
     if stored_lead is not None:
         timing.lead_minutes = stored_lead

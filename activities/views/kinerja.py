@@ -100,6 +100,10 @@ def kinerja_list(request):
         "activities": activities,
         "standard_total": sum(item.standard_minutes for item in activities),
         "office_total": sum(item.office_minutes for item in activities),
+        "standard_total_display": kinerja.total_display(
+            activities, lambda item: item.standard_minutes
+        ),
+        "office_total_display": kinerja.total_display(activities, lambda item: item.office_minutes),
         "query": urlencode({"bulan": f"{month:%Y-%m}", "pegawai": _chosen(request.user, person)}),
     }
     return render(request, "kinerja/list.html", context)

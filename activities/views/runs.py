@@ -33,13 +33,10 @@ from activities.forms import (
 )
 from activities.models import Attachment, Run, Sop, StepRun, Unit
 from activities.paging import InvalidCursor, keyset_page
-from activities.time import durations
-from activities.time.timing import run_timing
+from activities.time.timing import format_wall_minutes, run_timing
 
 PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
-# Wall-clock durations are shown in calendar days of 24 hours, not working days.
-WALL_DAY_MINUTES = 24 * 60
 STALE_ROUND = gettext_lazy(
     "Langkah ini sudah dikembalikan dan dibuka lagi sejak formulir ini dimuat. "
     "Periksa keadaannya sekarang lalu isi lagi."
@@ -80,6 +77,8 @@ class InboxTask:
 
     step_run: StepRun
     elapsed_minutes: float
+    # The working day of the run's unit, in which the minutes are shown.
+    day_minutes: int
     # Office minutes past the due time (0 when not due yet).
     late_minutes: float = 0.0
     now: datetime.datetime | None = None
@@ -147,7 +146,7 @@ def inbox(request):
         if step_run.due_at is not None and step_run.due_at < now:
             late = calendar.office_minutes(step_run.due_at, now)
         elapsed = calendar.office_minutes(step_run.activated_at or now, now)
-        tasks.append(InboxTask(step_run, elapsed, late, now))
+        tasks.append(InboxTask(step_run, elapsed, calendar.day_minutes, late, now))
     context = {
         "tasks": tasks,
         "previous_page": number - 1 if number > 1 else None,
@@ -293,9 +292,7 @@ class RoundRow:
 
     @property
     def wall_display(self):
-        if self.timing.wall_minutes is None:
-            return ""
-        return durations.format_minutes(self.timing.wall_minutes, WALL_DAY_MINUTES)
+        return format_wall_minutes(self.timing.wall_minutes)
 
 
 @dataclass
@@ -337,7 +334,7 @@ def run_detail(request, pk):
         "may_act": bool(running and active and policy.can_act(request.user, active.step)),
         "may_cancel": running and policy.can_cancel(request.user, run),
         "cancel_form": CancelRunForm(),
-        "lead_wall": durations.format_minutes(timing.lead_wall_minutes, WALL_DAY_MINUTES),
+        "lead_wall": format_wall_minutes(timing.lead_wall_minutes),
         "step_count": len(steps),
         "acts": run.acts(),
         "first_roles": _role_names(steps[1]) if 1 in steps else "",
