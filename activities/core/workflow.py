@@ -312,9 +312,10 @@ def _not_active_error(run, number, active):
 
 @dataclass
 class Turn:
-    """A step's active round, read under its run's row lock for a transition: the run, the
-    round (its step's roles loaded), the waiting round that comes next (None after the last
-    step; its roles loaded too, for the message that names them) and who acts."""
+    """A step's active round, read under its run's row lock for a transition (or without it,
+    for a form checked before the transition: `read_turn`): the run, the round (its step's
+    roles loaded), the waiting round that comes next (None after the last step; its roles
+    loaded too, for the message that names them) and who acts."""
 
     run: Run
     current: StepRun
