@@ -19,11 +19,14 @@ import time
 
 import pytest
 from django.db import connection, connections
+from django.test import Client
 
-from activities.core import workflow
+from activities.core import uploads, workflow
 from activities.core.workflow import WorkflowError
 from activities.documents import period_reports
-from activities.models import Event, PeriodReport, Run, StepRun
+from activities.models import Attachment, Event, PeriodReport, Run, StepRun
+from tests.test_run_views import form_data, step_url
+from tests.test_uploads import camera_jpeg, media_files
 from tests.test_workflow import act, open_run
 
 RACERS = 8
@@ -232,3 +235,74 @@ def test_racing_requests_for_one_period_report_make_one(racing_db, sop1, users):
     assert sorted(created for _report, created in answers) == [False] * (RACERS - 1) + [True]
     assert len({report.pk for report, _created in answers}) == 1
     assert PeriodReport.objects.count() == 1
+
+
+def test_a_photo_is_processed_while_nobody_waits_on_its_run(
+    racing_db, sop1, users, settings, monkeypatch
+):
+    """Request A completes step 1 of run R with a 12-megapixel photo, whose re-encoding is
+    held (on an event) until a second writer is done. On PostgreSQL that writer completes step
+    1 of R itself, allowed to wait at most 200 ms for R's row lock (`lock_timeout`); on SQLite,
+    where a transaction holds the whole database's write lock, it completes a step of another
+    run, allowed to wait 200 ms (`busy_timeout`). Had A processed its photo under the run's
+    lock, as a form checked inside the transition did, the second writer would give up:
+    `Stale` ("locked") on PostgreSQL, "database is locked" on SQLite. A then finds its round
+    taken (PostgreSQL) and stores nothing, or completes its step with the photo (SQLite)."""
+    kasi = users["kasi"]
+    run, other = open_run(sop1, kasi), open_run(sop1, kasi)
+    data = form_data(run, 1, "selesai") | {"lampiran": [camera_jpeg()]}
+    processing, release = threading.Event(), threading.Event()
+    real_encode = uploads._encode
+
+    def held_encode(*args):
+        processing.set()
+        release.wait(timeout=60)
+        return real_encode(*args)
+
+    monkeypatch.setattr(uploads, "_encode", held_encode)
+    posted = {}
+
+    def request_a():
+        try:
+            racing_db()
+            client = Client()
+            client.force_login(kasi)
+            posted["response"] = client.post(step_url(run, 1), data, follow=True)
+        except BaseException as error:
+            posted["error"] = error
+        finally:
+            processing.set()
+            connection.close()
+
+    thread = threading.Thread(target=request_a)
+    thread.start()
+    try:
+        assert processing.wait(timeout=60)
+        postgres = connection.vendor == "postgresql"
+        with connection.cursor() as cursor:
+            if postgres:
+                cursor.execute("SET lock_timeout = '200ms'")
+            else:
+                cursor.execute("PRAGMA busy_timeout = 200")
+        second = workflow.complete_step(
+            run_id=(run if postgres else other).pk, number=1, user=users["admin"]
+        )
+        assert second.state == StepRun.State.DONE
+        assert not release.is_set() and thread.is_alive()  # A is still processing its photo
+    finally:
+        release.set()
+        thread.join(timeout=60)
+    assert not thread.is_alive() and "error" not in posted, posted.get("error")
+    page = posted["response"].content.decode()
+    if postgres:
+        assert "Langkah 1 sudah diselesaikan oleh" in page
+        assert Attachment.objects.count() == 0
+        assert media_files(settings) == []
+        assert count(run, Event.Kind.COMPLETED) == 1
+        assert active_rounds(other) == [(1, 1)]
+    else:
+        assert posted["response"].redirect_chain[-1][0].endswith(f"/kegiatan/{run.pk}/")
+        assert Attachment.objects.filter(step_run__run=run).count() == 1
+        assert len(media_files(settings)) == 2  # the photo and its rendition
+        assert active_rounds(other) == [(2, 1)]
+    assert active_rounds(run) == [(2, 1)]

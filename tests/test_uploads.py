@@ -333,6 +333,39 @@ def test_a_refused_step_form_asks_for_its_files_again(db, settings, run, client_
     assert "Pilih berkasnya lagi" not in unsent
 
 
+def test_a_round_that_moved_on_while_its_photo_was_processed_keeps_nothing(
+    db, settings, run, users, client_for, monkeypatch
+):
+    """The photo is re-encoded before the run is locked. If meanwhile the step is done, its
+    approval returned and the step active again in a new round, the transition refuses the
+    old form under the lock with the message a stale round gets, and no file is written."""
+    client = client_for("kasi")
+    step_run = run.step_runs.get(step__number=1)
+    real_encode = uploads._encode
+
+    def step_returned_meanwhile(*args):
+        workflow.complete_step(run_id=run.pk, number=1, user=users["admin"])
+        workflow.return_step(run_id=run.pk, number=2, user=users["kepala"], reason="Ulang")
+        return real_encode(*args)
+
+    monkeypatch.setattr(uploads, "_encode", step_returned_meanwhile)
+    response = client.post(
+        f"/kegiatan/{run.pk}/langkah/1/",
+        {
+            "action": "selesai",
+            "version": step_run.version,
+            "round": step_run.round,
+            "lampiran": [camera_jpeg(), tiny_pdf()],
+        },
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == f"/kegiatan/{run.pk}/langkah/1/"
+    assert "sudah dikembalikan dan dibuka lagi" in response.content.decode()
+    assert run.step_runs.get(step__number=1, round=2).state == "active"
+    assert Attachment.objects.count() == 0
+    assert media_files(settings) == []
+
+
 def test_storage_failure_rolls_the_step_back(db, settings, run, users, monkeypatch):
     files = uploads.validate_uploads([camera_jpeg(), tiny_pdf()])
     real_save = FileSystemStorage._save

@@ -599,6 +599,54 @@ def test_a_form_of_an_earlier_round_is_stale(sop1, users):
     assert snapshot(run) == before
 
 
+def test_a_form_of_an_earlier_round_names_the_return(sop1, users):
+    """The round a form was read for is checked under the lock with its version: after a
+    return the step runs again in a new round, and the old form is told so."""
+    run = open_run(sop1, users["kasi"])
+    act(run, 1)
+    send_back(run, 2)
+    act(run, 1)
+    second = run.step_runs.get(step__number=2, round=2)
+    before = snapshot(run)
+    with pytest.raises(WorkflowError) as error:
+        workflow.approve_step(
+            run_id=run.pk,
+            number=2,
+            user=users["kepala"],
+            instruction="Setuju",
+            expected_round=1,
+            expected_version=second.version,
+        )
+    assert error.value.code == "round_moved"
+    assert "sudah dikembalikan dan dibuka lagi" in error.value.message
+    assert snapshot(run) == before
+    approved = workflow.approve_step(
+        run_id=run.pk,
+        number=2,
+        user=users["kepala"],
+        instruction="Setuju",
+        expected_round=2,
+        expected_version=second.version,
+    )
+    assert approved.decision == StepRun.Decision.APPROVED
+
+
+def test_the_turn_read_without_a_lock_refuses_as_the_transition_does(sop1, users):
+    run = open_run(sop1, users["kasi"])
+    turn = workflow.read_turn(run_id=run.pk, number=1, user=users["kasi"])
+    assert (turn.current.step.number, turn.current.round) == (1, 1)
+    assert turn.following.step.number == 2 and turn.actor.role.name
+    for number, user, code in [(2, users["kasi"], "not_active"), (1, users["kepala"], "forbidden")]:
+        with pytest.raises(WorkflowError) as error:
+            workflow.read_turn(run_id=run.pk, number=number, user=user)
+        assert error.value.code == code
+    with pytest.raises(workflow.NotFound):
+        workflow.read_turn(run_id=run.pk + 1000, number=1, user=users["kasi"])
+    workflow.cancel_run(run_id=run.pk, user=users["kasi"], reason="Batal")
+    with pytest.raises(workflow.Closed):
+        workflow.read_turn(run_id=run.pk, number=1, user=users["kasi"])
+
+
 def test_events_are_append_only(sop1, users):
     run = open_run(sop1, users["kasi"])
     act(run, 1)

@@ -8,6 +8,12 @@ and its events (through `activities.core.events`, in one INSERT per transition).
 commit (activities/background/tasks.py), so a transition is a handful of queries whoever it concerns.
 Views never change state themselves. Refusals are typed (`activities.core.errors`).
 
+Validate, then lock: a view reads the step's active round without a lock (`read_turn`), checks
+its form and files against it (photos re-encoded, PDFs parsed: seconds, for many photos) and
+only then calls the transition with plain values and the round and version the form was read
+for. Under the lock the transition checks that they are still the active ones
+(`check_expected`) and writes; the lock covers only that check and the writes.
+
 Row locks wait at most SOPFLOW_LOCK_TIMEOUT_MS on PostgreSQL (`lock_timeout`).
 
 SQLite ignores `select_for_update`; there the IMMEDIATE transaction mode serialises writers and
@@ -19,8 +25,11 @@ Times: `Event.at` is the moment a change was recorded; the times a user entered 
 next step becomes active at the entered completion time.
 """
 
+import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import formats, timezone
@@ -51,14 +60,20 @@ def _when(value):
     return formats.date_format(timezone.localtime(value), "j F Y H:i")
 
 
-def _lock_run(run_id):
-    # of=("self",): lock only the run row; the joined SOP and unit rows are shared by every
-    # run of the unit and locking them would serialise unrelated runs.
-    runs = Run.objects.select_for_update(of=("self",)).select_related("sop", "unit")
+def _read_run(run_id, *, lock):
+    runs = Run.objects.select_related("sop", "unit")
+    if lock:
+        # of=("self",): lock only the run row; the joined SOP and unit rows are shared by every
+        # run of the unit and locking them would serialise unrelated runs.
+        runs = runs.select_for_update(of=("self",))
     try:
         return locking.locked_get(runs, run_id)
     except NotFound:
         raise NotFound(_("Kegiatan tidak ditemukan.")) from None
+
+
+def _lock_run(run_id):
+    return _read_run(run_id, lock=True)
 
 
 def _require_running(run):
@@ -297,9 +312,10 @@ def _not_active_error(run, number, active):
 
 @dataclass
 class Turn:
-    """A step's active round, read under its run's row lock for a transition: the run, the
-    round (its step's roles loaded), the waiting round that comes next (None after the last
-    step; its roles loaded too, for the message that names them) and who acts."""
+    """A step's active round, read under its run's row lock for a transition (or without it,
+    for a form checked before the transition: `read_turn`): the run, the round (its step's
+    roles loaded), the waiting round that comes next (None after the last step; its roles
+    loaded too, for the message that names them) and who acts."""
 
     run: Run
     current: StepRun
@@ -318,19 +334,29 @@ def _with_roles(step, roles):
     cache[manager.prefetch_cache_name] = queryset
 
 
-def _check_version(current, expected_version):
+def check_expected(
+    current: StepRun, expected_round: int | None, expected_version: int | None
+) -> None:
+    """Refuse (`Stale`) when the active round is not the one a form was read for: the step was
+    returned and runs again in a new round, or the round changed since."""
+    if expected_round is not None and current.round != expected_round:
+        raise Stale(
+            _(
+                "Langkah ini sudah dikembalikan dan dibuka lagi sejak formulir ini dimuat. "
+                "Periksa keadaannya sekarang lalu isi lagi."
+            ),
+            code="round_moved",
+        )
     if expected_version is not None and current.version != expected_version:
         raise Stale(
             _("Langkah ini baru saja diubah orang lain. Muat ulang halaman dan periksa lagi.")
         )
 
 
-def _locked_active_step(run_id, number, user, expected_version):
-    """Lock the run and read what a transition of step `number` needs, in three queries: the
-    run (locked, with SOP and unit), its active and waiting rounds with their steps, and the
-    roles of the active and the next step with what the user holds of them (`policy.step_facts`).
-    Returns a `Turn`."""
-    run = _lock_run(run_id)
+def _turn(run: Run, number: int, user) -> Turn:
+    """What a transition of step `number` of `run` needs, in two queries after the run: its
+    active and waiting rounds with their steps, and the roles of the active and the next step
+    with what the user holds of them (`policy.step_facts`)."""
     _require_running(run)
     rounds = list(
         run.step_runs.select_related("step__return_to")
@@ -340,7 +366,6 @@ def _locked_active_step(run_id, number, user, expected_version):
     current = next((r for r in rounds if r.state == StepRun.State.ACTIVE), None)
     if current is None or current.step.number != number:
         raise _not_active_error(run, number, current)
-    _check_version(current, expected_version)
     following = next(
         (
             r
@@ -357,6 +382,25 @@ def _locked_active_step(run_id, number, user, expected_version):
     if actor is None:
         raise Forbidden(_("Anda tidak memegang jabatan pelaksana langkah ini."))
     return Turn(run, current, following, actor)
+
+
+def read_turn(*, run_id: int, number: int, user) -> Turn:
+    """Step `number`'s active round as it stands now, read without a lock, with the same
+    refusals a transition gives (`NotFound`, `Closed`, `Stale`, `Forbidden`).
+
+    A view builds and checks its form and files against it before the transition, so that slow
+    work (photos re-encoded, PDFs parsed) never holds the run's lock; the transition reads the
+    round again under the lock and refuses if it moved on (`check_expected`).
+    """
+    return _turn(_read_run(run_id, lock=False), number, user)
+
+
+def _locked_turn(run_id, number, user, expected_round, expected_version):
+    """Lock the run and read step `number`'s turn under the lock (three queries); refused if
+    its round or version is not the expected one."""
+    turn = _turn(_lock_run(run_id), number, user)
+    check_expected(turn.current, expected_round, expected_version)
+    return turn
 
 
 def _aware(value):
@@ -485,18 +529,30 @@ def _guarded(transition):
     return wrapper
 
 
-def _complete(
-    turn,
+@_guarded
+def complete_step(
     *,
-    started_at=None,
-    completed_at=None,
-    output="",
-    notes="",
-    requirements_checked=(),
-    attachments=(),
-    now=None,
-):
-    """Record a process step as done (with its attachments) and activate the next one."""
+    run_id: int,
+    number: int,
+    user: User,
+    expected_round: int | None = None,
+    expected_version: int | None = None,
+    started_at: datetime.datetime | None = None,
+    completed_at: datetime.datetime | None = None,
+    output: str = "",
+    notes: str = "",
+    requirements_checked: Sequence[str] = (),
+    attachments: Sequence[uploads.ValidUpload] = (),
+    now: datetime.datetime | None = None,
+) -> StepRun:
+    """Record process step `number` as done (with its attachments, already validated) and
+    activate the next one.
+
+    Refused (`Stale`) when the active round is not `expected_round` or its version not
+    `expected_version`, the ones a form was read for. Returns the closed round; its
+    `following` is the round it activated (None when the run finished)."""
+    now = now or timezone.now()
+    turn = _locked_turn(run_id, number, user, expected_round, expected_version)
     run, current, actor = turn.run, turn.current, turn.actor
     if current.step.is_approval:
         raise Invalid(
@@ -518,20 +574,28 @@ def _complete(
     return current
 
 
-def _approve(
-    turn,
+@_guarded
+def approve_step(
     *,
-    instruction,
-    deadline=None,
-    decision_notes="",
-    started_at=None,
-    completed_at=None,
-    requirements_checked=(),
-    output="",
-    attachments=(),
-    now=None,
-):
-    """Approve an approval step with a disposisi and activate the next one."""
+    run_id: int,
+    number: int,
+    user: User,
+    instruction: str,
+    expected_round: int | None = None,
+    expected_version: int | None = None,
+    deadline: datetime.date | None = None,
+    decision_notes: str = "",
+    started_at: datetime.datetime | None = None,
+    completed_at: datetime.datetime | None = None,
+    requirements_checked: Sequence[str] = (),
+    output: str = "",
+    attachments: Sequence[uploads.ValidUpload] = (),
+    now: datetime.datetime | None = None,
+) -> StepRun:
+    """Approve approval step `number` with a disposisi and activate the next one. Refused and
+    returned as `complete_step`."""
+    now = now or timezone.now()
+    turn = _locked_turn(run_id, number, user, expected_round, expected_version)
     run, current, actor = turn.run, turn.current, turn.actor
     if not current.step.is_approval:
         raise Invalid(_("Langkah ini bukan langkah persetujuan."), code="not_approval")
@@ -564,19 +628,28 @@ def _approve(
     return current
 
 
-def _return(
-    turn,
+@_guarded
+def return_step(
     *,
-    reason,
-    started_at=None,
-    completed_at=None,
-    now=None,
-):
-    """Return an approval step to its return target; that step and the ones after it rerun.
+    run_id: int,
+    number: int,
+    user: User,
+    reason: str,
+    expected_round: int | None = None,
+    expected_version: int | None = None,
+    started_at: datetime.datetime | None = None,
+    completed_at: datetime.datetime | None = None,
+    now: datetime.datetime | None = None,
+) -> StepRun:
+    """Return approval step `number` to its return target; that step and the ones after it
+    rerun. Refused as `complete_step`.
 
     The returning round is kept as `returned`; the target and every step up to and including
-    this one get a new round, and the target's new round becomes active.
+    this one get a new round, and the target's new round becomes active. Returns the returned
+    round; its `following` is the target's new round.
     """
+    now = now or timezone.now()
+    turn = _locked_turn(run_id, number, user, expected_round, expected_version)
     run, current, actor = turn.run, turn.current, turn.actor
     step = current.step
     if not step.is_approval or step.return_to_id is None:
@@ -621,54 +694,6 @@ def _return(
         _activate(run, first, completed_at, actor, now, returned=True)
     current.following = first
     return current
-
-
-def _transition(body, run_id, number, user, expected_version, now, values):
-    now = now or timezone.now()
-    return body(_locked_active_step(run_id, number, user, expected_version), now=now, **values)
-
-
-@_guarded
-def complete_step(*, run_id, number, user, expected_version=None, now=None, **values):
-    """Record a process step as done (with its attachments) and activate the next one.
-
-    `values`: started_at, completed_at, output, notes, requirements_checked, attachments.
-    Returns the closed round; its `following` is the round it activated (None when the run
-    finished)."""
-    return _transition(_complete, run_id, number, user, expected_version, now, values)
-
-
-@_guarded
-def approve_step(*, run_id, number, user, expected_version=None, now=None, **values):
-    """Approve an approval step with a disposisi (`values`: instruction, deadline,
-    decision_notes, started_at, completed_at, requirements_checked, output, attachments) and
-    activate the next one. Returns the closed round, as `complete_step`."""
-    return _transition(_approve, run_id, number, user, expected_version, now, values)
-
-
-@_guarded
-def return_step(*, run_id, number, user, expected_version=None, now=None, **values):
-    """Return an approval step to its return target (`values`: reason, started_at,
-    completed_at). Returns the returned round; its `following` is the target's new round."""
-    return _transition(_return, run_id, number, user, expected_version, now, values)
-
-
-BODIES = {"complete": _complete, "approve": _approve, "return": _return}
-
-
-@_guarded
-def act(*, run_id, number, user, prepare, now=None):
-    """A view's transition of step `number`, with the active round read once.
-
-    The round is locked and read (a `Turn`); `prepare(turn)` checks the user's input against it
-    and returns (kind, expected version, values), kind one of `BODIES` — or raises, and nothing
-    is written; then that transition runs on the same turn, in the same transaction.
-    """
-    now = now or timezone.now()
-    turn = _locked_active_step(run_id, number, user, None)
-    kind, expected_version, values = prepare(turn)
-    _check_version(turn.current, expected_version)
-    return BODIES[kind](turn, now=now, **values)
 
 
 @_guarded

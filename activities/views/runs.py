@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from activities.authoring import pengesahan
@@ -37,10 +36,6 @@ from activities.time.timing import format_wall_minutes, run_timing
 
 PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
-STALE_ROUND = gettext_lazy(
-    "Langkah ini sudah dikembalikan dan dibuka lagi sejak formulir ini dimuat. "
-    "Periksa keadaannya sekarang lalu isi lagi."
-)
 
 
 def _refuse_by_type(error):
@@ -426,37 +421,43 @@ def _step_forms(request, step, current, now, action):
     return forms
 
 
-# The form of each action, and the transition it asks for.
-ACTIONS = {"selesai": "complete", "setujui": "approve", "kembalikan": "return"}
+# The transition each form's action asks for.
+TRANSITIONS = {
+    "selesai": workflow.complete_step,
+    "setujui": workflow.approve_step,
+    "kembalikan": workflow.return_step,
+}
 
 
 def _transition_values(action, form, attachments):
+    """The transition's keyword values from a valid form and its checked files: the round and
+    version the form was read for, and what was entered."""
     values = form.cleaned_data
+    expected = {"expected_round": values["round"], "expected_version": values["version"]}
+    if action == "kembalikan":
+        return expected | {"reason": values["reason"]}
+    entered = {
+        "started_at": values["started_at"],
+        "completed_at": values["completed_at"],
+        "requirements_checked": values.get("requirements", []),
+        "attachments": attachments,
+    }
     if action == "selesai":
-        return {
-            "started_at": values["started_at"],
-            "completed_at": values["completed_at"],
-            "output": values["output"],
-            "notes": values["notes"],
-            "requirements_checked": values.get("requirements", []),
-            "attachments": attachments,
-        }
-    if action == "setujui":
-        return {
+        return expected | entered | {"output": values["output"], "notes": values["notes"]}
+    return (
+        expected
+        | entered
+        | {
             "instruction": values["instruction"],
             "deadline": values["deadline"],
             "decision_notes": values["decision_notes"],
-            "started_at": values["started_at"],
-            "completed_at": values["completed_at"],
-            "requirements_checked": values.get("requirements", []),
-            "attachments": attachments,
         }
-    return {"reason": values["reason"]}
+    )
 
 
 class _Refused(Exception):
-    """The posted form (or its files, or its round) does not hold: the transition writes
-    nothing and the page shows why."""
+    """The posted form (or its files) does not hold: nothing is written and the page shows
+    why (the bound `forms` with their errors, or a `message` above the page)."""
 
     def __init__(self, forms=None, upload_errors=(), message=None):
         super().__init__(message)
@@ -488,73 +489,58 @@ def _refused_turn(request, pk, number, error):
     return redirect("step_action", pk, number)
 
 
+def _checked_uploads(request, action):
+    """(files ready to store, messages of the refused ones) of the posted attachments; a
+    return carries none."""
+    if action == "kembalikan":
+        return (), []
+    try:
+        return uploads.validate_uploads(request.FILES.getlist("lampiran")), []
+    except ValidationError as error:
+        return (), error.messages
+
+
 def _post_step(request, pk, number, action, now):
-    """Act on step `number` from its form: the active round is read once, under the run's lock
-    (`workflow.act`), the form is checked against it, and the transition runs on it. Returns
-    the redirect after the change; raises `_Refused` or a `workflow.WorkflowError` otherwise."""
+    """Act on step `number` from its form: validate, then lock.
 
-    def prepare(turn):
-        step, current = turn.current.step, turn.current
-        forms = _step_forms(request, step, current, now, action)
-        form = forms.get(action)
-        if form is None:
-            raise _Refused(message=_("Tindakan tidak dikenal. Pilih salah satu tombol di bawah."))
-        attachments, upload_errors = (), []
-        if action != "kembalikan":
-            try:
-                attachments = uploads.validate_uploads(request.FILES.getlist("lampiran"))
-            except ValidationError as error:
-                upload_errors = error.messages
-        if not form.is_valid() or upload_errors:
-            raise _Refused(forms, upload_errors)
-        if form.cleaned_data["round"] != current.round:
-            raise _Refused(message=STALE_ROUND)
-        values = _transition_values(action, form, attachments)
-        return ACTIONS[action], form.cleaned_data["version"], values
-
-    closed = workflow.act(run_id=pk, number=number, user=request.user, prepare=prepare, now=now)
+    The form and its files are checked against the active round read without a lock
+    (`workflow.read_turn`), so photos are re-encoded and PDFs parsed while nobody waits on the
+    run; then one transition locks the run, checks that the round and version are still the
+    ones the form was read for, and writes. Returns the redirect after the change; raises
+    `_Refused` or a `workflow.WorkflowError` otherwise, and nothing is written."""
+    current = workflow.read_turn(run_id=pk, number=number, user=request.user).current
+    forms = _step_forms(request, current.step, current, now, action)
+    form = forms.get(action)
+    if form is None:
+        raise _Refused(message=_("Tindakan tidak dikenal. Pilih salah satu tombol di bawah."))
+    if form.is_valid():
+        # A form of an earlier round or version is refused before its files are processed.
+        workflow.check_expected(current, form.cleaned_data["round"], form.cleaned_data["version"])
+    attachments, upload_errors = _checked_uploads(request, action)
+    if not form.is_valid() or upload_errors:
+        raise _Refused(forms, upload_errors)
+    values = _transition_values(action, form, attachments)
+    closed = TRANSITIONS[action](run_id=pk, number=number, user=request.user, now=now, **values)
     messages.success(request, _progress_message(closed, action == "kembalikan"))
     return redirect("run_detail", pk)
 
 
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def step_action(request, pk, number):
-    """Step `number` of a run: its mutu baku, and for the active round the form to act on it.
-
-    A POST acts on the round first (`_post_step`); only when it is refused is the whole page
-    read, to show why.
-    """
-    now = timezone.now()
-    action = request.POST.get("action") if request.method == "POST" else None
-    refused = None
-    if request.method == "POST":
-        try:
-            return _post_step(request, pk, number, action, now)
-        except _Refused as refusal:
-            if refusal.message is not None:
-                messages.error(request, refusal.message)
-                return redirect("step_action", pk, number)
-            refused = refusal
-        except workflow.WorkflowError as error:
-            if isinstance(error, (errors.Forbidden, errors.Stale, errors.Closed)):
-                return _refused_turn(request, pk, number, error)
-            _refuse_by_type(error)
-            refused = error
-
+def _render_step(request, pk, number, now, *, refused=None, invalid=None):
+    """The step page: its mutu baku, its rounds, and for the active round the forms to act on
+    it, those of a refused POST (`refused`, a `_Refused`) as they were sent, or with the
+    transition's `invalid` (`errors.Invalid`, `errors.Unavailable`) on the form it concerns."""
     run, steps, step_runs, step, actor, rounds, editable = _step_page(request.user, pk, number)
     current = rounds[-1]
-
+    action = request.POST.get("action") if request.method == "POST" else None
     forms, upload_errors = {}, []
-    if isinstance(refused, _Refused):
+    if refused is not None:
         forms, upload_errors = refused.forms, refused.upload_errors
     elif editable:
         forms = _step_forms(request, step, current, now, action)
         form = forms.get(action)
-        if refused is not None and form is not None:
-            # A refusal of the transition itself (`Invalid`): shown on the form it concerns.
+        if invalid is not None and form is not None:
             form.is_valid()
-            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+            form.add_error(invalid.field if invalid.field in form.fields else None, invalid.message)
 
     timing = run_timing(run, step_runs, run.unit.calendar, now=now)
     rows = [RoundRow(row, row.step_run is current) for row in timing.rounds]
@@ -581,3 +567,28 @@ def step_action(request, pk, number):
         ),
     }
     return render(request, "runs/step_action.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def step_action(request, pk, number):
+    """Step `number` of a run: its mutu baku, and for the active round the form to act on it.
+
+    A POST acts on the round (`_post_step`); only when it is refused is the whole page read,
+    to show why.
+    """
+    now = timezone.now()
+    if request.method != "POST":
+        return _render_step(request, pk, number, now)
+    try:
+        return _post_step(request, pk, number, request.POST.get("action"), now)
+    except _Refused as refused:
+        if refused.message is not None:
+            messages.error(request, refused.message)
+            return redirect("step_action", pk, number)
+        return _render_step(request, pk, number, now, refused=refused)
+    except workflow.WorkflowError as error:
+        if isinstance(error, (errors.Forbidden, errors.Stale, errors.Closed)):
+            return _refused_turn(request, pk, number, error)
+        _refuse_by_type(error)
+        return _render_step(request, pk, number, now, invalid=error)
