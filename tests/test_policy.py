@@ -13,6 +13,7 @@ import datetime
 import io
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 from django.utils import timezone
 
@@ -400,3 +401,32 @@ def test_open_buttons_match_the_open_form(client_for, users, sop1, sop2, usernam
     for sop in (sop1, sop2):
         status = client.get(f"{reverse('run_create')}?sop={sop.pk}").status_code
         assert (sop.pk in offered) == (status == 200)
+
+
+@pytest.mark.parametrize("who", ["anonymous", "inactive kasi", "inactive admin"])
+def test_nobody_logged_in_or_deactivated_holds_any_capability(users, sop1, sop2, who):
+    """A visitor, or a deactivated account (a role holder, or a superuser), gets no actor for
+    any step or unit capability and finds every queryset form empty."""
+    run = opened(sop1, users)
+    if who == "anonymous":
+        user = AnonymousUser()
+    else:
+        user = users[who.split()[1]]
+        user.is_active = False
+    for sop in (sop1, sop2):
+        for step in sop.steps.all():
+            assert policy.step_actor(user, step) is None
+        for capability in policy.ROLE_FLAGS:
+            assert policy.unit_actor(user, capability, sop.unit_id) is None
+        assert not policy.can_see_unit(user, sop.unit_id)
+    assert not policy.can_see_run(user, run)
+    for found in (
+        policy.visible_units(user),
+        policy.visible_sops(user),
+        policy.visible_runs(user),
+        policy.inbox(user),
+        policy.inbox(user, steps_first=False),
+        policy.openable_sops(user),
+        policy.sops_to_approve(user),
+    ):
+        assert not found.exists()

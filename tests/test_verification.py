@@ -2,6 +2,7 @@
 /verifikasi/ page, the PDF upload check, the PAdES signature and verify_archive over both."""
 
 import asyncio
+import dataclasses
 import datetime
 import io
 import shutil
@@ -190,6 +191,19 @@ def test_pdfsig_reads_the_signature_as_valid(archived, tmp_path):
     output = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
     assert "Signature Validation: Signature is Valid." in output
     assert "BUKAN SERTIFIKAT RESMI" in output
+
+
+def test_a_signature_of_unknown_coverage_is_not_called_whole(archived, monkeypatch):
+    # pyHanko leaves a status's coverage unset when it cannot tell what the signature covers.
+    validate = signing.validate_pdf_signature
+    monkeypatch.setattr(
+        signing,
+        "validate_pdf_signature",
+        lambda *args: dataclasses.replace(validate(*args), coverage=None),
+    )
+    check = signing.verify_signature(stored(archived))
+    assert check.signed and check.intact and check.valid
+    assert not check.whole_file and not check.ok
 
 
 def test_a_changed_byte_breaks_the_signature(archived):

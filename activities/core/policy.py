@@ -20,9 +20,14 @@ Another unit's object is a 404 (its existence is not disclosed); an object of th
 unit that his roles do not allow is a 403. `access.py` fetches objects this way.
 """
 
-from dataclasses import dataclass, field
+from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Subquery
+import datetime
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from activities.models import (
@@ -36,8 +41,15 @@ from activities.models import (
     performed_as,
 )
 
+if TYPE_CHECKING:
+    # django-stubs' names for a user: its mypy plugin reads `User` as the model that
+    # settings.AUTH_USER_MODEL names, and `AnyUser` (what `request.user` is) as that or
+    # AnonymousUser.
+    from django.contrib.auth.models import _AnyUser as AnyUser
+    from django.contrib.auth.models import _User as User
+
 # capability → the `Role` flag that grants it in the role's unit.
-ROLE_FLAGS = {
+ROLE_FLAGS: dict[str, str] = {
     "open_runs": "opens_runs",
     "cancel_run": "cancels_runs",
     "see_archive": "keeps_archive",
@@ -59,48 +71,53 @@ class Actor:
     """Who acts, as which role, and how: himself, as Plt./Plh. (`acting`), or a superuser
     on behalf of the role (`on_behalf`, `role` None)."""
 
-    user: object
+    user: User
     role: Role | None
     on_behalf: bool = False
     acting: str = ""
     appointment: ActingAppointment | None = None
 
     @property
-    def performed_as(self):
-        return performed_as(self.role, self.acting)
+    def performed_as(self) -> str:
+        name: str = performed_as(self.role, self.acting)
+        return name
 
 
 class Subject:
     """What a user's roles and today's acting appointments give him, as id sets."""
 
-    def __init__(self, user, day=None):
+    def __init__(self, user: AnyUser, day: datetime.date | None = None) -> None:
         self.user = user
         self.day = day or timezone.localdate()
-        active = bool(user.is_authenticated and user.is_active)
-        self.is_superuser = active and user.is_superuser
-        self.roles = list(Role.objects.filter(members=user)) if active else []
-        self.appointments = (
-            list(ActingAppointment.objects.in_force(self.day).filter(person=user)) if active else []
+        member = user if user.is_authenticated and user.is_active else None
+        self.is_superuser = member is not None and member.is_superuser
+        self.roles: list[Role] = (
+            list(Role.objects.filter(members=member)) if member is not None else []
+        )
+        self.appointments: list[ActingAppointment] = (
+            list(ActingAppointment.objects.in_force(self.day).filter(person=member))
+            if member is not None
+            else []
         )
         self.own_role_ids = {role.pk for role in self.roles}
         # The first appointment wins if two were ever in force for one role.
-        self.acting = {}
+        self.acting: dict[int, ActingAppointment] = {}
         for appointment in sorted(self.appointments, key=lambda a: a.pk):
             self.acting.setdefault(appointment.role_id, appointment)
         self.step_role_ids = self.own_role_ids | set(self.acting)
         self.unit_ids = {role.unit_id for role in self.roles} | {
             appointment.unit_id for appointment in self.appointments
         }
-        self._step_ids = None
+        self._step_ids: list[int] | None = None
 
-    def step_ids(self):
+    def step_ids(self) -> list[int]:
         """Ids of the SOP steps the user's roles (own and acting today) perform."""
         if self._step_ids is None:
             through = Step.roles.through.objects.filter(role_id__in=self.step_role_ids)
             self._step_ids = sorted(set(through.values_list("step_id", flat=True)))
         return self._step_ids
 
-    def roles_with(self, capability, unit_id=None):
+    def roles_with(self, capability: str, unit_id: int | None = None) -> list[Role]:
         flag = ROLE_FLAGS[capability]
         return [
             role
@@ -108,21 +125,24 @@ class Subject:
             if getattr(role, flag) and (unit_id is None or role.unit_id == unit_id)
         ]
 
-    def units_with(self, capability):
+    def units_with(self, capability: str) -> set[int]:
         return {role.unit_id for role in self.roles_with(capability)}
 
 
-def subject(user):
+_SUBJECT_CACHE = "_sopflow_subject"
+
+
+def subject(user: AnyUser) -> Subject:
     """The user's `Subject`, read once per request (cached on the user object for today)."""
     day = timezone.localdate()
-    cached = getattr(user, "_sopflow_subject", None)
+    cached: Subject | None = getattr(user, _SUBJECT_CACHE, None)
     if cached is None or cached.day != day:
         cached = Subject(user, day)
-        user._sopflow_subject = cached
+        setattr(user, _SUBJECT_CACHE, cached)
     return cached
 
 
-def fresh_subject(user):
+def fresh_subject(user: AnyUser) -> Subject:
     """A `Subject` read now: transitions decide under their lock, never from a cache."""
     return Subject(user)
 
@@ -132,13 +152,13 @@ class StepFacts:
     """What a user holds of a few steps' roles, read now in one query (`step_facts`): the
     part of a `Subject` that `step_actor` reads, for a transition deciding under its lock."""
 
-    user: object
+    user: User
     is_superuser: bool
-    own_role_ids: set = field(default_factory=set)
-    acting: dict = field(default_factory=dict)
+    own_role_ids: set[int] = field(default_factory=set)
+    acting: dict[int, ActingAppointment] = field(default_factory=dict)
 
 
-def step_facts(user, steps):
+def step_facts(user: User, steps: Collection[Step]) -> tuple[StepFacts, dict[int, list[Role]]]:
     """(`StepFacts` of `user`, {step pk: its roles}) for `steps`, read now.
 
     Each of the steps' roles comes with whether the user holds it and the first acting
@@ -166,16 +186,20 @@ def step_facts(user, steps):
         .order_by("step_id", "role__position", "role__name", "role_id")
     )
     facts = StepFacts(user, active and user.is_superuser)
-    roles = {step.pk: [] for step in steps}
-    appointed = {}
+    roles: dict[int, list[Role]] = {step.pk: [] for step in steps}
+    appointed: dict[int, Role] = {}
     for link in links:
         roles[link.step_id].append(link.role)
         if not active:
             continue
-        if link.is_member:
+        # django-stubs types `annotate` on declared models only, not on a field's auto-created
+        # through model.
+        is_member: bool = link.is_member  # type: ignore[attr-defined]
+        appointment_id: int | None = link.appointment_id  # type: ignore[attr-defined]
+        if is_member:
             facts.own_role_ids.add(link.role_id)
-        if link.appointment_id is not None:
-            appointed[link.appointment_id] = link.role
+        if appointment_id is not None:
+            appointed[appointment_id] = link.role
     if appointed:
         for appointment in ActingAppointment.objects.filter(pk__in=appointed):
             appointment.role = appointed[appointment.pk]
@@ -186,22 +210,24 @@ def step_facts(user, steps):
 # Object forms ----------------------------------------------------------------------------
 
 
-def can_see_unit(user, unit_id):
+def can_see_unit(user: AnyUser, unit_id: int) -> bool:
     facts = subject(user)
     return facts.is_superuser or unit_id in facts.unit_ids
 
 
-def can_see_run(user, run):
+def can_see_run(user: AnyUser, run: Run) -> bool:
     return can_see_unit(user, run.unit_id)
 
 
-def step_actor(user, step, facts=None):
+def step_actor(user: AnyUser, step: Step, facts: Subject | StepFacts | None = None) -> Actor | None:
     """The `Actor` through whom `user` may act on `step`, or None.
 
     A holder of one of the step's roles acts as that role; else whoever acts for one today
     acts as “Plh./Plt. <role>”; else a superuser acts on behalf. Reads `step.roles` through a
     prefetch when the caller made one.
     """
+    if not user.is_authenticated:
+        return None
     facts = facts or subject(user)
     roles = list(step.roles.all())
     for role in roles:
@@ -216,20 +242,24 @@ def step_actor(user, step, facts=None):
     return None
 
 
-def can_act(user, step):
+def can_act(user: AnyUser, step: Step) -> bool:
     return step_actor(user, step) is not None
 
 
-def can_approve(user, step):
+def can_approve(user: AnyUser, step: Step) -> bool:
     return step.is_approval and can_act(user, step)
 
 
-def can_return(user, step):
+def can_return(user: AnyUser, step: Step) -> bool:
     return step.is_approval and step.return_to_id is not None and can_act(user, step)
 
 
-def unit_actor(user, capability, unit_id, facts=None):
+def unit_actor(
+    user: AnyUser, capability: str, unit_id: int, facts: Subject | None = None
+) -> Actor | None:
     """The `Actor` through whom `user` has a role capability in the unit, or None."""
+    if not user.is_authenticated:
+        return None
     facts = facts or subject(user)
     roles = facts.roles_with(capability, unit_id)
     if roles:
@@ -239,40 +269,40 @@ def unit_actor(user, capability, unit_id, facts=None):
     return None
 
 
-def has(user, capability, unit_id):
+def has(user: AnyUser, capability: str, unit_id: int) -> bool:
     """Whether `user` has the role capability `capability` in the unit."""
     return unit_actor(user, capability, unit_id) is not None
 
 
-def has_anywhere(user, capability):
+def has_anywhere(user: AnyUser, capability: str) -> bool:
     """Whether `user` has the role capability in some unit (for menus and buttons)."""
     facts = subject(user)
     return facts.is_superuser or bool(facts.units_with(capability))
 
 
-def opener(user, sop, facts=None):
+def opener(user: AnyUser, sop: Sop, facts: Subject | None = None) -> Actor | None:
     return unit_actor(user, "open_runs", sop.unit_id, facts)
 
 
-def can_open(user, sop):
+def can_open(user: AnyUser, sop: Sop) -> bool:
     """Runs are opened from the version in force, by a role with `opens_runs`."""
     return sop.status == Sop.Status.ACTIVE and opener(user, sop) is not None
 
 
-def canceller(user, run, facts=None):
+def canceller(user: AnyUser, run: Run, facts: Subject | None = None) -> Actor | None:
     return unit_actor(user, "cancel_run", run.unit_id, facts)
 
 
-def can_cancel(user, run):
+def can_cancel(user: AnyUser, run: Run) -> bool:
     """Whether `user` may cancel runs of this run's unit; `cancel_run` checks it still runs."""
     return canceller(user, run) is not None
 
 
-def sop_approver(user, sop, facts=None):
+def sop_approver(user: AnyUser, sop: Sop, facts: Subject | None = None) -> Actor | None:
     return unit_actor(user, "approve_sops", sop.unit_id, facts)
 
 
-def can_approve_sop(user, sop):
+def can_approve_sop(user: AnyUser, sop: Sop) -> bool:
     """Whether `user` decides the pengesahan of this SOP's unit (approve, or return with notes);
     `pengesahan` checks the version is still submitted."""
     return sop_approver(user, sop) is not None
@@ -281,28 +311,28 @@ def can_approve_sop(user, sop):
 # Queryset forms --------------------------------------------------------------------------
 
 
-def visible_units(user):
+def visible_units(user: AnyUser) -> QuerySet[Unit]:
     facts = subject(user)
     if facts.is_superuser:
         return Unit.objects.all()
     return Unit.objects.filter(pk__in=facts.unit_ids)
 
 
-def visible_sops(user):
+def visible_sops(user: AnyUser) -> QuerySet[Sop]:
     facts = subject(user)
     if facts.is_superuser:
         return Sop.objects.all()
     return Sop.objects.filter(unit_id__in=facts.unit_ids)
 
 
-def visible_runs(user):
+def visible_runs(user: AnyUser) -> QuerySet[Run]:
     facts = subject(user)
     if facts.is_superuser:
         return Run.objects.all()
     return Run.objects.filter(unit_id__in=facts.unit_ids)
 
 
-def inbox(user, *, steps_first=True):
+def inbox(user: AnyUser, *, steps_first: bool = True) -> QuerySet[StepRun]:
     """Active steps of running runs that `user` may act on (own roles and acting ones).
 
     The steps of the user's roles are resolved first (one small query, cached with the
@@ -324,16 +354,16 @@ def inbox(user, *, steps_first=True):
     return active.filter(step_id__in=through.values("step_id"))
 
 
-def openable_sops(user):
+def openable_sops(user: AnyUser) -> QuerySet[Sop]:
     """Active SOPs the user may open runs of."""
     facts = subject(user)
-    sops = Sop.objects.active()
+    sops: QuerySet[Sop] = Sop.objects.active()
     if facts.is_superuser:
         return sops
     return sops.filter(unit_id__in=facts.units_with("open_runs"))
 
 
-def sops_to_approve(user):
+def sops_to_approve(user: AnyUser) -> QuerySet[Sop]:
     """Submitted SOP versions waiting for the user's pengesahan."""
     facts = subject(user)
     submitted = Sop.objects.filter(status=Sop.Status.SUBMITTED)
@@ -342,7 +372,7 @@ def sops_to_approve(user):
     return submitted.filter(unit_id__in=facts.units_with("approve_sops"))
 
 
-def units_where(user, capability):
+def units_where(user: AnyUser, capability: str) -> QuerySet[Unit]:
     """The units where `user` has a role capability (all units for a superuser)."""
     facts = subject(user)
     if facts.is_superuser:

@@ -14,12 +14,15 @@ covering the whole file, and whether the signer chains to a trusted certificate
 (`SOPFLOW_SIGNING_TRUST_ROOTS`, by default the configured signer's own chain).
 """
 
+from __future__ import annotations
+
 import asyncio
 import concurrent.futures
 import functools
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
 
 from asn1crypto import x509
 from django.conf import settings
@@ -29,15 +32,18 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 FIELD_NAME = "TandaTanganElektronik"
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
-def _outside_event_loop(function, *args, **kwargs):
+
+def _outside_event_loop(function: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
     """Call `function`, which runs its own event loop (pyHanko's sync API), on a thread that
     has none when this one already runs one (an ASGI server, Playwright's sync API)."""
     try:
@@ -66,18 +72,21 @@ class RemoteSigningService(Protocol):
 class RemoteServiceSigner(signers.Signer):
     """A pyHanko signer whose key lives in a `RemoteSigningService`."""
 
-    def __init__(self, service):
+    def __init__(self, service: RemoteSigningService) -> None:
         chain = [x509.Certificate.load(der) for der in service.certificate_chain()]
         super().__init__(
             signing_cert=chain[0], cert_registry=SimpleCertificateStore.from_certs(chain[1:])
         )
         self.service = service
+        # pyHanko sizes the signature placeholder from a dry run; an RSA signature is as long
+        # as the key's modulus.
+        self.signature_size: int = chain[0].public_key.byte_size
 
-    async def async_sign_raw(self, data, digest_algorithm, dry_run=False):
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
         if dry_run:
-            # pyHanko sizes the signature placeholder from a dry run; an RSA signature is as
-            # long as the key's modulus.
-            return bytes(self.signing_cert.public_key.byte_size)
+            return bytes(self.signature_size)
         return await asyncio.to_thread(self.service.sign_digest, data, digest_algorithm)
 
 
@@ -88,14 +97,22 @@ class DocumentSigner:
     signer: signers.Signer
 
     @property
-    def subject(self):
-        return self.signer.signing_cert.subject.human_friendly
+    def certificate(self) -> x509.Certificate:
+        certificate = self.signer.signing_cert
+        if certificate is None:
+            raise SigningNotConfigured("the signer has no certificate")
+        return certificate
 
     @property
-    def chain(self):
-        return [self.signer.signing_cert, *self.signer.cert_registry]
+    def subject(self) -> str:
+        name: str = self.certificate.subject.human_friendly
+        return name
 
-    def sign(self, data, *, reason, location):
+    @property
+    def chain(self) -> list[x509.Certificate]:
+        return [self.certificate, *self.signer.cert_registry]
+
+    def sign(self, data: bytes, *, reason: str, location: str) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(data))
         meta = signers.PdfSignatureMetadata(
             field_name=FIELD_NAME,
@@ -104,12 +121,12 @@ class DocumentSigner:
             reason=reason,
             location=location,
         )
-        signed = _outside_event_loop(signers.sign_pdf, writer, meta, signer=self.signer)
+        signed: io.BytesIO = _outside_event_loop(signers.sign_pdf, writer, meta, signer=self.signer)
         return signed.getvalue()
 
 
 @functools.cache
-def _load(pkcs12_path, password, service_path):
+def _load(pkcs12_path: str, password: str, service_path: str) -> DocumentSigner | None:
     if service_path:
         return DocumentSigner(RemoteServiceSigner(import_string(service_path)()))
     if pkcs12_path:
@@ -121,7 +138,7 @@ def _load(pkcs12_path, password, service_path):
     return None
 
 
-def configured_signer():
+def configured_signer() -> DocumentSigner | None:
     """The `DocumentSigner` the settings name, or None when documents are not signed."""
     return _load(
         str(settings.SOPFLOW_SIGNING_PKCS12 or ""),
@@ -130,7 +147,7 @@ def configured_signer():
     )
 
 
-def trust_roots():
+def trust_roots() -> list[x509.Certificate]:
     """Certificates a signature must chain to: the configured roots, else the signer's own."""
     paths = [path for path in settings.SOPFLOW_SIGNING_TRUST_ROOTS if path]
     if paths:
@@ -150,11 +167,11 @@ class SignatureCheck:
     problem: str = ""
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return self.signed and self.intact and self.valid and self.whole_file
 
 
-def verify_signature(data, roots=None):
+def verify_signature(data: bytes, roots: list[x509.Certificate] | None = None) -> SignatureCheck:
     """Check every signature in PDF `data`; the result of the last (outermost) one."""
     roots = trust_roots() if roots is None else roots
     try:
@@ -162,9 +179,7 @@ def verify_signature(data, roots=None):
         embedded = reader.embedded_signatures
     except Exception as error:  # a damaged file: pyHanko raises many kinds
         return SignatureCheck(signed=False, problem=f"unreadable PDF: {error}")
-    if not embedded:
-        return SignatureCheck(signed=False, problem="no signature")
-    result = None
+    result = SignatureCheck(signed=False, problem="no signature")
     for signature in embedded:
         context = ValidationContext(trust_roots=roots, allow_fetching=False)
         try:
@@ -175,7 +190,7 @@ def verify_signature(data, roots=None):
             signed=True,
             intact=status.intact,
             valid=status.valid,
-            whole_file=status.coverage.name == "ENTIRE_FILE",
+            whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
             trusted=status.trusted,
             signer=status.signing_cert.subject.human_friendly,
             problem="" if status.intact and status.valid else "signature does not match",

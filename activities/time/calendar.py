@@ -37,19 +37,24 @@ __all__ = [
     "RAMADAN_WEEK",
     "Interval",
     "OfficeCalendar",
+    "Week",
     "week_minutes",
 ]
 
 Interval = tuple[datetime.time, datetime.time]
+# Working intervals by weekday (0 is Monday), each day's in order.
+Week = dict[int, tuple[Interval, ...]]
+# (what the totals were built for, their first day, worked time before each following day).
+_Totals = tuple[tuple[int, int, bool], datetime.date, list[datetime.timedelta]]
 
 _t = datetime.time
 
-DEFAULT_WEEK: dict[int, tuple[Interval, ...]] = {
+DEFAULT_WEEK: Week = {
     **{day: ((_t(7, 30), _t(12, 0)), (_t(13, 0), _t(16, 0))) for day in range(4)},
     4: ((_t(7, 30), _t(11, 30)), (_t(13, 0), _t(16, 30))),
 }
 
-RAMADAN_WEEK: dict[int, tuple[Interval, ...]] = {
+RAMADAN_WEEK: Week = {
     **{day: ((_t(8, 0), _t(12, 0)), (_t(12, 30), _t(15, 0))) for day in range(4)},
     4: ((_t(8, 0), _t(11, 30)), (_t(12, 30), _t(15, 30))),
 }
@@ -72,10 +77,8 @@ def _holidays_for_year(
     return MappingProxyType(dict(found.items()))
 
 
-def _normalize_week(
-    week: Mapping[int, Iterable[Interval]],
-) -> dict[int, tuple[Interval, ...]]:
-    normalized: dict[int, tuple[Interval, ...]] = {}
+def _normalize_week(week: Mapping[int, Iterable[Interval]]) -> Week:
+    normalized: Week = {}
     for weekday, intervals in week.items():
         if weekday not in range(7):
             raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), got {weekday!r}")
@@ -149,13 +152,14 @@ class OfficeCalendar:
             self.days_off = {_as_date(day): str(text) for day, text in days_off.items()}
         else:
             self.days_off = {_as_date(day): UNIT_DAY_OFF for day in days_off}
-        self.special_weeks: list[tuple[datetime.date, datetime.date, dict]] = []
+        self.special_weeks: list[tuple[datetime.date, datetime.date, Week]] = []
         for first, last, special in special_weeks:
             first, last = _as_date(first), _as_date(last)
             if first > last:
                 raise ValueError(f"special week range {first}..{last} is reversed")
             self.special_weeks.append((first, last, _normalize_week(special)))
         self.national_holidays = national_holidays
+        self._totals: _Totals | None = None
 
     def __repr__(self) -> str:
         return (
@@ -164,7 +168,7 @@ class OfficeCalendar:
             f"national_holidays={self.national_holidays}>"
         )
 
-    def _week_for(self, day: datetime.date) -> dict[int, tuple[Interval, ...]]:
+    def _week_for(self, day: datetime.date) -> Week:
         for first, last, special in reversed(self.special_weeks):
             if first <= day <= last:
                 return special
@@ -236,7 +240,9 @@ class OfficeCalendar:
             worked += self._clipped(last_day, start, end)
         return worked / datetime.timedelta(minutes=1)
 
-    def _clipped(self, day, start, end):
+    def _clipped(
+        self, day: datetime.date, start: datetime.datetime, end: datetime.datetime
+    ) -> datetime.timedelta:
         worked = datetime.timedelta()
         for open_at, close_at in self.intervals(day):
             lower = max(start, open_at.astimezone(_UTC))
@@ -245,12 +251,12 @@ class OfficeCalendar:
                 worked += upper - lower
         return worked
 
-    def _day_worked(self, day):
+    def _day_worked(self, day: datetime.date) -> datetime.timedelta:
         return sum(
             (close_at - open_at for open_at, close_at in self.intervals(day)), datetime.timedelta()
         )
 
-    def _worked_before(self, day):
+    def _worked_before(self, day: datetime.date) -> datetime.timedelta:
         """Worked time of every day from the running totals' first day up to `day` (excluded).
 
         The totals start at the earliest day asked for and grow in either direction as
@@ -258,11 +264,12 @@ class OfficeCalendar:
         is shared by the threads of a process (`activities.models.unit_calendar`): the totals
         are never changed in place, a longer list replaces them in one assignment."""
         key = (len(self.days_off), len(self.special_weeks), self.national_holidays)
-        memo = getattr(self, "_totals", None)
-        changed = memo is None or memo[0] != key
-        if changed:
-            memo = (key, day, [datetime.timedelta()])
-        _key, first, totals = memo
+        memo = self._totals
+        if memo is None or memo[0] != key:
+            changed, first, totals = True, day, [datetime.timedelta()]
+        else:
+            changed = False
+            _key, first, totals = memo
         if day < first:
             changed = True
             # Prepend the missing days: new totals for them, the old ones shifted.
@@ -316,6 +323,13 @@ class OfficeCalendar:
         intervals = self.intervals(_as_date(day))
         return intervals[-1][1] if intervals else None
 
+    def _closing(self, day: datetime.date) -> datetime.datetime:
+        """When office hours end on ``day``, which must be a working day."""
+        end = self.end_of_day(day)
+        if end is None:
+            raise ValueError(f"{day} is not a working day")
+        return end
+
     def add_office_minutes(self, start: datetime.datetime, minutes: float) -> datetime.datetime:
         """The moment ``minutes`` office minutes after ``start`` (in the calendar's tz)."""
         if start.tzinfo is None:
@@ -358,14 +372,14 @@ class OfficeCalendar:
         if worked == 0:
             for _ in range(days - 1):
                 day = self._next_working_day(day)
-            return self.end_of_day(day)
+            return self._closing(day)
         for _ in range(days):
             day = self._next_working_day(day)
         if worked >= self._length(day):  # a shorter day (Ramadan): its end
-            return self.end_of_day(day)
+            return self._closing(day)
         return self.add_office_minutes(self.intervals(day)[0][0], worked)
 
-    def due(self, start: datetime.datetime, standard) -> datetime.datetime:
+    def due(self, start: datetime.datetime, standard: durations.Standard) -> datetime.datetime:
         """When a step activated at ``start`` with ``standard`` (a ``durations.Standard``) is
         due: days count as working days of this calendar, minutes and hours as office time."""
         if standard.unit is durations.Unit.DAY:

@@ -5,8 +5,11 @@ A step is due at its activation plus its standard on the calendar of the run's u
 when office hours end on that date.
 """
 
+from __future__ import annotations
+
 import datetime
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 
@@ -19,11 +22,12 @@ from django.utils import timezone
 from django_tasks import task
 
 from activities.core import events
-from activities.models import Event, Notification, Role, Run, StepRun, Unit
+from activities.models import Event, Notification, Role, Run, Step, StepRun, Unit
 from activities.notifications import announcements, channels
+from activities.time.calendar import OfficeCalendar
 
 
-def deadline_moment(calendar, deadline):
+def deadline_moment(calendar: OfficeCalendar, deadline: datetime.date) -> datetime.datetime | None:
     """The end of office hours on `deadline` (a date), or of the last working day before it."""
     day = deadline
     for _ in range(366):
@@ -34,7 +38,13 @@ def deadline_moment(calendar, deadline):
     return None
 
 
-def due_time(calendar, activated_at, step, *, deadline=None):
+def due_time(
+    calendar: OfficeCalendar,
+    activated_at: datetime.datetime,
+    step: Step,
+    *,
+    deadline: datetime.date | None = None,
+) -> datetime.datetime:
     """When a round of `step` activated at `activated_at` is due."""
     if deadline is not None:
         moment = deadline_moment(calendar, deadline)
@@ -43,10 +53,10 @@ def due_time(calendar, activated_at, step, *, deadline=None):
     return calendar.due(activated_at, step.standard)
 
 
-def recompute_due_times(unit):
+def recompute_due_times(unit: Unit) -> int:
     """Due times of the unit's active steps again, after its calendar changed. Returns how
     many changed. A disposisi's batas waktu stays what the Kepala set."""
-    calendar = Unit.objects.calendars([unit.pk])[unit.pk]
+    calendar: OfficeCalendar = Unit.objects.calendars([unit.pk])[unit.pk]
     active = (
         StepRun.objects.filter(run__unit=unit, state=StepRun.State.ACTIVE, run__status="running")
         .select_related("step")
@@ -55,14 +65,14 @@ def recompute_due_times(unit):
     changed = 0
     for step_run in active:
         deadline = _ordering_deadline(step_run)
-        due_at = due_time(calendar, step_run.activated_at, step_run.step, deadline=deadline)
+        due_at = due_time(calendar, _activated_at(step_run), step_run.step, deadline=deadline)
         if due_at != step_run.due_at:
             StepRun.objects.filter(pk=step_run.pk).update(due_at=due_at)
             changed += 1
     return changed
 
 
-def _ordering_deadline(step_run):
+def _ordering_deadline(step_run: StepRun) -> datetime.date | None:
     """The batas waktu of the approval that activated `step_run`, if any."""
     previous = (
         StepRun.objects.filter(
@@ -76,6 +86,17 @@ def _ordering_deadline(step_run):
         .first()
     )
     return previous
+
+
+def _activated_at(step_run: StepRun) -> datetime.datetime:
+    # An active round has both times: the transition that activates it writes them together.
+    assert step_run.activated_at is not None
+    return step_run.activated_at
+
+
+def _due_at(step_run: StepRun) -> datetime.datetime:
+    assert step_run.due_at is not None
+    return step_run.due_at
 
 
 # The sweep ----------------------------------------------------------------------------------
@@ -100,24 +121,25 @@ class SweepResult:
     escalations: int = 0
     digests: int = 0
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
-def _superiors(step, level):
+def _superiors(step: Step, level: int) -> list[Role]:
     """The roles `level` steps up the reports_to chain from each of the step's roles."""
-    found = []
+    found: list[Role] = []
     for role in step.roles.all():
+        superior: Role | None = role
         for _ in range(level):
-            role = role.reports_to
-            if role is None:
+            if superior is None:
                 break
-        if role is not None and role not in found:
-            found.append(role)
+            superior = superior.reports_to
+        if superior is not None and superior not in found:
+            found.append(superior)
     return found
 
 
-def _chain_depth(step):
+def _chain_depth(step: Step) -> int:
     depth = 0
     for role in step.roles.all():
         length, seen = 0, {role.pk}
@@ -129,23 +151,24 @@ def _chain_depth(step):
     return depth
 
 
-def _target_stage(step_run, calendar, now):
-    elapsed = calendar.office_minutes(step_run.activated_at, now)
-    standard = calendar.office_minutes(step_run.activated_at, step_run.due_at)
-    if now < step_run.due_at:
+def _target_stage(step_run: StepRun, calendar: OfficeCalendar, now: datetime.datetime) -> int:
+    activated_at, due_at = _activated_at(step_run), _due_at(step_run)
+    elapsed = calendar.office_minutes(activated_at, now)
+    standard = calendar.office_minutes(activated_at, due_at)
+    if now < due_at:
         if elapsed >= standard * settings.SOPFLOW_REMINDER_PERCENT / 100:
             return Stage.REMINDED
         return Stage.NONE
     margin = settings.SOPFLOW_ESCALATION_MINUTES
-    late = calendar.office_minutes(step_run.due_at, now)
+    late = calendar.office_minutes(due_at, now)
     levels = min(int(late // margin) if margin > 0 else 0, _chain_depth(step_run.step))
     return Stage.DUE + levels
 
 
-def _send_stage(step_run, stage, now):
+def _send_stage(step_run: StepRun, stage: int, now: datetime.datetime) -> Event.Kind:
     """Write the Event and the notifications of one stage of one round."""
     run, step = step_run.run, step_run.step
-    context = {"step_run": step_run, "run": run, "step": step}
+    context: dict[str, object] = {"step_run": step_run, "run": run, "step": step}
     # The performers go to the step itself; a superior, who may not act on it, to the run.
     url = reverse("step_action", args=[run.pk, step.number])
     if stage < Stage.ESCALATED:
@@ -171,11 +194,11 @@ def _send_stage(step_run, stage, now):
         step_run=step_run,
         now=now,
     )
-    after = {
+    after: dict[str, object] = {
         "step": step.number,
         "round": step_run.round,
         "stage": int(stage),
-        "due_at": step_run.due_at.isoformat(),
+        "due_at": _due_at(step_run).isoformat(),
         "recipients": sorted(n.recipient.get_username() for n in sent),
     }
     if level is not None:
@@ -186,7 +209,9 @@ def _send_stage(step_run, stage, now):
     return event_kind
 
 
-def _claim_and_send(step_run, target, now, result):
+def _claim_and_send(
+    step_run: StepRun, target: int, now: datetime.datetime, result: SweepResult
+) -> None:
     """Move the round from its stage to `target` with a conditional UPDATE (one sweep wins a
     race) and send each stage crossed; a share reminder is skipped once the step is due."""
     current = step_run.alert_stage
@@ -208,7 +233,7 @@ def _claim_and_send(step_run, target, now, result):
                 result.escalations += 1
 
 
-def sweep(now=None):
+def sweep(now: datetime.datetime | None = None) -> SweepResult:
     """Reminders, escalations and the morning digest for every active step: idempotent, so a
     rerun (or a second scheduler) sends nothing new. Units outside their office hours (nights,
     weekends, holidays, their own days off) are left alone until their next office hour."""
@@ -233,7 +258,7 @@ def sweep(now=None):
         if not calendar.is_office_time(now):
             result.silent += 1
             continue
-        if now < step_run.due_at and step_run.alert_stage >= Stage.REMINDED:
+        if now < _due_at(step_run) and step_run.alert_stage >= Stage.REMINDED:
             continue  # reminded already; nothing more until it is due
         target = _target_stage(step_run, calendar, now)
         if target > step_run.alert_stage:
@@ -245,12 +270,14 @@ def sweep(now=None):
 # The morning digest -------------------------------------------------------------------------
 
 
-def _digest_time():
+def _digest_time() -> datetime.time:
     hour, minute = (int(part) for part in settings.SOPFLOW_DIGEST_TIME.split(":"))
     return datetime.time(hour, minute)
 
 
-def send_digests(active, calendars, now):
+def send_digests(
+    active: Sequence[StepRun], calendars: Mapping[int, OfficeCalendar], now: datetime.datetime
+) -> int:
     """One digest per user per working morning: their active steps, those due today and those
     overdue. Sent from SOPFLOW_DIGEST_TIME until that day's office hours end, on days that are
     working days of the steps' unit; never twice a day (its key is the date)."""
@@ -258,7 +285,7 @@ def send_digests(active, calendars, now):
     today = local.date()
     if local.time() < _digest_time():
         return 0
-    by_user = defaultdict(list)
+    by_user: defaultdict[int, list[StepRun]] = defaultdict(list)
     for step_run in active:
         calendar = calendars[step_run.run.unit_id]
         end = calendar.end_of_day(today)
@@ -272,7 +299,7 @@ def send_digests(active, calendars, now):
     members = Role.members.through.objects.filter(role_id__in=by_user).values_list(
         "role_id", "user_id"
     )
-    steps_of = defaultdict(dict)
+    steps_of: defaultdict[int, dict[int, StepRun]] = defaultdict(dict)
     for role_id, user_id in members:
         for step_run in by_user[role_id]:
             steps_of[user_id][step_run.pk] = step_run
@@ -284,15 +311,17 @@ def send_digests(active, calendars, now):
     users = get_user_model().objects.filter(pk__in=set(steps_of) - done, is_active=True)
     sent = 0
     for user in users.order_by("pk"):
-        step_runs = sorted(steps_of[user.pk].values(), key=lambda sr: (sr.due_at, sr.pk))
+        step_runs = sorted(steps_of[user.pk].values(), key=lambda sr: (_due_at(sr), sr.pk))
         context = {
             "user": user,
             "today": today,
-            "overdue": [sr for sr in step_runs if sr.due_at <= now],
+            "overdue": [sr for sr in step_runs if _due_at(sr) <= now],
             "due_today": [
-                sr for sr in step_runs if now < sr.due_at and timezone.localdate(sr.due_at) == today
+                sr
+                for sr in step_runs
+                if now < _due_at(sr) and timezone.localdate(_due_at(sr)) == today
             ],
-            "later": [sr for sr in step_runs if timezone.localdate(sr.due_at) > today],
+            "later": [sr for sr in step_runs if timezone.localdate(_due_at(sr)) > today],
             "site_url": settings.SITE_URL.rstrip("/"),
         }
         with transaction.atomic():
@@ -310,6 +339,6 @@ def send_digests(active, calendars, now):
 
 
 @task()
-def sweep_deadlines():
+def sweep_deadlines() -> dict[str, int]:
     """Reminders, escalations and the morning digest (`sweep`)."""
     return sweep().as_dict()
