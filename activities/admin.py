@@ -241,11 +241,7 @@ class StepFormSet(forms.BaseInlineFormSet):
             data = getattr(form, "cleaned_data", None) or {}
             if data.get("DELETE") or (not data and not form.errors):
                 continue
-            values = step_fields.from_form(data)
-            for name, form_name in self.FIELDS.items():
-                if form_name in form.errors:
-                    values[name] = None
-            specs.append(spec_of(values, index))
+            specs.append(spec_of(step_fields.from_form(data, form.errors), index))
         general = []
         for error in check_steps(self.instance.unit_id, specs):
             if error.row is None:
@@ -264,7 +260,7 @@ class StepInline(PlainTextAdmin, admin.StackedInline):
     ordering = ["number"]
     fk_name = "sop"
     fields = [
-        ("number", "kind", "action", "standard_text", "return_number"),
+        ("number", "kind", *step_fields.BEHAVIOUR_FORM_NAMES, "standard_text", "return_number"),
         "activity",
         "roles",
         ("requirements", "output", "remarks"),
@@ -292,7 +288,15 @@ class FrozenStepInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["number"]
-    fields = ["number", "kind", "action", "activity", "performers", "standard_text", "return_to"]
+    fields = [
+        "number",
+        "kind",
+        *step_fields.BEHAVIOUR_FORM_NAMES,
+        "activity",
+        "performers",
+        "standard_text",
+        "return_to",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -92,18 +92,11 @@ def check_table(unit, formset):
     """Every rule the table breaks, on its row's cell; returns the errors of no single row.
 
     Cells whose own field is already wrong (a kind not offered) are left to that message."""
-    specs, forms = [], []
+    specs = []
     for index, form in enumerate(formset.forms):
         data = getattr(form, "cleaned_data", None) or {}
-        if data.get("DELETE"):
-            continue
-        values = steps.from_form(data)
-        for name, form_name in steps.FORM_NAMES.items():
-            # A cell whose own field is wrong is left to that field's message.
-            if form_name in form.errors:
-                values[name] = None
-        specs.append(spec_of(values, index))
-        forms.append(form)
+        if not data.get("DELETE"):
+            specs.append(spec_of(steps.from_form(data, form.errors), index))
     general = []
     for error in check_steps(unit.pk, specs):
         if error.row is None:

@@ -75,7 +75,8 @@ class StepField:
     # Whether an SOP file's step must carry the key (its absence is reported, not defaulted).
     in_every_file: bool = False
     compared: bool = True
-    # "behaviour" fields are edited beside the symbol: what a run does at the step.
+    # The editor's cell: "behaviour" fields (what a run does at the step) sit beside the
+    # symbol, whatever their number.
     group: str = "text"
 
     def __post_init__(self) -> None:
@@ -180,7 +181,6 @@ class ChoiceField(StepField):
     """A choice of the model's; a value it does not offer is the step-table rules' to report."""
 
     choices: tuple[tuple[str, Promise], ...] = ()
-    group: str = "behaviour"
 
     def show(self, value: Any) -> str:
         return str(dict(self.choices).get(value, value))
@@ -358,13 +358,18 @@ FIELDS: tuple[StepField, ...] = (
     ),
     RolesField("roles", gettext_lazy("Pelaksana")),
     ChoiceField(
-        "kind", gettext_lazy("Simbol"), default=Step.Kind.PROCESS, choices=tuple(Step.Kind.choices)
+        "kind",
+        gettext_lazy("Simbol"),
+        default=Step.Kind.PROCESS,
+        choices=tuple(Step.Kind.choices),
+        group="symbol",
     ),
     ChoiceField(
         "action",
         gettext_lazy("Tindakan"),
         derive=_default_action,
         choices=tuple(Step.Action.choices),
+        group="behaviour",
     ),
     StepField("requirements", gettext_lazy("Kelengkapan")),
     StandardField(
@@ -506,9 +511,7 @@ def changed_fields(before: StepValues, after: StepValues) -> list[str]:
 # The editor -------------------------------------------------------------------------------
 
 FORM_NAMES: dict[str, str] = {f.name: f.form_name for f in FIELDS}
-BEHAVIOUR_FORM_NAMES: tuple[str, ...] = tuple(
-    f.form_name for f in FIELDS if f.group == "behaviour" and f.name != "kind"
-)
+BEHAVIOUR_FORM_NAMES: tuple[str, ...] = tuple(f.form_name for f in FIELDS if f.group == "behaviour")
 
 
 def form_fields() -> dict[str, forms.Field]:
@@ -520,11 +523,13 @@ def initial(values: StepValues) -> dict[str, Any]:
     return {f.form_name: f.to_form(values[f.name], values) for f in FIELDS}
 
 
-def from_form(data: Mapping[str, Any]) -> StepValues:
-    """The values of a valid row form (or the cells of one that are valid)."""
+def from_form(data: Mapping[str, Any], errors: Iterable[str] = ()) -> StepValues:
+    """The values of a row form's cleaned data; a field named in `errors` (a cell the form has
+    already refused) is None, so the step-table rules leave that cell to the form's message."""
+    errors = set(errors)
     values: StepValues = {}
     for f in FIELDS:
-        values[f.name] = f.from_form(data, values)
+        values[f.name] = None if f.form_name in errors else f.from_form(data, values)
     return values
 
 
