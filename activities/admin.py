@@ -10,7 +10,8 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from activities.authoring import lifecycle
-from activities.authoring.definitions import StepSpec, check_steps
+from activities.authoring import steps as step_fields
+from activities.authoring.definitions import check_steps, spec_of
 from activities.core import policy
 from activities.core.errors import WorkflowError
 from activities.models import (
@@ -196,20 +197,14 @@ class StepInlineForm(forms.ModelForm):
         label=_("kembali ke langkah"),
         required=False,
         min_value=1,
-        help_text=_("Untuk langkah keputusan: nomor langkah yang diulang bila dikembalikan."),
+        help_text=_("Untuk langkah persetujuan: nomor langkah yang diulang bila dikembalikan."),
     )
 
     class Meta:
         model = Step
+        # The step's declared fields that live in its own row (the return target is a number).
         fields = [
-            "number",
-            "activity",
-            "kind",
-            "roles",
-            "requirements",
-            "standard_text",
-            "output",
-            "remarks",
+            f.attribute for f in step_fields.FIELDS if not isinstance(f, step_fields.ReturnField)
         ]
         widgets = {
             "activity": forms.Textarea(attrs={"rows": 2, "cols": 40}),
@@ -220,8 +215,14 @@ class StepInlineForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["action"] = step_fields.BY_NAME["action"].form_field()
         if self.instance.pk and self.instance.return_to_id:
             self.fields["return_number"].initial = self.instance.return_to.number
+
+    def clean(self):
+        data = super().clean()
+        data["action"] = step_fields.BY_NAME["action"].from_form(data, data)
+        return data
 
 
 class StepFormSet(forms.BaseInlineFormSet):
@@ -231,13 +232,7 @@ class StepFormSet(forms.BaseInlineFormSet):
     table (a waktu that does not parse) is still wrong.
     """
 
-    FIELDS = {
-        "number": "number",
-        "kind": "kind",
-        "roles": "roles",
-        "standard": "standard_text",
-        "return_to": "return_number",
-    }
+    FIELDS = step_fields.FORM_NAMES
 
     def clean(self):
         super().clean()
@@ -246,16 +241,7 @@ class StepFormSet(forms.BaseInlineFormSet):
             data = getattr(form, "cleaned_data", None) or {}
             if data.get("DELETE") or (not data and not form.errors):
                 continue
-            roles = None if "roles" in form.errors else data.get("roles", [])
-            specs.append(
-                StepSpec(
-                    number=data.get("number"),
-                    kind=data.get("kind"),
-                    role_unit_ids=None if roles is None else tuple(r.unit_id for r in roles),
-                    return_to=data.get("return_number"),
-                    row=index,
-                )
-            )
+            specs.append(spec_of(step_fields.from_form(data, form.errors), index))
         general = []
         for error in check_steps(self.instance.unit_id, specs):
             if error.row is None:
@@ -274,7 +260,7 @@ class StepInline(PlainTextAdmin, admin.StackedInline):
     ordering = ["number"]
     fk_name = "sop"
     fields = [
-        ("number", "kind", "standard_text", "return_number"),
+        ("number", "kind", *step_fields.BEHAVIOUR_FORM_NAMES, "standard_text", "return_number"),
         "activity",
         "roles",
         ("requirements", "output", "remarks"),
@@ -302,7 +288,15 @@ class FrozenStepInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ["number"]
-    fields = ["number", "kind", "activity", "performers", "standard_text", "return_to"]
+    fields = [
+        "number",
+        "kind",
+        *step_fields.BEHAVIOUR_FORM_NAMES,
+        "activity",
+        "performers",
+        "standard_text",
+        "return_to",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -119,7 +119,7 @@ def test_a_draft_with_review_notes_or_broken_rules_is_not_submitted(client_for, 
     assert "ditandai untuk diperiksa" in response.content.decode()
     draft.review_notes.all().delete()
     step = draft.steps.get(number=3)
-    step.kind, step.return_to = "decision", None
+    step.kind, step.action, step.return_to = "decision", "approval", None
     step.save()
     response = client_for("kasubag_tu").post(f"/sop/{draft.pk}/ajukan/", follow=True)
     assert "tujuan pengembalian" in response.content.decode()

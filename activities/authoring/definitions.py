@@ -12,9 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from activities.authoring import steps
+from activities.authoring.steps import standard_error
 from activities.core.policy import ROLE_FLAGS
-from activities.models import Role, Sop, SopItem, Step, Unit, duration_error_message
-from activities.time import durations
+from activities.models import Role, Sop, SopItem, Step, Unit
+
+__all__ = ["standard_error"]
 
 
 @dataclass(frozen=True)
@@ -27,18 +30,48 @@ class StepSpec:
     """
 
     number: int | None
-    kind: str
-    role_unit_ids: tuple
+    kind: str | None
+    role_unit_ids: tuple | None
     return_to: int | None
     standard: str | None = None
     row: object = None
+    # What a run does at the step; None: what the symbol has always meant (a decision approves).
+    action: str | None = None
+
+    @property
+    def approves(self) -> bool:
+        action = Step.default_action(self.kind) if self.action is None else self.action
+        return action == Step.Action.APPROVAL
+
+
+def spec_of(values: steps.StepValues, row: object = None) -> StepSpec:
+    """The rules' view of one step's declared values."""
+    roles = values["roles"]
+    return StepSpec(
+        number=values["number"],
+        kind=values["kind"],
+        role_unit_ids=None if roles is None else tuple(role.unit_id for role in roles),
+        return_to=values["return_to"],
+        standard=values["standard"],
+        row=row,
+        action=values["action"],
+    )
+
+
+def saved_specs(sop: Sop) -> list[StepSpec]:
+    """The specs of an SOP's saved steps, each with its step as its row."""
+    saved = steps.saved_steps(sop)
+    return [
+        spec_of(values, step)
+        for step, values in zip(saved, steps.values_of_steps(saved), strict=True)
+    ]
 
 
 @dataclass(frozen=True)
 class RuleError:
     """One broken rule: its message and, when it is about one cell, that row and field.
 
-    Fields are the step's: "number", "kind", "roles", "standard", "return_to"."""
+    Fields are the step's, as `steps.FIELDS` names them ("number", "kind", "roles", ...)."""
 
     message: str
     row: object = None
@@ -87,8 +120,8 @@ def check_steps(unit_id, specs):
     """Every rule the step table breaks, as `RuleError`s; an empty list means it is sound.
 
     The rules: at least one step; numbers 1…n, each once; exactly one Mulai, at number 1, and
-    one Selesai, the last; every step has a pelaksana, all from the SOP's unit; a decision
-    returns to an earlier step and only a decision has a return target; waktu parses.
+    one Selesai, the last; every step has a pelaksana, all from the SOP's unit; an approval
+    returns to an earlier step and only an approval has a return target; waktu parses.
     """
     if not specs:
         return [RuleError(_("SOP harus memiliki paling sedikit satu langkah."))]
@@ -135,7 +168,16 @@ def check_steps(unit_id, specs):
                     "roles",
                 )
             )
-        if spec.kind == Step.Kind.DECISION:
+        if spec.action is not None and spec.action not in Step.Action.values:
+            errors.append(
+                RuleError(
+                    _("Langkah %(n)s: tindakan “%(action)s” tidak dikenal.")
+                    % {"n": n, "action": spec.action},
+                    spec.row,
+                    "action",
+                )
+            )
+        elif spec.approves:
             if spec.return_to is None:
                 errors.append(
                     RuleError(
@@ -179,15 +221,6 @@ def check_steps(unit_id, specs):
     return errors
 
 
-def standard_error(text):
-    """The Indonesian message for a waktu that does not parse, or "" when it does."""
-    try:
-        durations.parse(text)
-    except durations.DurationError as error:
-        return str(duration_error_message(error))
-    return ""
-
-
 class SopFileError(Exception):
     """An SOP file that cannot be loaded; the message says where and why."""
 
@@ -220,40 +253,21 @@ def sop_file_fields():
     return [f.name for f in Sop._meta.concrete_fields if f.name not in SOP_FILE_EXCLUDED]
 
 
-def _step_specs(unit, roles, steps_data):
-    """(specs, errors) of the file's steps: every problem of every step, not just the first."""
-    errors, specs = [], []
+def _step_values(
+    unit: Unit, roles: dict[str, Role], steps_data: list
+) -> tuple[list[steps.StepValues], list[str]]:
+    """(values, errors) of the file's steps: every problem of every step, not just the first."""
+    errors, rows, specs = [], [], []
     for index, step_data in enumerate(steps_data, start=1):
         if not isinstance(step_data, dict):
             errors.append(_("langkah ke-%(n)s harus berupa objek JSON.") % {"n": index})
             continue
-        number = step_data.get("number")
-        if not isinstance(number, int) or isinstance(number, bool):
-            errors.append(
-                _("%(where)s: “%(key)s” wajib diisi.")
-                % {"where": _("langkah ke-%(n)s") % {"n": index}, "key": "number"}
-            )
-            number = None
-        names = step_data.get("roles", [])
-        unknown = [name for name in names if name not in roles]
-        if unknown:
-            errors.append(
-                _("Langkah %(n)s: pelaksana %(roles)s tidak ada di daftar jabatan.")
-                % {"n": number, "roles": ", ".join(map(str, unknown))}
-            )
-        return_to = step_data.get("return_to")
-        specs.append(
-            StepSpec(
-                number=number,
-                kind=step_data.get("kind", Step.Kind.PROCESS),
-                role_unit_ids=tuple(unit.pk for name in names if name in roles),
-                return_to=return_to if isinstance(return_to, int) else None,
-                standard=str(step_data.get("standard") or ""),
-                row=index,
-            )
-        )
+        values, problems = steps.loaded(step_data, roles, steps.step_where(index, step_data))
+        errors += problems
+        rows.append(values)
+        specs.append(spec_of(values, index))
     errors += [str(error) for error in check_steps(unit.pk, specs)]
-    return specs, errors
+    return rows, errors
 
 
 @transaction.atomic
@@ -339,7 +353,7 @@ def load_sop(data, *, unit=None, as_draft=False):
     steps_data = _require(data, "steps", "SOP")
     if not isinstance(steps_data, list):
         raise SopFileError(_("“steps” harus berupa daftar langkah."))
-    _specs, errors = _step_specs(unit, roles, steps_data)
+    rows, errors = _step_values(unit, roles, steps_data)
     sections = data.get("sections", {})
     if not isinstance(sections, dict):
         errors.append(_("“sections” harus berupa objek JSON."))
@@ -360,25 +374,7 @@ def load_sop(data, *, unit=None, as_draft=False):
             SopItem(sop=sop, section=section, position=position, text=str(text))
             for position, text in enumerate(lines, start=1)
         )
-    by_number = {}
-    for step_data in steps_data:
-        step = Step.objects.create(
-            sop=sop,
-            number=step_data["number"],
-            activity=step_data.get("activity", ""),
-            kind=step_data.get("kind", Step.Kind.PROCESS),
-            requirements=step_data.get("requirements", ""),
-            standard_text=step_data["standard"],
-            output=step_data.get("output", ""),
-            remarks=step_data.get("remarks", ""),
-        )
-        step.roles.set([roles[name] for name in step_data.get("roles", [])])
-        by_number[step.number] = step
-    for step_data in steps_data:
-        if step_data.get("return_to"):
-            step = by_number[step_data["number"]]
-            step.return_to = by_number[step_data["return_to"]]
-            step.save(update_fields=["return_to"])
+    steps.write_steps(sop, rows)
     return sop, True
 
 
@@ -390,9 +386,8 @@ def export_sop(sop):
 
     The result is what `load_sop` reads, so another installation can import it.
     """
-    steps = sorted(sop.steps.all(), key=lambda step: step.number)
-    numbers = {step.pk: step.number for step in steps}
-    used = {role.pk for step in steps for role in step.roles.all()}
+    saved = sorted(sop.steps.all(), key=lambda step: step.number)
+    used = {role.pk for step in saved for role in step.roles.all()}
     roles = [role for role in sop.unit.roles.all() if role.pk in used]
     # The emblem is an uploaded file, not data a JSON file carries.
     unit_fields = [
@@ -410,22 +405,5 @@ def export_sop(sop):
         "roles": [{"name": role.name, "kind": role.kind} for role in roles],
         "sop": {name: getattr(sop, name) for name in sop_file_fields()},
         "sections": sections,
-        "steps": [
-            {
-                "number": step.number,
-                "roles": [role.name for role in sorted(step.roles.all(), key=_column_order)],
-                "kind": step.kind,
-                "activity": step.activity,
-                "requirements": step.requirements,
-                "standard": step.standard_text,
-                "output": step.output,
-                "remarks": step.remarks,
-                **({"return_to": numbers[step.return_to_id]} if step.return_to_id else {}),
-            }
-            for step in steps
-        ],
+        "steps": [steps.exported(values) for values in steps.values_of_steps(saved)],
     }
-
-
-def _column_order(role):
-    return (role.position, role.name)

@@ -9,40 +9,19 @@ same `sopdoc` layout the SOP page and the PDF use. `save_draft` writes it all in
 transaction and clears the review notes of the cells that were changed or confirmed.
 """
 
-from dataclasses import dataclass, field
-
+from django import forms
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from activities.authoring import sopdoc
-from activities.authoring.definitions import StepSpec, check_steps
+from activities.authoring import sopdoc, steps
+from activities.authoring.definitions import check_steps, spec_of
 from activities.authoring.forms import IDENTITY_FIELDS, SECTION_FIELDS
 from activities.core.errors import Stale
 from activities.models import ReviewNote, Sop, SopItem, Step
 from activities.time import durations
 
-# Formset field of each rule field, and the review-note field of each formset field.
-FORM_FIELDS = {
-    "number": "number",
-    "kind": "kind",
-    "roles": "roles",
-    "standard": "standard_text",
-    "return_to": "return_number",
-}
-NOTE_FIELDS = {value: key for key, value in FORM_FIELDS.items()}
-ROW_FIELDS = (
-    "id",
-    "number",
-    "activity",
-    "roles",
-    "kind",
-    "return_number",
-    "requirements",
-    "standard_text",
-    "output",
-    "remarks",
-)
+ROW_FIELDS = ("id", *steps.FORM_NAMES.values())
 
 
 class DraftChanged(Stale):
@@ -51,35 +30,24 @@ class DraftChanged(Stale):
 
 def initial_rows(sop):
     """Formset initial data of the SOP's steps; a new SOP starts with a Mulai and a Selesai."""
-    steps = sorted(sop.steps.all(), key=lambda step: step.number)
-    if not steps:
+    saved = sorted(sop.steps.all(), key=lambda step: step.number)
+    if not saved:
         return [
             {"number": 1, "kind": Step.Kind.START, "roles": []},
             {"number": 2, "kind": Step.Kind.END, "roles": []},
         ]
-    numbers = {step.pk: step.number for step in steps}
     return [
-        {
-            "id": step.pk,
-            "number": step.number,
-            "activity": step.activity,
-            "roles": [role.pk for role in step.roles.all()],
-            "kind": step.kind,
-            "return_number": numbers.get(step.return_to_id),
-            "requirements": step.requirements,
-            "standard_text": step.standard_text,
-            "output": step.output,
-            "remarks": step.remarks,
-        }
-        for step in steps
+        {"id": step.pk, **steps.initial(values)}
+        for step, values in zip(saved, steps.values_of_steps(saved), strict=True)
     ]
 
 
-def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
+_int = steps.as_int
+
+
+def behaviour_fields(form: forms.Form) -> list[forms.BoundField]:
+    """The row's fields that say what a run does at the step, shown beside the symbol."""
+    return [form[name] for name in steps.BEHAVIOUR_FORM_NAMES]
 
 
 def raw_rows(formset):
@@ -124,30 +92,17 @@ def check_table(unit, formset):
     """Every rule the table breaks, on its row's cell; returns the errors of no single row.
 
     Cells whose own field is already wrong (a kind not offered) are left to that message."""
-    specs, forms = [], []
+    specs = []
     for index, form in enumerate(formset.forms):
         data = getattr(form, "cleaned_data", None) or {}
-        if data.get("DELETE"):
-            continue
-        specs.append(
-            StepSpec(
-                number=data.get("number"),
-                kind=None if "kind" in form.errors else data.get("kind"),
-                role_unit_ids=None
-                if "roles" in form.errors
-                else tuple(role.unit_id for role in data.get("roles", [])),
-                return_to=data.get("return_number"),
-                standard=None if "standard_text" in form.errors else data.get("standard_text", ""),
-                row=index,
-            )
-        )
-        forms.append(form)
+        if not data.get("DELETE"):
+            specs.append(spec_of(steps.from_form(data, form.errors), index))
     general = []
     for error in check_steps(unit.pk, specs):
         if error.row is None:
             general.append(error.message)
         else:
-            formset.forms[error.row].add_error(FORM_FIELDS[error.field], error.message)
+            formset.forms[error.row].add_error(steps.FORM_NAMES[error.field], error.message)
     return general
 
 
@@ -159,27 +114,22 @@ class _Roles(list):
         return self
 
 
-@dataclass
 class PreviewStep:
     """What `sopdoc.build` reads of a step, from input that is not saved (and may be wrong)."""
 
-    pk: int
-    number: int
-    kind: str
-    activity: str
-    requirements: str
-    output: str
-    remarks: str
-    standard_text: str
-    roles: _Roles = field(default_factory=_Roles)
-    return_to_id: int | None = None
+    def __init__(self, pk: int, values: steps.StepValues) -> None:
+        self.pk = pk
+        self.values = values
+        steps.assign(self, values)
+        self.roles = _Roles(values["roles"])
+        self.return_to_id: int | None = None
 
     @property
-    def standard_display(self):
+    def standard_display(self) -> str:
         return " ".join(self.standard_text.split())
 
     @property
-    def standard(self):
+    def standard(self) -> durations.Standard | None:
         try:
             return durations.parse(self.standard_text)
         except durations.DurationError:
@@ -189,26 +139,15 @@ class PreviewStep:
 def preview(sop, identity_data, rows, roles):
     """(document, sop-like object) of the matrix as the input stands, for `reports/_sop_*`."""
     by_pk = {role.pk: role for role in roles}
-    kinds = set(Step.Kind.values)
-    steps = []
+    shown_steps = []
     live = [row for row in rows if not row.get("DELETE")]
     for position, row in enumerate(live, start=1):
-        steps.append(
-            PreviewStep(
-                pk=-position,
-                number=_int(row.get("number")) or position,
-                kind=row.get("kind") if row.get("kind") in kinds else Step.Kind.PROCESS,
-                activity=str(row.get("activity") or ""),
-                requirements=str(row.get("requirements") or ""),
-                output=str(row.get("output") or ""),
-                remarks=str(row.get("remarks") or ""),
-                standard_text=str(row.get("standard_text") or ""),
-                roles=_Roles(by_pk[pk] for pk in row.get("roles", []) if pk in by_pk),
-            )
-        )
-    by_number = {step.number: step for step in steps}
-    for step, row in zip(steps, live, strict=True):
-        target = by_number.get(_int(row.get("return_number")))
+        values = steps.from_raw(row, by_pk)
+        values["number"] = values["number"] or position
+        shown_steps.append(PreviewStep(-position, values))
+    by_number = {step.number: step for step in shown_steps}
+    for step in shown_steps:
+        target = by_number.get(step.values["return_to"])
         step.return_to_id = target.pk if target else None
     shown = Sop(unit=sop.unit, version=sop.version, status=sop.status)
     for name in IDENTITY_FIELDS:
@@ -222,7 +161,7 @@ def preview(sop, identity_data, rows, roles):
     shown.standard_total_display = lambda steps=None: durations.format_total(
         *durations.total(s.standard for s in (steps or []) if s.standard is not None)
     )
-    return sopdoc.build(shown, steps), shown
+    return sopdoc.build(shown, shown_steps), shown
 
 
 def identity_values(sop, identity_form):
@@ -235,20 +174,6 @@ def identity_values(sop, identity_form):
 
 
 # Saving ---------------------------------------------------------------------------------------
-
-
-def _step_values(step):
-    return {
-        "number": step.number,
-        "kind": step.kind,
-        "roles": sorted(role.pk for role in step.roles.all()),
-        "standard_text": step.standard_text,
-        "return_number": step.return_to.number if step.return_to_id else None,
-        "activity": step.activity,
-        "requirements": step.requirements,
-        "output": step.output,
-        "remarks": step.remarks,
-    }
 
 
 @transaction.atomic
@@ -273,47 +198,27 @@ def save_draft(sop, identity_form, formset, confirmed_notes=()):
         for position, text in enumerate(lines, start=1)
     )
 
-    old = {
-        step.pk: step for step in sop.steps.select_related("return_to").prefetch_related("roles")
-    }
-    before = {pk: _step_values(step) for pk, step in old.items()}
+    old = {step.pk: step for step in steps.saved_steps(sop)}
+    before = dict(zip(old, steps.values_of_steps(old.values()), strict=True))
     # Numbers and return targets are rewritten below; park them so no constraint trips midway.
     sop.steps.update(return_to=None, number=F("number") + 1000)
-    kept, rows = {}, []
-    for form in formset.forms:
-        data = form.cleaned_data
-        if not data or data.get("DELETE"):
-            continue
-        step = old.get(data.get("id")) or Step(sop=sop)
-        step.number = data["number"]
-        step.activity = data["activity"]
-        step.kind = data["kind"]
-        step.requirements = data["requirements"]
-        step.standard_text = data["standard_text"]
-        step.output = data["output"]
-        step.remarks = data["remarks"]
-        step.return_to = None
-        step.save()
-        step.roles.set(data["roles"])
-        kept[step.number] = step
-        rows.append((step, data))
-    Step.objects.filter(sop=sop).exclude(pk__in=[step.pk for step in kept.values()]).delete()
-    for step, data in rows:
-        target = kept.get(data.get("return_number"))
-        if target is not None:
-            step.return_to = target
-            step.save(update_fields=["return_to"])
+    kept = [form.cleaned_data for form in formset.forms]
+    kept = [data for data in kept if data and not data.get("DELETE")]
+    rows = [steps.from_form(data) for data in kept]
+    existing = {index: old[data["id"]] for index, data in enumerate(kept) if data.get("id") in old}
+    written = steps.write_steps(sop, rows, existing)
+    Step.objects.filter(sop=sop).exclude(pk__in=[step.pk for step in written.values()]).delete()
 
     stale = []
-    for step, data in rows:
+    for data, values in zip(kept, rows, strict=True):
+        step = written[values["number"]]
         was = before.get(step.pk)
         if was is None:
             continue
-        now = dict(data, roles=sorted(role.pk for role in data["roles"]))
         if data.get("reviewed"):
             stale.append(ReviewNote.objects.filter(step=step))
             continue
-        changed = [NOTE_FIELDS.get(name, name) for name in was if was[name] != now.get(name)]
+        changed = steps.changed_fields(was, values)
         stale.append(ReviewNote.objects.filter(step=step, field__in=changed))
     changed_identity = [
         name for name in IDENTITY_FIELDS if before_fields[name] != getattr(sop, name)

@@ -3,8 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from activities.authoring import importers
-from activities.models import Role, Sop, SopItem, Step
+from activities.authoring import importers, steps
+from activities.models import Role, Sop, SopItem
 from activities.text import PlainTextMixin
 
 
@@ -115,64 +115,14 @@ class SopIdentityForm(PlainTextMixin, forms.ModelForm):
         }
 
 
-class RoleChoices(forms.ModelMultipleChoiceField):
-    widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
-
-    def label_from_instance(self, role):
-        return role.name
+# The row's fields are the step's declared fields (`steps.FIELDS`), in declaration order.
+StepFields = type("StepFields", (forms.Form,), steps.form_fields())
 
 
-class StepRowForm(PlainTextMixin, forms.Form):
+class StepRowForm(PlainTextMixin, StepFields):
     """One row of the step table. Its rules (with the other rows) are `check_steps`'."""
 
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    number = forms.IntegerField(
-        label=_("No"),
-        min_value=1,
-        max_value=999,
-        widget=forms.NumberInput(attrs={"class": "form-control form-control-sm sop-no"}),
-    )
-    activity = forms.CharField(
-        label=_("Aktivitas"),
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
-        error_messages={"required": _("Aktivitas wajib diisi.")},
-    )
-    roles = RoleChoices(label=_("Pelaksana"), queryset=Role.objects.none(), required=False)
-    kind = forms.ChoiceField(
-        label=_("Simbol"),
-        choices=Step.Kind.choices,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
-    )
-    return_number = forms.IntegerField(
-        label=_("Kembali ke"),
-        required=False,
-        min_value=1,
-        max_value=999,
-        widget=forms.NumberInput(attrs={"class": "form-control form-control-sm sop-no"}),
-    )
-    requirements = forms.CharField(
-        label=_("Kelengkapan"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
-    )
-    standard_text = forms.CharField(
-        label=_("Waktu"),
-        required=False,
-        max_length=40,
-        widget=forms.TextInput(
-            attrs={"class": "form-control form-control-sm", "placeholder": "15 menit"}
-        ),
-    )
-    output = forms.CharField(
-        label=_("Output"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
-    )
-    remarks = forms.CharField(
-        label=_("Keterangan"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-sm"}),
-    )
     reviewed = forms.BooleanField(label=_("Sudah diperiksa"), required=False)
 
     def __init__(self, *args, roles, **kwargs):

@@ -9,16 +9,19 @@ change and records an `Event`. The admin's actions and the SOP editor only call 
 the unit's pimpinan approves it (`pengesahan.approve`, which checks "approve_sops" instead).
 """
 
+from collections.abc import Mapping
+
 from django.db import OperationalError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 from simple_history.utils import bulk_create_with_history
 
-from activities.authoring.definitions import StepSpec, check_steps
+from activities.authoring import steps
+from activities.authoring.definitions import RuleError, check_steps, saved_specs
 from activities.core import events, locking, policy
 from activities.core.errors import Forbidden, Invalid, NotFound
-from activities.models import Event, Sop, SopItem, Step
+from activities.models import Event, Role, Sop, SopItem, Step
 
 
 def _maintainer(user, sop):
@@ -42,19 +45,9 @@ def lock_family(sop):
     return locked
 
 
-def step_table_errors(sop):
-    """The step-table rules an SOP version breaks, as messages (empty when it is sound)."""
-    steps = sop.steps.prefetch_related("roles").select_related("return_to")
-    specs = [
-        StepSpec(
-            number=step.number,
-            kind=step.kind,
-            role_unit_ids=tuple(role.unit_id for role in step.roles.all()),
-            return_to=step.return_to.number if step.return_to_id else None,
-        )
-        for step in steps
-    ]
-    return check_steps(sop.unit_id, specs)
+def step_table_errors(sop: Sop) -> list[RuleError]:
+    """The step-table rules an SOP version breaks (empty when it is sound)."""
+    return check_steps(sop.unit_id, saved_specs(sop))
 
 
 @transaction.atomic
@@ -133,8 +126,11 @@ def _set_status(sop, status, kind, actor, now, **fields):
     )
 
 
-def copy_contents(source, target, *, roles=None):
-    """Copy the identity sections and the step table of SOP `source` into the new SOP `target`.
+def copy_contents(
+    source: Sop, target: Sop, *, roles: Mapping[int, Role] | None = None
+) -> dict[int, Step]:
+    """Copy the identity sections and the step table of SOP `source` into the new SOP `target`;
+    returns {source step id: its copy}.
 
     `roles` maps a role's id to the role the copy names instead (another unit's copy of the
     SOP); by default the copy names the same roles.
@@ -146,26 +142,12 @@ def copy_contents(source, target, *, roles=None):
         ],
         SopItem,
     )
-    copies = {}
-    old_steps = list(source.steps.prefetch_related("roles").order_by("number"))
-    for step in old_steps:
-        copy = Step.objects.create(
-            sop=target,
-            number=step.number,
-            activity=step.activity,
-            kind=step.kind,
-            requirements=step.requirements,
-            standard_text=step.standard_text,
-            output=step.output,
-            remarks=step.remarks,
-        )
-        copy.roles.set([roles[role.pk] if roles else role for role in step.roles.all()])
-        copies[step.pk] = copy
-    for step in old_steps:
-        if step.return_to_id:
-            copies[step.pk].return_to = copies[step.return_to_id]
-            copies[step.pk].save(update_fields=["return_to"])
-    return copies
+    old_steps = steps.saved_steps(source)
+    copies = steps.write_steps(
+        target,
+        (steps.copied_values(values, roles) for values in steps.values_of_steps(old_steps)),
+    )
+    return {step.pk: copies[step.number] for step in old_steps}
 
 
 @transaction.atomic

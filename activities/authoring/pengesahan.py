@@ -20,12 +20,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from activities.authoring import lifecycle
-from activities.authoring.definitions import StepSpec, check_steps
+from activities.authoring import lifecycle, steps
+from activities.authoring.definitions import check_steps, saved_specs
 from activities.authoring.forms import IDENTITY_FIELDS
 from activities.core import policy
 from activities.core.errors import Forbidden, Invalid, Stale
-from activities.models import Sop, SopAct, SopItem
+from activities.models import Sop, SopAct, SopItem, Step
 
 
 def pending_for(user):
@@ -39,18 +39,7 @@ def blockers(sop):
     notes = sop.review_notes.count()
     if notes:
         problems.append(_("%(n)s isian masih ditandai untuk diperiksa di editor.") % {"n": notes})
-    steps = list(sop.steps.prefetch_related("roles").select_related("return_to"))
-    specs = [
-        StepSpec(
-            number=step.number,
-            kind=step.kind,
-            role_unit_ids=tuple(role.unit_id for role in step.roles.all()),
-            return_to=step.return_to.number if step.return_to_id else None,
-            standard=step.standard_text,
-        )
-        for step in steps
-    ]
-    problems += [error.message for error in check_steps(sop.unit_id, specs)]
+    problems += [error.message for error in check_steps(sop.unit_id, saved_specs(sop))]
     return problems
 
 
@@ -148,17 +137,6 @@ def approve(sop, user, *, now=None):
 
 # The diff -------------------------------------------------------------------------------------
 
-STEP_FIELDS = (
-    ("activity", "Aktivitas"),
-    ("roles", "Pelaksana"),
-    ("kind", "Simbol"),
-    ("requirements", "Kelengkapan"),
-    ("standard", "Waktu"),
-    ("output", "Output"),
-    ("remarks", "Keterangan"),
-    ("return_to", "Kembali ke langkah"),
-)
-
 
 @dataclass
 class Change:
@@ -188,21 +166,10 @@ class Diff:
         return not (self.fields or self.sections or self.steps)
 
 
-def _step_values(step):
-    return {
-        "activity": step.activity,
-        "roles": ", ".join(role.name for role in step.roles.all()),
-        "kind": step.get_kind_display(),
-        "requirements": step.requirements,
-        "standard": step.standard_display,
-        "output": step.output,
-        "remarks": step.remarks,
-        "return_to": str(step.return_to.number) if step.return_to_id else "",
-    }
-
-
-def _steps(sop):
-    return list(sop.steps.prefetch_related("roles").select_related("return_to").order_by("number"))
+def _steps(sop: Sop) -> list[tuple[Step, dict[str, str]]]:
+    """The SOP's steps, each with its declared fields as the diff shows them."""
+    saved = steps.saved_steps(sop)
+    return list(zip(saved, map(steps.diff_values, steps.values_of_steps(saved)), strict=True))
 
 
 def diff(sop):
@@ -226,25 +193,25 @@ def diff(sop):
             sections.append(Change(str(label), "\n".join(before), "\n".join(after)))
     old, new = (_steps(base) if base else []), _steps(sop)
     matcher = difflib.SequenceMatcher(
-        a=[" ".join(s.activity.split()).lower() for s in old],
-        b=[" ".join(s.activity.split()).lower() for s in new],
+        a=[" ".join(s.activity.split()).lower() for s, _values in old],
+        b=[" ".join(s.activity.split()).lower() for s, _values in new],
         autojunk=False,
     )
-    steps = []
+    labels = steps.diff_labels()
+    changed = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
-            for before, after in zip(old[i1:i2], new[j1:j2], strict=True):
-                a, b = _step_values(before), _step_values(after)
+            for (before, a), (after, b) in zip(old[i1:i2], new[j1:j2], strict=True):
                 changes = [
-                    Change(label, a[key], b[key]) for key, label in STEP_FIELDS if a[key] != b[key]
+                    Change(label, a[key], b[key]) for key, label in labels if a[key] != b[key]
                 ]
                 if changes or before.number != after.number and tag != "equal":
-                    steps.append(
+                    changed.append(
                         StepDiff("changed", before.number, after.number, after.activity, changes)
                     )
             continue
-        for before in old[i1:i2]:
-            steps.append(StepDiff("removed", before.number, None, before.activity))
-        for after in new[j1:j2]:
-            steps.append(StepDiff("added", None, after.number, after.activity))
-    return Diff(base, fields, sections, steps)
+        for before, _values in old[i1:i2]:
+            changed.append(StepDiff("removed", before.number, None, before.activity))
+        for after, _values in new[j1:j2]:
+            changed.append(StepDiff("added", None, after.number, after.activity))
+    return Diff(base, fields, sections, changed)

@@ -83,6 +83,8 @@ SECTION_ROWS = (
 )
 
 START, PROCESS, DECISION, END = "start", "process", "decision", "end"
+# The step's action (`Step.Action`) whose "Tidak" line goes back to its return target.
+APPROVAL = "approval"
 SYMBOL_LABELS = {
     START: gettext_lazy("Mulai"),
     PROCESS: gettext_lazy("Proses"),
@@ -506,13 +508,13 @@ def _paint(columns, width, frame, kind, performers, entry, exit_, previous_exit,
 
 
 def _paint_return(painters, frames, kind_of, entries, decision, target, lane_col, width):
-    """The "Tidak" line of a decision back up to the step it returns to, on the same page."""
+    """The "Tidak" line of an approval back up to the step it returns to, on the same page."""
     lane_x = width - LANE_INSET
     source = painters[decision]
     cy = frames[decision].cy
     col = entries[decision]
     cx = source.cx
-    half = source.diamond_w / 2
+    half = source.half_width(kind_of[decision])
     if lane_col >= col:
         source.across(cy, col, cx + half, lane_col, lane_x)
         edge = lane_x - 2 if lane_col == col else width - 2
@@ -531,9 +533,9 @@ def _paint_return(painters, frames, kind_of, entries, decision, target, lane_col
     painter.arrow(lane_col, tip, target_cy, "left")
 
 
-def _paint_return_stub(painter, frame, col, toward_left, target_number, width):
-    """A decision whose return target is on an earlier page: a short labelled arrow."""
-    cy, cx, half = frame.cy, painter.cx, painter.diamond_w / 2
+def _paint_return_stub(painter, frame, kind, col, toward_left, target_number, width):
+    """An approval whose return target is on an earlier page: a short labelled arrow."""
+    cy, cx, half = frame.cy, painter.cx, painter.half_width(kind)
     if toward_left:
         painter.line(col, cx - half, cy, 2 + ARROW, cy)
         painter.arrow(col, 2, cy, "left")
@@ -652,7 +654,7 @@ def build(sop, steps=None, *, paged=False):
     position = {step.pk: index for index, step in enumerate(steps)}
     kinds = [step.kind for step in steps]
     for index, step in enumerate(steps):
-        if step.kind != DECISION or step.return_to_id not in position:
+        if step.action != APPROVAL or step.return_to_id not in position:
             continue
         target = position[step.return_to_id]
         if target >= index:
@@ -664,6 +666,7 @@ def build(sop, steps=None, *, paged=False):
             _paint_return_stub(
                 painters[index],
                 frames[index],
+                step.kind,
                 entries[index],
                 lane_col < entries[index],
                 steps[target].number,

@@ -236,7 +236,12 @@ def duration_error_message(error):
 
 
 class Step(models.Model):
-    """One numbered activity of an SOP with its performer(s) and quality standard (mutu baku)."""
+    """One numbered activity of an SOP with its performer(s) and quality standard (mutu baku).
+
+    `kind` is the symbol the document draws; `action` is what a run does at the step. The
+    fields as SOP files, exports, revisions, the diff, importers and the editor see them are
+    declared once in `activities.authoring.steps`.
+    """
 
     class Kind(models.TextChoices):
         START = "start", _("Mulai")
@@ -244,10 +249,15 @@ class Step(models.Model):
         DECISION = "decision", _("Keputusan/persetujuan")
         END = "end", _("Selesai")
 
+    class Action(models.TextChoices):
+        WORK = "work", _("Pekerjaan")
+        APPROVAL = "approval", _("Persetujuan")
+
     sop = models.ForeignKey(Sop, on_delete=models.CASCADE, related_name="steps")
     number = models.PositiveSmallIntegerField(_("nomor"))
     activity = models.TextField(_("aktivitas"))
     kind = models.CharField(_("simbol"), max_length=10, choices=Kind, default=Kind.PROCESS)
+    action = models.CharField(_("tindakan"), max_length=10, choices=Action, default=Action.WORK)
     roles = models.ManyToManyField(Role, related_name="steps", verbose_name=_("pelaksana"))
     requirements = models.TextField(_("kelengkapan"), blank=True)
     standard_text = models.CharField(
@@ -296,9 +306,14 @@ class Step(models.Model):
         """The waktu as written, with the tab some documents put between number and unit."""
         return " ".join(self.standard_text.split())
 
+    @classmethod
+    def default_action(cls, kind):
+        """The action a step of `kind` had before the two were told apart: a decision approves."""
+        return cls.Action.APPROVAL if kind == cls.Kind.DECISION else cls.Action.WORK
+
     @property
     def is_approval(self):
-        return self.kind == self.Kind.DECISION
+        return self.action == self.Action.APPROVAL
 
     def requirement_items(self):
         """Kelengkapan as a checklist: the document separates items with commas and “dan”."""

@@ -158,12 +158,15 @@ def _render_editor(request, sop, identity, steps, new_role, general=(), status=2
     for index, form in enumerate(steps.forms):
         step_id = editor._int(form["id"].value())
         row_notes = notes.get(step_id, [])
+        behaviour = editor.behaviour_fields(form)
         rows.append(
             {
                 "form": form,
                 "index": index,
                 "notes": row_notes,
                 "noted": {n.field for n in row_notes},
+                "behaviour": behaviour,
+                "behaviour_errors": any(field.errors for field in behaviour),
             }
         )
     errors = list(general) + list(steps.non_form_errors())

@@ -102,6 +102,8 @@ class ImportedStep:
     number: int
     activity: str = ""
     kind: str = Step.Kind.PROCESS
+    # None: what the symbol means (a decision approves), as `steps.FIELDS` derives it.
+    action: str | None = None
     roles: list = field(default_factory=list)
     requirements: str = ""
     standard: str = ""
@@ -449,8 +451,9 @@ def _propose(imported, unit_roles):
             )
         previous_roles = step.roles
 
-        if step.kind == Step.Kind.DECISION:
-            earlier = [s for s in steps[:index] if s.kind != Step.Kind.DECISION]
+        step.action = Step.default_action(step.kind)
+        if step.action == Step.Action.APPROVAL:
+            earlier = [s for s in steps[:index] if s.action != Step.Action.APPROVAL]
             step.return_to = earlier[-1].number if earlier else None
             step.notes["return_to"] = _(
                 "Dokumen tidak menyebut langkah yang diulang bila dikembalikan; "

@@ -7,20 +7,20 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from activities.authoring import steps
 from activities.authoring.definitions import (
     EXPORT_FORMAT,
     SopFileError,
-    StepSpec,
     check_steps,
     load_sop,
-    standard_error,
+    saved_specs,
 )
 from activities.authoring.importers.common import MAX_BYTES, ImportRefused
 from activities.authoring.importers.docx import read_docx
 from activities.authoring.importers.text import read_text
 from activities.authoring.importers.xlsx import read_xlsx
 from activities.core import uploads
-from activities.models import ReviewNote, Role, Sop, SopItem, Step
+from activities.models import ReviewNote, Role, Sop, SopItem
 
 
 def read_upload(data, unit_roles=()):
@@ -81,62 +81,30 @@ def create_draft(imported, unit):
         for section, items in imported.sections.items()
         for position, text in enumerate(items, start=1)
     )
-    steps = {}
-    standard_limit = Step._meta.get_field("standard_text").max_length
-    for item in imported.steps:
-        standard = item.standard[:standard_limit]
-        if standard_error(standard):
-            # A waktu that does not parse is kept in the note; the cell waits for a person.
-            item.notes.setdefault("standard", standard_error(standard))
-            item.notes["standard"] = f"{item.notes['standard']} ({_('tertulis')}: “{standard}”)"
-            standard = "1 menit"
-        step = Step.objects.create(
-            sop=sop,
-            number=item.number,
-            activity=item.activity,
-            kind=item.kind,
-            requirements=item.requirements,
-            standard_text=standard,
-            output=item.output,
-            remarks=item.remarks,
-        )
-        step.roles.set([roles[n.lower()] for n in item.roles if n.lower() in roles])
-        steps[item.number] = step
-    for item in imported.steps:
-        target = steps.get(item.return_to)
-        if target is not None and item.return_to < item.number:
-            steps[item.number].return_to = target
-            steps[item.number].save(update_fields=["return_to"])
-        elif item.return_to is not None:
-            item.notes.setdefault("return_to", _("Tujuan pengembalian tidak sah."))
+    numbers = frozenset(item.number for item in imported.steps)
+    rows = [
+        steps.imported_values(item, steps.ImportContext(roles, numbers, item.notes))
+        for item in imported.steps
+    ]
+    written = steps.write_steps(sop, rows)
     notes = [
         ReviewNote(sop=sop, step=None, field=key, message=message)
         for key, message in imported.notes.items()
     ]
     notes += [
-        ReviewNote(sop=sop, step=steps[item.number], field=key, message=message)
+        ReviewNote(sop=sop, step=written[item.number], field=key, message=message)
         for item in imported.steps
         for key, message in item.notes.items()
     ]
-    notes += _rule_notes(sop, steps, {(n.step_id, n.field) for n in notes})
+    notes += _rule_notes(sop, {(n.step_id, n.field) for n in notes})
     ReviewNote.objects.bulk_create(notes)
     return sop, new_roles
 
 
-def _rule_notes(sop, steps, noted):
+def _rule_notes(sop: Sop, noted: set) -> list[ReviewNote]:
     """The step-table rules the draft still breaks, as notes on their cells."""
-    specs = [
-        StepSpec(
-            number=step.number,
-            kind=step.kind,
-            role_unit_ids=tuple(role.unit_id for role in step.roles.all()),
-            return_to=step.return_to.number if step.return_to_id else None,
-            row=step,
-        )
-        for step in steps.values()
-    ]
     notes = []
-    for error in check_steps(sop.unit_id, specs):
+    for error in check_steps(sop.unit_id, saved_specs(sop)):
         step = error.row
         key = (step.pk if step else None, error.field or "steps")
         if key in noted:

@@ -188,8 +188,9 @@ def _read_template(sheets, unit_roles):
                 else Step.Kind.PROCESS
             )
             step.notes["kind"] = _("Simbol tidak diisi; jenis langkah diusulkan dari urutannya.")
-        if step.kind == Step.Kind.DECISION and step.return_to is None:
-            earlier = [s for s in imported.steps[:index] if s.kind != Step.Kind.DECISION]
+        step.action = Step.default_action(step.kind)
+        if step.action == Step.Action.APPROVAL and step.return_to is None:
+            earlier = [s for s in imported.steps[:index] if s.action != Step.Action.APPROVAL]
             step.return_to = earlier[-1].number if earlier else None
             step.notes["return_to"] = _(
                 "Langkah keputusan tanpa tujuan pengembalian; tujuan diusulkan."
