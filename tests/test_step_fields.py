@@ -225,7 +225,7 @@ def test_an_action_the_model_does_not_know_is_refused(sop1):
 
 def test_the_migration_makes_todays_decisions_approvals(sop1):
     Step.objects.filter(sop=sop1).update(action=Step.Action.WORK)
-    migration = importlib.import_module("activities.migrations.0027_step_action")
+    migration = importlib.import_module("activities.migrations.0028_step_action")
     migration.decisions_approve(apps, None)
     saved = list(sop1.steps.all())
     assert [s.number for s in saved if s.is_approval] == [2, 5, 6, 13, 14]

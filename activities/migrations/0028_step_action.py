@@ -24,7 +24,7 @@ ACTION = models.CharField(
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0026_unit_calendar_version"),
+        ("activities", "0027_steps_follow_unit_day"),
     ]
 
     operations = [
