@@ -63,8 +63,11 @@ test-browser: $(STAMP)
 # import only for the types those give.
 TYPED := \
 	activities/core/policy.py \
+	activities/core/workflow.py \
 	activities/time/calendar.py \
 	activities/time/deadlines.py \
+	activities/time/durations.py \
+	activities/time/timing.py \
 	activities/documents/signing.py
 
 lint: $(STAMP)

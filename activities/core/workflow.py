@@ -25,11 +25,14 @@ Times: `Event.at` is the moment a change was recorded; the times a user entered 
 next step becomes active at the entered completion time.
 """
 
-import datetime
-from collections.abc import Sequence
-from dataclasses import dataclass
+from __future__ import annotations
 
-from django.contrib.auth.models import User
+import datetime
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import formats, timezone
@@ -39,44 +42,59 @@ from activities.background.tasks import enqueue_on_commit
 from activities.core import events, locking, policy, uploads
 from activities.core.errors import Closed, Forbidden, Invalid, NotFound, Stale, WorkflowError
 from activities.documents import laporan
-from activities.models import Event, Run, Sop, StepRun
+from activities.models import Event, Role, Run, Sop, Step, StepRun
 from activities.notifications import announcements
 from activities.time import deadlines, timing
 
 __all__ = ["WorkflowError", "Forbidden", "Stale", "Closed", "Invalid", "NotFound"]
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
-def _log(run, kind, actor, at, *, step_run=None, before=None, after=None):
-    return events.record(
-        kind, actor=actor, at=at, run=run, step_run=step_run, before=before, after=after
-    )
+# The before/after of an event and the fields a closed round writes: JSON values and column
+# values by name.
+Payload = dict[str, Any]
 
 
-def _iso(value):
+def _log(
+    run: Run,
+    kind: Event.Kind,
+    actor: policy.Actor,
+    at: datetime.datetime,
+    *,
+    step_run: StepRun | None = None,
+    before: Payload | None = None,
+    after: Payload | None = None,
+) -> None:
+    events.record(kind, actor=actor, at=at, run=run, step_run=step_run, before=before, after=after)
+
+
+def _iso(value: datetime.date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _when(value):
+def _when(value: datetime.datetime) -> str:
     return formats.date_format(timezone.localtime(value), "j F Y H:i")
 
 
-def _read_run(run_id, *, lock):
+def _read_run(run_id: int, *, lock: bool) -> Run:
     runs = Run.objects.select_related("sop", "unit")
     if lock:
         # of=("self",): lock only the run row; the joined SOP and unit rows are shared by every
         # run of the unit and locking them would serialise unrelated runs.
         runs = runs.select_for_update(of=("self",))
     try:
-        return locking.locked_get(runs, run_id)
+        run: Run = locking.locked_get(runs, run_id)
     except NotFound:
         raise NotFound(_("Kegiatan tidak ditemukan.")) from None
+    return run
 
 
-def _lock_run(run_id):
+def _lock_run(run_id: int) -> Run:
     return _read_run(run_id, lock=True)
 
 
-def _require_running(run):
+def _require_running(run: Run) -> None:
     if run.status != Run.Status.RUNNING:
         raise Closed(
             _("Kegiatan ini sudah %(status)s; tidak ada lagi yang dapat diubah.")
@@ -89,7 +107,9 @@ def _require_running(run):
 # in bulk for the benchmarks.
 
 
-def opened_payload(sop, *, title, scheduled_on, place, notes):
+def opened_payload(
+    sop: Sop, *, title: str, scheduled_on: datetime.date, place: str, notes: str
+) -> Payload:
     return {
         "sop": sop.pk,
         "sop_version": sop.version,
@@ -100,7 +120,9 @@ def opened_payload(sop, *, title, scheduled_on, place, notes):
     }
 
 
-def activated_payload(step_run, activated_at, due_at):
+def activated_payload(
+    step_run: StepRun, activated_at: datetime.datetime, due_at: datetime.datetime
+) -> tuple[Payload, Payload]:
     before = {"state": StepRun.State.WAITING}
     after = {
         "state": StepRun.State.ACTIVE,
@@ -112,7 +134,14 @@ def activated_payload(step_run, activated_at, due_at):
     return before, after
 
 
-def completed_fields(*, started_at, completed_at, output, notes, requirements_checked):
+def completed_fields(
+    *,
+    started_at: datetime.datetime,
+    completed_at: datetime.datetime,
+    output: str,
+    notes: str,
+    requirements_checked: Iterable[str],
+) -> Payload:
     return {
         "state": StepRun.State.DONE,
         "started_at": started_at,
@@ -124,8 +153,15 @@ def completed_fields(*, started_at, completed_at, output, notes, requirements_ch
 
 
 def approved_fields(
-    *, started_at, completed_at, instruction, deadline, decision_notes, output, requirements_checked
-):
+    *,
+    started_at: datetime.datetime,
+    completed_at: datetime.datetime,
+    instruction: str,
+    deadline: datetime.date | None,
+    decision_notes: str,
+    output: str,
+    requirements_checked: Iterable[str],
+) -> Payload:
     return {
         "state": StepRun.State.DONE,
         "decision": StepRun.Decision.APPROVED,
@@ -139,7 +175,9 @@ def approved_fields(
     }
 
 
-def returned_fields(*, started_at, completed_at, reason):
+def returned_fields(
+    *, started_at: datetime.datetime, completed_at: datetime.datetime, reason: str
+) -> Payload:
     return {
         "state": StepRun.State.RETURNED,
         "decision": StepRun.Decision.RETURNED,
@@ -149,38 +187,59 @@ def returned_fields(*, started_at, completed_at, reason):
     }
 
 
-def closed_payload(step_run, actor, now, event_after, figures):
+def closed_payload(
+    step_run: StepRun,
+    actor: policy.Actor,
+    now: datetime.datetime,
+    event_after: Payload,
+    figures: dict[str, float | None],
+) -> tuple[Payload, Payload]:
     """Before/after of the event of a closed round: what changed, its figures, who acted as what."""
     before = {"state": StepRun.State.ACTIVE, "step": step_run.step.number, "round": step_run.round}
     after = event_after | figures | {"entered_at": _iso(now)}
     if actor.role is not None:
         after["role"] = actor.role.name
     if actor.acting:
+        # Whoever acts as Plt./Plh. acts under an appointment (`policy.step_actor`).
+        assert actor.appointment is not None
         after["acting"] = actor.acting
         after["appointment"] = actor.appointment.pk
     return before, after
 
 
-def finished_payload(finished_at, figures):
+def finished_payload(
+    finished_at: datetime.datetime, figures: dict[str, float | int | None]
+) -> tuple[Payload, Payload]:
     before = {"status": Run.Status.RUNNING}
     after = {"status": Run.Status.FINISHED, "finished_at": _iso(finished_at)} | figures
     return before, after
 
 
-def cancelled_payload(active, reason, figures):
+def cancelled_payload(
+    active: Iterable[StepRun], reason: str, figures: dict[str, float | int | None]
+) -> tuple[Payload, Payload]:
     before = {"status": Run.Status.RUNNING, "active": [[sr.step.number, sr.round] for sr in active]}
     after = {"status": Run.Status.CANCELLED, "reason": reason} | figures
     return before, after
 
 
-def _archive_when_committed(run, actor, now):
+def _archive_when_committed(run: Run, actor: policy.Actor, now: datetime.datetime) -> None:
     # The final laporan is rendered by a worker from the committed data; the run page says it is
     # being prepared until it is there.
     enqueue_on_commit(announcements.announce_finished, run.pk, actor.user.pk)
     enqueue_on_commit(laporan.archive_laporan, run.pk)
 
 
-def _activate(run, step_run, activated_at, actor, now, *, returned=False, deadline=None):
+def _activate(
+    run: Run,
+    step_run: StepRun,
+    activated_at: datetime.datetime,
+    actor: policy.Actor,
+    now: datetime.datetime,
+    *,
+    returned: bool = False,
+    deadline: datetime.date | None = None,
+) -> None:
     due_at = deadlines.due_time(run.unit.calendar, activated_at, step_run.step, deadline=deadline)
     updated = StepRun.objects.filter(pk=step_run.pk, state=StepRun.State.WAITING).update(
         state=StepRun.State.ACTIVE,
@@ -204,7 +263,16 @@ def _activate(run, step_run, activated_at, actor, now, *, returned=False, deadli
 
 
 @transaction.atomic
-def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
+def open_run(
+    *,
+    sop: Sop,
+    user: policy.User,
+    title: str,
+    scheduled_on: datetime.date | None,
+    place: str,
+    notes: str = "",
+    now: datetime.datetime | None = None,
+) -> Run:
     """Open a run of an active SOP version; step 1 becomes active, the others wait."""
     now = now or timezone.now()
     # Locked so that the SOP cannot be retired between the check and the run's creation.
@@ -241,8 +309,10 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
     )
     created = StepRun.objects.bulk_create([StepRun(run=run, step=s, round=1) for s in steps])
     first = created[0]
-    if first.pk is None:  # a database that does not return the ids of a bulk insert
-        first = run.step_runs.select_related("step").get(step=steps[0], round=1)
+    # A database that does not return the ids of a bulk insert leaves them None, which
+    # django-stubs does not know of.
+    if first.pk is None:
+        first = run.step_runs.select_related("step").get(step=steps[0], round=1)  # type: ignore[unreachable]
     after = opened_payload(sop, title=title, scheduled_on=scheduled_on, place=place, notes=notes)
     # A run created in this transaction: its chain is empty and nobody else writes to it.
     with events.batch(run):
@@ -251,7 +321,7 @@ def open_run(*, sop, user, title, scheduled_on, place, notes="", now=None):
     return run
 
 
-def closed_round_message(rounds):
+def closed_round_message(rounds: Sequence[StepRun]) -> str | None:
     """Who closed step's latest pass and when, if that is why it cannot be acted on, else None.
 
     `rounds`: one step's rounds, oldest first. A round closed just now is the latest one
@@ -259,7 +329,9 @@ def closed_round_message(rounds):
     race against an approval, the approver learns who returned the step and when, not that
     the step "is not active".
     """
-    latest = rounds[-1] if rounds else None
+    if not rounds:
+        return None
+    latest = rounds[-1]
     closed = next(
         (
             r
@@ -273,13 +345,18 @@ def closed_round_message(rounds):
         or (latest.state == StepRun.State.WAITING and closed.state == StepRun.State.RETURNED)
     ):
         return None
+    # A closed round records who closed it and when; a returned one, of a step with a target.
+    closer, closed_at = closed.completed_by, closed.entered_at or closed.completed_at
+    assert closer is not None and closed_at is not None
     params = {
         "number": closed.step.number,
-        "who": closed.completed_by.get_full_name() or closed.completed_by.get_username(),
-        "when": _when(closed.entered_at or closed.completed_at),
+        "who": closer.get_full_name() or closer.get_username(),
+        "when": _when(closed_at),
     }
     if closed.state == StepRun.State.RETURNED:
-        params["target"] = closed.step.return_to.number
+        target = closed.step.return_to
+        assert target is not None
+        params["target"] = target.number
         return (
             _(
                 "Langkah %(number)s sudah dikembalikan ke langkah %(target)s oleh %(who)s pada %(when)s."
@@ -289,7 +366,7 @@ def closed_round_message(rounds):
     return _("Langkah %(number)s sudah diselesaikan oleh %(who)s pada %(when)s.") % params
 
 
-def _not_active_error(run, number, active):
+def _not_active_error(run: Run, number: int, active: StepRun | None) -> Stale:
     """Why step `number` cannot be acted on: someone was first, or it is not its turn."""
     rounds = list(
         run.step_runs.select_related("completed_by", "step__return_to")
@@ -323,15 +400,16 @@ class Turn:
     actor: policy.Actor
 
 
-def _with_roles(step, roles):
+def _with_roles(step: Step, roles: Iterable[Role]) -> None:
     """Give `step.roles.all()` the roles already read, as a prefetch would."""
     manager = step.roles
     queryset = manager.get_queryset()
-    queryset._result_cache, queryset._prefetch_done = list(roles), True
+    # Django's prefetch cache: attributes django-stubs does not declare.
+    queryset._result_cache, queryset._prefetch_done = list(roles), True  # type: ignore[attr-defined]
     cache = getattr(step, "_prefetched_objects_cache", None)
     if cache is None:
-        cache = step._prefetched_objects_cache = {}
-    cache[manager.prefetch_cache_name] = queryset
+        cache = step._prefetched_objects_cache = {}  # type: ignore[attr-defined]
+    cache[manager.prefetch_cache_name] = queryset  # type: ignore[attr-defined]
 
 
 def check_expected(
@@ -353,7 +431,7 @@ def check_expected(
         )
 
 
-def _turn(run: Run, number: int, user) -> Turn:
+def _turn(run: Run, number: int, user: policy.User) -> Turn:
     """What a transition of step `number` of `run` needs, in two queries after the run: its
     active and waiting rounds with their steps, and the roles of the active and the next step
     with what the user holds of them (`policy.step_facts`)."""
@@ -384,7 +462,7 @@ def _turn(run: Run, number: int, user) -> Turn:
     return Turn(run, current, following, actor)
 
 
-def read_turn(*, run_id: int, number: int, user) -> Turn:
+def read_turn(*, run_id: int, number: int, user: policy.User) -> Turn:
     """Step `number`'s active round as it stands now, read without a lock, with the same
     refusals a transition gives (`NotFound`, `Closed`, `Stale`, `Forbidden`).
 
@@ -395,7 +473,13 @@ def read_turn(*, run_id: int, number: int, user) -> Turn:
     return _turn(_read_run(run_id, lock=False), number, user)
 
 
-def _locked_turn(run_id, number, user, expected_round, expected_version):
+def _locked_turn(
+    run_id: int,
+    number: int,
+    user: policy.User,
+    expected_round: int | None,
+    expected_version: int | None,
+) -> Turn:
     """Lock the run and read step `number`'s turn under the lock (three queries); refused if
     its round or version is not the expected one."""
     turn = _turn(_lock_run(run_id), number, user)
@@ -403,13 +487,18 @@ def _locked_turn(run_id, number, user, expected_round, expected_version):
     return turn
 
 
-def _aware(value):
+def _aware(value: datetime.datetime | None) -> datetime.datetime | None:
     if value is not None and timezone.is_naive(value):
         return timezone.make_aware(value)
     return value
 
 
-def _check_times(current, started_at, completed_at, now):
+def _check_times(
+    current: StepRun,
+    started_at: datetime.datetime | None,
+    completed_at: datetime.datetime | None,
+    now: datetime.datetime,
+) -> tuple[datetime.datetime, datetime.datetime]:
     """The entered times, defaulted and validated; both default to the moment of entry."""
     started_at = _aware(started_at) or current.activated_at or now
     completed_at = _aware(completed_at) or now
@@ -437,7 +526,15 @@ def _check_times(current, started_at, completed_at, now):
     return started_at, completed_at
 
 
-def _finish_step(run, current, actor, now, fields, event_kind, event_after):
+def _finish_step(
+    run: Run,
+    current: StepRun,
+    actor: policy.Actor,
+    now: datetime.datetime,
+    fields: Payload,
+    event_kind: Event.Kind,
+    event_after: Payload,
+) -> None:
     """Conditionally close `current`; exactly one of two racing callers gets past this.
 
     The round's office minutes are computed here, once, and stored with it.
@@ -472,7 +569,13 @@ def _finish_step(run, current, actor, now, fields, event_kind, event_after):
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
 
-def _advance(turn, at, now, *, deadline=None):
+def _advance(
+    turn: Turn,
+    at: datetime.datetime,
+    now: datetime.datetime,
+    *,
+    deadline: datetime.date | None = None,
+) -> StepRun | None:
     """Activate the next step at `at`, or finish the run after its last step."""
     run, actor, following = turn.run, turn.actor, turn.following
     if following is None:
@@ -495,24 +598,25 @@ def _advance(turn, at, now, *, deadline=None):
     return following
 
 
-def _run_figures(run):
+def _run_figures(run: Run) -> dict[str, float | int | None]:
     """The figures `run` keeps from now on; its rounds' own figures are already stored."""
     step_runs = list(run.step_runs.select_related("step"))
     return timing.run_figures(timing.run_timing(run, step_runs, run.unit.calendar))
 
 
-def serialise(fields):
+def serialise(fields: Mapping[str, Any]) -> Payload:
     return {
         key: (_iso(value) if hasattr(value, "isoformat") else value)
         for key, value in fields.items()
     }
 
 
-def _guarded(transition):
+def _guarded(transition: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run a transition in one transaction; a constraint violation (a lost race that slipped
     past the checks) becomes a clear message instead of an error page."""
 
-    def wrapper(*args, **kwargs):
+    @functools.wraps(transition)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             with uploads.removed_on_failure(), transaction.atomic():
                 return transition(*args, **kwargs)
@@ -522,10 +626,6 @@ def _guarded(transition):
                 code="conflict",
             ) from None
 
-    wrapper.__name__ = transition.__name__
-    wrapper.__qualname__ = transition.__qualname__
-    wrapper.__doc__ = transition.__doc__
-    wrapper.__wrapped__ = transition
     return wrapper
 
 
@@ -534,7 +634,7 @@ def complete_step(
     *,
     run_id: int,
     number: int,
-    user: User,
+    user: policy.User,
     expected_round: int | None = None,
     expected_version: int | None = None,
     started_at: datetime.datetime | None = None,
@@ -579,7 +679,7 @@ def approve_step(
     *,
     run_id: int,
     number: int,
-    user: User,
+    user: policy.User,
     instruction: str,
     expected_round: int | None = None,
     expected_version: int | None = None,
@@ -633,7 +733,7 @@ def return_step(
     *,
     run_id: int,
     number: int,
-    user: User,
+    user: policy.User,
     reason: str,
     expected_round: int | None = None,
     expected_version: int | None = None,
@@ -652,14 +752,14 @@ def return_step(
     turn = _locked_turn(run_id, number, user, expected_round, expected_version)
     run, current, actor = turn.run, turn.current, turn.actor
     step = current.step
-    if not step.is_approval or step.return_to_id is None:
+    target = step.return_to
+    if not step.is_approval or target is None:
         raise Invalid(_("Langkah ini tidak dapat dikembalikan."), code="not_returnable")
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(_("Alasan pengembalian wajib diisi."), field="reason", code="required")
     started_at, completed_at = _check_times(current, started_at, completed_at, now)
     fields = returned_fields(started_at=started_at, completed_at=completed_at, reason=reason)
-    target = step.return_to
     after = serialise(fields) | {"return_to": target.number}
     with events.batch(run):
         _finish_step(run, current, actor, now, fields, Event.Kind.RETURNED, after)
@@ -669,7 +769,8 @@ def return_step(
                 "number"
             )
         )
-        latest_rounds, latest_versions = {}, {}
+        latest_rounds: dict[int, int] = {}
+        latest_versions: dict[int, int] = {}
         for step_id, round_, version in run.step_runs.values_list("step_id", "round", "version"):
             latest_rounds[step_id] = max(round_, latest_rounds.get(step_id, 0))
             latest_versions[step_id] = max(version, latest_versions.get(step_id, 0))
@@ -689,15 +790,18 @@ def return_step(
             ]
         )
         first = next(new for new in created if new.step_id == target.pk)
-        if first.pk is None:  # a database that does not return the ids of a bulk insert
-            first = run.step_runs.select_related("step").get(step=target, round=first.round)
+        # As in `open_run`: no ids returned, the pk stays None (unknown to django-stubs).
+        if first.pk is None:
+            first = run.step_runs.select_related("step").get(step=target, round=first.round)  # type: ignore[unreachable]
         _activate(run, first, completed_at, actor, now, returned=True)
     current.following = first
     return current
 
 
 @_guarded
-def cancel_run(*, run_id, user, reason, now=None):
+def cancel_run(
+    *, run_id: int, user: policy.User, reason: str, now: datetime.datetime | None = None
+) -> Run:
     """Cancel a running run with a reason; it becomes read-only, nothing is deleted."""
     now = now or timezone.now()
     run = _lock_run(run_id)

@@ -205,6 +205,9 @@ class StepRun(models.Model):
     # Bumped by every transition; a conditional UPDATE on it is the race guard that still
     # holds where select_for_update does not (SQLite).
     version = models.PositiveIntegerField(default=0)
+    # Not a column: set on the round a transition returns (`workflow.complete_step`,
+    # `approve_step`, `return_step`) to the round it activated, None when the run finished.
+    following: "StepRun | None"
 
     class Meta:
         ordering = ["run", "step__number", "round"]

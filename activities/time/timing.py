@@ -16,7 +16,7 @@ counted for ("1 hari" is one `OfficeCalendar.day_minutes` of that unit); wall-cl
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -189,7 +189,13 @@ class StoredTiming(Figures):
         """The stored timing of closed `run` under its SOP's `standard`, shown in days of
         `day_minutes` (its unit's); None if the run has no stored figures (it runs, or closed
         before they were kept)."""
-        if run.handling_office_minutes is None or run.steps_done is None:
+        # `run_figures` stores them all at once: one None is all of them None.
+        if (
+            run.standard_office_minutes is None
+            or run.handling_office_minutes is None
+            or run.steps_done is None
+            or run.steps_on_time is None
+        ):
             return None
         return cls(
             day_minutes=day_minutes,
@@ -233,7 +239,7 @@ def round_figures(
     }
 
 
-def run_figures(timing: RunTiming) -> Mapping[str, float | int | None]:
+def run_figures(timing: RunTiming) -> dict[str, float | int | None]:
     """The stored figures of a run that closes, from its `RunTiming`: {field of Run: value}."""
     return {
         "standard_office_minutes": timing.standard_total_minutes,
@@ -247,10 +253,12 @@ def run_figures(timing: RunTiming) -> Mapping[str, float | int | None]:
 
 def _round_lead(step_run: StepRun, calendar: OfficeCalendar, stop: datetime.datetime) -> float:
     """Office minutes from activation to completion (or to `stop` while open)."""
-    waiting = getattr(step_run, "waiting_office_minutes", None)
-    handling = getattr(step_run, "handling_office_minutes", None)
+    waiting: float | None = getattr(step_run, "waiting_office_minutes", None)
+    handling: float | None = getattr(step_run, "handling_office_minutes", None)
     if waiting is not None and (handling is not None or step_run.completed_at is None):
         return waiting + (handling or 0.0)
+    # `run_timing` asks this of activated rounds only.
+    assert step_run.activated_at is not None
     return calendar.office_minutes(step_run.activated_at, step_run.completed_at or stop)
 
 
