@@ -11,17 +11,27 @@ A step's values travel as `StepValues`, {field name: value}: text as text, the p
 `write_steps` once every step of the SOP exists).
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from activities.models import Role, Sop, Step, duration_error_message
 from activities.time import durations
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+def max_length(attribute: str) -> int | None:
+    """The `max_length` of a text column of `Step`."""
+    return getattr(Step._meta.get_field(attribute), "max_length", None)
+
 
 StepValues = dict[str, Any]
 
@@ -64,14 +74,14 @@ class StepField:
     (fields are read in declaration order)."""
 
     name: str
-    label: Promise
+    label: StrOrPromise
     key: str = ""
     attribute: str = ""
     form_name: str = ""
     default: Any = ""
     derive: Callable[[StepValues], Any] | None = None
     required: bool = False
-    required_message: Promise | None = None
+    required_message: StrOrPromise | None = None
     # Whether an SOP file's step must carry the key (its absence is reported, not defaulted).
     in_every_file: bool = False
     compared: bool = True
@@ -132,7 +142,11 @@ class StepField:
             label=self.label,
             required=self.required,
             widget=_widget_class(forms.Textarea(attrs={"rows": 3}), "form-control form-control-sm"),
-            error_messages={"required": self.required_message} if self.required else None,
+            error_messages=(
+                {"required": self.required_message}
+                if self.required and self.required_message is not None
+                else None
+            ),
         )
 
     def to_form(self, value: Any, values: StepValues) -> Any:
@@ -180,7 +194,7 @@ class NumberField(StepField):
 class ChoiceField(StepField):
     """A choice of the model's; a value it does not offer is the step-table rules' to report."""
 
-    choices: tuple[tuple[str, Promise], ...] = ()
+    choices: tuple[tuple[str, StrOrPromise], ...] = ()
 
     def show(self, value: Any) -> str:
         return str(dict(self.choices).get(value, value))
@@ -213,7 +227,7 @@ class StandardField(StepField):
         return str(raw or "")
 
     def imported(self, item: Any, values: StepValues, context: ImportContext) -> Any:
-        standard = str(item.standard or "")[: Step._meta.get_field(self.attribute).max_length]
+        standard = str(item.standard or "")[: max_length(self.attribute)]
         problem = standard_error(standard)
         if problem:
             # A waktu that does not parse is kept in the note; the cell waits for a person.
@@ -226,14 +240,14 @@ class StandardField(StepField):
         return forms.CharField(
             label=self.label,
             required=False,
-            max_length=Step._meta.get_field(self.attribute).max_length,
+            max_length=max_length(self.attribute),
             widget=forms.TextInput(
                 attrs={"class": "form-control form-control-sm", "placeholder": "15 menit"}
             ),
         )
 
 
-class RoleChoices(forms.ModelMultipleChoiceField):
+class RoleChoices(forms.ModelMultipleChoiceField[Role]):
     widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
 
     def label_from_instance(self, role: Role) -> str:
@@ -345,7 +359,8 @@ class ReturnField(StepField):
 
 
 def _default_action(values: StepValues) -> str:
-    return Step.default_action(values.get("kind"))
+    action: str = Step.default_action(values.get("kind"))
+    return action
 
 
 FIELDS: tuple[StepField, ...] = (
