@@ -27,8 +27,8 @@ PASSWORD = "sopflow-demo"
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Property tests: a bounded number of examples, never a timing deadline (the machine is shared).
-hypothesis_settings.register_profile("local", max_examples=60, deadline=None)
-hypothesis_settings.register_profile("ci", max_examples=150, deadline=None)
+hypothesis_settings.register_profile("local", max_examples=20, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=40, deadline=None, print_blob=True)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "local")
 
 

@@ -3,7 +3,7 @@ import zoneinfo
 
 import holidays
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from activities.time.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
@@ -228,6 +228,8 @@ INTERVALS = st.tuples(
 )
 
 
+# Pure arithmetic, a few milliseconds an example: five times the profile's examples.
+@settings(max_examples=settings.default.max_examples * 5)
 @given(st.lists(INTERVALS, min_size=1, max_size=40))
 def test_office_minutes_equal_the_day_by_day_sum_on_random_intervals(intervals):
     # One calendar answers the whole list: its running totals are built from wherever it is
