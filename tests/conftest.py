@@ -11,6 +11,7 @@ database after it, so the demo is built again after each of those.
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -62,6 +63,33 @@ def build_demo(media):
 
 def demo_is_there():
     return get_user_model().objects.filter(username="outsider").exists()
+
+
+# The slice CI runs on SQLite besides the whole suite on PostgreSQL (`make test-sqlite`): the
+# front door a new user meets after `make run`, the SQLite races and IMMEDIATE transactions,
+# tasks in the database queue, query budgets, the transitions, the text SQLite stores where
+# PostgreSQL refuses it (NUL, huge numbers), and a browser logging in.
+SQLITE_SLICE = {
+    "test_front_door.py",
+    "test_deploy.py",
+    "test_concurrency.py",
+    "test_tasks.py",
+    "test_query_budgets.py",
+    "test_workflow.py",
+    "test_event_chain.py",
+    "test_due_times.py",
+    "test_hardening.py",
+    "test_text.py",
+    "browser/test_login.py",
+}
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(item.path).resolve()
+        if path.is_relative_to(HERE) and path.relative_to(HERE).as_posix() in SQLITE_SLICE:
+            item.add_marker(pytest.mark.sqlite)
 
 
 # Set once the test database holds the demo: the folder its files went to.
