@@ -9,6 +9,7 @@ server, the browser, the race and worker tests) commits for real and Django flus
 database after it, so the demo is built again after each of those.
 """
 
+import io
 import os
 import shutil
 from pathlib import Path
@@ -54,7 +55,7 @@ def demo_media(tmp_path_factory):
 
 def build_demo(media):
     with override_settings(PASSWORD_HASHERS=FAST_HASHER, MEDIA_ROOT=media):
-        call_command("seed_demo", password=PASSWORD, stdout=open(os.devnull, "w"))
+        call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
         get_user_model().objects.get_or_create(
             username="outsider", defaults={"first_name": "Orang", "last_name": "Luar"}
         )

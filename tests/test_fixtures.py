@@ -1,6 +1,8 @@
 """The shared fixtures: the demo organisation built once per test database, as `seed_demo`
 builds it, found again after a flush, with its files in every test's own media folder."""
 
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
@@ -18,7 +20,7 @@ def counts():
 
 def test_the_demo_is_what_seed_demo_builds(users):
     before = counts()
-    call_command("seed_demo", password=PASSWORD, stdout=open("/dev/null", "w"))
+    call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
     assert counts() == before
     assert {"kasi", "kepala", "subkor", "kabid", "admin", "outsider"} <= set(users)
 
