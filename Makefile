@@ -11,12 +11,13 @@ REQUIREMENTS := requirements.txt requirements-dev.txt
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-browser lint bench bench-scale clean messages
+.PHONY: help install run test test-sqlite test-browser lint bench bench-scale clean messages
 
 help:
 	@echo "make run           set up, migrate, load the demo data, serve on http://$(HOST):$(PORT)/"
 	@echo "                   with a task worker and the scheduler (Ctrl-C stops all three)"
-	@echo "make test          the whole test suite (unit, views, PDF, browser)"
+	@echo "make test          the whole test suite (unit, views, PDF, browser) on both cores"
+	@echo "make test-sqlite   the SQLite slice CI runs besides the whole suite on PostgreSQL"
 	@echo "make test-browser  only the browser tests (Chromium at /usr/bin/chromium)"
 	@echo "make lint          ruff check, ruff format --check, makemigrations --check, mypy"
 	@echo "make bench         the benchmarks in bench/ (PDF, import, statistics, sweep)"
@@ -53,11 +54,17 @@ run: $(STAMP)
 	$(PY) manage.py seed_demo
 	$(PY) manage.py run_all $(HOST):$(PORT)
 
+# pyproject.toml's addopts run the tests on both cores (pytest-xdist) and print the 20
+# slowest; `make test PYTEST_ARGS=-n0` runs them in one process.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Always on SQLite, whatever DATABASE_URL says.
+test-sqlite: $(STAMP)
+	env -u DATABASE_URL $(PY) -m pytest -m sqlite $(PYTEST_ARGS)
 
 test-browser: $(STAMP)
-	$(PY) -m pytest -m browser
+	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 # The modules mypy checks (settings in pyproject.toml): their own code strictly, the modules they
 # import only for the types those give.

@@ -2,17 +2,36 @@
 
 kasi, staf, kepala, kasubag_tu, pengelola work in Kesbangpol (SOP 1); kabid, subkor, tim, supir
 in Diskominfo (SOP 2); `admin` is a superuser; `outsider` holds no role anywhere.
+
+The demo organisation is built once per test database (each xdist worker has its own), right
+after the migrations, and every test runs in a transaction over it. A transactional test (a live
+server, the browser, the race and worker tests) commits for real and Django flushes the whole
+database after it, so the demo is built again after each of those.
 """
+
+import io
+import os
+import shutil
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import override_settings
 from django.utils import translation
+from hypothesis import settings as hypothesis_settings
+from pytest_django.plugin import blocking_manager_key
 
 from activities.models import Sop, forget_calendars
 
 PASSWORD = "sopflow-demo"
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Property tests: a bounded number of examples, never a timing deadline (the machine is shared).
+hypothesis_settings.register_profile("local", max_examples=20, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=40, deadline=None, print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") == "true" else "local")
 
 
 DEMO_SIGNER_PASSWORD = "sopflow-demo"
@@ -28,10 +47,96 @@ def demo_signer(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_media(tmp_path_factory):
+    """The files the demo writes (the units' emblems); each test gets a copy in its own media."""
+    return tmp_path_factory.mktemp("demo-media")
+
+
+def build_demo(media):
+    with override_settings(PASSWORD_HASHERS=FAST_HASHER, MEDIA_ROOT=media):
+        call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
+        get_user_model().objects.get_or_create(
+            username="outsider", defaults={"first_name": "Orang", "last_name": "Luar"}
+        )
+    forget_calendars()
+
+
+def demo_is_there():
+    return get_user_model().objects.filter(username="outsider").exists()
+
+
+# The slice CI runs on SQLite besides the whole suite on PostgreSQL (`make test-sqlite`): the
+# front door a new user meets after `make run`, the SQLite races and IMMEDIATE transactions,
+# tasks in the database queue, query budgets, the transitions, the text SQLite stores where
+# PostgreSQL refuses it (NUL, huge numbers), and a browser logging in.
+SQLITE_SLICE = {
+    "test_front_door.py",
+    "test_deploy.py",
+    "test_concurrency.py",
+    "test_tasks.py",
+    "test_query_budgets.py",
+    "test_workflow.py",
+    "test_event_chain.py",
+    "test_due_times.py",
+    "test_hardening.py",
+    "test_text.py",
+    "browser/test_login.py",
+}
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(item.path).resolve()
+        if path.is_relative_to(HERE) and path.relative_to(HERE).as_posix() in SQLITE_SLICE:
+            item.add_marker(pytest.mark.sqlite)
+
+
+# Set once the test database holds the demo: the folder its files went to.
+_demo = {}
+# What makes pytest-django run a test without the rolled-back transaction.
+TRANSACTIONAL_FIXTURES = {
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, demo_media):
+    with django_db_blocker.unblock():
+        build_demo(demo_media)
+    _demo["media"] = demo_media
+    yield
+    _demo.clear()
+
+
+def _transactional(item):
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    return bool(TRANSACTIONAL_FIXTURES.intersection(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    # By now a transactional test's flush has emptied the database: the demo is built again
+    # here, committed once, rather than inside the rolled-back transaction of every test after.
+    result = yield
+    if nextitem is not None and "media" in _demo and _transactional(item):
+        with item.config.stash[blocking_manager_key].unblock():
+            if not demo_is_there():
+                build_demo(_demo["media"])
+    return result
+
+
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, tmp_path, demo_signer):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _fast_and_isolated(settings, tmp_path, demo_signer, demo_media):
+    settings.PASSWORD_HASHERS = FAST_HASHER
     settings.MEDIA_ROOT = tmp_path / "media"
+    shutil.copytree(demo_media, settings.MEDIA_ROOT)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Archived laporan are signed in tests as with `make run`.
     settings.SOPFLOW_SIGNING_PKCS12 = str(demo_signer)
@@ -51,12 +156,11 @@ def _fast_and_isolated(settings, tmp_path, demo_signer):
 
 
 @pytest.fixture
-def seeded(db):
-    call_command("seed_demo", password=PASSWORD, stdout=open("/dev/null", "w"))
-    User = get_user_model()
-    User.objects.get_or_create(
-        username="outsider", defaults={"first_name": "Orang", "last_name": "Luar"}
-    )
+def seeded(db, demo_media):
+    """The demo organisation, built at the start of the session; built again (inside this test's
+    transaction when it is a plain one) where a transactional test's flush took it away."""
+    if not demo_is_there():
+        build_demo(demo_media)
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@ import zoneinfo
 
 import holidays
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from activities.time.calendar import DEFAULT_WEEK, RAMADAN_WEEK, OfficeCalendar
 
@@ -214,26 +216,37 @@ def day_by_day_office_minutes(calendar, start, end):
     return worked / datetime.timedelta(minutes=1)
 
 
-def test_office_minutes_equal_the_day_by_day_sum_on_many_random_intervals():
-    import random
+SPECIAL = [(datetime.date(2025, 3, 1), datetime.date(2025, 3, 30), RAMADAN_WEEK)]
+DAYS_OFF = {datetime.date(2025, 1, 2): "Cuti bersama", datetime.date(2025, 8, 18): "Cuti"}
+BASE = wib(2024, 12, 1, 0)
+# Moments over 400 days from December 2024 (a year end, Ramadan's week, days off, two
+# turns of the year's holidays); spans from a few minutes to half a year, to the second.
+INTERVALS = st.tuples(
+    st.integers(0, 400 * 24 * 60),
+    st.one_of(st.integers(0, 600), st.integers(0, 200 * 24 * 60)),
+    st.integers(0, 59),
+)
 
-    rng = random.Random(8)
-    special = [(datetime.date(2025, 3, 1), datetime.date(2025, 3, 30), RAMADAN_WEEK)]
-    days_off = {datetime.date(2025, 1, 2): "Cuti bersama", datetime.date(2025, 8, 18): "Cuti"}
-    calendar = OfficeCalendar(days_off=days_off, special_weeks=special)
-    base = wib(2024, 12, 1, 0)
-    for count in range(3000):
-        if count % 100 == 0:  # fresh running totals now and then, from wherever asked first
-            calendar = OfficeCalendar(days_off=dict(days_off), special_weeks=special)
-        start = base + datetime.timedelta(minutes=rng.randint(0, 400 * 24 * 60))
-        end = start + datetime.timedelta(
-            minutes=rng.choice([rng.randint(0, 600), rng.randint(0, 200 * 24 * 60)]),
-            seconds=rng.randint(0, 59),
-        )
+
+# Pure arithmetic, a few milliseconds an example: five times the profile's examples.
+@settings(max_examples=settings.default.max_examples * 5)
+@given(st.lists(INTERVALS, min_size=1, max_size=40))
+def test_office_minutes_equal_the_day_by_day_sum_on_random_intervals(intervals):
+    # One calendar answers the whole list: its running totals are built from wherever it is
+    # asked first and must hold for every later question.
+    calendar = OfficeCalendar(days_off=dict(DAYS_OFF), special_weeks=SPECIAL)
+    for offset, length, seconds in intervals:
+        start = BASE + datetime.timedelta(minutes=offset)
+        end = start + datetime.timedelta(minutes=length, seconds=seconds)
         assert calendar.office_minutes(start, end) == day_by_day_office_minutes(
             calendar, start, end
         ), (start, end)
+
+
+def test_the_running_totals_follow_a_day_off_added_later():
+    calendar = OfficeCalendar(days_off=dict(DAYS_OFF), special_weeks=SPECIAL)
+    start, end = wib(2025, 5, 1, 9), wib(2025, 7, 1, 9)
+    assert calendar.office_minutes(start, end) == day_by_day_office_minutes(calendar, start, end)
     # A day off added later counts: the running totals follow the calendar.
     calendar.days_off[datetime.date(2025, 6, 2)] = "Cuti"
-    start, end = wib(2025, 5, 1, 9), wib(2025, 7, 1, 9)
     assert calendar.office_minutes(start, end) == day_by_day_office_minutes(calendar, start, end)

@@ -54,6 +54,18 @@ def _sop1_data():
     return json.loads(SOP1_FILE.read_text(encoding="utf-8"))
 
 
+def _new_unit_sop_data():
+    """SOP 1's file for a unit the database does not hold yet: a refused file must leave no
+    unit, role, SOP or step of it behind."""
+    data = _sop1_data()
+    data["unit"].update(short_name="Dispora", name="Dinas Pemuda dan Olahraga")
+    return data
+
+
+def _everything():
+    return (Unit.objects.count(), Role.objects.count(), Sop.objects.count(), Step.objects.count())
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -71,25 +83,29 @@ def _sop1_data():
     ],
 )
 def test_loader_refuses_a_broken_sop_with_a_clear_message(db, change, message):
-    data = _sop1_data()
+    data = _new_unit_sop_data()
     data["sop"]["version"] = 2
     change(data)
+    before = _everything()
     with pytest.raises(SopFileError, match=message):
         load_sop(data)
-    assert not Sop.objects.exists()
+    assert _everything() == before
+    assert not Unit.objects.filter(short_name="Dispora").exists()
 
 
 def test_load_sops_command_reports_the_file_and_the_reason(db, tmp_path):
     from django.core.management import call_command
     from django.core.management.base import CommandError
 
-    data = _sop1_data()
+    data = _new_unit_sop_data()
     data["steps"][0]["standard"] = "lima menit"
     path = tmp_path / "sop-broken.json"
     path.write_text(json.dumps(data), encoding="utf-8")
+    before = _everything()
     with pytest.raises(CommandError, match="sop-broken.json: Langkah 1"):
         call_command("load_sops", str(path))
-    assert not Sop.objects.exists()
+    assert _everything() == before
+    assert not Unit.objects.filter(short_name="Dispora").exists()
 
 
 def _inline(prefix, rows, initial=0):

@@ -12,12 +12,12 @@ import io
 import itertools
 import os
 import pathlib
+import shutil
 import zoneinfo
 
 import pdfplumber
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
@@ -25,6 +25,7 @@ from activities.core import uploads, workflow
 from activities.documents import archive, laporan, verification
 from activities.models import Sop, Unit
 from activities.views.sops import pdf_context
+from tests.conftest import build_demo, demo_is_there
 from tests.test_reports import PERFORMERS, photo
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -107,9 +108,10 @@ def open_run(sop, users, *, title, place, start):
 
 
 @pytest.fixture(scope="module")
-def documents(django_db_setup, django_db_blocker, tmp_path_factory):
+def documents(django_db_setup, django_db_blocker, tmp_path_factory, demo_media):
     """{name: PDF bytes} of every document, rendered once; the data is rolled back after."""
     media = tmp_path_factory.mktemp("media")
+    shutil.copytree(demo_media, media, dirs_exist_ok=True)
     storages = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -123,7 +125,8 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory):
         ),
         transaction.atomic(),
     ):
-        call_command("seed_demo", password="x", stdout=io.StringIO())
+        if not demo_is_there():
+            build_demo(demo_media)
         users = {user.username: user for user in get_user_model().objects.all()}
         sop1 = Sop.objects.get(unit__short_name="Kesbangpol", version=1)
         sop2 = Sop.objects.get(unit__short_name="Diskominfo", version=1)

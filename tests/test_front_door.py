@@ -295,8 +295,10 @@ def test_admins_server_email_and_admin_path_come_from_the_environment():
 def short_lock_timeout():
     """Connections that wait 300 ms for a lock: the timeout is set when a connection starts
     (settings.DATABASES' options), so the test reconnects, and reconnects again after."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://…")
     options = connection.settings_dict["OPTIONS"]
-    saved = options.get("options")
+    saved = options["options"]
     options["options"] = "-c lock_timeout=300"
     connection.close()
     yield

@@ -4,11 +4,17 @@ Run it on PostgreSQL too, which refuses NUL characters in text and integers beyo
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/sopflow .venv/bin/python -m pytest tests/test_hardening.py
 """
 
+import contextlib
+import datetime
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from activities.core import workflow
 from activities.documents import archive
@@ -51,6 +57,25 @@ BAD_VALUES = [
     "baris\nbaru",
     "tab\tdi tengah",
 ]
+
+# The hand-picked values and values drawn around them: any text (NUL, control and astral
+# characters), integers beyond every column's range, and dates at and past the calendar's ends
+# written the ways the forms read them.
+HOSTILE_VALUES = st.one_of(
+    st.sampled_from(BAD_VALUES),
+    st.text(max_size=80),
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.builds(
+        datetime.datetime.strftime,
+        st.datetimes(min_value=datetime.datetime(1, 1, 1)),
+        st.sampled_from(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%d/%m/%Y %H:%M", "%Y-%m"]),
+    ),
+)
+
+
+def hostile_params(names):
+    """One to three of `names`, each with a hostile value."""
+    return st.dictionaries(st.sampled_from(names), HOSTILE_VALUES, min_size=1, max_size=3)
 
 
 def valid_text(value):
@@ -134,15 +159,23 @@ def runs(sop1, sop2, users):
 @pytest.mark.parametrize("name", GET_PARAMS)
 def test_get_parameters_never_fail(client_for, runs, name):
     client = client_for("admin")
+    url = reverse(name)
     before = state()
-    for param in GET_PARAMS[name]:
-        for value in BAD_VALUES:
-            response = client.get(reverse(name), {param: value})
-            assert response.status_code < 500, (param, value)
-            duplicated = client.get(reverse(name), {param: [value, "1", value]})
-            assert duplicated.status_code < 500, (param, value)
-            partial = client.get(reverse(name), {param: value}, headers={"HX-Request": "true"})
-            assert partial.status_code < 500, (param, value)
+    # Every hand-picked value reaches every parameter of the page in one request...
+    for value in BAD_VALUES:
+        response = client.get(url, dict.fromkeys(GET_PARAMS[name], value))
+        assert response.status_code < 500, value
+
+    # ...and drawn values meet one another, repeated and in a partial (htmx) request.
+    @given(hostile_params(GET_PARAMS[name]))
+    def any_parameters(params):
+        assert client.get(url, params).status_code < 500, params
+        duplicated = {param: [value, "1", value] for param, value in params.items()}
+        assert client.get(url, duplicated).status_code < 500, params
+        partial = client.get(url, params, headers={"HX-Request": "true"})
+        assert partial.status_code < 500, params
+
+    any_parameters()
     assert state() == before
 
 
@@ -160,43 +193,67 @@ def test_open_form_fields_never_fail(client_for, sop1, runs):
     assert state() == before
 
 
-@pytest.mark.parametrize("value", BAD_VALUES, ids=range(len(BAD_VALUES)))
+def every_value_and_drawn_ones(fields, post):
+    """`post(field, value)` for each hand-picked value (the fields taking turns) and for drawn
+    pairs of any field and any hostile value."""
+    for index, value in enumerate(BAD_VALUES):
+        post(fields[index % len(fields)], value)
+
+    @given(st.sampled_from(fields), HOSTILE_VALUES)
+    def any_field(field, value):
+        post(field, value)
+
+    any_field()
+
+
+@contextlib.contextmanager
+def rolled_back():
+    """A savepoint undone after: each hostile post starts from the same run."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.mark.parametrize("action", ["setujui", "kembalikan"])
-def test_step_form_fields_never_fail(client_for, runs, action, value):
+def test_step_form_fields_never_fail(client_for, runs, action):
     run = runs["approval"]
     client = client_for("kepala")
     url = reverse("step_action", args=[run.pk, 2])
     before = state()
-    for field in STEP_FIELDS[action]:
-        # Every other field valid except one that keeps the transition from happening.
-        step_run = current(run, 2)
-        data = {
-            "action": action,
-            "setuju-version": step_run.version,
-            "setuju-round": step_run.round,
-            "setuju-instruction": "",
-            "kembali-version": step_run.version,
-            "kembali-round": step_run.round,
-            "kembali-reason": "",
-            field: value,
-        }
-        response = client.post(url, data)
-        assert response.status_code < 500, field
-        # The text fields come last: any text without a control character is a valid
-        # disposisi or reason.
-        if field.endswith(("instruction", "reason")) and valid_text(value):
-            assert state() != before
-        else:
-            assert state() == before, field
+
+    def post(field, value):
+        with rolled_back():
+            # Every other field valid except one that keeps the transition from happening.
+            step_run = current(run, 2)
+            data = {
+                "action": action,
+                "setuju-version": step_run.version,
+                "setuju-round": step_run.round,
+                "setuju-instruction": "",
+                "kembali-version": step_run.version,
+                "kembali-round": step_run.round,
+                "kembali-reason": "",
+                field: value,
+            }
+            response = client.post(url, data)
+            assert response.status_code < 500, (field, value)
+            # Any text without a control character is a valid disposisi or reason.
+            if field.endswith(("instruction", "reason")) and valid_text(value):
+                assert state() != before, (field, value)
+            else:
+                assert state() == before, (field, value)
+
+    every_value_and_drawn_ones(STEP_FIELDS[action], post)
+    assert state() == before
 
 
-@pytest.mark.parametrize("value", BAD_VALUES, ids=range(len(BAD_VALUES)))
-def test_complete_form_fields_never_fail(client_for, sop2, users, value):
+def test_complete_form_fields_never_fail(client_for, sop2, users):
     run = open_run(sop2, users["subkor"])
     client = client_for("subkor")
     url = reverse("step_action", args=[run.pk, 1])
     before = state()
-    for field in STEP_FIELDS["selesai"]:
+
+    def post(field, value):
         step_run = current(run, 1)
         data = {
             "action": "selesai",
@@ -208,8 +265,10 @@ def test_complete_form_fields_never_fail(client_for, sop2, users, value):
         }
         data[field] = value
         response = client.post(url, data)
-        assert response.status_code < 500, field
-    assert state() == before
+        assert response.status_code < 500, (field, value)
+        assert state() == before, (field, value)
+
+    every_value_and_drawn_ones(STEP_FIELDS["selesai"], post)
 
 
 @pytest.mark.parametrize("field", ["action", "reason", "lampiran", "csrfmiddlewaretoken"])

@@ -5,12 +5,14 @@ import io
 
 import pytest
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from activities.models import Assessment, MonitoringReport, SopEvaluation
 from activities.monitoring import statistics, tabel7
 from activities.time.periods import Period
-from tests.test_hardening import BAD_VALUES
+from tests.test_hardening import BAD_VALUES, HOSTILE_VALUES, hostile_params
 from tests.test_statistics import QUERY, SEPTEMBER, known_runs  # noqa: F401 (fixture)
 
 NIP = "196406061985031015"
@@ -292,13 +294,24 @@ def test_period_defaults_to_this_semester(client_for, sop2, time_machine):
     )
 
 
+PERIOD_PAGES = ("sop_statistics", "sop_monitoring", "sop_evaluation")
+
+
 def test_hostile_input_never_fails(client_for, sop2, known_runs):  # noqa: F811
     client = client_for("kabid")
-    for name in ("sop_statistics", "sop_monitoring", "sop_evaluation"):
-        for param in ("dari", "sampai"):
-            for value in BAD_VALUES:
-                response = client.get(reverse(name, args=[sop2.pk]), {param: value})
-                assert response.status_code < 500, (name, param, value)
+    # The three pages read their period through one form: the hand-picked values take turns
+    # between them.
+    pages = [reverse(name, args=[sop2.pk]) for name in PERIOD_PAGES]
+    for index, value in enumerate(BAD_VALUES):
+        url = pages[index % len(pages)]
+        response = client.get(url, {"dari": value, "sampai": value})
+        assert response.status_code < 500, (url, value)
+
+    @given(st.sampled_from(pages), hostile_params(["dari", "sampai"]))
+    def any_period(url, params):
+        assert client.get(url, params).status_code < 500, (url, params)
+
+    any_period()
     client.post(start_url(sop2), {"on_time_threshold": 80, "return_threshold": 30})
     report = MonitoringReport.objects.get()
     row = report.rows.get()
@@ -316,18 +329,30 @@ def test_hostile_input_never_fails(client_for, sop2, known_runs):  # noqa: F811
         "ambang-on_time_threshold": 80,
         "ambang-return_threshold": 30,
     }
-    for action, names in [
-        ("paraf", [name for name in fields if not name.startswith("ambang-")]),
-        ("susun_ulang", ["ambang-on_time_threshold", "ambang-return_threshold"]),
-        ("lain", ["baris-0-id"]),
-    ]:
-        for field in names:
-            for value in BAD_VALUES:
-                data = {**fields, field: value, "action": action}
-                response = client.post(detail, data)
-                assert response.status_code < 500, (action, field, value)
-                report.refresh_from_db()
-                assert not report.is_signed, (action, field, value)
+    # The reviewer's name and NIP stay empty unless one is the field under test, so nothing
+    # may be signed whatever the value.
+    cases = [
+        *[("paraf", name) for name in fields if not name.startswith("ambang-")],
+        ("susun_ulang", "ambang-on_time_threshold"),
+        ("susun_ulang", "ambang-return_threshold"),
+        ("lain", "baris-0-id"),
+    ]
+
+    def post(action, field, value):
+        response = client.post(detail, {**fields, field: value, "action": action})
+        assert response.status_code < 500, (action, field, value)
+        report.refresh_from_db()
+        assert not report.is_signed, (action, field, value)
+
+    for index, value in enumerate(BAD_VALUES):
+        # Each hand-picked value in a field of its own, turn by turn through the fields.
+        post(*cases[index % len(cases)], value)
+
+    @given(st.sampled_from(cases), HOSTILE_VALUES)
+    def any_field(case, value):
+        post(*case, value)
+
+    any_field()
 
 
 def test_semester_end_reminds_the_monitors_once(sop1, sop2, users, time_machine):
