@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from activities.documents import pdf
-from activities.documents.laporan import CLOSED_STATUSES, signed_minutes, stylesheet_url
+from activities.documents.laporan import CLOSED_STATUSES, stylesheet_url
 from activities.documents.letterhead import Letterhead
 from activities.models import (
     Run,
@@ -117,7 +117,7 @@ class ArchiveRow:
 
     @property
     def difference_display(self):
-        return signed_minutes(self.timing.difference_minutes, self.timing.day_minutes)
+        return self.timing.difference_display
 
 
 @dataclass

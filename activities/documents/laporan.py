@@ -48,14 +48,6 @@ def _person(user):
     return user.get_full_name() or user.get_username()
 
 
-def signed_minutes(minutes, day_minutes):
-    """A difference against the standard, in days of `day_minutes`: "+1 hari", "-15 menit"."""
-    if minutes is None:
-        return ""
-    text = timing.format_minutes(minutes, day_minutes)
-    return f"+{text}" if round(minutes) > 0 else text
-
-
 # Laporan kegiatan ---------------------------------------------------------------------------
 
 
@@ -181,7 +173,7 @@ class RunReport:
 
     @property
     def difference_display(self):
-        return signed_minutes(self.timing.difference_minutes, self.timing.day_minutes)
+        return self.timing.difference_display
 
     @property
     def lead_display(self):
@@ -238,7 +230,9 @@ def _step_row(round_timing):
         standard_text=step.standard_display,
         actual=timing.format_minutes(round_timing.actual_minutes, round_timing.day_minutes),
         wall=timing.format_wall_minutes(round_timing.wall_minutes),
-        difference=signed_minutes(round_timing.difference_minutes, round_timing.day_minutes),
+        difference=timing.format_signed_minutes(
+            round_timing.difference_minutes, round_timing.day_minutes
+        ),
         late=round_timing.late if done else None,
         output=(step_run.output or step.output) if done else "",
         notes=step_run.notes,

@@ -35,6 +35,14 @@ def format_minutes(minutes: float | None, day_minutes: int) -> str:
     return durations.format_minutes(round(minutes), day_minutes)
 
 
+def format_signed_minutes(minutes: float | None, day_minutes: int) -> str:
+    """A difference against the standard, in days of `day_minutes`: "+1 hari", "-15 menit"."""
+    if minutes is None:
+        return ""
+    text = format_minutes(minutes, day_minutes)
+    return f"+{text}" if round(minutes) > 0 else text
+
+
 def format_wall_minutes(minutes: float | None) -> str:
     """Wall-clock minutes in days of 24 hours (`durations.WALL_DAY_MINUTES`); "" for None."""
     if minutes is None:
@@ -117,6 +125,10 @@ class Figures:
     @property
     def difference_minutes(self) -> float:
         return self.actual_total_minutes - self.standard_total_minutes
+
+    @property
+    def difference_display(self) -> str:
+        return format_signed_minutes(self.difference_minutes, self.day_minutes)
 
     @property
     def late(self) -> bool:
