@@ -209,3 +209,32 @@ def test_the_admin_lists_task_results(client_for, settings):
     response = client_for("admin").get("/admin/django_tasks_database/dbtaskresult/")
     assert response.status_code == 200
     assert str(result.id) in response.content.decode()
+
+
+def test_tasks_queued_before_the_wings_are_pointed_at_their_new_modules(db):
+    """A queue full of `activities.tasks.…` rows from before the upgrade runs on after it:
+    queued rows move to the task's new module, finished ones keep their history."""
+    import importlib
+
+    from django.apps import apps
+    from django.utils.module_loading import import_string
+
+    migration = importlib.import_module("activities.migrations.0029_task_paths_follow_the_wings")
+    queued = DBTaskResult.objects.create(
+        task_path="activities.tasks.deliver",
+        args_kwargs={"args": [1], "kwargs": {}},
+        backend_name="default",
+    )
+    done = DBTaskResult.objects.create(
+        task_path="activities.tasks.deliver",
+        args_kwargs={"args": [2], "kwargs": {}},
+        backend_name="default",
+        status="SUCCESSFUL",
+    )
+    migration.forward(apps, None)
+    queued.refresh_from_db()
+    done.refresh_from_db()
+    assert queued.task_path == "activities.notifications.channels.deliver"
+    assert done.task_path == "activities.tasks.deliver"
+    for new in migration.MOVED.values():
+        assert import_string(new).name == new.rpartition(".")[2]
