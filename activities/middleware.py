@@ -9,6 +9,7 @@ from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -80,8 +81,23 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.path.startswith("/" + settings.SOPFLOW_ADMIN_PATH):
-            response.headers.setdefault("Content-Security-Policy", self.POLICY)
+        # The admin too: Django's admin needs no inline script and no outside host.
+        response.headers.setdefault("Content-Security-Policy", self.POLICY)
+        return response
+
+
+class PrivatePagesMiddleware:
+    """A page served to a logged-in user is kept by no cache: not the browser's back button on a
+    shared office PC after logout, not a proxy between the office and the server."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
         return response
 
 

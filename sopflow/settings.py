@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "activities.middleware.HtmxLoginRedirectMiddleware",
+    "activities.middleware.PrivatePagesMiddleware",
     "activities.middleware.IdleSessionMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",

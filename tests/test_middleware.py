@@ -5,6 +5,18 @@ def test_pages_carry_a_content_security_policy_without_third_party_hosts(client_
     assert "http" not in policy
 
 
+def test_the_admin_carries_the_same_policy(client_for):
+    response = client_for("admin").get("/admin/activities/sop/")
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self'")
+
+
+def test_a_logged_in_page_is_kept_by_no_cache(client_for):
+    for path in ("/tugas/", "/kegiatan/", "/sop/", "/admin/"):
+        control = client_for("admin").get(path)["Cache-Control"]
+        assert "no-store" in control and "private" in control, path
+
+
 def test_an_expired_session_on_an_htmx_request_redirects_the_whole_page(client, seeded):
     response = client.get("/tugas/", headers={"HX-Request": "true"})
     assert response.status_code == 200
