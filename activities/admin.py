@@ -267,15 +267,18 @@ class StepInline(PlainTextAdmin, admin.StackedInline):
     ]
 
     def get_formset(self, request, obj=None, **kwargs):
-        self._sop = obj
-        return super().get_formset(request, obj, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name == "roles":
-            sop = getattr(self, "_sop", None)
-            queryset = Role.objects.select_related("unit")
-            kwargs["queryset"] = queryset.filter(unit=sop.unit) if sop else queryset
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        # The form class is made for this request, so its roles field is set here rather than
+        # on this inline, which every request shares.
+        formset = super().get_formset(request, obj, **kwargs)
+        roles = formset.form.base_fields["roles"]
+        if obj is not None and obj.unit_id:
+            roles.queryset = Role.objects.filter(unit_id=obj.unit_id).order_by("name")
+        else:
+            # A new SOP's unit is chosen on the same page: every role says whose it is, and the
+            # step-table rules refuse a role of another unit when the page is saved.
+            roles.queryset = Role.objects.select_related("unit").order_by("unit__name", "name")
+            roles.label_from_instance = lambda role: f"{role.name} ({role.unit})"
+        return formset
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("return_to")

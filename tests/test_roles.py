@@ -100,3 +100,25 @@ def test_a_version_never_run_prints_the_current_names(sop1):
     kasi.save()
     sop1.refresh_from_db()
     assert "Kepala Seksi Pembinaan" in [column.name for column in sopdoc.build(sop1).columns]
+
+
+def _role_options(page):
+    import re
+
+    select = re.search(r'<select name="steps-0-roles".*?</select>', page, re.S)
+    return re.findall(r'<option value="\d+"[^>]*>([^<]*)</option>', select.group(0))
+
+
+def test_the_admin_step_rows_offer_only_the_sops_own_roles(client_for, sop1):
+    options = _role_options(
+        client_for("admin").get(f"/admin/activities/sop/{sop1.pk}/change/").content.decode()
+    )
+    assert sorted(options) == sorted(sop1.unit.roles.values_list("name", flat=True))
+
+
+def test_a_new_sops_step_rows_name_each_roles_unit(client_for):
+    page = client_for("admin").get("/admin/activities/sop/add/").content.decode()
+    page = page.replace("steps-__prefix__-roles", "steps-0-roles")
+    options = _role_options(page)
+    assert "Kasi (Kesbangpol)" in options and "Tim (Diskominfo)" in options
+    assert "Kasi" not in options
