@@ -12,6 +12,7 @@ from activities.documents import laporan
 from activities.models import Role, Unit
 from tests.test_reports import open_run as open_at
 from tests.test_reports import walk, wib
+from tests.test_run_views import form_data
 from tests.test_workflow import act, open_run
 
 
@@ -84,6 +85,10 @@ def test_a_renamed_role_keeps_its_printed_name_in_run_versions_and_their_laporan
     page = client_for("kasi").get(reverse("sop_detail", args=[sop1.pk])).content.decode()
     assert 'data-role="Kasi"' in page and "Kepala Seksi Pembinaan" not in page
 
+    for path in (f"/kegiatan/{run.pk}/", f"/kegiatan/{run.pk}/langkah/1/"):
+        page = client_for("kasi").get(path).content.decode()
+        assert "Kasi" in page and "Kepala Seksi Pembinaan" not in page, path
+
     report = laporan.build_run_report(run.pk)
     roles = {row.role for row in report.rows}
     assert "Kasi" in roles and "Kepala Seksi Pembinaan" not in roles
@@ -92,6 +97,26 @@ def test_a_renamed_role_keeps_its_printed_name_in_run_versions_and_their_laporan
     # A new version is written with the names of today.
     revision = copy_as_revision(sop1, user=users["admin"])
     assert "Kepala Seksi Pembinaan" in [column.name for column in sopdoc.build(revision).columns]
+
+
+def test_a_running_run_shows_its_versions_names_in_the_inbox_and_messages(client_for, users, sop1):
+    run = open_run(sop1, users["kasi"])
+    staf = Role.objects.get(unit=sop1.unit, name="Staf seksi")
+    staf.name = "Pelaksana Seksi"
+    staf.save()
+    kasi = client_for("kasi")
+    # Step 1 (Kasi) → step 2 (Kepala) → step 3 (Kasi) → step 4 (Staf seksi, as the run knows it).
+    act(run, 1, users["kasi"])
+    act(run, 2, users["kepala"])
+    page = kasi.get(f"/kegiatan/{run.pk}/").content.decode()
+    assert "Pelaksana Seksi" not in page
+    response = kasi.post(
+        f"/kegiatan/{run.pk}/langkah/3/", form_data(run, 3, "selesai"), follow=True
+    )
+    said = [str(message) for message in response.context["messages"]]
+    assert said == ["Langkah 3 selesai. Berikutnya langkah 4: Staf seksi."]
+    inbox = client_for("staf").get("/tugas/").content.decode()
+    assert "Staf seksi" in inbox and "Pelaksana Seksi" not in inbox
 
 
 def test_a_version_never_run_prints_the_current_names(sop1):

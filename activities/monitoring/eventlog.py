@@ -82,7 +82,7 @@ def traces(sop, period, *, pseudonymous=False):
     """The traces of the runs of `sop` opened in `period`, in run order, events in time order."""
     first, after = period.bounds
     step_roles = {
-        step.pk: ", ".join(role.name for role in step.roles.all())
+        step.pk: ", ".join(sop.role_name(role) for role in step.roles.all())
         for step in sop.steps.prefetch_related("roles")
     }
     rounds = (

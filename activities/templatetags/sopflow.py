@@ -18,6 +18,13 @@ def _day(value):
 
 
 @register.filter
+def pelaksana(step, sop):
+    """The step's pelaksana as `sop` (the version a run follows) prints them: a role renamed
+    after that version froze keeps its old name (`Sop.role_name`)."""
+    return ", ".join(sop.role_name(role) for role in step.roles.all())
+
+
+@register.filter
 def tanggal(value):
     """23 November 2026 (Django's id locale would abbreviate the month)."""
     if not value:
