@@ -56,7 +56,7 @@ def _partial_or_page(request, page_template, partial_template, context):
 
 
 def _role_names(step):
-    return ", ".join(role.name for role in step.roles.all())
+    return step.roles_display
 
 
 @login_required
