@@ -7,12 +7,23 @@ uses. Production sets DATABASE_URL (PostgreSQL), SECRET_KEY, DEBUG=0 and ALLOWED
 
 import datetime
 import os
+import warnings
 from email.utils import getaddresses
 from pathlib import Path
 
 import dj_database_url
+from cryptography.utils import CryptographyDeprecationWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+# pyHanko imports cryptography's DSA key type, which every process then warns about at start.
+# sopflow signs with RSA and never meets DSA; every other deprecation still shows.
+warnings.filterwarnings(
+    "ignore",
+    message="DSA is deprecated",
+    category=CryptographyDeprecationWarning,
+    module=r"pyhanko\.",
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -309,6 +320,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "activities.request_id.RequestIdFilter"},
+        "quiet_refusals": {"()": "activities.logs.QuietRefusalFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -331,8 +343,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # An expected 403 or 404 is one INFO line without its traceback (quiet_refusals).
         "django.request": {
             "handlers": ["console", "mail_admins"],
+            "filters": ["quiet_refusals"],
             "level": "WARNING",
             "propagate": False,
         },
