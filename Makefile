@@ -69,7 +69,8 @@ TYPED := \
 	activities/time/deadlines.py \
 	activities/time/durations.py \
 	activities/time/timing.py \
-	activities/documents/signing.py
+	activities/documents/signing.py \
+	activities/notifications/channels.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

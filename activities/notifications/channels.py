@@ -22,6 +22,7 @@ import json
 import logging
 import urllib.parse
 import urllib.request
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -34,6 +35,9 @@ from django_tasks_db.models import DBTaskResult
 
 from activities.background.tasks import RETRY_DELAYS, retried
 from activities.models import Delivery
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _User as User
 
 logger = logging.getLogger(__name__)
 
@@ -62,20 +66,21 @@ def idempotency_key(delivery: Delivery) -> str:
     return f"sopflow-delivery-{delivery.pk}@{host}"
 
 
-def one_line(text, limit=SUBJECT_MAX):
+def one_line(text: object, limit: int = SUBJECT_MAX) -> str:
     """`text` on one line (line breaks and runs of spaces become one space), cut to `limit`."""
     line = " ".join(str(text).split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-def render_text(template_name, context):
+def render_text(template_name: str, context: dict[str, Any]) -> str:
     """A plain-text template in Bahasa Indonesia, without HTML escaping."""
     with translation.override(settings.LANGUAGE_CODE):
         return render_to_string(template_name, context, using="text")
 
 
-def site_url(path):
-    return settings.SITE_URL.rstrip("/") + path
+def site_url(path: str) -> str:
+    base: str = settings.SITE_URL
+    return base.rstrip("/") + path
 
 
 # Channels -----------------------------------------------------------------------------------
@@ -86,7 +91,7 @@ class EmailChannel:
 
     name = "email"
 
-    def wants(self, user):
+    def wants(self, user: "User") -> bool:
         return bool(user.email)
 
     def send(self, delivery: Delivery) -> None:
@@ -111,7 +116,7 @@ class WebhookChannel:
 
     name = "webhook"
 
-    def wants(self, user):
+    def wants(self, user: "User") -> bool:
         return bool(settings.SOPFLOW_WEBHOOK_URL)
 
     def payload(self, delivery: Delivery) -> dict[str, object]:
@@ -147,15 +152,17 @@ class WebhookChannel:
             answer.read()
 
 
-def signature(body):
+def signature(body: bytes) -> str:
     secret = settings.SOPFLOW_WEBHOOK_SECRET.encode()
     return hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-CHANNELS = {channel.name: channel for channel in (EmailChannel(), WebhookChannel())}
+CHANNELS: dict[str, EmailChannel | WebhookChannel] = {
+    channel.name: channel for channel in (EmailChannel(), WebhookChannel())
+}
 
 
-def enabled_channels():
+def enabled_channels() -> list[EmailChannel | WebhookChannel]:
     return [CHANNELS[name] for name in settings.SOPFLOW_NOTIFICATION_CHANNELS]
 
 
@@ -206,7 +213,7 @@ def deliver_outside(delivery_id: int) -> bool:
     return send_delivery(delivery_id)
 
 
-def delivery_task(channel: str) -> Task:
+def delivery_task(channel: str) -> Task[..., bool]:
     return deliver_outside if channel == WebhookChannel.name else deliver
 
 
