@@ -15,7 +15,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 
 help:
 	@echo "make run           set up, migrate, load the demo data, serve on http://$(HOST):$(PORT)/"
-	@echo "                   with a task worker and the scheduler (Ctrl-C stops all three)"
+	@echo "                   with the task workers and the scheduler (Ctrl-C stops them all)"
 	@echo "make test          the whole test suite (unit, views, PDF, browser)"
 	@echo "make test-browser  only the browser tests (Chromium at /usr/bin/chromium)"
 	@echo "make lint          ruff check, ruff format --check, makemigrations --check, mypy"
