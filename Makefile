@@ -15,7 +15,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 
 help:
 	@echo "make run           set up, migrate, load the demo data, serve on http://$(HOST):$(PORT)/"
-	@echo "                   with a task worker and the scheduler (Ctrl-C stops all three)"
+	@echo "                   with the task workers and the scheduler (Ctrl-C stops them all)"
 	@echo "make test          the whole test suite (unit, views, PDF, browser) on both cores"
 	@echo "make test-sqlite   the SQLite slice CI runs besides the whole suite on PostgreSQL"
 	@echo "make test-browser  only the browser tests (Chromium at /usr/bin/chromium)"
@@ -76,7 +76,8 @@ TYPED := \
 	activities/time/deadlines.py \
 	activities/time/durations.py \
 	activities/time/timing.py \
-	activities/documents/signing.py
+	activities/documents/signing.py \
+	activities/notifications/channels.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -7,12 +7,23 @@ uses. Production sets DATABASE_URL (PostgreSQL), SECRET_KEY, DEBUG=0 and ALLOWED
 
 import datetime
 import os
+import warnings
 from email.utils import getaddresses
 from pathlib import Path
 
 import dj_database_url
+from cryptography.utils import CryptographyDeprecationWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+# pyHanko imports cryptography's DSA key type, which every process then warns about at start.
+# sopflow signs with RSA and never meets DSA; every other deprecation still shows.
+warnings.filterwarnings(
+    "ignore",
+    message="DSA is deprecated",
+    category=CryptographyDeprecationWarning,
+    module=r"pyhanko\.",
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -248,7 +259,15 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 
 # Background work (activities/background/tasks.py): PostgreSQL (or the SQLite file) is the queue and
 # `manage.py db_worker` runs it. Tests use the immediate backend (tests/conftest.py).
-TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# Deliveries to other people's servers (the webhook) have a queue of their own and a worker of
+# their own (`db_worker --queue-name outside`), so a slow receiver never delays the rest.
+SOPFLOW_OUTSIDE_QUEUE = "outside"
+TASKS = {
+    "default": {
+        "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", SOPFLOW_OUTSIDE_QUEUE],
+    }
+}
 # A task still marked running this long after it started is taken to have lost its worker
 # (killed, machine gone) and is queued again; every task is idempotent, so that is safe.
 SOPFLOW_TASK_STALE_SECONDS = env_int("SOPFLOW_TASK_STALE_SECONDS", 15 * 60)
@@ -270,7 +289,8 @@ SOPFLOW_SWEEP_MINUTES = env_int("SOPFLOW_SWEEP_MINUTES", 5)
 SOPFLOW_NOTIFICATION_CHANNELS = env_list("SOPFLOW_NOTIFICATION_CHANNELS", ["email"])
 SOPFLOW_WEBHOOK_URL = env("SOPFLOW_WEBHOOK_URL", "")
 SOPFLOW_WEBHOOK_SECRET = env("SOPFLOW_WEBHOOK_SECRET", "")
-SOPFLOW_WEBHOOK_TIMEOUT = env_int("SOPFLOW_WEBHOOK_TIMEOUT", 10)
+# Seconds a webhook receiver has to answer; a slow one is retried later rather than waited for.
+SOPFLOW_WEBHOOK_TIMEOUT = env_int("SOPFLOW_WEBHOOK_TIMEOUT", 5)
 if "webhook" in SOPFLOW_NOTIFICATION_CHANNELS and not (
     SOPFLOW_WEBHOOK_URL and SOPFLOW_WEBHOOK_SECRET
 ):
@@ -301,6 +321,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "activities.request_id.RequestIdFilter"},
+        "quiet_refusals": {"()": "activities.logs.QuietRefusalFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -323,8 +344,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # An expected 403 or 404 is one INFO line without its traceback (quiet_refusals).
         "django.request": {
             "handlers": ["console", "mail_admins"],
+            "filters": ["quiet_refusals"],
             "level": "WARNING",
             "propagate": False,
         },

@@ -142,7 +142,12 @@ def _fast_and_isolated(settings, tmp_path, demo_signer, demo_media):
     settings.SOPFLOW_SIGNING_PKCS12 = str(demo_signer)
     settings.SOPFLOW_SIGNING_PASSWORD = DEMO_SIGNER_PASSWORD
     # Tasks run at once, in the test's process; the worker tests start real db_workers.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": django_settings.TASKS["default"]["QUEUES"],
+        }
+    }
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

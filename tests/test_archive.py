@@ -291,3 +291,29 @@ def test_period_report_refuses_a_period_too_large(client_for, closed_runs, monke
     response = client.get("/arsip/laporan.pdf?dari=2026-10-01&sampai=2026-10-31")
     assert response.status_code == 302
     assert "berisi 2 kegiatan selesai" in client.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "guarded"),
+    [
+        ("-----/----- -Kesbangpol / 2018", False),
+        ("- catatan rapat", False),
+        ("----", False),
+        ("Rapat -1", False),
+        ("=1+1", True),
+        ("@SUM(A1)", True),
+        ("-1", True),
+        ("--1", True),
+        ("+62 812 000", True),
+        ("-.5", True),
+        ("-A1", True),
+        ("-SUM(A1:A2)", True),
+        ("-cmd|' /C calc'!A0", True),
+        ("+(1)", True),
+        ("\t=1", True),
+    ],
+)
+def test_only_what_a_spreadsheet_evaluates_is_guarded(text, guarded):
+    from activities.documents.spreadsheets import safe_cell
+
+    assert safe_cell(text) == ("'" + text if guarded else text)

@@ -69,7 +69,17 @@ def test_csv_export(client_for, month_runs):
     assert len(body) == 9
     assert body[0][0] == "2026-09-08"
     assert body[0][1] == "08:10"
-    assert body[0][-2:] == ["20", "10.0"]
+    # Whole minutes as whole numbers, like the standard beside them.
+    assert body[0][-2:] == ["20", "10"]
+
+
+def test_csv_export_shows_a_dashed_sop_number_as_written(client_for, month_runs):
+    table = rows(client_for("kepala").get("/kinerja/?bulan=2026-09&pegawai=semua&format=csv"))
+    header, body = table[0], table[1:]
+    numbers = {dict(zip(header, row, strict=True))["Nomor SOP"] for row in body}
+    assert numbers == {"-----/----- -Kesbangpol / 2018"}
+    minutes = [dict(zip(header, row, strict=True))["Waktu nyata (menit kerja)"] for row in body]
+    assert minutes == ["15", "20", "40"]
 
 
 def test_xlsx_export(client_for, month_runs):

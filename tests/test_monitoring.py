@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from activities.models import Assessment, MonitoringReport, SopEvaluation
+from activities.models import Assessment, MonitoringReport, Sop, SopEvaluation
 from activities.monitoring import statistics, tabel7
 from activities.time.periods import Period
 from tests.test_hardening import BAD_VALUES, HOSTILE_VALUES, hostile_params
@@ -358,6 +358,8 @@ def test_hostile_input_never_fails(client_for, sop2, known_runs):  # noqa: F811
 def test_semester_end_reminds_the_monitors_once(sop1, sop2, users, time_machine):
     from activities.models import Notification
 
+    # Both SOPs were in force long before the semester ended.
+    Sop.objects.update(created_at=datetime.datetime(2025, 1, 2, tzinfo=datetime.UTC))
     time_machine.move_to(
         datetime.datetime(2026, 6, 30, 18, 0, tzinfo=datetime.UTC)
     )  # 1 July 01:00 WIB
@@ -393,3 +395,33 @@ def test_semester_reminder_is_a_periodic_job():
     from activities.background import schedule
 
     assert "remind_semester_end" in {job.name for job in schedule.JOBS}
+
+
+def test_no_semester_reminder_before_any_sop_of_the_unit_was_in_force(
+    sop1, sop2, users, time_machine
+):
+    from activities.core import events
+    from activities.models import Event, Notification
+
+    # A new installation: the seed SOPs are loaded in force today, in the second semester.
+    loaded = datetime.datetime(2026, 12, 6, 2, 0, tzinfo=datetime.UTC)
+    Sop.objects.update(created_at=loaded)
+    time_machine.move_to(loaded + datetime.timedelta(hours=1))
+    assert tabel7.remind_semester_end.call() == 0
+    assert not Notification.objects.filter(key__startswith="monitoring:").exists()
+    # Kesbangpol's SOP was put in force in May through pengesahan: it is reminded of
+    # Semester I; Diskominfo, whose SOP came later, is not.
+    events.record(
+        Event.Kind.SOP_ACTIVATED,
+        actor=users["admin"],
+        at=datetime.datetime(2026, 5, 4, 2, 0, tzinfo=datetime.UTC),
+        sop=sop1,
+        after={"status": "active"},
+    )
+    assert tabel7.remind_semester_end.call() > 0
+    reminded = set(
+        Notification.objects.filter(key__startswith="monitoring:").values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert reminded == {"kepala", "kasubag_tu", "pengelola", "kasi"}

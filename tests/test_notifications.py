@@ -8,6 +8,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from django.core.management import call_command
+from django_tasks import TaskResultStatus
+from django_tasks_db.management.commands import db_worker
+from django_tasks_db.models import DBTaskResult
 
 from activities.background import tasks
 from activities.core import workflow
@@ -139,3 +143,57 @@ def test_a_refusing_webhook_is_retried_and_left_unsent(
     assert delivery.sent_at is None and "500" in delivery.last_error
     # The mail channel is independent of the webhook.
     assert Delivery.objects.get(channel="email").sent_at is not None
+
+
+def test_every_attempt_of_a_webhook_carries_the_same_delivery_id(
+    receiver, sop1, users, django_capture_on_commit_callbacks
+):
+    receiver.status = 500
+    with django_capture_on_commit_callbacks(execute=True):
+        open_for_kasi(sop1, users)
+    delivery = Delivery.objects.get(channel="webhook")
+    expected = channels.idempotency_key(delivery)
+    assert len(receiver.received) == len(tasks.RETRY_DELAYS) + 1
+    for headers, body in receiver.received:
+        assert headers["Idempotency-Key"] == expected
+        assert json.loads(body)["delivery"] == expected
+
+
+def test_webhook_deliveries_wait_on_their_own_queue_for_their_own_worker(
+    receiver, sop1, users, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": ["default", settings.SOPFLOW_OUTSIDE_QUEUE],
+        }
+    }
+    # The worker drops a connection that is not in autocommit mode, as the test's own is.
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        open_for_kasi(sop1, users)
+    webhook_task = DBTaskResult.objects.get(
+        task_path="activities.notifications.channels.deliver_outside"
+    )
+    assert webhook_task.queue_name == settings.SOPFLOW_OUTSIDE_QUEUE == "outside"
+    assert DBTaskResult.objects.get(task_path="activities.notifications.channels.deliver")
+
+    def work(queue):
+        call_command(
+            "db_worker",
+            queue_name=queue,
+            batch=True,
+            reload=False,
+            startup_delay=False,
+            verbosity=0,
+        )
+
+    work("default")
+    assert Delivery.objects.get(channel="email").sent_at is not None
+    assert Delivery.objects.get(channel="webhook").sent_at is None
+    assert receiver.received == []
+    webhook_task.refresh_from_db()
+    assert webhook_task.status == TaskResultStatus.READY
+    work("outside")
+    assert Delivery.objects.get(channel="webhook").sent_at is not None
+    assert len(receiver.received) == 1

@@ -232,3 +232,14 @@ def test_a_plh_of_the_kepala_has_his_steps_but_does_not_approve_sops(client_for,
     assert client.post(f"/sop/{revision.pk}/pengesahan/", {"action": "sahkan"}).status_code == 403
     assert f"/sop/{revision.pk}/pengesahan/" not in client.get("/tugas/").content.decode()
     assert Sop.objects.get(pk=revision.pk).status == Sop.Status.SUBMITTED
+
+
+def test_the_diff_and_the_editor_show_the_nip_grouped(client_for, sop1, revision):
+    Sop.objects.filter(pk=revision.pk).update(approver_nip="197001011990031002")
+    revision.refresh_from_db()
+    (change,) = pengesahan.diff(revision).fields
+    assert (change.before, change.after) == ("19640606 198503 1 015", "19700101 199003 1 002")
+    page = client_for("kepala").get(f"/sop/{revision.pk}/pengesahan/").content.decode()
+    assert "19640606 198503 1 015" in page and "19700101 199003 1 002" in page
+    editor = client_for("kasubag_tu").get(f"/sop/{revision.pk}/ubah/").content.decode()
+    assert 'value="19700101 199003 1 002"' in editor

@@ -172,3 +172,12 @@ def test_sweep_queries_grow_with_active_steps_not_with_runs(
     # days off, special periods, working hours); the digest is not due: nothing else.
     with django_assert_max_num_queries(8):
         sweep(wib(23, 8, 41))
+
+
+def test_the_escalation_names_the_late_step_s_roles_as_text(staf_step, users, sweep):
+    sweep(wib(23, 10, 31))  # 61 minutes late: to the Kasi
+    (escalation,) = Notification.objects.filter(kind=Notification.Kind.ESCALATION)
+    assert "Langkah 4 (Staf seksi) melewati jatuh tempo" in escalation.body
+    assert "QuerySet" not in escalation.body and "<Role" not in escalation.body
+    (message,) = [m for m in mail.outbox if m.to == [users["kasi"].email]]
+    assert "Langkah 4 (Staf seksi) melewati jatuh tempo" in message.body

@@ -4,6 +4,7 @@ times; the scheduler's periodic jobs; mail subjects and plain-text bodies."""
 import datetime
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
@@ -26,7 +27,12 @@ from activities.models import (
 from activities.notifications import announcements, channels
 from tests.test_reports import open_run, pdf_image_sizes, pdf_text, photo, walk, wib
 
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+DATABASE_TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": django_settings.TASKS["default"]["QUEUES"],
+    }
+}
 
 
 def open_for_kasi(sop1, users):
@@ -113,15 +119,110 @@ def test_a_delivery_is_sent_once_however_often_it_runs(sop1, users):
     assert delivery.sent_at is not None and delivery.attempts == 1
 
 
-def test_a_claimed_delivery_is_left_to_its_worker_until_the_claim_expires(sop1, users):
+def test_a_claimed_delivery_is_retried_not_done_until_the_claim_expires(sop1, users):
     run = open_for_kasi(sop1, users)
     delivery = Delivery.objects.get(notification__run=run)
     Delivery.objects.filter(pk=delivery.pk).update(claimed_at=timezone.now())
-    assert channels.deliver.call(delivery.pk) is False
-    expired = timezone.now() - channels.CLAIM_TIMEOUT - datetime.timedelta(seconds=1)
+    # Another worker holds it: this task must not end as done while nothing is sent.
+    with pytest.raises(channels.DeliveryBusy):
+        channels.send_delivery(delivery.pk)
+    expired = timezone.now() - channels.claim_timeout() - datetime.timedelta(seconds=1)
     Delivery.objects.filter(pk=delivery.pk).update(claimed_at=expired)
     assert channels.deliver.call(delivery.pk) is True
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize("stale_seconds", [120, 300, 15 * 60, 3600])
+def test_the_claim_expires_before_the_scheduler_queues_the_task_again(settings, stale_seconds):
+    settings.SOPFLOW_TASK_STALE_SECONDS = stale_seconds
+    assert channels.claim_timeout() < datetime.timedelta(seconds=stale_seconds)
+    assert channels.claim_timeout() > datetime.timedelta(
+        seconds=max(settings.EMAIL_TIMEOUT, settings.SOPFLOW_WEBHOOK_TIMEOUT)
+    )
+
+
+def run_worker(queue="default"):
+    call_command(
+        "db_worker",
+        queue_name=queue,
+        batch=True,
+        reload=False,
+        startup_delay=False,
+        verbosity=0,
+    )
+
+
+def test_a_delivery_whose_worker_was_killed_mid_send_is_sent_once_when_queued_again(
+    sop1, users, settings, monkeypatch
+):
+    settings.TASKS = DATABASE_TASKS
+    settings.SOPFLOW_TASK_STALE_SECONDS = 300
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    run = open_for_kasi(sop1, users)
+    delivery = Delivery.objects.get(notification__run=run)
+    result = channels.deliver.enqueue(delivery.pk)
+    # A worker took the task and claimed the delivery, then was killed before it sent.
+    crashed = timezone.now() - datetime.timedelta(seconds=settings.SOPFLOW_TASK_STALE_SECONDS + 5)
+    Delivery.objects.filter(pk=delivery.pk).update(claimed_at=crashed, attempts=1)
+    DBTaskResult.objects.filter(id=result.id).update(
+        status=TaskResultStatus.RUNNING, started_at=crashed
+    )
+    assert schedule.requeue_stale_tasks() == 1
+    run_worker()
+    assert len(mail.outbox) == 1
+    delivery.refresh_from_db()
+    assert delivery.sent_at is not None and delivery.attempts == 2
+    # Nothing is left to send: neither the sweep nor another run of the task sends again.
+    assert channels.requeue_abandoned_deliveries() == 0
+    channels.deliver.enqueue(delivery.pk)
+    run_worker()
+    assert len(mail.outbox) == 1
+
+
+def test_the_sweep_queues_again_a_delivery_whose_task_was_lost(sop1, users, settings, monkeypatch):
+    settings.TASKS = DATABASE_TASKS
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    run = open_for_kasi(sop1, users)
+    delivery = Delivery.objects.get(notification__run=run)
+    # Claimed by a worker that died, and its task is gone from the queue.
+    expired = timezone.now() - channels.claim_timeout() - datetime.timedelta(seconds=1)
+    Delivery.objects.filter(pk=delivery.pk).update(claimed_at=expired, attempts=1)
+    assert not DBTaskResult.objects.exists()
+    assert channels.requeue_abandoned_deliveries() == 1
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "activities.notifications.channels.deliver"
+    assert queued.args_kwargs == {"args": [delivery.pk], "kwargs": {"attempt": 2}}
+    # Its task now waits: a second sweep queues nothing more.
+    assert channels.requeue_abandoned_deliveries() == 0
+    run_worker()
+    assert len(mail.outbox) == 1
+    assert channels.requeue_abandoned_deliveries() == 0
+    assert "requeue_deliveries" in {job.name for job in schedule.JOBS}
+
+
+def test_a_delivery_that_failed_every_attempt_is_not_swept_again(sop1, users, settings):
+    settings.TASKS = DATABASE_TASKS
+    run = open_for_kasi(sop1, users)
+    delivery = Delivery.objects.get(notification__run=run)
+    long_ago = timezone.now() - channels.claim_timeout() * 2
+    Delivery.objects.filter(pk=delivery.pk).update(
+        claimed_at=None, attempts=len(tasks.RETRY_DELAYS) + 1, last_error="OSError"
+    )
+    Notification.objects.filter(pk=delivery.notification_id).update(created_at=long_ago)
+    assert channels.requeue_abandoned_deliveries() == 0
+
+
+def test_a_mail_has_the_same_message_id_on_every_attempt(sop1, users):
+    run = open_for_kasi(sop1, users)
+    delivery = Delivery.objects.get(notification__run=run)
+    assert channels.deliver.call(delivery.pk) is True
+    # Sent again, as after a worker killed between sending and stamping it.
+    Delivery.objects.filter(pk=delivery.pk).update(sent_at=None, claimed_at=None)
+    assert channels.deliver.call(delivery.pk) is True
+    first, second = mail.outbox
+    assert first.extra_headers["Message-ID"] == second.extra_headers["Message-ID"]
+    assert first.message()["Message-ID"] == f"<{channels.idempotency_key(delivery)}>"
+    assert str(delivery.pk) in channels.idempotency_key(delivery)
 
 
 def test_a_title_with_a_line_break_still_mails_on_one_line_without_entities(

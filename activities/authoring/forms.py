@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from activities.authoring import importers, steps
-from activities.models import Role, Sop, SopItem
+from activities.models import Role, Sop, SopItem, format_nip
 from activities.text import PlainTextMixin
 
 
@@ -91,6 +91,10 @@ class SopIdentityForm(PlainTextMixin, forms.ModelForm):
             )
             if self.instance.pk and not self.is_bound:
                 self.initial[name] = "\n".join(self.instance.items(section))
+        if self.instance.approver_nip and not self.is_bound:
+            # Stored as digits; read grouped (birth date, appointment, sex, serial). Saving
+            # normalises it again (Sop.clean).
+            self.initial["approver_nip"] = format_nip(self.instance.approver_nip)
         for name in IDENTITY_FIELDS:
             self.fields[name].widget.attrs.setdefault("class", "form-control form-control-sm")
 

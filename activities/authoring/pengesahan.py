@@ -25,7 +25,7 @@ from activities.authoring.definitions import check_steps, saved_specs
 from activities.authoring.forms import IDENTITY_FIELDS
 from activities.core import policy
 from activities.core.errors import Forbidden, Invalid, Stale
-from activities.models import Sop, SopAct, SopItem, Step
+from activities.models import Sop, SopAct, SopItem, Step, format_nip
 
 
 def pending_for(user):
@@ -172,6 +172,10 @@ def _steps(sop: Sop) -> list[tuple[Step, dict[str, str]]]:
     return list(zip(saved, map(steps.diff_values, steps.values_of_steps(saved)), strict=True))
 
 
+# How an identity field reads in the diff, where it is not shown as stored.
+IDENTITY_DISPLAY = {"approver_nip": format_nip}
+
+
 def diff(sop):
     """What this version changes against the version in force (or everything, if none)."""
     base = (
@@ -184,7 +188,8 @@ def diff(sop):
         label = str(Sop._meta.get_field(name).verbose_name)
         before = getattr(base, name) if base else ""
         if before != getattr(sop, name):
-            fields.append(Change(label, before, getattr(sop, name)))
+            shown = IDENTITY_DISPLAY.get(name, str)
+            fields.append(Change(label, shown(before), shown(getattr(sop, name))))
     sections = []
     for key, label in SopItem.Section.choices:
         before = base.items(key) if base else []

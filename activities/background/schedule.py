@@ -45,6 +45,11 @@ JOBS: list[Job] = [
         datetime.timedelta(hours=6),
     ),
     Job(
+        "requeue_deliveries",
+        "activities.notifications.channels.requeue_deliveries",
+        datetime.timedelta(minutes=5),
+    ),
+    Job(
         "clean_orphan_files",
         "activities.core.uploads.clean_orphan_files",
         datetime.timedelta(days=1),

@@ -1,11 +1,13 @@
 """CSV and XLSX downloads of tables, safe to open in a spreadsheet.
 
 Text that a spreadsheet would run as a formula (CSV/formula injection) is prefixed with an
-apostrophe; CSV starts with a byte order mark so that Excel reads it as UTF-8, and is streamed.
+apostrophe, and only such text: a document number such as "-----/----- -Kesbangpol / 2018" is
+shown as written. CSV starts with a byte order mark so that Excel reads it as UTF-8, and is streamed.
 """
 
 import csv
 import datetime
+import re
 
 from django.http import HttpResponse, StreamingHttpResponse
 
@@ -14,9 +16,19 @@ from activities.text import xml_safe
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# What a spreadsheet evaluates: "=" or "@" first, or a sign (a run of them, spaces between)
+# before a number, a bracket, "=" or "@", a cell reference (A1, $B$2) or a function or DDE
+# call (SUM(, cmd|). A tab or carriage return first hides any of these behind it.
+FORMULA_START = re.compile(
+    r"""[=@\t\r]
+    | [+-][\s+-]*(?: [\d.(=@] | \$?[A-Za-z]{1,3}\$?\d | [A-Za-z_][\w.]*\s*[(|!] )""",
+    re.VERBOSE,
+)
+
+
 def safe_cell(value):
     """Text that a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and FORMULA_START.match(value):
         return "'" + value
     return value
 

@@ -302,6 +302,11 @@ class Step(models.Model):
         return durations.parse(self.standard_text)
 
     @property
+    def roles_display(self):
+        """The pelaksana as people read them: "Kasi, Staf seksi"."""
+        return ", ".join(role.name for role in self.roles.all())
+
+    @property
     def standard_display(self):
         """The waktu as written, with the tab some documents put between number and unit."""
         return " ".join(self.standard_text.split())

@@ -119,6 +119,13 @@ def total_display(activities, minutes_of):
     return durations.format_total(whole_days, rest)
 
 
+def _minutes(value: float) -> float | int:
+    """Minutes to a tenth, and whole minutes as a whole number (10, not 10.0), as the
+    standard beside them is written."""
+    value = round(value, 1)
+    return int(value) if value.is_integer() else value
+
+
 def _activity(step_run, day_minutes):
     user, run, step = step_run.completed_by, step_run.run, step_run.step
     return Activity(
@@ -138,6 +145,6 @@ def _activity(step_run, day_minutes):
         returned=step_run.state == StepRun.State.RETURNED,
         standard_minutes=step.standard_minutes,
         # Stored when the round closed (see `timing.round_figures`).
-        office_minutes=round(step_run.handling_office_minutes or 0.0, 1),
+        office_minutes=_minutes(step_run.handling_office_minutes or 0.0),
         day_minutes=day_minutes,
     )

@@ -12,12 +12,13 @@ trend (criterion 1), the return rates (3), each pelaksana's share within the sta
 the monthly share of rounds over the standard (5). The answers are the evaluator's.
 """
 
+import datetime
 import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -30,6 +31,7 @@ from activities.documents import pdf
 from activities.documents.letterhead import Letterhead
 from activities.models import (
     Assessment,
+    Event,
     MonitoringReport,
     MonitoringRow,
     Notification,
@@ -414,18 +416,36 @@ def render_evaluation(evaluation):
 # The semester-end reminder ------------------------------------------------------------------
 
 
+def units_with_sops_before(moment: datetime.datetime):
+    """The units that had an SOP in force before `moment`: one was put in force then, one was
+    loaded already in force (no activation of its own), or one of their runs was opened."""
+    activated = Event.objects.filter(
+        kind=Event.Kind.SOP_ACTIVATED, at__lt=moment, sop__unit=OuterRef("pk")
+    )
+    loaded_in_force = Sop.objects.filter(
+        unit=OuterRef("pk"),
+        created_at__lt=moment,
+        status__in=[Sop.Status.ACTIVE, Sop.Status.RETIRED],
+    ).exclude(events__kind=Event.Kind.SOP_ACTIVATED)
+    ran = Run.objects.filter(unit=OuterRef("pk"), opened_at__lt=moment)
+    return Unit.objects.filter(Exists(activated) | Exists(loaded_in_force) | Exists(ran))
+
+
 @task()
-def remind_semester_end(now=None):
+def remind_semester_end(now: datetime.datetime | None = None) -> int:
     """Once a semester has ended, tell each unit's monitors to write its Tabel 7, unless the
-    unit-wide form of that semester exists. Idempotent: one notification per person and
-    semester (its key), however often the scheduler runs it. Returns how many were written."""
+    unit-wide form of that semester exists or the unit had no SOP in force before it ended
+    (a new installation has nothing to monitor for the semester before it). Idempotent: one
+    notification per person and semester (its key), however often the scheduler runs it.
+    Returns how many were written."""
     now = now or timezone.now()
     ended = Period.semester_of(timezone.localdate(now)).previous
     done = MonitoringReport.objects.filter(
         sop=None, period_start=ended.start, period_end=ended.end
     ).values("unit")
+    _first, after = ended.bounds
     written = 0
-    for unit in Unit.objects.exclude(pk__in=done):
+    for unit in units_with_sops_before(after).exclude(pk__in=done):
         url = reverse("unit_monitoring", args=[unit.pk]) + "?" + ended.query()
         written += len(
             announcements.notify(

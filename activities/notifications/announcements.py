@@ -54,7 +54,7 @@ def notify(users, *, kind, key, subject, body, url="", run=None, step_run=None, 
         ]
     )
     for delivery in deliveries:
-        enqueue_on_commit(channels.deliver, delivery.pk)
+        enqueue_on_commit(channels.delivery_task(delivery.channel), delivery.pk)
     return created
 
 

@@ -4,13 +4,19 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+
+# A worker finishes the task it is running before it exits; a webhook send is bounded by
+# SOPFLOW_WEBHOOK_TIMEOUT and mail by EMAIL_TIMEOUT, so this leaves room for either.
+STOP_SECONDS = 30
 
 
 class Command(BaseCommand):
     help = (
-        "Run the web server, a task worker and the scheduler together, as production does; "
-        "Ctrl-C (or SIGTERM) stops all three, and so does any one of them stopping."
+        "Run the web server, the task workers (default queue, outside deliveries) and the "
+        "scheduler together, as production does; Ctrl-C (or SIGTERM) stops them all, and so does "
+        "any one of them stopping."
     )
 
     def add_arguments(self, parser):
@@ -21,6 +27,15 @@ class Command(BaseCommand):
         commands = {
             "web": [*manage, "runserver", addrport],
             "worker": [*manage, "db_worker", "--interval", "1", "--no-startup-delay"],
+            "outside worker": [
+                *manage,
+                "db_worker",
+                "--queue-name",
+                settings.SOPFLOW_OUTSIDE_QUEUE,
+                "--interval",
+                "1",
+                "--no-startup-delay",
+            ],
             "scheduler": [*manage, "run_scheduler"],
         }
         # Each child leads its own process group, so stopping it stops what it started too
@@ -41,8 +56,8 @@ class Command(BaseCommand):
         finally:
             for child in children.values():
                 if child.poll() is None:
-                    os.killpg(child.pid, signal.SIGINT)
-            deadline = time.monotonic() + 10
+                    os.killpg(child.pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_SECONDS
             for name, child in children.items():
                 try:
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
