@@ -16,11 +16,13 @@ import zipfile
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _noop
 
 from activities.authoring.definitions import (
     standard_error,
 )
 from activities.models import Role, SopItem, Step
+from activities.text import without_bidi
 from activities.time import durations
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -28,6 +30,15 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_UNPACKED_BYTES = 60 * 1024 * 1024
 MAX_TEXT_CHARS = 500_000
 MAX_STEPS = 100
+# The largest table an SOP sheet holds: identity, sections, headings and MAX_STEPS steps of a
+# few rows each; a pelaksana column per role. openpyxl pads every row it reads to the sheet's
+# width, so an unbounded read of one cell at XFD1048576 costs gigabytes.
+MAX_SHEET_ROWS = 1_000
+MAX_SHEET_COLUMNS = 100
+# XML elements of a whole DOCX package: the documents `write_docx` makes have about 20,000 (most
+# of them Word's styles); a 100-step table with drawn symbols stays well under the limit, and
+# python-docx keeps its tree of every element in memory.
+MAX_DOCX_ELEMENTS = 150_000
 
 TERMINATOR, PROCESS_MARK, DECISION_MARK, ANY_MARK = "○", "□", "◇", "■"
 SYMBOLS = {
@@ -514,6 +525,7 @@ def renumber(imported):
 def parse_rows(rows, unit_roles=()):
     """An `ImportedSop` from the rows of cells of a document in the official layout."""
     rows = [[cell if isinstance(cell, str) else "" for cell in row] for row in rows]
+    rows, cleaned = strip_bidi(rows, lambda r, c: _("baris %(r)s kolom %(c)s") % {"r": r, "c": c})
     header_at = next(
         (i for i, cells in enumerate(rows) if _is_step_header([_label(c) for c in cells])), None
     )
@@ -525,6 +537,7 @@ def parse_rows(rows, unit_roles=()):
             )
         )
     imported = ImportedSop()
+    note_cells(imported, "bidi", cleaned)
     _read_identity(rows[:header_at], imported)
     header = rows[header_at]
     labels = [_label(c) for c in header]
@@ -558,7 +571,54 @@ def limit_steps(imported):
         imported.notes["name"] = _("Nama SOP tidak ditemukan di dokumen; isi namanya.")
 
 
+# Bidirectional controls reorder what a name shows (a right-to-left override makes "exe.pdf"
+# of "fdp.exe"). An imported cell loses them with a note, rather than the whole file being
+# refused: a document copied from a web page carries stray marks its author never saw, and
+# Indonesian text loses nothing without them. Where a name is typed, the form refuses them.
+CELL_NOTES = {
+    "bidi": _noop(
+        "Karakter pengatur arah tulisan yang tidak terlihat dihapus dari sel %(cells)s; "
+        "periksa teksnya."
+    ),
+    "formula": _noop(
+        "Sel %(cells)s berisi rumus Excel tanpa nilai tersimpan, sehingga dibiarkan kosong: "
+        "isi selnya, atau buka berkas di Excel, simpan, lalu impor lagi."
+    ),
+}
+
+
+def strip_bidi(rows, name):
+    """(rows without bidirectional controls, the names of the cells that held any);
+    `name(row, column)` names a cell, both counted from 1."""
+    cleaned, places = [], []
+    for r, row in enumerate(rows, start=1):
+        out = []
+        for c, cell in enumerate(row, start=1):
+            text, found = without_bidi(cell)
+            if found:
+                places.append(name(r, c))
+            out.append(text)
+        cleaned.append(out)
+    return cleaned, places
+
+
+def note_cells(imported, kind, cells):
+    """A note on the SOP naming the `cells` (the first few) that `CELL_NOTES[kind]` is about."""
+    if not cells:
+        return
+    shown = ", ".join(cells[:5]) + (
+        _(" dan %(n)s lainnya") % {"n": len(cells) - 5} if len(cells) > 5 else ""
+    )
+    imported.notes[kind] = _(CELL_NOTES[kind]) % {"cells": shown}
+
+
 # Readers --------------------------------------------------------------------------------------
+
+
+def check_size(size):
+    """Refuses an upload of `size` bytes over the limit, before it is read."""
+    if size > MAX_BYTES:
+        raise ImportRefused(_("Berkas lebih dari 5 MB."))
 
 
 def open_zip(data):
