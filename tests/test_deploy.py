@@ -41,3 +41,9 @@ def test_a_unit_runs_an_existing_command(path):
         assert command[command.index("manage.py") + 1] in get_commands()
     else:
         assert command[0].endswith("/gunicorn") and command[1] == "sopflow.wsgi"
+
+
+def test_the_web_service_has_a_memory_limit():
+    service = read_unit(DEPLOY / "sopflow-web.service")["Service"]
+    high, limit = (int(service[key].removesuffix("M")) for key in ("MemoryHigh", "MemoryMax"))
+    assert 0 < high < limit <= 4096

@@ -84,9 +84,10 @@ class _Workbook:
             raise ImportRefused(_(DAMAGED)) from None
         if len(values) > MAX_SHEET_ROWS or any(len(row) > MAX_SHEET_COLUMNS for row in values):
             raise _too_big(title)
-        for r, (row, formula_row) in enumerate(zip(values, formulas, strict=False), start=1):
-            for c, (value, formula) in enumerate(zip(row, formula_row, strict=False), start=1):
-                if value is None and formula is not None:
+        for r, formula_row in enumerate(formulas, start=1):
+            row = values[r - 1] if r <= len(values) else []
+            for c, formula in enumerate(formula_row, start=1):
+                if formula is not None and (c > len(row) or row[c - 1] is None):
                     self.cells["formula"].append(_cell_name(title, r, c))
         text, cleaned = strip_bidi(
             [[_cell_text(value) for value in row] for row in values],
