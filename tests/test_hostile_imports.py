@@ -180,11 +180,21 @@ def test_a_docx_of_200000_empty_paragraphs_is_refused_before_python_docx_reads_i
         _refused_on_the_page(client_for, "kosong.docx", data, "lebih dari 150.000 unsur")
 
 
-def test_a_docx_of_an_sop_is_well_within_the_element_limit(seeded):
-    from activities.authoring.importers.docx import count_elements
+def test_an_xlsx_of_200000_shared_strings_is_refused_before_openpyxl_opens_it():
+    strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    strings += b"<si><t>x</t></si>" * 200_000 + b"</sst>"
+    buffer = io.BytesIO(_official_sheet())
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("xl/sharedStrings.xml", strings)
+    data = buffer.getvalue()
+    with mock.patch("openpyxl.load_workbook", _never):
+        with pytest.raises(importers.ImportRefused, match="lebih dari 150.000 unsur"):
+            importers.read_xlsx(data)
 
+
+def test_a_docx_of_an_sop_is_well_within_the_element_limit(seeded):
     data = definitions.export_sop(Sop.objects.get(unit__short_name="Kesbangpol", version=1))
-    assert count_elements(importers.write_docx(data)) < common.MAX_DOCX_ELEMENTS / 5
+    assert common.count_elements(importers.write_docx(data), "") < common.MAX_XML_ELEMENTS / 5
 
 
 # Item: malformed files that answered 500 --------------------------------------------------------

@@ -14,6 +14,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as _noop
@@ -35,10 +36,11 @@ MAX_STEPS = 100
 # width, so an unbounded read of one cell at XFD1048576 costs gigabytes.
 MAX_SHEET_ROWS = 1_000
 MAX_SHEET_COLUMNS = 100
-# XML elements of a whole DOCX package: the documents `write_docx` makes have about 20,000 (most
-# of them Word's styles); a 100-step table with drawn symbols stays well under the limit, and
-# python-docx keeps its tree of every element in memory.
-MAX_DOCX_ELEMENTS = 150_000
+# XML elements of a whole DOCX or XLSX package: the documents `write_docx` makes have about
+# 20,000 (most of them Word's styles), a sheet of 1,000 rows of 30 filled cells 91,000; a
+# 100-step table with drawn symbols stays well under the limit. python-docx keeps its tree of
+# every element in memory, openpyxl every shared string.
+MAX_XML_ELEMENTS = 150_000
 
 TERMINATOR, PROCESS_MARK, DECISION_MARK, ANY_MARK = "○", "□", "◇", "■"
 SYMBOLS = {
@@ -629,3 +631,35 @@ def open_zip(data):
         raise ImportRefused(_("Berkas rusak: isinya tidak dapat dibuka.")) from None
     if unpacked > MAX_UNPACKED_BYTES:
         raise ImportRefused(_("Berkas terlalu besar setelah dibuka."))
+
+
+def count_elements(data, damaged):
+    """Refuses a package with more XML elements than an SOP document has, counting them in a
+    stream (memory stays flat) before a library builds its tree of every part. Every part that
+    is XML is counted, whatever its name: the main part is found through relationships.
+    `damaged` is the message for a package that cannot be read."""
+    count = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as part:
+                    if part.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"<":
+                        continue
+                with archive.open(info) as part:
+                    for _event, element in ElementTree.iterparse(part, events=("end",)):
+                        element.clear()
+                        count += 1
+                        if count > MAX_XML_ELEMENTS:
+                            raise ImportRefused(
+                                _(
+                                    "Berkas ini berisi lebih dari %(n)s unsur; berkas SOP jauh "
+                                    "lebih kecil. Hapus paragraf, baris dan objek kosong lalu "
+                                    "unggah lagi."
+                                )
+                                % {"n": f"{MAX_XML_ELEMENTS:,}".replace(",", ".")}
+                            )
+    except ImportRefused:
+        raise
+    except Exception:  # a damaged zip or XML raises many kinds
+        raise ImportRefused(damaged) from None
+    return count

@@ -1,8 +1,6 @@
 """Word documents: reading the official table (with its drawn symbols) and writing one."""
 
 import io
-import zipfile
-from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as _noop
@@ -10,10 +8,10 @@ from django.utils.translation import gettext_noop as _noop
 from activities.authoring.importers.common import (
     ANY_MARK,
     DECISION_MARK,
-    MAX_DOCX_ELEMENTS,
     PROCESS_MARK,
     TERMINATOR,
     ImportRefused,
+    count_elements,
     open_zip,
     parse_rows,
 )
@@ -71,42 +69,12 @@ def _only_lines(tc):
 DAMAGED = _noop("Berkas DOCX rusak atau bukan dokumen Word.")
 
 
-def count_elements(data):
-    """Refuses a package with more XML elements than an SOP document has, counting them in a
-    stream (memory stays flat) before python-docx builds its tree of every part. Every part
-    that is XML is counted, whatever its name: the main part is found through relationships."""
-    count = 0
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
-                with archive.open(info) as part:
-                    if part.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"<":
-                        continue
-                with archive.open(info) as part:
-                    for _event, element in ElementTree.iterparse(part, events=("end",)):
-                        element.clear()
-                        count += 1
-                        if count > MAX_DOCX_ELEMENTS:
-                            raise ImportRefused(
-                                _(
-                                    "Dokumen ini berisi lebih dari %(n)s unsur; dokumen SOP jauh "
-                                    "lebih kecil. Hapus paragraf dan objek kosong lalu unggah lagi."
-                                )
-                                % {"n": f"{MAX_DOCX_ELEMENTS:,}".replace(",", ".")}
-                            )
-    except ImportRefused:
-        raise
-    except Exception:  # a damaged zip or XML raises many kinds
-        raise ImportRefused(_(DAMAGED)) from None
-    return count
-
-
 def read_docx(data, unit_roles=()):
     """A Word document in the official layout: paragraphs and tables in document order."""
     import docx
 
     open_zip(data)
-    count_elements(data)
+    count_elements(data, _(DAMAGED))
     try:
         document = docx.Document(io.BytesIO(data))
         rows = _document_rows(document)

@@ -14,6 +14,7 @@ from activities.authoring.importers.common import (
     ImportedStep,
     ImportRefused,
     check_standards,
+    count_elements,
     limit_steps,
     note_cells,
     open_zip,
@@ -127,6 +128,7 @@ def read_xlsx(data, unit_roles=()):
     """The sopflow template (sheets Identitas, Bagian, Langkah), or a sheet laid out like the
     official table."""
     open_zip(data)
+    count_elements(data, _(DAMAGED))
     book = _Workbook(data)
     try:
         if not book.titles:
