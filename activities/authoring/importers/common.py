@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_noop
 
 from activities.authoring.definitions import (
     standard_error,
@@ -578,11 +578,11 @@ def limit_steps(imported):
 # refused: a document copied from a web page carries stray marks its author never saw, and
 # Indonesian text loses nothing without them. Where a name is typed, the form refuses them.
 CELL_NOTES = {
-    "bidi": _noop(
+    "bidi": gettext_noop(
         "Karakter pengatur arah tulisan yang tidak terlihat dihapus dari sel %(cells)s; "
         "periksa teksnya."
     ),
-    "formula": _noop(
+    "formula": gettext_noop(
         "Sel %(cells)s berisi rumus Excel tanpa nilai tersimpan, sehingga dibiarkan kosong: "
         "isi selnya, atau buka berkas di Excel, simpan, lalu impor lagi."
     ),

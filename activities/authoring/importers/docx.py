@@ -3,7 +3,7 @@
 import io
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_noop
 
 from activities.authoring.importers.common import (
     ANY_MARK,
@@ -66,7 +66,7 @@ def _only_lines(tc):
     )
 
 
-DAMAGED = _noop("Berkas DOCX rusak atau bukan dokumen Word.")
+DAMAGED = gettext_noop("Berkas DOCX rusak atau bukan dokumen Word.")
 
 
 def read_docx(data, unit_roles=()):

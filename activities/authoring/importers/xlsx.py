@@ -4,7 +4,7 @@ import io
 import re
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_noop
 
 from activities.authoring.importers.common import (
     KIND_WORDS,
@@ -25,7 +25,7 @@ from activities.authoring.importers.common import (
 )
 from activities.models import SopItem, Step
 
-DAMAGED = _noop("Berkas XLSX rusak atau bukan buku kerja Excel.")
+DAMAGED = gettext_noop("Berkas XLSX rusak atau bukan buku kerja Excel.")
 
 
 def _cell_text(value):
