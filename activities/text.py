@@ -4,7 +4,10 @@ safe where text goes into XML (XLSX), so one stray character never breaks an exp
 A text area may hold tab and line breaks; a single-line field holds tab (the SOP documents'
 waktu column has "15\tMenit") but no line break. Everything else in
 the C0 and C1 control ranges (and DEL) is invisible on screen, cannot be printed, and — for
-most of C0 — cannot be stored in XML at all.
+most of C0 — cannot be stored in XML at all. The bidirectional controls (U+202A–U+202E,
+U+2066–U+2069, U+200E/U+200F, U+061C) are refused too: invisible themselves, they reorder the
+characters shown around them, so a step name could read differently on screen, in the laporan
+and in the database. Indonesian text never needs them.
 """
 
 import re
@@ -14,8 +17,10 @@ from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_OR_BREAK = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+_CONTROL = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
+_CONTROL_OR_BREAK = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
 # What XML 1.0 cannot hold at all: C0 controls but tab, LF and CR; surrogates; U+FFFE/U+FFFF.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -41,6 +46,11 @@ class ControlCharacterValidator:
             return
         if character in "\n\r":
             message = _("Kolom ini hanya satu baris: hapus ganti baris (Enter) di dalamnya.")
+        elif _BIDI.match(character):
+            message = _(
+                "Teks ini berisi karakter pengatur arah tulisan yang tidak terlihat (%(code)s), "
+                "yang dapat membalik urutan huruf yang tampil. Hapus karakter itu lalu kirim lagi."
+            )
         else:
             message = _(
                 "Teks ini berisi karakter kendali yang tidak terlihat (%(code)s), mungkin "
@@ -50,6 +60,12 @@ class ControlCharacterValidator:
 
     def __eq__(self, other):
         return isinstance(other, ControlCharacterValidator) and self.multiline == other.multiline
+
+
+def without_bidi(value: str) -> tuple[str, bool]:
+    """`value` without bidirectional controls, and whether it held any."""
+    cleaned = _BIDI.sub("", value)
+    return cleaned, cleaned != value
 
 
 def xml_safe(value):

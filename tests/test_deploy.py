@@ -92,3 +92,9 @@ def test_run_all_starts_a_worker_for_each_queue_and_stops_the_others_with_sigter
     # SIGTERM, not SIGINT: runserver's autoreloader ignored a SIGINT sent to its group and was
     # killed after the timeout.
     assert signals and set(signals) == {signal.SIGTERM}
+
+
+def test_the_web_service_has_a_memory_limit():
+    service = read_unit(DEPLOY / "sopflow-web.service")["Service"]
+    high, limit = (int(service[key].removesuffix("M")) for key in ("MemoryHigh", "MemoryMax"))
+    assert 0 < high < limit <= 4096

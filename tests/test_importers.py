@@ -354,7 +354,8 @@ def test_import_sops_command_imports_a_folder_and_summarises(seeded, tmp_path):
     (tmp_path / "rusak.docx").write_bytes(b"PK\x03\x04 broken")
     (tmp_path / "catatan.md").write_text("ignored")
     out = io.StringIO()
-    call_command("import_sops", str(tmp_path), unit="Kesbangpol", stdout=out)
+    with pytest.raises(CommandError, match="1 of 3 files refused"):
+        call_command("import_sops", str(tmp_path), unit="Kesbangpol", stdout=out)
     report = out.getvalue()
     assert "3 files: 0 imported, 2 need review, 1 refused" in report
     assert "refused       rusak.docx" in report

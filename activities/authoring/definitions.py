@@ -7,15 +7,17 @@ at once, each tied to the row and cell it is about, so a form can show all of th
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from activities.authoring import steps
 from activities.authoring.steps import standard_error
 from activities.core.policy import ROLE_FLAGS
 from activities.models import Role, Sop, SopItem, Step, Unit
+from activities.text import first_control_character
 
 __all__ = ["standard_error"]
 
@@ -253,6 +255,134 @@ def sop_file_fields():
     return [f.name for f in Sop._meta.concrete_fields if f.name not in SOP_FILE_EXCLUDED]
 
 
+# The shape of an SOP file ----------------------------------------------------------------------
+# Checked before anything is loaded, so that a value of the wrong type is a message naming its
+# place, never an exception from the database. The types come from the models (and a step's
+# from `steps.FIELDS`); the loader still checks what the values mean.
+
+ROLE_FILE_KEYS = {"name", "kind", "capabilities", "reports_to"}
+
+
+def _value_error(value: Any, field: models.Field, path: str) -> str | None:
+    """What is wrong with `value` for a column like `field`, or None."""
+    if value is None:
+        if field.null:
+            return None
+        return _("%(path)s tidak boleh null.") % {"path": path}
+    if isinstance(field, models.IntegerField):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return _("%(path)s harus berupa bilangan bulat.") % {"path": path}
+        return None
+    return _text_error(value, path, field.max_length)
+
+
+def _text_error(value: Any, path: str, limit: int | None = None) -> str | None:
+    if not isinstance(value, str):
+        return _("%(path)s harus berupa teks.") % {"path": path}
+    if limit and len(value) > limit:
+        return _("%(path)s lebih dari %(n)s karakter.") % {"path": path, "n": limit}
+    character = first_control_character(value, multiline=True)
+    if character:
+        return _("%(path)s berisi karakter tak terlihat %(code)s yang tidak diizinkan.") % {
+            "path": path,
+            "code": f"U+{ord(character):04X}",
+        }
+    return None
+
+
+def _object_errors(data: Any, path: str, fields: dict[str, models.Field]) -> list[str]:
+    if not isinstance(data, dict):
+        return [_("%(where)s harus berupa objek JSON.") % {"where": path}]
+    errors = [
+        _value_error(value, fields[key], f"{path}.{key}")
+        for key, value in data.items()
+        if key in fields
+    ]
+    return [error for error in errors if error]
+
+
+def _text_list_errors(data: Any, path: str, limit: int | None = None) -> list[str]:
+    if not isinstance(data, list):
+        return [_("%(path)s harus berupa daftar teks.") % {"path": path}]
+    errors = [_text_error(item, f"{path}[{n}]", limit) for n, item in enumerate(data)]
+    return [error for error in errors if error]
+
+
+def _role_errors(data: Any) -> list[str]:
+    if not isinstance(data, list):
+        return [_("%(path)s harus berupa daftar jabatan.") % {"path": "roles"}]
+    errors, seen = [], set()
+    fields = {"name": Role._meta.get_field("name"), "kind": Role._meta.get_field("kind")}
+    for n, role in enumerate(data):
+        path = f"roles[{n}]"
+        errors += _object_errors(role, path, fields)
+        if not isinstance(role, dict):
+            continue
+        unknown = sorted(set(role) - ROLE_FILE_KEYS)
+        if unknown:
+            errors.append(
+                _("%(path)s: kunci tidak dikenal %(keys)s.")
+                % {"path": path, "keys": ", ".join(unknown)}
+            )
+        if "capabilities" in role:
+            errors += _text_list_errors(role["capabilities"], f"{path}.capabilities")
+        if role.get("reports_to") is not None:
+            errors += filter(None, [_text_error(role["reports_to"], f"{path}.reports_to")])
+        name = role.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                errors.append(
+                    _("%(path)s: jabatan “%(name)s” tertulis lebih dari sekali.")
+                    % {"path": path, "name": name}
+                )
+            seen.add(name)
+    return errors
+
+
+def _steps_shape_errors(data: Any) -> list[str]:
+    if not isinstance(data, list):
+        return [_("“steps” harus berupa daftar langkah.")]
+    errors = []
+    for n, step in enumerate(data):
+        if not isinstance(step, dict):
+            continue  # the loader reports it with the step's number
+        for f in steps.FIELDS:
+            value, path = step.get(f.key), f"steps[{n}].{f.key}"
+            if isinstance(value, str):
+                errors.append(_text_error(value, path, steps.max_length(f.attribute)))
+            elif isinstance(value, list):
+                errors += _text_list_errors(value, path)
+    return [error for error in errors if error]
+
+
+def shape_errors(data: Any) -> list[str]:
+    """Every place where an SOP file (what `export_sop` writes) has a value of the wrong shape:
+    the wrong type, null where the model has no null, text too long or with invisible
+    control characters, a role named twice. Empty when the file can be loaded safely."""
+    if not isinstance(data, dict):
+        return [_("Berkas SOP harus berupa objek JSON.")]
+    errors = []
+    if "unit" in data:
+        unit_fields = {
+            f.name: f
+            for f in Unit._meta.concrete_fields
+            if f.name != "id" and not isinstance(f, models.FileField)
+        }
+        errors += _object_errors(data["unit"], "unit", unit_fields)
+    errors += _role_errors(data.get("roles", []))
+    if "sop" in data:
+        fields = {name: Sop._meta.get_field(name) for name in sop_file_fields()}
+        errors += _object_errors(data["sop"], "sop", fields)
+    sections = data.get("sections", {})
+    if isinstance(sections, dict):
+        limit = SopItem._meta.get_field("text").max_length
+        for key, lines in sections.items():
+            errors += _text_list_errors(lines, f"sections.{key}", limit)
+    if "steps" in data:
+        errors += _steps_shape_errors(data["steps"])
+    return errors
+
+
 def _step_values(
     unit: Unit, roles: dict[str, Role], steps_data: list
 ) -> tuple[list[steps.StepValues], list[str]]:
@@ -280,8 +410,9 @@ def load_sop(data, *, unit=None, as_draft=False):
     new draft version in `unit` (or the file's unit), after the versions already there; nothing
     is activated. Every problem of the file is reported at once; nothing is written then.
     """
-    if not isinstance(data, dict):
-        raise SopFileError(_("Berkas SOP harus berupa objek JSON."))
+    errors = shape_errors(data)
+    if errors:
+        raise SopFileError("; ".join(errors[:20]))
     if unit is None:
         unit_data = _require(data, "unit", "SOP")
         short_name = _require(unit_data, "short_name", "unit")

@@ -13,6 +13,7 @@ from activities.authoring.importers.common import (
     ImportedSop,
     ImportedStep,
     ImportRefused,
+    check_size,
     parse_rows,
 )
 from activities.authoring.importers.docx import read_docx, write_docx
@@ -33,6 +34,7 @@ __all__ = [
     "ImportResult",
     "ImportedSop",
     "ImportedStep",
+    "check_size",
     "create_draft",
     "import_source",
     "parse_rows",

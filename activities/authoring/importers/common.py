@@ -14,13 +14,16 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from activities.authoring.definitions import (
     standard_error,
 )
 from activities.models import Role, SopItem, Step
+from activities.text import without_bidi
 from activities.time import durations
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -28,6 +31,16 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_UNPACKED_BYTES = 60 * 1024 * 1024
 MAX_TEXT_CHARS = 500_000
 MAX_STEPS = 100
+# The largest table an SOP sheet holds: identity, sections, headings and MAX_STEPS steps of a
+# few rows each; a pelaksana column per role. openpyxl pads every row it reads to the sheet's
+# width, so an unbounded read of one cell at XFD1048576 costs gigabytes.
+MAX_SHEET_ROWS = 1_000
+MAX_SHEET_COLUMNS = 100
+# XML elements of a whole DOCX or XLSX package: the documents `write_docx` makes have about
+# 20,000 (most of them Word's styles), a sheet of 1,000 rows of 30 filled cells 91,000; a
+# 100-step table with drawn symbols stays well under the limit. python-docx keeps its tree of
+# every element in memory, openpyxl every shared string.
+MAX_XML_ELEMENTS = 150_000
 
 TERMINATOR, PROCESS_MARK, DECISION_MARK, ANY_MARK = "○", "□", "◇", "■"
 SYMBOLS = {
@@ -514,6 +527,7 @@ def renumber(imported):
 def parse_rows(rows, unit_roles=()):
     """An `ImportedSop` from the rows of cells of a document in the official layout."""
     rows = [[cell if isinstance(cell, str) else "" for cell in row] for row in rows]
+    rows, cleaned = strip_bidi(rows, lambda r, c: _("baris %(r)s kolom %(c)s") % {"r": r, "c": c})
     header_at = next(
         (i for i, cells in enumerate(rows) if _is_step_header([_label(c) for c in cells])), None
     )
@@ -525,6 +539,7 @@ def parse_rows(rows, unit_roles=()):
             )
         )
     imported = ImportedSop()
+    note_cells(imported, "bidi", cleaned)
     _read_identity(rows[:header_at], imported)
     header = rows[header_at]
     labels = [_label(c) for c in header]
@@ -558,7 +573,54 @@ def limit_steps(imported):
         imported.notes["name"] = _("Nama SOP tidak ditemukan di dokumen; isi namanya.")
 
 
+# Bidirectional controls reorder what a name shows (a right-to-left override makes "exe.pdf"
+# of "fdp.exe"). An imported cell loses them with a note, rather than the whole file being
+# refused: a document copied from a web page carries stray marks its author never saw, and
+# Indonesian text loses nothing without them. Where a name is typed, the form refuses them.
+CELL_NOTES = {
+    "bidi": gettext_noop(
+        "Karakter pengatur arah tulisan yang tidak terlihat dihapus dari sel %(cells)s; "
+        "periksa teksnya."
+    ),
+    "formula": gettext_noop(
+        "Sel %(cells)s berisi rumus Excel tanpa nilai tersimpan, sehingga dibiarkan kosong: "
+        "isi selnya, atau buka berkas di Excel, simpan, lalu impor lagi."
+    ),
+}
+
+
+def strip_bidi(rows, name):
+    """(rows without bidirectional controls, the names of the cells that held any);
+    `name(row, column)` names a cell, both counted from 1."""
+    cleaned, places = [], []
+    for r, row in enumerate(rows, start=1):
+        out = []
+        for c, cell in enumerate(row, start=1):
+            text, found = without_bidi(cell)
+            if found:
+                places.append(name(r, c))
+            out.append(text)
+        cleaned.append(out)
+    return cleaned, places
+
+
+def note_cells(imported, kind, cells):
+    """A note on the SOP naming the `cells` (the first few) that `CELL_NOTES[kind]` is about."""
+    if not cells:
+        return
+    shown = ", ".join(cells[:5]) + (
+        _(" dan %(n)s lainnya") % {"n": len(cells) - 5} if len(cells) > 5 else ""
+    )
+    imported.notes[kind] = _(CELL_NOTES[kind]) % {"cells": shown}
+
+
 # Readers --------------------------------------------------------------------------------------
+
+
+def check_size(size):
+    """Refuses an upload of `size` bytes over the limit, before it is read."""
+    if size > MAX_BYTES:
+        raise ImportRefused(_("Berkas lebih dari 5 MB."))
 
 
 def open_zip(data):
@@ -569,3 +631,35 @@ def open_zip(data):
         raise ImportRefused(_("Berkas rusak: isinya tidak dapat dibuka.")) from None
     if unpacked > MAX_UNPACKED_BYTES:
         raise ImportRefused(_("Berkas terlalu besar setelah dibuka."))
+
+
+def count_elements(data, damaged):
+    """Refuses a package with more XML elements than an SOP document has, counting them in a
+    stream (memory stays flat) before a library builds its tree of every part. Every part that
+    is XML is counted, whatever its name: the main part is found through relationships.
+    `damaged` is the message for a package that cannot be read."""
+    count = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as part:
+                    if part.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"<":
+                        continue
+                with archive.open(info) as part:
+                    for _event, element in ElementTree.iterparse(part, events=("end",)):
+                        element.clear()
+                        count += 1
+                        if count > MAX_XML_ELEMENTS:
+                            raise ImportRefused(
+                                _(
+                                    "Berkas ini berisi lebih dari %(n)s unsur; berkas SOP jauh "
+                                    "lebih kecil. Hapus paragraf, baris dan objek kosong lalu "
+                                    "unggah lagi."
+                                )
+                                % {"n": f"{MAX_XML_ELEMENTS:,}".replace(",", ".")}
+                            )
+    except ImportRefused:
+        raise
+    except Exception:  # a damaged zip or XML raises many kinds
+        raise ImportRefused(damaged) from None
+    return count

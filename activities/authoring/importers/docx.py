@@ -3,6 +3,7 @@
 import io
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from activities.authoring.importers.common import (
     ANY_MARK,
@@ -10,6 +11,7 @@ from activities.authoring.importers.common import (
     PROCESS_MARK,
     TERMINATOR,
     ImportRefused,
+    count_elements,
     open_zip,
     parse_rows,
 )
@@ -64,17 +66,27 @@ def _only_lines(tc):
     )
 
 
+DAMAGED = gettext_noop("Berkas DOCX rusak atau bukan dokumen Word.")
+
+
 def read_docx(data, unit_roles=()):
     """A Word document in the official layout: paragraphs and tables in document order."""
     import docx
+
+    open_zip(data)
+    count_elements(data, _(DAMAGED))
+    try:
+        document = docx.Document(io.BytesIO(data))
+        rows = _document_rows(document)
+    except Exception:  # python-docx raises many kinds for a damaged package
+        raise ImportRefused(_(DAMAGED)) from None
+    return parse_rows(rows, unit_roles)
+
+
+def _document_rows(document):
     from docx.oxml.ns import qn
     from docx.table import Table
 
-    open_zip(data)
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception:  # python-docx raises many kinds for a damaged package
-        raise ImportRefused(_("Berkas DOCX rusak atau bukan dokumen Word.")) from None
     rows = []
     for element in document.element.body.iterchildren():
         if element.tag == qn("w:p"):
@@ -92,7 +104,7 @@ def read_docx(data, unit_roles=()):
                     symbol = _shape_symbol(cell._tc)
                     cells.append(f"{symbol}{text}" if symbol and not text else text)
                 rows.append(cells)
-    return parse_rows(rows, unit_roles)
+    return rows
 
 
 KIND_SYMBOLS = {

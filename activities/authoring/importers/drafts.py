@@ -15,7 +15,7 @@ from activities.authoring.definitions import (
     load_sop,
     saved_specs,
 )
-from activities.authoring.importers.common import MAX_BYTES, ImportRefused
+from activities.authoring.importers.common import ImportRefused, check_size
 from activities.authoring.importers.docx import read_docx
 from activities.authoring.importers.text import read_text
 from activities.authoring.importers.xlsx import read_xlsx
@@ -27,8 +27,7 @@ def read_upload(data, unit_roles=()):
     """An uploaded DOCX or XLSX, its type read from its content, never from its name."""
     if not data:
         raise ImportRefused(_("Berkas kosong."))
-    if len(data) > MAX_BYTES:
-        raise ImportRefused(_("Berkas lebih dari 5 MB."))
+    check_size(len(data))
     try:
         kind = uploads.sniff(data)
     except uploads.Refused as error:
@@ -119,9 +118,14 @@ def _rule_notes(sop: Sop, noted: set) -> list[ReviewNote]:
 def _read_json(data, unit):
     try:
         parsed = json.loads(data.decode("utf-8-sig"))
+        has_nul = "\\u0000" in json.dumps(parsed)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ImportRefused(_("Berkas JSON tidak sah: %(msg)s") % {"msg": error}) from None
-    if "\\u0000" in json.dumps(parsed):
+    except RecursionError:
+        raise ImportRefused(
+            _("Berkas JSON tidak sah: isinya bersarang terlalu dalam untuk sebuah ekspor SOP.")
+        ) from None
+    if has_nul:
         raise ImportRefused(_("Berkas JSON berisi karakter NUL."))
     if not isinstance(parsed, dict) or parsed.get("format") != EXPORT_FORMAT:
         raise ImportRefused(_("Berkas JSON ini bukan ekspor SOP sopflow."))
@@ -144,8 +148,7 @@ def import_source(unit, *, data=None, text=None):
     if text is not None:
         imported = read_text(text, list(unit.roles.all()))
     elif data and data.lstrip()[:1] == b"{":
-        if len(data) > MAX_BYTES:
-            raise ImportRefused(_("Berkas lebih dari 5 MB."))
+        check_size(len(data))
         sop = _read_json(data, unit)
         return ImportResult(sop, [], 0)
     else:

@@ -4,20 +4,28 @@ import io
 import re
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from activities.authoring.importers.common import (
     KIND_WORDS,
+    MAX_SHEET_COLUMNS,
+    MAX_SHEET_ROWS,
     ImportedSop,
     ImportedStep,
     ImportRefused,
     check_standards,
+    count_elements,
     limit_steps,
+    note_cells,
     open_zip,
     parse_rows,
     renumber,
     split_items,
+    strip_bidi,
 )
 from activities.models import SopItem, Step
+
+DAMAGED = gettext_noop("Berkas XLSX rusak atau bukan buku kerja Excel.")
 
 
 def _cell_text(value):
@@ -28,25 +36,116 @@ def _cell_text(value):
     return str(value)
 
 
+def _cell_name(title, row, column):
+    from openpyxl.utils import get_column_letter
+
+    return f"{title}!{get_column_letter(column)}{row}"
+
+
+def _too_big(title):
+    return ImportRefused(
+        _(
+            "Lembar “%(sheet)s” lebih besar dari tabel SOP mana pun (paling banyak %(rows)s "
+            "baris dan %(columns)s kolom). Hapus baris dan kolom di luar tabel lalu unggah lagi."
+        )
+        % {"sheet": title, "rows": MAX_SHEET_ROWS, "columns": MAX_SHEET_COLUMNS}
+    )
+
+
+class _Workbook:
+    """The sheets of an uploaded workbook as rows of cell text, read within the bounds of an
+    SOP table. Each cell holds its value, or a formula's value as Excel last saved it; the
+    cells that needed a person (a formula never calculated, bidirectional controls removed)
+    are collected for the draft's notes."""
+
+    def __init__(self, data):
+        import openpyxl
+
+        try:
+            self.values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            # The same cells again, with formulas as their text: a formula cell whose value
+            # was never calculated reads as None above, and only here shows it is a formula.
+            self.formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+        except Exception:  # openpyxl raises many kinds for a damaged package
+            raise ImportRefused(_(DAMAGED)) from None
+        self.titles = {title.lower(): title for title in self.values.sheetnames}
+        self.cells = {"formula": [], "bidi": []}
+
+    def close(self):
+        self.values.close()
+        self.formulas.close()
+
+    def rows(self, title):
+        try:
+            values = self._bounded(self.values[title])
+            formulas = self._bounded(self.formulas[title])
+        except ImportRefused:
+            raise
+        except Exception:  # openpyxl parses a sheet lazily, as its rows are read
+            raise ImportRefused(_(DAMAGED)) from None
+        if len(values) > MAX_SHEET_ROWS or any(len(row) > MAX_SHEET_COLUMNS for row in values):
+            raise _too_big(title)
+        for r, formula_row in enumerate(formulas, start=1):
+            row = values[r - 1] if r <= len(values) else []
+            for c, formula in enumerate(formula_row, start=1):
+                if formula is not None and (c > len(row) or row[c - 1] is None):
+                    self.cells["formula"].append(_cell_name(title, r, c))
+        text, cleaned = strip_bidi(
+            [[_cell_text(value) for value in row] for row in values],
+            lambda r, c: _cell_name(title, r, c),
+        )
+        self.cells["bidi"] += cleaned
+        return text
+
+    @staticmethod
+    def _bounded(sheet):
+        """The sheet's values up to one row and one column past the bounds, trailing empty
+        cells dropped; a sheet whose declared size is past them is not read at all."""
+        if not hasattr(sheet, "iter_rows"):
+            raise ImportRefused(
+                _("Lembar “%(sheet)s” bukan lembar tabel.") % {"sheet": sheet.title}
+            )
+        if (sheet.max_row or 0) > MAX_SHEET_ROWS or (sheet.max_column or 0) > MAX_SHEET_COLUMNS:
+            raise _too_big(sheet.title)
+        rows = []
+        for row in sheet.iter_rows(
+            max_row=MAX_SHEET_ROWS + 1, max_col=MAX_SHEET_COLUMNS + 1, values_only=True
+        ):
+            row = list(row)
+            while row and row[-1] is None:
+                row.pop()
+            rows.append(row)
+        while rows and not rows[-1]:
+            rows.pop()
+        return rows
+
+    def note(self, imported):
+        for kind, cells in self.cells.items():
+            note_cells(imported, kind, cells)
+
+
 def read_xlsx(data, unit_roles=()):
     """The sopflow template (sheets Identitas, Bagian, Langkah), or a sheet laid out like the
     official table."""
-    import openpyxl
-
     open_zip(data)
+    count_elements(data, _(DAMAGED))
+    book = _Workbook(data)
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged package
-        raise ImportRefused(_("Berkas XLSX rusak atau bukan buku kerja Excel.")) from None
-    try:
-        sheets = {sheet.title.lower(): sheet for sheet in workbook.worksheets}
-        if "langkah" in sheets:
-            return _read_template(sheets, unit_roles)
-        first = workbook.worksheets[0]
-        rows = [[_cell_text(v) for v in row] for row in first.iter_rows(values_only=True)]
-        return parse_rows(rows, unit_roles)
+        if not book.titles:
+            raise ImportRefused(_("Buku kerja ini tidak berisi satu lembar pun."))
+        if "langkah" in book.titles:
+            sheets = {
+                name: book.rows(book.titles[name])
+                for name in ("identitas", "bagian", "langkah")
+                if name in book.titles
+            }
+            imported = _read_template(sheets, unit_roles)
+        else:
+            imported = parse_rows(book.rows(book.values.sheetnames[0]), unit_roles)
+        book.note(imported)
+        return imported
     finally:
-        workbook.close()
+        book.close()
 
 
 # The XLSX template ----------------------------------------------------------------------------
@@ -130,25 +229,23 @@ def _read_template(sheets, unit_roles):
     imported = ImportedSop()
     labels = {label.lower(): key for key, label in TEMPLATE_IDENTITY}
     if "identitas" in sheets:
-        for row in sheets["identitas"].iter_rows(min_row=2, values_only=True):
-            if not row or row[0] is None:
+        for row in sheets["identitas"][1:]:
+            if not row or not row[0]:
                 continue
-            key = labels.get(str(row[0]).strip().lower())
+            key = labels.get(row[0].strip().lower())
             if key and len(row) > 1:
-                imported.fields[key] = _cell_text(row[1]).strip()
+                imported.fields[key] = row[1].strip()
     if "bagian" in sheets:
-        section_rows = list(sheets["bagian"].iter_rows(values_only=True))
         keys = list(SopItem.Section.values)
-        for row in section_rows[1:]:
+        for row in sheets["bagian"][1:]:
             for index, value in enumerate(row[: len(keys)]):
-                text = _cell_text(value).strip()
+                text = value.strip()
                 if text:
                     imported.sections.setdefault(keys[index], []).extend(split_items(text))
     known = {role.name.lower(): role.name for role in unit_roles}
     imported.columns = [role.name for role in unit_roles]
-    step_rows = list(sheets["langkah"].iter_rows(min_row=2, values_only=True))
-    for row in step_rows:
-        cells = [_cell_text(v).strip() for v in (row or ())] + [""] * len(TEMPLATE_STEP_COLUMNS)
+    for row in sheets["langkah"][1:]:
+        cells = [v.strip() for v in row] + [""] * len(TEMPLATE_STEP_COLUMNS)
         if not any(cells[:9]):
             continue
         number, activity, performers, kind, back, needs, standard, output, remarks = cells[:9]

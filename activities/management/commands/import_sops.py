@@ -16,7 +16,7 @@ class Command(BaseCommand):
         "Import the SOP documents of a folder (DOCX, XLSX, sopflow JSON, tab-separated .txt) "
         "into a unit as new draft versions; nothing is activated. Each file is imported whole "
         "or not at all. Prints a progress bar and a summary: imported, needs review (and why), "
-        "refused (and why)."
+        "refused (and why). Exits non-zero when a file was refused."
     )
 
     def add_arguments(self, parser):
@@ -45,13 +45,12 @@ class Command(BaseCommand):
                 bar = "#" * done + "." * (30 - done)
                 self.stderr.write(f"\r[{bar}] {index}/{len(files)} {file.name[:40]:<40}", ending="")
             try:
-                if file.suffix.lower() == ".txt":
-                    text = file.read_text(encoding="utf-8-sig", errors="replace")
-                    result = importers.import_source(target, text=text)
-                else:
-                    result = importers.import_source(target, data=file.read_bytes())
+                result = _import_file(file, target)
             except importers.ImportRefused as error:
                 refused.append((file.name, str(error)))
+                continue
+            except Exception as error:  # one bad file must not stop the folder
+                refused.append((file.name, f"unexpected {type(error).__name__}: {error}"))
                 continue
             reasons = sorted({note.message for note in result.sop.review_notes.all()})
             (review if result.notes else imported).append((file.name, result, reasons))
@@ -78,3 +77,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"                - … {len(reasons) - 5} more")
         for name, reason in refused:
             self.stdout.write(f"  refused       {name}: {reason}")
+        if refused:
+            raise CommandError(f"{len(refused)} of {len(files)} files refused")
+
+
+def _import_file(file, unit):
+    """One file of the folder, its size checked before it is read."""
+    importers.check_size(file.stat().st_size)
+    if file.suffix.lower() == ".txt":
+        text = file.read_text(encoding="utf-8-sig", errors="replace")
+        return importers.import_source(unit, text=text)
+    return importers.import_source(unit, data=file.read_bytes())
