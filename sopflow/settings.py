@@ -170,6 +170,9 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "sopflow_cache",
+        # Rate-limit counters are culled once the table holds this many entries: room for a
+        # flood from many addresses without forgetting the counts that matter.
+        "OPTIONS": {"MAX_ENTRIES": 5000},
     }
 }
 
