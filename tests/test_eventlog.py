@@ -160,5 +160,9 @@ def test_hostile_parameters_never_fail(client_for, logged_runs):
         for param in ("dari", "sampai", "samaran"):
             for value in BAD_VALUES:
                 response = client.get(reverse(name, args=[sop.pk]), {param: value})
+                # A NUL in any query value is refused before the view (NulInQueryMiddleware).
+                if "\0" in value:
+                    assert response.status_code == 400, (name, param, value)
+                    continue
                 assert response.status_code == 200, (name, param, value)
                 b"".join(response.streaming_content)
