@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from activities.models import Event
@@ -127,3 +128,15 @@ def test_the_app_role_cannot_disable_the_guard_nor_truncate(sop1, users):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             cursor.execute("DELETE FROM activities_event")
     assert run.events.count() == 2
+
+
+def test_flush_empties_the_log_and_leaves_the_guard_on(sop1, users):
+    """`manage.py flush` (the owner's, and the test runner's between transactional tests)
+    passes the TRUNCATE guard inside its own transaction only."""
+    open_run(sop1, users["kasi"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    call_command("flush", interactive=False, verbosity=0)
+    assert not Event.objects.exists()
+    with connection.cursor() as cursor:
+        refused(lambda: cursor.execute("TRUNCATE activities_event CASCADE"))
