@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import BadRequest
 from django.http import HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import resolve_url
@@ -161,4 +162,18 @@ class RequestSizeLimitMiddleware:
             # The unread body stays on the connection: do not keep it alive.
             response["Connection"] = "close"
             return response
+        return self.get_response(request)
+
+
+class NulInQueryMiddleware:
+    """A NUL character in a query string's names or values is refused with 400: no form or
+    filter of sopflow means one, and PostgreSQL cannot even compare a text with it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        for name, values in request.GET.lists():
+            if "\0" in name or any("\0" in value for value in values):
+                raise BadRequest("NUL character in the query string")
         return self.get_response(request)

@@ -98,6 +98,7 @@ if DEBUG or env_bool("SOPFLOW_BENCH", False):
 MIDDLEWARE = [
     # First: an oversize body is refused before anything reads it.
     "activities.middleware.RequestSizeLimitMiddleware",
+    "activities.middleware.NulInQueryMiddleware",
     "activities.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "activities.middleware.ContentSecurityPolicyMiddleware",
@@ -174,6 +175,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One cache shared by every worker and server, in the database (no service of its own): rate
+# limits count across processes. Its table is made by a migration. The unit calendars keep
+# their own per-process cache (activities/models/units.py).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "sopflow_cache",
+        # Rate-limit counters are culled once the table holds this many entries: room for a
+        # flood from many addresses without forgetting the counts that matter.
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -188,22 +202,25 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Failures count per username and address pair: a guesser cannot lock an account for its
+# owner at another computer. One address trying many usernames is locked at the much higher
+# SOPFLOW_LOGIN_ADDRESS_LIMIT, so one office behind one NAT is not one lock
+# (activities/throttling.py).
+AXES_HANDLER = "activities.throttling.LoginAttempts"
 AXES_FAILURE_LIMIT = env_int("SOPFLOW_LOGIN_FAILURE_LIMIT", 5)
+SOPFLOW_LOGIN_ADDRESS_LIMIT = env_int("SOPFLOW_LOGIN_ADDRESS_LIMIT", 50)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("SOPFLOW_LOGIN_COOLOFF_MINUTES", 15))
-# Either one account's or one address's failures lock (not only the pair): a guesser who
-# moves between accounts, or between addresses, is still stopped.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "activities.throttling.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
-# Behind N reverse proxies the client's address is taken from X-Forwarded-For; with none,
-# from the connection (a forged header then changes nothing).
+# Behind N reverse proxies (nginx in front of gunicorn: 1) the client's address is the one the
+# outermost proxy appended to X-Forwarded-For; with none, the connection's (a forged header
+# then changes nothing). Every per-address limit reads it the same way.
 SOPFLOW_PROXY_COUNT = env_int("SOPFLOW_PROXY_COUNT", 0)
-if SOPFLOW_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = SOPFLOW_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_CLIENT_IP_CALLABLE = "activities.throttling.client_address"
+RATELIMIT_IP_META_KEY = "activities.throttling.client_address"
 
 # Sessions end at the latest after SOPFLOW_SESSION_HOURS, and after SOPFLOW_IDLE_MINUTES
 # without a request on a shared office PC (`activities.middleware.IdleSessionMiddleware`).
@@ -379,8 +396,8 @@ SOPFLOW_SIGNING_PKCS12 = env("SOPFLOW_SIGNING_PKCS12", "")
 SOPFLOW_SIGNING_PASSWORD = env("SOPFLOW_SIGNING_PASSWORD", "")
 SOPFLOW_SIGNING_SERVICE = env("SOPFLOW_SIGNING_SERVICE", "")
 SOPFLOW_SIGNING_TRUST_ROOTS = env_list("SOPFLOW_SIGNING_TRUST_ROOTS", [])
-# The public /verifikasi/ page: requests per minute and address (django-ratelimit, which counts
-# in the default cache: give production a shared one, e.g. CACHES with Redis or the database).
+# The public /verifikasi/ page: requests per minute and address (django-ratelimit, counting in
+# the shared database cache, so every worker and server sees one count).
 SOPFLOW_VERIFY_RATE = env("SOPFLOW_VERIFY_RATE", "30/m")
 SOPFLOW_VERIFY_UPLOAD_RATE = env("SOPFLOW_VERIFY_UPLOAD_RATE", "10/m")
 SOPFLOW_VERIFY_UPLOAD_MAX_BYTES = env_int("SOPFLOW_VERIFY_UPLOAD_MAX_BYTES", 30 * 1024 * 1024)

@@ -98,3 +98,16 @@ def test_the_web_service_has_a_memory_limit():
     service = read_unit(DEPLOY / "sopflow-web.service")["Service"]
     high, limit = (int(service[key].removesuffix("M")) for key in ("MemoryHigh", "MemoryMax"))
     assert 0 < high < limit <= 4096
+
+
+def test_the_production_environment_reads_the_client_behind_nginx_and_splits_the_roles():
+    lines = (DEPLOY / "env.example").read_text().splitlines()
+    env = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert env["SOPFLOW_PROXY_COUNT"] == "1"
+    app, owner = env["DATABASE_URL"], env["MIGRATE_DATABASE_URL"]
+    assert app.startswith("postgres://sopflow_app:") and owner.startswith(
+        "postgres://sopflow_owner:"
+    )
+    roles = (DEPLOY / "postgres-roles.sql").read_text()
+    assert "CREATE DATABASE sopflow OWNER sopflow_owner" in roles
+    assert "ALTER DEFAULT PRIVILEGES FOR ROLE sopflow_owner" in roles

@@ -165,6 +165,10 @@ def test_hostile_parameters_never_fail(client_for, logged_runs):
 
     def export(url, query):
         response = client.get(url, query)
+        # A NUL in any query value is refused before the view (NulInQueryMiddleware).
+        if any("\0" in str(value) for value in query.values()):
+            assert response.status_code == 400, (url, query)
+            return
         assert response.status_code == 200, (url, query)
         b"".join(response.streaming_content)
 

@@ -28,7 +28,8 @@ START = datetime.datetime(2026, 9, 30, 8, 0, tzinfo=WIB)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limit():
+def _fresh_rate_limit(db):
+    # The rate limit counts in the shared database cache.
     cache.clear()
     yield
     cache.clear()

@@ -17,13 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from activities.models import PasswordResetRequest
+from activities.throttling import client_address
 
 logger = logging.getLogger(__name__)
-
-
-def _client_address(request):
-    # The same address django-axes counts failed logins for (it honours SOPFLOW_PROXY_COUNT).
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
 
 
 class PasswordReset(auth_views.PasswordResetView):
@@ -35,7 +31,7 @@ class PasswordReset(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         address = form.cleaned_data["email"].strip().lower()
-        client = _client_address(self.request)
+        client = client_address(self.request)
         now = timezone.now()
         limit = settings.SOPFLOW_RESET_MAILS_PER_HOUR
         with transaction.atomic():
