@@ -97,7 +97,8 @@ class PrivatePagesMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        already = "no-store" in response.get("Cache-Control", "")
+        if not already and user is not None and user.is_authenticated:
             patch_cache_control(response, private=True, no_store=True)
         return response
 
