@@ -392,3 +392,111 @@ def test_json_with_nul_characters_is_refused(client_for, sop1):
     upload.name = "nul.json"
     response = client_for("kasubag_tu").post("/sop/impor/", {"unit": sop1.unit_id, "file": upload})
     assert "karakter NUL" in response.content.decode()
+
+
+# Importing the same SOP again -------------------------------------------------------------------
+
+
+def _import_page(client, unit, text, **answer):
+    return client.post("/sop/impor/", {"unit": unit.pk, "text": text, **answer})
+
+
+def _answer(client, first, choice):
+    token = first.context["pending"]
+    return client.post("/sop/impor/", {"pending": token, "choice": choice})
+
+
+def _drafts(unit):
+    return list(Sop.objects.filter(unit=unit, status=Sop.Status.DRAFT).order_by("version"))
+
+
+def test_importing_the_same_file_again_asks_and_replace_keeps_one_draft(client_for, sop1):
+    client = client_for("kasubag_tu")
+    text = _seed_text("Kesbangpol")
+    _import_page(client, sop1.unit, text)
+    (draft,) = _drafts(sop1.unit)
+    draft.steps.filter(number=1).update(activity="Diubah di editor")
+    draft.review_notes.all().delete()
+    draft.sop_items.all().delete()
+    before = _counts()
+    asked = _import_page(client, sop1.unit, text)
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert f"SOP ini sudah punya draf (versi {draft.version}, diubah" in page
+    assert "Simpan sebagai draf baru" in page
+    assert _counts() == before
+    response = _answer(client, asked, "ganti")
+    assert response.status_code == 302 and response["Location"] == f"/sop/{draft.pk}/ubah/"
+    (replaced,) = _drafts(sop1.unit)
+    assert (replaced.pk, replaced.version) == (draft.pk, draft.version)
+    assert replaced.steps.get(number=1).activity != "Diubah di editor"
+    assert replaced.sop_items.exists() and replaced.review_notes.exists()
+    assert replaced.history.first().history_change_reason == "Diganti dengan isi berkas impor"
+    # The kept upload served its answer once.
+    assert _answer(client, asked, "ganti").status_code == 200
+    assert len(_drafts(sop1.unit)) == 1
+
+
+def test_saving_as_a_new_draft_adds_the_next_version(client_for, sop1):
+    client = client_for("kasubag_tu")
+    text = _seed_text("Kesbangpol")
+    _import_page(client, sop1.unit, text)
+    (draft,) = _drafts(sop1.unit)
+    response = _answer(client, _import_page(client, sop1.unit, text), "baru")
+    assert response.status_code == 302
+    assert [sop.version for sop in _drafts(sop1.unit)] == [draft.version, draft.version + 1]
+
+
+def test_without_an_answer_nothing_is_written(client_for, sop1):
+    client = client_for("kasubag_tu")
+    text = _seed_text("Kesbangpol")
+    _import_page(client, sop1.unit, text)
+    asked = _import_page(client, sop1.unit, text)
+    before = _counts()
+    response = _answer(client, asked, "")
+    assert response.status_code == 200 and "Pilih ganti draf" in response.content.decode()
+    forged = client.post("/sop/impor/", {"pending": "x" * 32, "choice": "ganti"})
+    assert "sudah tidak tersimpan" in forged.content.decode()
+    assert _counts() == before
+
+
+def test_a_submitted_draft_is_not_offered_for_replacement(client_for, sop1):
+    client = client_for("kasubag_tu")
+    text = _seed_text("Kesbangpol")
+    _import_page(client, sop1.unit, text)
+    (draft,) = _drafts(sop1.unit)
+    Sop.objects.filter(pk=draft.pk).update(status=Sop.Status.SUBMITTED)
+    response = _import_page(client, sop1.unit, text)
+    assert response.status_code == 302
+    assert Sop.objects.filter(unit=sop1.unit, name=sop1.name).count() == 3
+    assert draft.pk not in [sop.pk for sop in Sop.objects.open_drafts()]
+    # Returned to its author, it is a draft again, but one the pimpinan has read.
+    newest = Sop.objects.filter(unit=sop1.unit, status=Sop.Status.DRAFT).get()
+    newest.status = Sop.Status.SUBMITTED
+    newest.save()
+    newest.status = Sop.Status.DRAFT
+    newest.save()
+    assert not Sop.objects.open_drafts().filter(pk=newest.pk).exists()
+
+
+def test_another_units_sop_of_the_same_number_is_not_matched(client_for, sop1):
+    other = Unit.objects.get(short_name="Diskominfo")
+    theirs = Sop.objects.create(unit=other, name=sop1.name, number=sop1.number, version=7)
+    before = Sop.objects.filter(unit=other).count()
+    response = _import_page(client_for("kasubag_tu"), sop1.unit, _seed_text("Kesbangpol"))
+    assert response.status_code == 302
+    assert Sop.objects.filter(unit=other).count() == before
+    assert not theirs.steps.exists()
+
+
+def test_the_question_and_the_answer_are_for_sop_maintainers_only(client_for, sop1):
+    text = _seed_text("Kesbangpol")
+    client = client_for("kasubag_tu")
+    _import_page(client, sop1.unit, text)
+    asked = _import_page(client, sop1.unit, text)
+    token = asked.context["pending"]
+    before = _counts()
+    for name in ("kasi", "outsider"):
+        response = client_for(name).post("/sop/impor/", {"pending": token, "choice": "ganti"})
+        assert response.status_code == 403
+    assert _counts() == before

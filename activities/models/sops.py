@@ -4,7 +4,7 @@ and the append-only record of their acts."""
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +28,17 @@ SOP_LABELS = {
 class SopQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=Sop.Status.ACTIVE)
+
+    def open_drafts(self):
+        """Drafts never submitted for pengesahan, never in force and without runs: the only
+        versions whose contents may be written over as a whole (by a new import)."""
+        # A draft returned by the pimpinan is a draft again, but its history keeps the
+        # submission, and the pimpinan's notes speak of the contents it had.
+        touched = Sop.history.filter(
+            status__in=[Sop.Status.SUBMITTED, Sop.Status.ACTIVE, Sop.Status.RETIRED]
+        ).values("id")
+        runs = Sop._meta.get_field("runs").related_model.objects.filter(sop=OuterRef("pk"))
+        return self.filter(status=Sop.Status.DRAFT).exclude(pk__in=touched).exclude(Exists(runs))
 
 
 class Sop(models.Model):

@@ -1,9 +1,12 @@
 """SOP authoring: the editor of a draft, import of documents, the XLSX template, JSON export."""
 
 import json
+import re
+import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,34 +34,85 @@ def _maintainer_units(user):
     return units
 
 
+# An upload waiting for the answer to "replace the open draft or add a version?". Not in a
+# hidden field: a file may have 5 MB (MAX_BYTES) while a POST's fields are held to
+# DATA_UPLOAD_MAX_MEMORY_SIZE (1 MB). Not in the session: every request reads the session and
+# IdleSessionMiddleware saves it every minute. The shared cache (a database table, so every
+# worker sees it) keeps it for an hour under the user's id and a random token the question
+# carries; only an upload the importer already accepted, so within its size limits, is kept.
+_PENDING_SECONDS = 3600
+_PENDING_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+REPLACE, AS_NEW = "ganti", "baru"
+
+
+def _pending_key(user, token):
+    return f"sop-import:{user.pk}:{token}"
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def sop_import(request):
-    """/sop/impor/: a DOCX, XLSX or JSON upload, or pasted text, becomes a new draft."""
+    """/sop/impor/: a DOCX, XLSX or JSON upload, or pasted text, becomes a draft.
+
+    When the SOP already has an open draft, the page asks whether to replace it or to add a
+    version, and writes nothing until the answer (`_answer_pending`)."""
     units = _maintainer_units(request.user)
+    if request.method == "POST" and "pending" in request.POST:
+        return _answer_pending(request, units)
     form = ImportForm(request.POST or None, request.FILES or None, units=units)
-    error = None
     if request.method == "POST" and form.is_valid():
-        unit = form.cleaned_data["unit"]
         upload = form.cleaned_data["file"]
-        try:
-            if upload:
-                result = importers.import_source(unit, data=upload.read())
-            else:
-                result = importers.import_source(unit, text=form.cleaned_data["text"])
-        except importers.ImportRefused as refused:
-            error = str(refused)
-        else:
-            messages.success(request, _import_message(result))
-            return redirect("sop_edit", pk=result.sop.pk)
-    return render(request, "authoring/import.html", {"form": form, "error": error})
+        source = {"data": upload.read()} if upload else {"text": form.cleaned_data["text"]}
+        return _import(request, form, form.cleaned_data["unit"], source)
+    return render(request, "authoring/import.html", {"form": form})
+
+
+def _import(request, form, unit, source, **choice):
+    try:
+        result = importers.import_source(unit, **source, **choice)
+    except importers.ImportRefused as refused:
+        return render(request, "authoring/import.html", {"form": form, "error": str(refused)})
+    except importers.DraftExists as exists:
+        token = secrets.token_urlsafe(24)
+        pending = {"unit": unit.pk, "draft": exists.draft.pk, **source}
+        cache.set(_pending_key(request.user, token), pending, _PENDING_SECONDS)
+        context = {"form": form, "pending": token, "draft": exists.draft}
+        return render(request, "authoring/import.html", context)
+    messages.success(request, _import_message(result))
+    return redirect("sop_edit", pk=result.sop.pk)
+
+
+def _answer_pending(request, units):
+    """The answer to the question: "ganti" writes the kept upload over the draft, "baru" adds
+    a version; anything else asks again."""
+    token = request.POST["pending"]
+    key = _pending_key(request.user, token) if _PENDING_TOKEN.fullmatch(token) else None
+    pending = cache.get(key) if key else None
+    form = ImportForm(units=units)
+    if pending is None:
+        error = _("Berkas yang diunggah tadi sudah tidak tersimpan; unggah lagi.")
+        return render(request, "authoring/import.html", {"form": form, "error": error})
+    unit = units.filter(pk=pending["unit"]).first()
+    if unit is None:
+        raise PermissionDenied
+    answer = request.POST.get("choice")
+    if answer not in (REPLACE, AS_NEW):
+        draft = get_object_or_404(Sop, pk=pending["draft"])
+        context = {"form": form, "pending": token, "draft": draft}
+        context["error"] = _("Pilih ganti draf atau simpan sebagai draf baru.")
+        return render(request, "authoring/import.html", context)
+    cache.delete(key)
+    source = {name: pending[name] for name in ("data", "text") if name in pending}
+    choice = {"replace": pending["draft"]} if answer == REPLACE else {"as_new": True}
+    return _import(request, form, unit, source, **choice)
 
 
 def _import_message(result):
-    parts = [
-        _("%(sop)s diimpor sebagai draf versi %(version)s; belum berlaku.")
-        % {"sop": result.sop.name, "version": result.sop.version}
-    ]
+    if result.replaced:
+        text = _("Draf versi %(version)s dari %(sop)s diganti dengan isi berkas; belum berlaku.")
+    else:
+        text = _("%(sop)s diimpor sebagai draf versi %(version)s; belum berlaku.")
+    parts = [text % {"sop": result.sop.name, "version": result.sop.version}]
     if result.notes:
         parts.append(
             ngettext(

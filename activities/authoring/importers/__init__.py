@@ -18,10 +18,13 @@ from activities.authoring.importers.common import (
 )
 from activities.authoring.importers.docx import read_docx, write_docx
 from activities.authoring.importers.drafts import (
+    DraftExists,
     ImportResult,
     create_draft,
     import_source,
+    open_draft,
     read_upload,
+    replace_draft,
 )
 from activities.authoring.importers.text import read_text
 from activities.authoring.importers.xlsx import read_xlsx, template_xlsx
@@ -34,14 +37,17 @@ __all__ = [
     "ImportResult",
     "ImportedSop",
     "ImportedStep",
+    "DraftExists",
     "check_size",
     "create_draft",
     "import_source",
+    "open_draft",
     "parse_rows",
     "read_docx",
     "read_text",
     "read_upload",
     "read_xlsx",
+    "replace_draft",
     "template_xlsx",
     "write_docx",
 ]

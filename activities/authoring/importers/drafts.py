@@ -15,7 +15,7 @@ from activities.authoring.definitions import (
     load_sop,
     saved_specs,
 )
-from activities.authoring.importers.common import ImportRefused, check_size
+from activities.authoring.importers.common import ImportedSop, ImportRefused, check_size
 from activities.authoring.importers.docx import read_docx
 from activities.authoring.importers.text import read_text
 from activities.authoring.importers.xlsx import read_xlsx
@@ -43,11 +43,23 @@ def read_upload(data, unit_roles=()):
     )
 
 
-@transaction.atomic
-def create_draft(imported, unit):
-    """A new draft version of the imported SOP in `unit`, with its notes; returns
-    (sop, new role names). Roles named by the document's columns that the unit lacks are
-    added to the unit. Nothing is activated."""
+class DraftExists(Exception):
+    """The imported SOP already has an open draft in the unit: replace it or add a version?"""
+
+    def __init__(self, draft: Sop) -> None:
+        super().__init__(draft.pk)
+        self.draft = draft
+
+
+# What replacing a draft keeps of it: its place among the versions and what it froze.
+_KEPT_ON_REPLACE = frozenset(
+    {"id", "unit", "version", "status", "previous", "role_names", "created_at", "updated_at"}
+)
+
+
+def _unit_roles(imported: ImportedSop, unit) -> tuple[dict[str, Role], list[str]]:
+    """{lower-case name: role} of the unit, with the roles the document's columns name that the
+    unit lacks added to it; and the names added."""
     roles = {role.name.lower(): role for role in unit.roles.all()}
     new_roles = []
     position = max((role.position for role in roles.values()), default=0)
@@ -56,25 +68,91 @@ def create_draft(imported, unit):
             position += 1
             roles[name.lower()] = Role.objects.create(unit=unit, name=name, position=position)
             new_roles.append(name)
+    return roles, new_roles
+
+
+def _identity(imported: ImportedSop, unit) -> Sop:
+    """An unsaved draft of `unit` with the identity the document states."""
     name = (imported.fields.get("name") or "").strip() or _("SOP hasil impor")
     name = name[: Sop._meta.get_field("name").max_length]
-    latest = Sop.objects.filter(unit=unit, name=name).order_by("-version").first()
     fields = {}
     for key, value in imported.fields.items():
         if key == "name":
             continue
         limit = Sop._meta.get_field(key).max_length
         fields[key] = str(value)[:limit] if limit else value
-    sop = Sop(
-        unit=unit,
-        name=name,
-        version=latest.version + 1 if latest else 1,
-        status=Sop.Status.DRAFT,
-        previous=Sop.objects.filter(unit=unit, name=name, status=Sop.Status.ACTIVE).first(),
-        **fields,
-    )
+    sop = Sop(unit=unit, name=name, status=Sop.Status.DRAFT, **fields)
     sop.clean()
+    return sop
+
+
+def open_draft(imported: ImportedSop, unit) -> Sop | None:
+    """The open draft (`SopQuerySet.open_drafts`) of the imported SOP in `unit`: the same
+    number, or the same name when the document states no number."""
+    sop = _identity(imported, unit)
+    drafts = Sop.objects.open_drafts().filter(unit=unit)
+    drafts = (
+        drafts.filter(number=sop.number) if sop.number.strip() else drafts.filter(name=sop.name)
+    )
+    return drafts.order_by("-updated_at", "-pk").first()
+
+
+@transaction.atomic
+def create_draft(imported: ImportedSop, unit) -> tuple[Sop, list[str]]:
+    """A new draft version of the imported SOP in `unit`, with its notes; returns
+    (sop, new role names). Roles named by the document's columns that the unit lacks are
+    added to the unit. Nothing is activated."""
+    roles, new_roles = _unit_roles(imported, unit)
+    sop = _identity(imported, unit)
+    latest = Sop.objects.filter(unit=unit, name=sop.name).order_by("-version").first()
+    sop.version = latest.version + 1 if latest else 1
+    sop.previous = Sop.objects.filter(unit=unit, name=sop.name, status=Sop.Status.ACTIVE).first()
     sop.save()
+    _write_contents(sop, imported, roles)
+    return sop, new_roles
+
+
+@transaction.atomic
+def replace_draft(imported: ImportedSop, draft: Sop) -> tuple[Sop, list[str]]:
+    """Write the imported SOP over the open draft `draft`: the same row and version number,
+    its identity, sections, steps and review notes all from the document; returns
+    (sop, new role names). Refused when the draft is no longer open."""
+    sop = Sop.objects.open_drafts().select_for_update().filter(pk=draft.pk).first()
+    if sop is None:
+        raise ImportRefused(
+            _(
+                "Draf versi %(version)s sudah diajukan, berlaku atau dihapus, jadi tidak dapat "
+                "diganti. Tidak ada yang disimpan; impor lagi untuk menyimpannya sebagai draf baru."
+            )
+            % {"version": draft.version}
+        )
+    fresh = _identity(imported, sop.unit)
+    taken = Sop.objects.filter(unit=sop.unit_id, name=fresh.name, version=sop.version)
+    if taken.exclude(pk=sop.pk).exists():
+        raise ImportRefused(
+            _(
+                "Nama SOP di berkas ini (%(name)s) sudah dipakai versi %(version)s yang lain; "
+                "simpan sebagai draf baru."
+            )
+            % {"name": fresh.name, "version": sop.version}
+        )
+    roles, new_roles = _unit_roles(imported, sop.unit)
+    for field in Sop._meta.concrete_fields:
+        if field.name not in _KEPT_ON_REPLACE:
+            setattr(sop, field.attname, getattr(fresh, field.attname))
+    sop._change_reason = "Diganti dengan isi berkas impor"
+    sop.save()
+    ReviewNote.objects.filter(sop=sop).delete()
+    sop.sop_items.all().delete()
+    # A step names another as its return target; unlink them so they can go in any order.
+    sop.steps.update(return_to=None)
+    sop.steps.all().delete()
+    _write_contents(sop, imported, roles)
+    return sop, new_roles
+
+
+def _write_contents(sop: Sop, imported: ImportedSop, roles: dict[str, Role]) -> None:
+    """The sections, steps and review notes of the imported SOP, written into `sop`."""
     SopItem.objects.bulk_create(
         SopItem(sop=sop, section=section, position=position, text=text)
         for section, items in imported.sections.items()
@@ -97,7 +175,6 @@ def create_draft(imported, unit):
     ]
     notes += _rule_notes(sop, {(n.step_id, n.field) for n in notes})
     ReviewNote.objects.bulk_create(notes)
-    return sop, new_roles
 
 
 def _rule_notes(sop: Sop, noted: set) -> list[ReviewNote]:
@@ -141,10 +218,18 @@ class ImportResult:
     sop: Sop
     new_roles: list
     notes: int
+    replaced: bool = False
 
 
-def import_source(unit, *, data=None, text=None):
-    """Import one upload (bytes) or pasted text into `unit` as a new draft; all or nothing."""
+def import_source(
+    unit, *, data=None, text=None, replace: int | None = None, as_new: bool = False
+) -> ImportResult:
+    """Import one upload (bytes) or pasted text into `unit` as a draft; all or nothing.
+
+    When the document is an SOP that already has an open draft in `unit`, the caller decides:
+    `replace` (that draft's id) writes the document over it, `as_new` adds a version as any
+    other import does; with neither, `DraftExists` is raised and nothing is written.
+    """
     if text is not None:
         imported = read_text(text, list(unit.roles.all()))
     elif data and data.lstrip()[:1] == b"{":
@@ -153,8 +238,20 @@ def import_source(unit, *, data=None, text=None):
         return ImportResult(sop, [], 0)
     else:
         imported = read_upload(data, list(unit.roles.all()))
-    sop, new_roles = create_draft(imported, unit)
-    return ImportResult(sop, new_roles, sop.review_notes.count())
+    draft = None if as_new else open_draft(imported, unit)
+    if draft is None and replace is not None:
+        raise ImportRefused(
+            _("Draf yang hendak diganti sudah tidak terbuka. Tidak ada yang disimpan.")
+        )
+    if draft is not None and replace is None:
+        raise DraftExists(draft)
+    if draft is not None and draft.pk != replace:
+        raise ImportRefused(_("Draf SOP ini berubah sejak pertanyaan tadi; impor lagi."))
+    if draft is not None:
+        sop, new_roles = replace_draft(imported, draft)
+    else:
+        sop, new_roles = create_draft(imported, unit)
+    return ImportResult(sop, new_roles, sop.review_notes.count(), replaced=draft is not None)
 
 
 # Writing the official layout ------------------------------------------------------------------
