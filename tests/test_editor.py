@@ -84,7 +84,6 @@ def test_every_broken_rule_is_shown_at_once_on_its_row_and_cell(client_for, draf
     rows[3]["roles"] = []  # step 4 without a pelaksana
     rows[5]["standard_text"] = "sepuluh menit"  # waktu that does not parse
     rows[6]["kind"] = "start"  # a second Mulai
-    rows[8]["number"] = 8  # number 8 twice, 9 missing
     rows[13]["return_number"] = 15  # a return forward
     before = [(s.number, s.kind, s.standard_text) for s in draft.steps.all()]
     response = client_for("kasubag_tu").post(f"/sop/{draft.pk}/ubah/", _post(draft, rows))
@@ -97,7 +96,6 @@ def test_every_broken_rule_is_shown_at_once_on_its_row_and_cell(client_for, draf
         (5, "standard_text"),
         (0, "kind"),
         (6, "kind"),
-        (8, "number"),
         (13, "return_number"),
     }
     page = response.content.decode()
@@ -234,3 +232,57 @@ def test_hostile_editor_input_is_refused_without_a_500(client_for, draft, change
     after = sorted(draft.steps.values_list("number", "activity", "kind", "standard_text"))
     if "action" not in change and "confirm_note" not in change and "steps-0-id" not in change:
         assert after == before
+
+
+def _saved_table(draft):
+    return [(s.number, s.activity) for s in draft.steps.order_by("number")]
+
+
+def test_a_row_ticked_hapus_is_dropped_and_the_rest_renumbered_on_save(client_for, draft):
+    rows = _sound_rows(draft)
+    before = _saved_table(draft)
+    rows[2]["DELETE"] = True  # step 3; steps 5 and 6 return to step 4, which becomes 3
+    response = client_for("kasubag_tu").post(f"/sop/{draft.pk}/ubah/", _post(draft, rows))
+    assert response.status_code == 302, response.context["errors"]
+    kept = before[:2] + before[3:]
+    assert _saved_table(draft) == [(n, text) for n, (_old, text) in enumerate(kept, start=1)]
+    assert draft.steps.get(number=4).return_to.number == 3
+    assert draft.steps.get(number=12).return_to.number == 11
+
+
+def test_a_return_to_a_deleted_step_asks_for_a_new_target(client_for, draft):
+    rows = _sound_rows(draft)
+    rows[3]["DELETE"] = True  # step 4, the target of steps 5 and 6
+    response = client_for("kasubag_tu").post(f"/sop/{draft.pk}/ubah/", _post(draft, rows))
+    assert response.status_code == 200
+    forms = response.context["steps"].forms
+    assert len(forms) == 14 and "return_number" in forms[3].errors
+    assert draft.steps.count() == 15
+
+
+def test_a_new_row_posted_after_selesai_is_saved_before_it(client_for, draft):
+    rows = _sound_rows(draft)
+    staf = Role.objects.get(unit=draft.unit, name="Staf seksi").pk
+    rows.append(
+        {
+            "number": 16,
+            "activity": "Mengarsipkan laporan",
+            "roles": [staf],
+            "kind": "process",
+            "standard_text": "15 menit",
+        }
+    )
+    response = client_for("kasubag_tu").post(f"/sop/{draft.pk}/ubah/", _post(draft, rows))
+    assert response.status_code == 302, response.context["errors"]
+    assert _saved_table(draft)[14] == (15, "Mengarsipkan laporan")
+    assert draft.steps.get(number=16).kind == "end"
+
+
+def test_tambah_langkah_adds_the_row_above_selesai(client_for, draft):
+    rows = _sound_rows(draft)
+    response = client_for("kasubag_tu").post(
+        f"/sop/{draft.pk}/ubah/", _post(draft, rows, action="add")
+    )
+    added = response.context["steps"].initial
+    assert [r["number"] for r in added] == list(range(1, 17))
+    assert not added[14].get("activity") and added[15]["kind"] == "end"

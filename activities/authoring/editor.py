@@ -12,6 +12,7 @@ transaction and clears the review notes of the cells that were changed or confir
 from django import forms
 from django.db import transaction
 from django.db.models import F
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from activities.authoring import sopdoc, steps
@@ -61,10 +62,11 @@ def raw_rows(formset):
     return rows
 
 
-def rearranged(rows, action):
+def rearranged(rows: list[dict], action: str) -> list[dict]:
     """Rows after an "add-N", "up-N", "down-N" or "add" action, numbered 1…n again.
 
-    Return targets follow the step they point at, so moving a row keeps the decision's target.
+    A row added below the Selesai row goes just above it. Return targets follow the step they
+    point at, so moving a row keeps the decision's target.
     """
     rows = [dict(row) for row in rows]
     verb, _sep, index = action.partition("-")
@@ -72,20 +74,91 @@ def rearranged(rows, action):
     if verb == "add":
         at = len(rows) if index is None else min(index + 1, len(rows))
         rows.insert(at, {"kind": Step.Kind.PROCESS, "roles": []})
+        rows = _new_rows_before_end(rows)
     elif verb in ("up", "down") and index is not None and 0 <= index < len(rows):
         other = index - 1 if verb == "up" else index + 1
         if 0 <= other < len(rows):
             rows[index], rows[other] = rows[other], rows[index]
-    renumber = {}
-    for position, row in enumerate(rows, start=1):
+    return _numbered(rows)
+
+
+def _new_rows_before_end(rows: list[dict]) -> list[dict]:
+    """The rows with every new row (no id yet) found below the last Selesai row moved above it.
+
+    A step after Selesai can never run, so a row added there was meant as the last step before
+    the end; a saved step put there on purpose stays, and the rules report it."""
+    live_ends = [
+        at
+        for at, row in enumerate(rows)
+        if row.get("kind") == Step.Kind.END and not row.get("DELETE")
+    ]
+    if not live_ends:
+        return rows
+    end = live_ends[-1]
+    tail = rows[end + 1 :]
+    moved = [row for row in tail if _int(row.get("id")) is None]
+    stayed = [row for row in tail if _int(row.get("id")) is not None]
+    return rows[:end] + moved + [rows[end]] + stayed
+
+
+def _numbered(rows: list[dict]) -> list[dict]:
+    """The rows numbered 1…n in list order, skipping rows marked for deletion (no number).
+
+    A return target follows the step it pointed at; one that pointed at a deleted step is
+    cleared, so the rules ask for a new target instead of silently pointing at its successor."""
+    renumber: dict[int, int | None] = {}
+    position = 0
+    for row in rows:
         old = _int(row.get("number"))
+        if row.get("DELETE"):
+            row["number"] = None
+            if old is not None:
+                renumber.setdefault(old, None)
+            continue
+        position += 1
         if old is not None:
-            renumber.setdefault(old, position)
+            renumber[old] = position if renumber.get(old) is None else renumber[old]
         row["number"] = position
     for row in rows:
         target = _int(row.get("return_number"))
         row["return_number"] = renumber.get(target, target) if target is not None else None
     return rows
+
+
+def settled(formset) -> QueryDict:
+    """The posted table as it is saved: deleted rows dropped, the others renumbered 1…n.
+
+    The page's script renumbers the rows as Hapus is ticked, but the table must also save
+    without it (and from any client): a row ticked for deletion or a row added below Selesai
+    must not turn into "numbers must be consecutive" until the user retypes every number. The
+    rows keep the order of the numbers typed (ties in table order), so renumbering by hand
+    still reorders them. Returns the data to bind the formset to again."""
+    rows = raw_rows(formset)
+    for at, row in enumerate(rows):
+        row["at"] = at
+    live = [row for row in rows if not row["DELETE"]]
+    typed = {id(row): _int(row["number"]) for row in live}
+    live.sort(key=lambda row: (typed[id(row)] or row["at"] + 1, row["at"]))
+    deleted = [row for row in rows if row["DELETE"]]
+    # Deleted rows take part in the numbering only to clear return targets that pointed at them.
+    ordered = _numbered(deleted + _new_rows_before_end(live))[len(deleted) :]
+    data = QueryDict(mutable=True)
+    prefix = formset.prefix
+    for key, values in formset.data.lists():
+        if not key.startswith(f"{prefix}-"):
+            data.setlist(key, values)
+    for at, row in enumerate(ordered):
+        old, new = formset.forms[row["at"]].prefix, formset.add_prefix(at)
+        for key, values in formset.data.lists():
+            if key.startswith(f"{old}-"):
+                data.setlist(new + key.removeprefix(old), values)
+        data[f"{new}-{steps.FORM_NAMES['number']}"] = str(row["number"])
+        target = row["return_number"]
+        data[f"{new}-{steps.FORM_NAMES['return_to']}"] = "" if target is None else str(target)
+    data[formset.management_form.add_prefix("TOTAL_FORMS")] = str(len(ordered))
+    initial = formset.initial_form_count()
+    data[formset.management_form.add_prefix("INITIAL_FORMS")] = str(min(initial, len(ordered)))
+    return data
 
 
 def check_table(unit, formset):

@@ -295,10 +295,11 @@ def sop_edit(request, pk):
         rows = editor.rearranged(editor.raw_rows(steps), action)
         steps = StepFormSet(initial=rows, prefix="steps", roles=sop.unit.roles.all())
         return _render_editor(request, sop, identity, steps, new_role)
-    identity_ok = identity.is_valid()
-    steps.is_valid()
     if not steps.management_form.is_valid():
         return HttpResponse(status=400)
+    steps = StepFormSet(editor.settled(steps), prefix="steps", roles=sop.unit.roles.all())
+    identity_ok = identity.is_valid()
+    steps.is_valid()
     # The table's rules run even while some cells are wrong, so every error shows at once.
     general = editor.check_table(sop.unit, steps)
     if identity_ok and not general and steps.is_valid():

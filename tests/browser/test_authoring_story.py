@@ -158,3 +158,26 @@ def test_a_new_sop_from_the_xlsx_template_to_a_first_kegiatan(person, tmp_path):
     kasi.get_by_role("button", name="Buka kegiatan", exact=True).click()
     expect(kasi).to_have_url(re.compile(r"/kegiatan/\d+/$"))
     assert Run.objects.get(title="Rekomendasi Ormas Karya Muda").sop == sop
+
+
+def test_the_editor_renumbers_as_rows_are_ticked_and_adds_above_selesai(person, sop1):
+    page = person("kasubag_tu")
+    _revise(page, sop1)
+    rows = page.locator("#step-table tbody tr[data-row]")
+    numbers = page.locator("#step-table tbody [name$='-number']")
+    count = rows.count()
+    expect(numbers.nth(3)).to_have_value("4")
+    page.locator("#id_steps-2-DELETE").check()
+    expect(numbers.nth(2)).to_have_value("")
+    expect(numbers.nth(3)).to_have_value("3")
+    expect(numbers.nth(count - 1)).to_have_value(str(count - 1))
+    page.locator("#id_steps-2-DELETE").uncheck()
+    expect(numbers.nth(2)).to_have_value("3")
+    expect(numbers.nth(3)).to_have_value("4")
+
+    page.get_by_role("button", name="Tambah langkah").click()
+    expect(rows).to_have_count(count + 1)
+    expect(page.locator(f"#id_steps-{count}-kind")).to_have_value("end")
+    expect(page.locator(f"#id_steps-{count - 1}-kind")).to_have_value("process")
+    expect(page.locator(f"#id_steps-{count - 1}-activity")).to_have_value("")
+    expect(numbers.nth(count)).to_have_value(str(count + 1))
