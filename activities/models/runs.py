@@ -268,8 +268,7 @@ class StepRun(models.Model):
     @property
     def roles_display(self):
         """The step's pelaksana, as the run's SOP version prints them."""
-        sop = self.run.sop
-        return ", ".join(sop.role_name(role) for role in self.step.roles.all())
+        return self.run.sop.pelaksana(self.step)
 
     def is_overdue(self, now=None):
         return (

@@ -188,6 +188,10 @@ class Sop(models.Model):
         """`role`'s name as this version prints it: as it was when the version froze."""
         return self.role_names.get(str(role.pk), role.name)
 
+    def pelaksana(self, step):
+        """`step`'s pelaksana as this version prints them: "Kasi, Staf seksi"."""
+        return ", ".join(self.role_name(role) for role in step.roles.all())
+
     def freeze_role_names(self):
         """Keep the names of this version's pelaksana, once (its first run is opening)."""
         if self.role_names:
@@ -311,11 +315,6 @@ class Step(models.Model):
     @property
     def standard(self):
         return durations.parse(self.standard_text)
-
-    @property
-    def roles_display(self):
-        """The pelaksana as people read them: "Kasi, Staf seksi"."""
-        return ", ".join(role.name for role in self.roles.all())
 
     @property
     def standard_display(self):

@@ -21,7 +21,7 @@ def _day(value):
 def pelaksana(step, sop):
     """The step's pelaksana as `sop` (the version a run follows) prints them: a role renamed
     after that version froze keeps its old name (`Sop.role_name`)."""
-    return ", ".join(sop.role_name(role) for role in step.roles.all())
+    return sop.pelaksana(step)
 
 
 @register.filter

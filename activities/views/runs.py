@@ -55,12 +55,6 @@ def _partial_or_page(request, page_template, partial_template, context):
     return response
 
 
-def _role_names(step, sop):
-    """The step's pelaksana as `sop` (the version a run follows) prints them: a role renamed
-    after the version froze keeps its old name there."""
-    return ", ".join(sop.role_name(role) for role in step.roles.all())
-
-
 @login_required
 @require_safe
 def home(request):
@@ -90,7 +84,7 @@ class InboxTask:
         self.due_today = due_at is not None and (
             timezone.localdate(due_at) == timezone.localdate(now)
         )
-        self.roles = _role_names(step_run.step, step_run.run.sop)
+        self.roles = step_run.run.sop.pelaksana(step_run.step)
         self.url = reverse("step_action", args=[step_run.run_id, step_run.step.number])
 
 
@@ -252,7 +246,7 @@ def run_create(request):
             messages.success(
                 request,
                 _("Kegiatan “%(title)s” dibuka. Langkah 1 (%(roles)s) sekarang aktif.")
-                % {"title": run.title, "roles": _role_names(first, sop)},
+                % {"title": run.title, "roles": sop.pelaksana(first)},
             )
             return redirect(run)
     context = {"sop": sop, "form": form, "refusal": refusal, "actor": actor, "first": first}
@@ -335,7 +329,7 @@ def run_detail(request, pk):
         "lead_wall": format_wall_minutes(timing.lead_wall_minutes),
         "step_count": len(steps),
         "acts": run.acts(),
-        "first_roles": _role_names(steps[1], run.sop) if 1 in steps else "",
+        "first_roles": run.sop.pelaksana(steps[1]) if 1 in steps else "",
     }
     return render(request, "runs/run_detail.html", context)
 
@@ -396,14 +390,14 @@ def _progress_message(closed, returned):
         return _("Langkah %(number)s dikembalikan. Langkah %(next)s (%(roles)s) aktif lagi.") % {
             "number": step.number,
             "next": following.step.number,
-            "roles": _role_names(following.step, closed.run.sop),
+            "roles": closed.run.sop.pelaksana(following.step),
         }
     if following is None:
         return _("Langkah %(number)s selesai. Kegiatan ini selesai.") % {"number": step.number}
     return _("Langkah %(number)s selesai. Berikutnya langkah %(next)s: %(roles)s.") % {
         "number": step.number,
         "next": following.step.number,
-        "roles": _role_names(following.step, closed.run.sop),
+        "roles": closed.run.sop.pelaksana(following.step),
     }
 
 
