@@ -68,6 +68,17 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "insecure-local-development-key-only"
 
+# The key of the event log's hash chain (HMAC-SHA256, activities/core/chain.py): kept outside
+# the database, so that a history rewritten in the database cannot be given hashes that verify.
+# Never change it once events are written with it; keep a copy apart from the database backups.
+SOPFLOW_CHAIN_KEY = env("SOPFLOW_CHAIN_KEY")
+if SOPFLOW_CHAIN_KEY and len(SOPFLOW_CHAIN_KEY) < 32:
+    raise ImproperlyConfigured("SOPFLOW_CHAIN_KEY must be at least 32 characters")
+if not SOPFLOW_CHAIN_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SOPFLOW_CHAIN_KEY must be set when DEBUG is off")
+    SOPFLOW_CHAIN_KEY = "insecure-local-development-chain-key-only"
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -226,3 +226,45 @@ def test_kabid_appoints_only_in_his_own_unit(clock, client_for, users, sop1, sop
     assert roles == {"Diskominfo"}
     with pytest.raises(Forbidden):
         appoint(users, by="kabid", person="kasubag_tu")
+
+
+# --- nobody approves his own work ----------------------------------------------------------------
+
+
+def test_a_plh_may_not_approve_the_step_he_completed(clock, client_for, users, sop1):
+    """The Kasi, Plh. Kepala for the week, completed step 1: the Kepala's disposisi of it
+    (step 2) is refused him, by the transition and on the page, and nothing is written."""
+    run = at_step_two(sop1, users)
+    appoint(users, person="kasi")
+    clock.move_to(datetime.datetime(2026, 12, 1, 10, 0, tzinfo=WIB))
+    before = Event.objects.filter(run=run).count()
+    with pytest.raises(Forbidden) as refused:
+        workflow.approve_step(run_id=run.pk, number=2, user=users["kasi"], instruction="Lanjut")
+    assert refused.value.code == "own_work"
+    assert "Anda sendiri yang menyelesaikan langkah 1" in refused.value.message
+    assert Event.objects.filter(run=run).count() == before
+
+    client = client_for("kasi")
+    page = client.get(f"/kegiatan/{run.pk}/langkah/2/").content.decode()
+    assert "Anda sendiri yang menyelesaikan langkah 1" in page
+    assert 'value="setujui"' not in page
+    assert 'value="kembalikan"' in page  # returning it for rework stays his
+    response = client.post(
+        f"/kegiatan/{run.pk}/langkah/2/",
+        {"action": "setujui", "setuju-instruction": "Lanjut"},
+        follow=True,
+    )
+    assert "Anda sendiri yang menyelesaikan langkah 1" in response.content.decode()
+    assert StepRun.objects.get(run=run, step__number=2).state == StepRun.State.ACTIVE
+
+    # Another person acting for the head approves it.
+    workflow.approve_step(run_id=run.pk, number=2, user=users["kepala"], instruction="Lanjut")
+    assert StepRun.objects.get(run=run, step__number=2).state == StepRun.State.DONE
+
+
+def test_an_approval_after_someone_elses_work_is_allowed_to_the_plh(clock, users, sop1):
+    run = at_step_two(sop1, users)
+    appoint(users)  # the Kasubag TU did not complete step 1
+    clock.move_to(datetime.datetime(2026, 12, 1, 10, 0, tzinfo=WIB))
+    workflow.approve_step(run_id=run.pk, number=2, user=users["kasubag_tu"], instruction="Ya")
+    assert StepRun.objects.get(run=run, step__number=2).completed_by == users["kasubag_tu"]

@@ -255,6 +255,7 @@ def production_env(**extra):
     env.update(
         DEBUG="0",
         SECRET_KEY="x" * 20 + "a-long-and-random-production-key-1234567890",
+        SOPFLOW_CHAIN_KEY="y" * 20 + "a-long-and-random-chain-key-1234567890",
         ALLOWED_HOSTS="sop.tangerangkota.go.id",
         CSRF_TRUSTED_ORIGINS="https://sop.tangerangkota.go.id",
         ADMINS="Admin Diskominfo <admin@tangerangkota.go.id>, Piket <piket@tangerangkota.go.id>",

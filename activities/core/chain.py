@@ -7,17 +7,34 @@ its content and `prev_hash`. The run keeps the number and hash of its latest eve
 deleted last event is noticed too. Changing, deleting or reordering rows breaks the chain at the
 first row touched; `verify_run` names that row.
 
-The hashes are plain SHA-256, so anybody with the rows can check them; they do not stop someone
-who rewrites every later row and the head in one go. The signed archived laporan (which carries
-the hash of the `archived` event) anchors a finished run's history outside the database.
+Hash schemes, one per row (`Event.scheme`), so that rows already written keep verifying:
+- `SHA256` (0): plain SHA-256, the scheme of the rows written before the chain was keyed.
+  Anybody with the rows can recompute it, so it does not stop someone who rewrites every later
+  row and the head in one go.
+- `HMAC_SHA256` (1): HMAC-SHA256 under `SOPFLOW_CHAIN_KEY`, a secret kept outside the database
+  (the server's environment). Without it a rewritten row cannot be given a hash that verifies.
+Every new row is written with `CURRENT`. A chain never goes back to an older scheme, and an
+unkeyed row is accepted only below the first keyed row of the whole table: a rewriter cannot
+dodge the key by marking his rows unkeyed. The archived laporan prints, and its signature
+covers, the run's head (the number and hash of its latest event when it was archived);
+`verify_archive` compares it with the rows, which anchors a finished run's history outside the
+database even against somebody who holds the key.
 """
 
 import datetime
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
+
 GENESIS = ""
+
+SHA256 = 0
+HMAC_SHA256 = 1
+CURRENT = HMAC_SHA256
+SCHEMES = {SHA256: "SHA-256", HMAC_SHA256: "HMAC-SHA256"}
 
 
 def _canonical(value):
@@ -71,9 +88,22 @@ def content(
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def digest(data, scheme):
+    """The hex digest of `data` under hash scheme `scheme`."""
+    if scheme == HMAC_SHA256:
+        return hmac.new(settings.SOPFLOW_CHAIN_KEY.encode(), data, hashlib.sha256).hexdigest()
+    if scheme == SHA256:
+        return hashlib.sha256(data).hexdigest()
+    raise ValueError(f"unknown hash scheme {scheme!r}")
+
+
 def event_hash(event, prev_hash=None):
-    """The hash `event` (an Event or a historical model row) should carry."""
-    return hashlib.sha256(
+    """The hash `event` (an Event or a historical model row) should carry.
+
+    A historical row from before `Event.scheme` existed (the migration that chained the first
+    events) has no scheme: it is plain SHA-256.
+    """
+    return digest(
         content(
             run_id=event.run_id,
             seq=event.seq,
@@ -89,8 +119,9 @@ def event_hash(event, prev_hash=None):
             before=event.before,
             after=event.after,
             prev_hash=event.prev_hash if prev_hash is None else prev_hash,
-        )
-    ).hexdigest()
+        ),
+        getattr(event, "scheme", SHA256),
+    )
 
 
 @dataclass(frozen=True)
@@ -108,16 +139,29 @@ class Break:
         return f"{chain}: {where}: {self.problem}"
 
 
-def verify_run(run_id, events, count, head):
+def verify_run(run_id, events, count, head, *, unkeyed_below=None, anchor=None):
     """The first `Break` in `events` (one run's rows, in any order), or None when intact.
 
     `count` and `head` are the number and the hash of the latest event as the run recorded them;
     the chain of the events without a run (`run_id` None) has no recorded head: pass None.
+    `unkeyed_below`: the id of the first keyed event of the table (None: no keyed event yet);
+    an unkeyed row at or after it is a rewrite. `anchor`: (seq, hash) of the event the run's
+    signed laporan carries; the rows must still have it.
     """
     previous = GENESIS
     expected_seq = 1
     last = None
+    scheme = SHA256
+    hashes = {}
     for event in sorted(events, key=lambda e: (e.seq, e.pk)):
+        if event.scheme not in SCHEMES:
+            return Break(run_id, event.pk, event.seq, f"unknown hash scheme {event.scheme}")
+        if event.scheme < scheme or (
+            event.scheme == SHA256 and unkeyed_below is not None and event.pk >= unkeyed_below
+        ):
+            problem = "unkeyed hash where the chain is keyed: the rows were rewritten"
+            return Break(run_id, event.pk, event.seq, problem)
+        scheme = event.scheme
         if event.seq != expected_seq:
             problem = (
                 f"expected seq {expected_seq}, found {event.seq}: "
@@ -134,6 +178,15 @@ def verify_run(run_id, events, count, head):
         if event_hash(event) != event.hash:
             return Break(run_id, event.pk, event.seq, "content changed: its hash does not match")
         previous, expected_seq, last = event.hash, expected_seq + 1, event
+        hashes[event.seq] = event.hash
+    if anchor is not None and hashes.get(anchor[0]) != anchor[1]:
+        return Break(
+            run_id,
+            None,
+            None,
+            f"the signed laporan carries event {anchor[0]} with hash {anchor[1]}, the event "
+            f"log {hashes.get(anchor[0]) or 'has no such event'}: the history was rewritten",
+        )
     if count is None:
         return None
     if expected_seq - 1 != count or (last.hash if last else GENESIS) != (head or GENESIS):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from activities.models import (
     ActingAppointment,
@@ -240,6 +241,29 @@ def step_actor(user: AnyUser, step: Step, facts: Subject | StepFacts | None = No
     if facts.is_superuser:
         return Actor(user, None, on_behalf=True)
     return None
+
+
+def approved_round(step: Step, rounds: Collection[StepRun]) -> StepRun | None:
+    """The round an approval of `step` approves: the latest completed round of the step just
+    before it (the work, or the paraf, put before the approver), among `rounds` of the run."""
+    done = [r for r in rounds if r.step.number == step.number - 1 and r.state == StepRun.State.DONE]
+    return max(done, key=lambda r: r.round, default=None)
+
+
+def own_work_refusal(actor: Actor, approved: StepRun | None) -> str | None:
+    """Why `actor` may not approve `approved` (the round his approval approves), or None.
+
+    Nobody approves what he completed himself, as its holder or as Plt./Plh.: a Plh. Kepala
+    who drafted the letter as Kasubag TU does not sign it as Kepala. An administrator acting
+    on behalf (a.n., back-filling what was decided on paper) is recorded as such and may.
+    """
+    if approved is None or actor.on_behalf or approved.completed_by_id != actor.user.pk:
+        return None
+    return _(
+        "Anda sendiri yang menyelesaikan langkah %(number)s yang disetujui di sini; "
+        "persetujuan harus diberikan pejabat lain yang memegang jabatan langkah ini "
+        "(atau Plt./Plh.-nya). Anda tetap dapat mengembalikannya."
+    ) % {"number": approved.step.number}
 
 
 def can_act(user: AnyUser, step: Step) -> bool:

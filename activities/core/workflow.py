@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -398,6 +398,8 @@ class Turn:
     current: StepRun
     following: StepRun | None
     actor: policy.Actor
+    # The round an approval of the current step approves (`policy.approved_round`).
+    approved: StepRun | None = None
 
 
 def _with_roles(step: Step, roles: Iterable[Role]) -> None:
@@ -436,9 +438,14 @@ def _turn(run: Run, number: int, user: policy.User) -> Turn:
     active and waiting rounds with their steps, and the roles of the active and the next step
     with what the user holds of them (`policy.step_facts`)."""
     _require_running(run)
+    # The active and waiting rounds, and the done rounds of the step before (what an approval
+    # approves), in one query.
     rounds = list(
         run.step_runs.select_related("step__return_to")
-        .filter(state__in=(StepRun.State.ACTIVE, StepRun.State.WAITING))
+        .filter(
+            Q(state__in=(StepRun.State.ACTIVE, StepRun.State.WAITING))
+            | Q(state=StepRun.State.DONE, step__number=number - 1)
+        )
         .order_by("step__number", "-round")
     )
     current = next((r for r in rounds if r.state == StepRun.State.ACTIVE), None)
@@ -459,7 +466,7 @@ def _turn(run: Run, number: int, user: policy.User) -> Turn:
     actor = policy.step_actor(user, current.step, facts)
     if actor is None:
         raise Forbidden(_("Anda tidak memegang jabatan pelaksana langkah ini."))
-    return Turn(run, current, following, actor)
+    return Turn(run, current, following, actor, policy.approved_round(current.step, rounds))
 
 
 def read_turn(*, run_id: int, number: int, user: policy.User) -> Turn:
@@ -699,6 +706,9 @@ def approve_step(
     run, current, actor = turn.run, turn.current, turn.actor
     if not current.step.is_approval:
         raise Invalid(_("Langkah ini bukan langkah persetujuan."), code="not_approval")
+    refusal = policy.own_work_refusal(actor, turn.approved)
+    if refusal is not None:
+        raise Forbidden(refusal, code="own_work")
     instruction = (instruction or "").strip()
     if not instruction:
         raise Invalid(_("Isi disposisi wajib diisi."), field="instruction", code="required")

@@ -128,6 +128,18 @@ class Verification:
     """What the archived laporan prints so that anyone can check it: code, address, QR code."""
 
     code: str
+    # The run's chain head when it was archived (activities.core.chain): printed, and carried
+    # in the PDF's keywords, which the signature covers; verify_archive compares it.
+    chain_count: int = 0
+    chain_head: str = ""
+
+    @property
+    def anchor(self):
+        return verification.anchor_keyword(self.chain_count, self.chain_head)
+
+    @property
+    def printed_head(self):
+        return " ".join(self.chain_head[i : i + 16] for i in range(0, len(self.chain_head), 16))
 
     @property
     def printed_code(self):
@@ -338,7 +350,7 @@ def build_run_report(run_id, *, now=None, code=None):
         signed_on=signed_on,
         acts=run.acts(),
         first_roles=_first_step_roles(step_runs),
-        verification=Verification(code) if code else None,
+        verification=Verification(code, run.event_count, run.event_head) if code else None,
     )
 
 

@@ -6,6 +6,8 @@ random bits, printed in groups of four. Anyone holding the paper can open
 archived document with that code exists and what it is.
 """
 
+import io
+import re
 import secrets
 
 import segno
@@ -14,6 +16,10 @@ from django.urls import reverse
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 12
+# The run's chain head the archived laporan carries in its metadata (a PDF keyword), covered
+# by its signature: "sopflow-rantai=<number of events>:<hash of the latest>".
+ANCHOR = "sopflow-rantai"
+ANCHOR_PATTERN = re.compile(rf"{ANCHOR}=(\d{{1,9}}):([0-9a-f]{{64}})")
 # What a reader may type instead: lower case, the letters Crockford reads as digits, dashes.
 READS_AS = str.maketrans({"I": "1", "L": "1", "O": "0", "-": None, " ": None})
 
@@ -42,3 +48,20 @@ def url(code):
 def qr_data_uri(target):
     """The QR code of `target` as an SVG data URI, for WeasyPrint."""
     return segno.make(target, error="m").svg_data_uri(scale=4, border=2)
+
+
+def anchor_keyword(count, head):
+    return f"{ANCHOR}={count}:{head}"
+
+
+def read_anchor(data):
+    """(seq, hash) of the chain head a laporan PDF carries, or None when it carries none."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        keywords = (PdfReader(io.BytesIO(data)).metadata or {}).get("/Keywords") or ""
+    except (PdfReadError, ValueError, KeyError, TypeError):
+        return None
+    found = ANCHOR_PATTERN.search(str(keywords))
+    return (int(found.group(1)), found.group(2)) if found else None

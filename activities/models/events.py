@@ -173,6 +173,11 @@ class Event(AppendOnly):
     seq = models.PositiveIntegerField(_("urutan"), editable=False)
     prev_hash = models.CharField(_("hash sebelumnya"), max_length=64, blank=True, editable=False)
     hash = models.CharField(_("hash"), max_length=64, editable=False)
+    # How `hash` was computed (activities.core.chain): rows written before the chain was keyed
+    # stay plain SHA-256, every new row is keyed.
+    scheme = models.PositiveSmallIntegerField(
+        _("skema hash"), default=chain.CURRENT, choices=chain.SCHEMES, editable=False
+    )
 
     objects = EventQuerySet.as_manager()
 

@@ -538,6 +538,12 @@ def _render_step(request, pk, number, now, *, refused=None, invalid=None):
         if invalid is not None and form is not None:
             form.is_valid()
             form.add_error(invalid.field if invalid.field in form.fields else None, invalid.message)
+    own_work = None
+    if editable and step.is_approval:
+        # Nobody approves what he completed himself: the approve form is not offered.
+        own_work = policy.own_work_refusal(actor, policy.approved_round(step, step_runs))
+        if own_work is not None:
+            forms.pop("setujui", None)
 
     timing = run_timing(run, step_runs, run.unit.calendar, now=now)
     rows = [RoundRow(row, row.step_run is current) for row in timing.rounds]
@@ -553,6 +559,7 @@ def _render_step(request, pk, number, now, *, refused=None, invalid=None):
         "editable": editable,
         "read_only_reason": None if editable else _read_only_reason(run, rounds),
         "actor": actor,
+        "own_work": own_work,
         "handed_over_by": _handed_over_by(step_runs, current) if editable else None,
         "forms": forms,
         "upload_errors": upload_errors,

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from activities.core import chain
-from activities.documents import signing
+from activities.documents import signing, verification
 from activities.models import ArchivedReport, Event, Run
 
 RUNS_PER_BATCH = 500
@@ -20,14 +20,18 @@ class Command(BaseCommand):
         "Check every archived laporan against two records: the archive row (SHA-256 and size) "
         "and the run's 'archived' event in the append-only event log; check its electronic "
         "signature (intact, valid, covering the whole file; a report archived as signed must "
-        "carry one); check that every finished run has its archived laporan; and re-compute "
-        "the hash chain of the events, naming the first broken link. Prints one line per run "
+        "carry one); check that every finished run has its archived laporan; re-compute "
+        "the hash chain of the events (keyed with SOPFLOW_CHAIN_KEY), naming the first broken "
+        "link; and compare the chain head each archived laporan carries under its signature "
+        "with the event log (a mismatch is a broken chain). Prints one line per run "
         "and per broken chain; exits non-zero if a file is missing, changed or badly signed, a "
         "row disagrees with its event, a laporan is missing, or a chain is broken."
     )
 
     def handle(self, *args, **options):
         self.checked = self.failed = 0
+        # run id → (seq, hash) of the chain head its archived laporan carries.
+        self.anchors = {}
         self.check_files()
         broken, chains = self.check_chains()
         self.stdout.write(
@@ -101,6 +105,9 @@ class Command(BaseCommand):
             problem, note = self.check_signature(report, data, roots)
             if problem:
                 problems.append(f"SIGNATURE {label}: {problem}")
+            anchor = verification.read_anchor(data)
+            if anchor is not None:
+                self.anchors[report.run_id] = anchor
         if problems:
             self.failed += 1
             for line in problems:
@@ -124,6 +131,13 @@ class Command(BaseCommand):
 
     def check_chains(self):
         checked = broken = 0
+        # Rows before the first keyed one may be unkeyed (written before the chain was keyed).
+        self.unkeyed_below = (
+            Event.objects.filter(scheme__gt=chain.SHA256)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
         runs = Run.objects.order_by("pk").values_list("pk", "event_count", "event_head")
         batch = []
         for row in runs.iterator(chunk_size=RUNS_PER_BATCH):
@@ -138,7 +152,13 @@ class Command(BaseCommand):
         runless = Event.objects.filter(run__isnull=True).order_by()
         if runless.exists():
             checked += 1
-            found = chain.verify_run(None, list(runless.iterator(chunk_size=2000)), None, None)
+            found = chain.verify_run(
+                None,
+                list(runless.iterator(chunk_size=2000)),
+                None,
+                None,
+                unkeyed_below=self.unkeyed_below,
+            )
             if found is not None:
                 broken += 1
                 self.stderr.write(f"BROKEN   {found}")
@@ -151,7 +171,14 @@ class Command(BaseCommand):
             events[event.run_id].append(event)
         broken = 0
         for run_id, count, head in batch:
-            found = chain.verify_run(run_id, events[run_id], count, head)
+            found = chain.verify_run(
+                run_id,
+                events[run_id],
+                count,
+                head,
+                unkeyed_below=self.unkeyed_below,
+                anchor=self.anchors.get(run_id),
+            )
             if found is not None:
                 broken += 1
                 self.stderr.write(f"BROKEN   {found}")
