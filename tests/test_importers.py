@@ -500,3 +500,64 @@ def test_the_question_and_the_answer_are_for_sop_maintainers_only(client_for, so
         response = client_for(name).post("/sop/impor/", {"pending": token, "choice": "ganti"})
         assert response.status_code == 403
     assert _counts() == before
+
+
+def _json_upload(data, name="sop.json"):
+    upload = io.BytesIO(json.dumps(data).encode())
+    upload.name = name
+    return upload
+
+
+def test_importing_the_same_json_again_asks_and_replace_keeps_one_draft(client_for, sop1):
+    client = client_for("kasubag_tu")
+    data = definitions.export_sop(sop1)
+    client.post("/sop/impor/", {"unit": sop1.unit_id, "file": _json_upload(data)})
+    (draft,) = _drafts(sop1.unit)
+    data["steps"][0]["activity"] = "Menerima nota dinas (diperbaiki)"
+    data["sop"]["approver_name"] = "Nama Baru"
+    before = _counts()
+    asked = client.post("/sop/impor/", {"unit": sop1.unit_id, "file": _json_upload(data)})
+    assert asked.status_code == 200
+    assert f"SOP ini sudah punya draf (versi {draft.version}" in asked.content.decode()
+    assert _counts() == before
+    response = _answer(client, asked, "ganti")
+    assert response.status_code == 302 and response["Location"] == f"/sop/{draft.pk}/ubah/"
+    (replaced,) = _drafts(sop1.unit)
+    assert (replaced.pk, replaced.version, replaced.previous) == (draft.pk, draft.version, sop1)
+    assert replaced.steps.get(number=1).activity == "Menerima nota dinas (diperbaiki)"
+    assert replaced.approver_name == "Nama Baru"
+    assert replaced.steps.count() == sop1.steps.count()
+    assert replaced.history.first().history_change_reason == "Diganti dengan isi berkas impor"
+    # "Simpan sebagai draf baru" still adds a version.
+    asked = client.post("/sop/impor/", {"unit": sop1.unit_id, "file": _json_upload(data)})
+    _answer(client, asked, "baru")
+    assert [sop.version for sop in _drafts(sop1.unit)] == [draft.version, draft.version + 1]
+
+
+def test_import_sops_replaces_the_open_draft_of_an_sop_never_in_force(seeded, tmp_path):
+    unit = Unit.objects.get(short_name="Kesbangpol")
+    (tmp_path / "sop1.txt").write_text(_seed_text("Kesbangpol"), encoding="utf-8")
+    data = _export("Kesbangpol")
+    data["sop"]["name"], data["sop"]["number"] = "SOP Uji JSON", "800/UJI/2026"
+    (tmp_path / "uji.json").write_text(json.dumps(data), encoding="utf-8")
+    call_command(
+        "import_sops", str(tmp_path), unit="Kesbangpol", no_progress=True, stdout=io.StringIO()
+    )
+    first = {sop.pk: sop.version for sop in _drafts(unit)}
+    assert len(first) == 2
+    out = io.StringIO()
+    call_command("import_sops", str(tmp_path), unit="Kesbangpol", no_progress=True, stdout=out)
+    assert {sop.pk: sop.version for sop in _drafts(unit)} == first
+    report = out.getvalue()
+    assert report.count("replaced the open draft") == 2
+    assert "replaced its open draft version" in report
+    # --as-new adds a version of each instead.
+    call_command(
+        "import_sops",
+        str(tmp_path),
+        unit="Kesbangpol",
+        no_progress=True,
+        as_new=True,
+        stdout=io.StringIO(),
+    )
+    assert len(_drafts(unit)) == 4

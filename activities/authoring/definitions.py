@@ -400,9 +400,21 @@ def _step_values(
     return rows, errors
 
 
+def clear_contents(sop):
+    """Delete the sections, steps and review notes of draft `sop`, to be written again."""
+    sop.review_notes.all().delete()
+    sop.sop_items.all().delete()
+    # A step names another as its return target; unlink them so they can go in any order.
+    sop.steps.update(return_to=None)
+    sop.steps.all().delete()
+
+
 @transaction.atomic
-def load_sop(data, *, unit=None, as_draft=False):
+def load_sop(data, *, unit=None, as_draft=False, into=None):
     """Create the unit, roles and SOP of one SOP file; returns (sop, created).
+
+    `into`: an open draft of `unit` (locked by the caller) written over instead: it keeps its
+    row, version and previous version, and takes everything else from the file.
 
     Roles are named within the unit. Without `as_draft` it is idempotent: an SOP version that
     already exists is left as it is (it may have runs pinned to it), so loading the same file
@@ -469,7 +481,11 @@ def load_sop(data, *, unit=None, as_draft=False):
         )
     fields = {k: v for k, v in sop_data.items() if k != "name"}
     previous = None
-    if as_draft:
+    if into is not None:
+        previous = into.previous
+        fields["version"] = into.version
+        fields["status"] = Sop.Status.DRAFT
+    elif as_draft:
         latest = Sop.objects.filter(unit=unit, name=name).order_by("-version").first()
         previous = Sop.objects.filter(unit=unit, name=name, status=Sop.Status.ACTIVE).first()
         fields["version"] = latest.version + 1 if latest else 1
@@ -493,13 +509,22 @@ def load_sop(data, *, unit=None, as_draft=False):
         if section not in SopItem.Section.values:
             errors.append(_("Bagian identitas “%(s)s” tidak dikenal.") % {"s": section})
     sop = Sop(unit=unit, name=name, previous=previous, **fields)
+    if into is not None:
+        sop.pk, sop.created_at, sop.role_names = into.pk, into.created_at, into.role_names
+        # The same row: its own (unit, name, version) is not a clash.
+        sop._state.adding = False
     try:
         sop.full_clean()
     except ValidationError as error:
         errors += error.messages
     if errors:
         raise SopFileError("; ".join(errors))
-    sop.save()
+    if into is not None:
+        sop._change_reason = "Diganti dengan isi berkas impor"
+        sop.save(force_update=True)
+        clear_contents(sop)
+    else:
+        sop.save()
     for section, lines in sections.items():
         SopItem.objects.bulk_create(
             SopItem(sop=sop, section=section, position=position, text=str(text))

@@ -12,8 +12,10 @@ from activities.authoring.definitions import (
     EXPORT_FORMAT,
     SopFileError,
     check_steps,
+    clear_contents,
     load_sop,
     saved_specs,
+    shape_errors,
 )
 from activities.authoring.importers.common import ImportedSop, ImportRefused, check_size
 from activities.authoring.importers.docx import read_docx
@@ -112,11 +114,8 @@ def create_draft(imported: ImportedSop, unit) -> tuple[Sop, list[str]]:
     return sop, new_roles
 
 
-@transaction.atomic
-def replace_draft(imported: ImportedSop, draft: Sop) -> tuple[Sop, list[str]]:
-    """Write the imported SOP over the open draft `draft`: the same row and version number,
-    its identity, sections, steps and review notes all from the document; returns
-    (sop, new role names). Refused when the draft is no longer open."""
+def _locked_open_draft(draft: Sop) -> Sop:
+    """`draft` locked, refused when it is no longer an open draft."""
     sop = Sop.objects.open_drafts().select_for_update().filter(pk=draft.pk).first()
     if sop is None:
         raise ImportRefused(
@@ -126,6 +125,15 @@ def replace_draft(imported: ImportedSop, draft: Sop) -> tuple[Sop, list[str]]:
             )
             % {"version": draft.version}
         )
+    return sop
+
+
+@transaction.atomic
+def replace_draft(imported: ImportedSop, draft: Sop) -> tuple[Sop, list[str]]:
+    """Write the imported SOP over the open draft `draft`: the same row and version number,
+    its identity, sections, steps and review notes all from the document; returns
+    (sop, new role names). Refused when the draft is no longer open."""
+    sop = _locked_open_draft(draft)
     fresh = _identity(imported, sop.unit)
     taken = Sop.objects.filter(unit=sop.unit_id, name=fresh.name, version=sop.version)
     if taken.exclude(pk=sop.pk).exists():
@@ -142,11 +150,7 @@ def replace_draft(imported: ImportedSop, draft: Sop) -> tuple[Sop, list[str]]:
             setattr(sop, field.attname, getattr(fresh, field.attname))
     sop._change_reason = "Diganti dengan isi berkas impor"
     sop.save()
-    ReviewNote.objects.filter(sop=sop).delete()
-    sop.sop_items.all().delete()
-    # A step names another as its return target; unlink them so they can go in any order.
-    sop.steps.update(return_to=None)
-    sop.steps.all().delete()
+    clear_contents(sop)
     _write_contents(sop, imported, roles)
     return sop, new_roles
 
@@ -192,7 +196,8 @@ def _rule_notes(sop: Sop, noted: set) -> list[ReviewNote]:
     return notes
 
 
-def _read_json(data, unit):
+def _parse_json(data):
+    """The parsed sopflow JSON export in `data`; refused when it is not one."""
     try:
         parsed = json.loads(data.decode("utf-8-sig"))
         has_nul = "\\u0000" in json.dumps(parsed)
@@ -206,8 +211,29 @@ def _read_json(data, unit):
         raise ImportRefused(_("Berkas JSON berisi karakter NUL."))
     if not isinstance(parsed, dict) or parsed.get("format") != EXPORT_FORMAT:
         raise ImportRefused(_("Berkas JSON ini bukan ekspor SOP sopflow."))
+    errors = shape_errors(parsed)
+    if errors:
+        raise ImportRefused("; ".join(errors[:20]))
+    return parsed
+
+
+def json_open_draft(parsed, unit) -> Sop | None:
+    """The open draft of the SOP a JSON export holds, in `unit`: the same number, or the same
+    name when it states no number (as `open_draft`)."""
+    sop = parsed.get("sop")
+    if not isinstance(sop, dict) or not isinstance(sop.get("name"), str):
+        return None  # load_sop refuses it with its message
+    number = str(sop.get("number") or "").strip()
+    drafts = Sop.objects.open_drafts().filter(unit=unit)
+    drafts = drafts.filter(number=number) if number else drafts.filter(name=sop["name"])
+    return drafts.order_by("-updated_at", "-pk").first()
+
+
+@transaction.atomic
+def _load_json(parsed, unit, draft: Sop | None) -> Sop:
     try:
-        sop, _created = load_sop(parsed, unit=unit, as_draft=True)
+        into = _locked_open_draft(draft) if draft is not None else None
+        sop, _created = load_sop(parsed, unit=unit, as_draft=True, into=into)
     except SopFileError as error:
         raise ImportRefused(str(error)) from None
     return sop
@@ -230,15 +256,18 @@ def import_source(
     `replace` (that draft's id) writes the document over it, `as_new` adds a version as any
     other import does; with neither, `DraftExists` is raised and nothing is written.
     """
+    parsed = None
     if text is not None:
         imported = read_text(text, list(unit.roles.all()))
     elif data and data.lstrip()[:1] == b"{":
         check_size(len(data))
-        sop = _read_json(data, unit)
-        return ImportResult(sop, [], 0)
+        parsed = _parse_json(data)
     else:
         imported = read_upload(data, list(unit.roles.all()))
-    draft = None if as_new else open_draft(imported, unit)
+    if parsed is not None:
+        draft = None if as_new else json_open_draft(parsed, unit)
+    else:
+        draft = None if as_new else open_draft(imported, unit)
     if draft is None and replace is not None:
         raise ImportRefused(
             _("Draf yang hendak diganti sudah tidak terbuka. Tidak ada yang disimpan.")
@@ -247,7 +276,9 @@ def import_source(
         raise DraftExists(draft)
     if draft is not None and draft.pk != replace:
         raise ImportRefused(_("Draf SOP ini berubah sejak pertanyaan tadi; impor lagi."))
-    if draft is not None:
+    if parsed is not None:
+        sop, new_roles = _load_json(parsed, unit, draft), []
+    elif draft is not None:
         sop, new_roles = replace_draft(imported, draft)
     else:
         sop, new_roles = create_draft(imported, unit)
