@@ -162,11 +162,11 @@ CAPABILITY_FLAGS = list(policy.ROLE_FLAGS.values())
 
 @admin.register(Role)
 class RoleAdmin(PlainTextAdmin, SimpleHistoryAdmin):
-    list_display = ["name", "unit", "kind", "position", "holders", *CAPABILITY_FLAGS]
+    list_display = ["name", "unit", "kind", "position", "holders", "proposed", *CAPABILITY_FLAGS]
     list_editable = CAPABILITY_FLAGS
-    list_filter = ["unit", "kind", *CAPABILITY_FLAGS]
+    list_filter = ["unit", "kind", "proposed", *CAPABILITY_FLAGS]
     fieldsets = [
-        (None, {"fields": ["unit", "name", "kind", "position", "members"]}),
+        (None, {"fields": ["unit", "name", "kind", "position", "members", "proposed"]}),
         (_("Kewenangan"), {"fields": CAPABILITY_FLAGS}),
     ]
     search_fields = ["name", "unit__name", "members__username"]

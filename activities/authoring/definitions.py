@@ -452,11 +452,13 @@ def load_sop(data, *, unit=None, as_draft=False, into=None):
                     }
                 )
             # Capabilities are seeded when the role is created; afterwards the admin owns them.
+            # A role an imported draft names is only proposed until the draft is approved.
             roles[name] = Role.objects.create(
                 unit=unit,
                 name=name,
                 kind=kind,
                 position=position,
+                proposed=as_draft or into is not None,
                 **{flag: True for flag in capabilities},
             )
     # Superiors (escalations go up this chain); a superior chosen in the admin is kept.

@@ -11,7 +11,7 @@ transaction and clears the review notes of the cells that were changed or confir
 
 from django import forms
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 
@@ -19,7 +19,7 @@ from activities.authoring import sopdoc, steps
 from activities.authoring.definitions import check_steps, spec_of
 from activities.authoring.forms import IDENTITY_FIELDS, SECTION_FIELDS
 from activities.core.errors import Stale
-from activities.models import ReviewNote, Sop, SopItem, Step
+from activities.models import ReviewNote, Role, Sop, SopItem, Step
 from activities.time import durations
 
 ROW_FIELDS = ("id", *steps.FORM_NAMES.values())
@@ -27,6 +27,16 @@ ROW_FIELDS = ("id", *steps.FORM_NAMES.values())
 
 class DraftChanged(Stale):
     """The version stopped being a draft (submitted, activated) while it was being edited."""
+
+
+def role_choices(sop: Sop):
+    """The roles a draft's steps may name: the unit's, and those the draft proposes."""
+    return (
+        Role.objects.filter(unit_id=sop.unit_id)
+        .filter(Q(proposed=False) | Q(steps__sop=sop))
+        .distinct()
+        .order_by("position", "name")
+    )
 
 
 def initial_rows(sop):

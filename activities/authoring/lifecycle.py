@@ -84,6 +84,11 @@ def put_in_force(sop, versions, *, actor, now, effective_on=None):
             % {"sop": sop, "problems": " ".join(str(problem) for problem in problems)},
             code="steps",
         )
+    # The roles the draft proposed become roles of the unit now that it is approved.
+    for role in Role.objects.filter(proposed=True, steps__sop=sop).distinct():
+        role.proposed = False
+        role._change_reason = f"Dibuat saat {sop} diberlakukan"
+        role.save(update_fields=["proposed"])
     retired = None
     for other in versions.values():
         if other.status == Sop.Status.ACTIVE and other.pk != sop.pk:

@@ -21,8 +21,19 @@ def record_membership_change(role):
     ROLE_HISTORY.create_historical_record(role, "~")
 
 
+class RoleQuerySet(models.QuerySet):
+    def live(self):
+        """The unit's roles, without those only proposed by a draft not yet approved."""
+        return self.filter(proposed=False)
+
+
 class Role(models.Model):
-    """A position (pelaksana) in a unit. Users hold roles; a role is one column of an SOP."""
+    """A position (pelaksana) in a unit. Users hold roles; a role is one column of an SOP.
+
+    A role an imported document names and the unit lacks is only proposed (`proposed`): the
+    draft's steps use it, but no list of the unit offers it until the draft is approved
+    (`lifecycle.put_in_force`).
+    """
 
     class Kind(models.TextChoices):
         HEAD = "head", _("Pimpinan")
@@ -90,7 +101,16 @@ class Role(models.Model):
         default=False,
         help_text=_("Mengesahkan SOP unit yang diajukan (atau mengembalikannya dengan catatan)."),
     )
+    proposed = models.BooleanField(
+        _("usulan draf"),
+        default=False,
+        help_text=_(
+            "Diusulkan oleh draf SOP hasil impor; menjadi jabatan unit saat draf itu disahkan."
+        ),
+    )
     history = ROLE_HISTORY
+
+    objects = RoleQuerySet.as_manager()
 
     class Meta:
         ordering = ["unit", "position", "name"]

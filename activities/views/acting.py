@@ -20,7 +20,7 @@ LIST_LIMIT = 100
 
 
 def _form(request, unit_ids, today):
-    roles = Role.objects.filter(unit_id__in=unit_ids).select_related("unit")
+    roles = Role.objects.live().filter(unit_id__in=unit_ids).select_related("unit")
     start, end = acting.default_range(today)
     # The usual case: a Plh. for the head, who is away.
     head = roles.filter(kind=Role.Kind.HEAD).order_by("unit__name", "position").first()

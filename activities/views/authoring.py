@@ -124,7 +124,8 @@ def _import_message(result):
         )
     if result.new_roles:
         parts.append(
-            _("Jabatan baru di unit kerja: %(names)s.") % {"names": ", ".join(result.new_roles)}
+            _("Jabatan baru diusulkan (dibuat di unit kerja saat draf disahkan): %(names)s.")
+            % {"names": ", ".join(result.new_roles)}
         )
     return " ".join(parts)
 
@@ -181,7 +182,7 @@ def sop_create(request):
 
 
 def _editor_forms(request, sop):
-    roles = sop.unit.roles.all()
+    roles = editor.role_choices(sop)
     if request.method == "POST":
         identity = SopIdentityForm(request.POST, instance=sop)
         steps = StepFormSet(request.POST, prefix="steps", roles=roles)
@@ -192,7 +193,7 @@ def _editor_forms(request, sop):
 
 
 def _render_editor(request, sop, identity, steps, new_role, general=(), status=200):
-    roles = list(sop.unit.roles.all())
+    roles = list(editor.role_choices(sop))
     values = editor.identity_values(sop, identity)
     document, shown = editor.preview(sop, values, editor.raw_rows(steps), roles)
     notes = {}
@@ -293,11 +294,11 @@ def sop_edit(request, pk):
         action = "refresh"
     if action != "simpan":
         rows = editor.rearranged(editor.raw_rows(steps), action)
-        steps = StepFormSet(initial=rows, prefix="steps", roles=sop.unit.roles.all())
+        steps = StepFormSet(initial=rows, prefix="steps", roles=editor.role_choices(sop))
         return _render_editor(request, sop, identity, steps, new_role)
     if not steps.management_form.is_valid():
         return HttpResponse(status=400)
-    steps = StepFormSet(editor.settled(steps), prefix="steps", roles=sop.unit.roles.all())
+    steps = StepFormSet(editor.settled(steps), prefix="steps", roles=editor.role_choices(sop))
     identity_ok = identity.is_valid()
     steps.is_valid()
     # The table's rules run even while some cells are wrong, so every error shows at once.
@@ -323,12 +324,12 @@ def sop_preview(request, pk):
     """The matrix of the editor's input as it stands (htmx), saved or not."""
     sop = access.get_draft_for_maintainer(request.user, pk)
     identity = SopIdentityForm(request.POST, instance=sop)
-    steps = StepFormSet(request.POST, prefix="steps", roles=sop.unit.roles.all())
+    steps = StepFormSet(request.POST, prefix="steps", roles=editor.role_choices(sop))
     if not steps.management_form.is_valid():
         return HttpResponse(status=400)
     values = editor.identity_values(sop, identity)
     document, shown = editor.preview(
-        sop, values, editor.raw_rows(steps), list(sop.unit.roles.all())
+        sop, values, editor.raw_rows(steps), list(editor.role_choices(sop))
     )
     return render(request, "authoring/_preview.html", {"doc": document, "sop": shown})
 

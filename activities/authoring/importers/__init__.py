@@ -14,6 +14,8 @@ from activities.authoring.importers.common import (
     ImportedStep,
     ImportRefused,
     check_size,
+    mentioned_role,
+    near_roles,
     parse_rows,
 )
 from activities.authoring.importers.docx import read_docx, write_docx
@@ -41,6 +43,8 @@ __all__ = [
     "check_size",
     "create_draft",
     "import_source",
+    "mentioned_role",
+    "near_roles",
     "open_draft",
     "parse_rows",
     "read_docx",

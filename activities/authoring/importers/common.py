@@ -9,6 +9,7 @@ lost, a kind read from the text, a return target, a waktu that does not parse or
 document's own total contradicts). A source that cannot be read raises `ImportRefused` with a
 message for the user and writes nothing."""
 
+import difflib
 import html
 import io
 import re
@@ -60,6 +61,9 @@ HEAD_WORDS = re.compile(
     r"menentukan|mentukan|mengesahkan|menerima\s+laporan|melaporkan\s+kepada)\b",
     re.IGNORECASE,
 )
+# Words before a role's name that make it the one acted for or with, not the one acting
+# ("briefing dengan tim", "disposisi pada tim", "laporan kepada Kepala").
+RECIPIENT_WORDS = {"dengan", "pada", "kepada", "kpd", "ke", "untuk", "bersama", "dari", "bagi"}
 RANK_WORDS = re.compile(
     r"\b(pembina|penata|pengatur|juru)\b|\b(I|II|III|IV)/[a-e]\b", re.IGNORECASE
 )
@@ -414,12 +418,66 @@ def _read_steps(rows, columns, names, imported, width):
     return total
 
 
+def _role_words(name):
+    """The ways an activity may name role `name`: the name, each part of a name with a slash
+    ("Kernet/Supir"), and a closing abbreviation in capitals ("TU" of "Kasubag TU")."""
+    words = {" ".join(name.split())}
+    words.update(part.strip() for part in name.split("/") if len(part.strip()) > 2)
+    last = name.split()[-1] if name.split() else ""
+    if len(name.split()) > 1 and len(last) > 1 and last.isupper() and last.isalpha():
+        words.add(last)
+    return words
+
+
+def role_key(name):
+    """A role's name compared without case, spacing or dots ("KASUBAG  TU." ~ "Kasubag TU")."""
+    return " ".join(re.sub(r"[.,;:]", " ", name).casefold().split())
+
+
+def near_roles(name, roles):
+    """Those of `roles` whose name is near `name` without being it: one's words all among
+    the other's ("STAF" ~ "Staf seksi"), the same first word ("KASUBAG UMUM" ~ "Kasubag
+    TU"), one the initials of the other, or a close spelling."""
+    key = role_key(name)
+    words = key.split()
+    found = []
+    for role in roles:
+        other = role_key(role.name)
+        other_words = other.split()
+        if not words or not other_words or other == key:
+            continue
+        if (
+            set(words) <= set(other_words)
+            or set(other_words) <= set(words)
+            or (words[0] == other_words[0] and len(words[0]) > 3)
+            or "".join(w[0] for w in other_words) == key.replace(" ", "")
+            or "".join(w[0] for w in words) == other.replace(" ", "")
+            or difflib.SequenceMatcher(None, key, other).ratio() >= 0.8
+        ):
+            found.append(role)
+    return found
+
+
+def mentioned_role(activity, columns):
+    """The first of `columns` the activity names as its actor: a role's name (or a word of
+    `_role_words`) that no recipient word ("dengan", "pada", "kepada" …) comes just before;
+    None when it names none."""
+    found = []
+    for name in columns:
+        for word in _role_words(name):
+            for match in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", activity, re.IGNORECASE):
+                before = activity[: match.start()].split()
+                if before and before[-1].lower().strip(",.:;") in RECIPIENT_WORDS:
+                    continue
+                found.append((match.start(), name))
+    return min(found)[1] if found else None
+
+
 def _propose(imported, unit_roles):
     """Kinds, roles and return targets where the document does not say them for sure."""
     steps = imported.steps
     kinds = {role.name: role.kind for role in unit_roles}
     heads = [n for n in imported.columns if kinds.get(n) == Role.Kind.HEAD] or imported.columns[:1]
-    previous_roles = []
     for index, step in enumerate(steps):
         first, last = index == 0, index == len(steps) - 1
         symbols = set(step.marks.values())
@@ -453,16 +511,27 @@ def _propose(imported, unit_roles):
                 for name in imported.columns
                 if re.match(rf"^{re.escape(name)}\b", step.activity, re.IGNORECASE)
             ]
+            mentioned = mentioned_role(step.activity, imported.columns)
             if named:
                 step.roles = named[:1]
+            elif mentioned:
+                step.roles = [mentioned]
             elif HEAD_WORDS.search(step.activity):
                 step.roles = heads[:1]
             else:
-                step.roles = previous_roles[:1] or imported.columns[:1]
-            step.notes["roles"] = _(
-                "Simbol pelaksana tidak terbaca; pelaksana diusulkan, periksa kolomnya."
-            )
-        previous_roles = step.roles
+                # Nothing says who: left empty, a reviewer must choose (the draft cannot be
+                # put in force without a pelaksana).
+                step.roles = []
+            if step.roles:
+                step.notes["roles"] = _(
+                    "Simbol pelaksana tidak terbaca; pelaksana diusulkan dari teks aktivitas, "
+                    "periksa kolomnya."
+                )
+            else:
+                step.notes["roles"] = _(
+                    "Simbol pelaksana tidak terbaca dan teks aktivitas tidak menyebut "
+                    "pelaksananya: pilih pelaksana langkah ini."
+                )
 
         step.action = Step.default_action(step.kind)
         if step.action == Step.Action.APPROVAL:

@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from activities.authoring import steps
@@ -17,7 +18,12 @@ from activities.authoring.definitions import (
     saved_specs,
     shape_errors,
 )
-from activities.authoring.importers.common import ImportedSop, ImportRefused, check_size
+from activities.authoring.importers.common import (
+    ImportedSop,
+    ImportRefused,
+    check_size,
+    near_roles,
+)
 from activities.authoring.importers.docx import read_docx
 from activities.authoring.importers.text import read_text
 from activities.authoring.importers.xlsx import read_xlsx
@@ -61,16 +67,81 @@ _KEPT_ON_REPLACE = frozenset(
 
 def _unit_roles(imported: ImportedSop, unit) -> tuple[dict[str, Role], list[str]]:
     """{lower-case name: role} of the unit, with the roles the document's columns name that the
-    unit lacks added to it; and the names added."""
+    unit lacks proposed (`Role.proposed`: no list of the unit offers them until the draft is
+    approved); and the names proposed. A proposal of an earlier draft is used again."""
     roles = {role.name.lower(): role for role in unit.roles.all()}
     new_roles = []
     position = max((role.position for role in roles.values()), default=0)
     for name in imported.columns:
         if name and name.lower() not in roles:
             position += 1
-            roles[name.lower()] = Role.objects.create(unit=unit, name=name, position=position)
+            roles[name.lower()] = Role.objects.create(
+                unit=unit, name=name, position=position, proposed=True
+            )
+        if name and roles[name.lower()].proposed and name not in new_roles:
             new_roles.append(name)
     return roles, new_roles
+
+
+def _proposal_notes(sop: Sop, written: dict, new_roles: list[str], noted: set) -> list[ReviewNote]:
+    """Review notes on the roles the draft proposes: one for the SOP naming each with the
+    unit's roles of a near name, and one on each step it performs that has no roles note."""
+    if not new_roles:
+        return []
+    live = list(Role.objects.live().filter(unit=sop.unit_id))
+    near = {name: [role.name for role in near_roles(name, live)] for name in new_roles}
+    described = []
+    for name in new_roles:
+        if near[name]:
+            described.append(
+                _("%(name)s (mirip jabatan unit: %(near)s)")
+                % {"name": name, "near": ", ".join(near[name])}
+            )
+        else:
+            described.append(name)
+    notes = [
+        ReviewNote(
+            sop=sop,
+            step=None,
+            field="roles",
+            message=_(
+                "Jabatan yang belum ada di unit kerja diusulkan draf ini dan baru dibuat bila "
+                "draf disahkan: %(roles)s. Bila sama dengan jabatan unit yang ada, pilih jabatan "
+                "itu di tabel langkah."
+            )
+            % {"roles": "; ".join(described)},
+        )
+    ]
+    for step in written.values():
+        if (step.pk, "roles") in noted:
+            continue
+        for role in step.roles.all():
+            if role.name in near and near[role.name]:
+                notes.append(
+                    ReviewNote(
+                        sop=sop,
+                        step=step,
+                        field="roles",
+                        message=_(
+                            "Pelaksana %(name)s belum ada di unit kerja (diusulkan); mirip "
+                            "jabatan unit %(near)s: pilih itu bila sama."
+                        )
+                        % {"name": role.name, "near": ", ".join(near[role.name])},
+                    )
+                )
+                noted.add((step.pk, "roles"))
+                break
+    return notes
+
+
+def _drop_unused_proposals(unit) -> None:
+    """Delete the unit's proposed roles no step uses any more (a replaced draft's)."""
+    unused = Role.objects.filter(unit=unit, proposed=True, steps__isnull=True, members__isnull=True)
+    for role in unused:
+        try:
+            role.delete()
+        except ProtectedError:
+            pass
 
 
 def _identity(imported: ImportedSop, unit) -> Sop:
@@ -110,7 +181,7 @@ def create_draft(imported: ImportedSop, unit) -> tuple[Sop, list[str]]:
     sop.version = latest.version + 1 if latest else 1
     sop.previous = Sop.objects.filter(unit=unit, name=sop.name, status=Sop.Status.ACTIVE).first()
     sop.save()
-    _write_contents(sop, imported, roles)
+    _write_contents(sop, imported, roles, new_roles)
     return sop, new_roles
 
 
@@ -151,11 +222,14 @@ def replace_draft(imported: ImportedSop, draft: Sop) -> tuple[Sop, list[str]]:
     sop._change_reason = "Diganti dengan isi berkas impor"
     sop.save()
     clear_contents(sop)
-    _write_contents(sop, imported, roles)
+    _write_contents(sop, imported, roles, new_roles)
+    _drop_unused_proposals(sop.unit)
     return sop, new_roles
 
 
-def _write_contents(sop: Sop, imported: ImportedSop, roles: dict[str, Role]) -> None:
+def _write_contents(
+    sop: Sop, imported: ImportedSop, roles: dict[str, Role], new_roles: list[str]
+) -> None:
     """The sections, steps and review notes of the imported SOP, written into `sop`."""
     SopItem.objects.bulk_create(
         SopItem(sop=sop, section=section, position=position, text=text)
@@ -177,7 +251,9 @@ def _write_contents(sop: Sop, imported: ImportedSop, roles: dict[str, Role]) -> 
         for item in imported.steps
         for key, message in item.notes.items()
     ]
-    notes += _rule_notes(sop, {(n.step_id, n.field) for n in notes})
+    noted = {(n.step_id, n.field) for n in notes}
+    notes += _proposal_notes(sop, written, new_roles, noted)
+    notes += _rule_notes(sop, noted)
     ReviewNote.objects.bulk_create(notes)
 
 

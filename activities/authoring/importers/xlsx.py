@@ -206,13 +206,14 @@ def template_xlsx(unit):
 
     roles = workbook.create_sheet("Jabatan")
     roles.append([f"Jabatan {unit.short_name}"])
-    for role in unit.roles.all():
+    live = list(unit.roles.live())
+    for role in live:
         roles.append([role.name])
     roles.column_dimensions["A"].width = 40
     # Several pelaksana go in one cell separated by commas, so the list only advises.
     names = DataValidation(
         type="list",
-        formula1=f"=Jabatan!$A$2:$A${max(unit.roles.count() + 1, 2)}",
+        formula1=f"=Jabatan!$A$2:$A${max(len(live) + 1, 2)}",
         showErrorMessage=False,
     )
     names.add("C2:C101")
