@@ -243,3 +243,28 @@ def test_the_diff_and_the_editor_show_the_nip_grouped(client_for, sop1, revision
     assert "19640606 198503 1 015" in page and "19700101 199003 1 002" in page
     editor = client_for("kasubag_tu").get(f"/sop/{revision.pk}/ubah/").content.decode()
     assert 'value="19700101 199003 1 002"' in editor
+
+
+def test_the_kepala_approving_a_draft_he_submitted_is_allowed_shown_and_recorded(
+    client_for, users, sop1, revision
+):
+    """Permenpan RB 35/2012 puts the pengesahan with the head of the unit: when he drafted
+    and submitted the SOP himself, nobody else could give it. It is allowed, the page says so
+    and the act records it."""
+    Role.objects.filter(unit=sop1.unit, name="Kepala").update(maintains_sops=True)
+    pengesahan.submit(revision, users["kepala"])
+    page = client_for("kepala").get(f"/sop/{revision.pk}/pengesahan/").content.decode()
+    assert "Anda sendiri yang mengajukan draf ini" in page
+    other = client_for("kasubag_tu")
+    assert "Anda sendiri yang mengajukan" not in other.get(f"/sop/{revision.pk}/").content.decode()
+    pengesahan.approve(revision, users["kepala"])
+    act = SopAct.objects.get(sop=revision, kind=SopAct.Kind.APPROVED)
+    assert act.after["own_draft"] is True
+    assert act.notes == "Diajukan dan disahkan oleh orang yang sama."
+
+
+def test_an_approval_of_someone_elses_draft_records_no_notice(users, revision):
+    pengesahan.submit(revision, users["kasubag_tu"])
+    pengesahan.approve(revision, users["kepala"])
+    act = SopAct.objects.get(sop=revision, kind=SopAct.Kind.APPROVED)
+    assert act.after["own_draft"] is False and act.notes == ""

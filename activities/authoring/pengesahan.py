@@ -107,6 +107,12 @@ def return_for_fix(sop, user, notes):
     return locked
 
 
+def submitted_by(sop) -> int | None:
+    """The id of the user who submitted `sop` most recently, or None."""
+    act = sop.acts.filter(kind=SopAct.Kind.SUBMITTED).order_by("-at", "-pk").first()
+    return act.actor_id if act else None
+
+
 @transaction.atomic
 def approve(sop, user, *, now=None):
     """Submitted → in force, dated today; the version in force retires. Runs keep theirs."""
@@ -121,15 +127,18 @@ def approve(sop, user, *, now=None):
         now=now,
         effective_on=lifecycle.effective_date_text(now),
     )
+    own = policy.own_draft_notice(user, submitted_by(locked)) is not None
     SopAct.objects.create(
         sop=locked,
         kind=SopAct.Kind.APPROVED,
         actor=user,
         at=now,
+        notes=_("Diajukan dan disahkan oleh orang yang sama.") if own else "",
         after={
             "status": locked.status,
             "effective_on": locked.effective_on,
             "retired": retired.pk if retired else None,
+            "own_draft": own,
         },
     )
     return locked

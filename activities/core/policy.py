@@ -326,6 +326,18 @@ def sop_approver(user: AnyUser, sop: Sop, facts: Subject | None = None) -> Actor
     return unit_actor(user, "approve_sops", sop.unit_id, facts)
 
 
+def own_draft_notice(user: AnyUser, submitted_by_id: int | None) -> str | None:
+    """What the pengesahan says when the pimpinan approves a draft he submitted himself, or
+    None. Allowed: Permenpan RB 35/2012 puts the pengesahan with the head of the unit, and no
+    one above him in the unit could give it; the act records it and the page shows it."""
+    if submitted_by_id is None or submitted_by_id != user.pk:
+        return None
+    return _(
+        "Anda sendiri yang mengajukan draf ini. Pengesahan oleh pimpinan unit tetap sah, "
+        "dan dicatat bahwa pengaju dan pengesahnya orang yang sama."
+    )
+
+
 def can_approve_sop(user: AnyUser, sop: Sop) -> bool:
     """Whether `user` decides the pengesahan of this SOP's unit (approve, or return with notes);
     `pengesahan` checks the version is still submitted."""

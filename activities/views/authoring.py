@@ -420,6 +420,7 @@ def sop_pengesahan(request, pk):
     context = {
         "sop": sop,
         "diff": pengesahan.diff(sop),
+        "own_draft": policy.own_draft_notice(request.user, pengesahan.submitted_by(sop)),
         "acts": sop.acts.select_related("actor"),
         "error": error,
         "notes": request.POST.get("notes", "") if request.method == "POST" else "",
