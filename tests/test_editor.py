@@ -123,10 +123,11 @@ def test_saving_a_sound_table_writes_the_draft_and_clears_the_checked_notes(clie
 def test_changing_a_cell_clears_only_that_cells_note(client_for, draft):
     rows = _sound_rows(draft)
     rows[11]["standard_text"] = "2\tMenit"  # step 12 as the document wrote it
-    rows[4]["roles"] = [Role.objects.get(unit=draft.unit, name="Staf seksi").pk]  # unchanged
+    rows[5]["roles"] = [Role.objects.get(unit=draft.unit, name="Kepala").pk]  # unchanged
     client_for("kasubag_tu").post(f"/sop/{draft.pk}/ubah/", _post(draft, rows))
     left = {(n.step.number, n.field) for n in draft.review_notes.exclude(step=None)}
-    assert (12, "standard") in left and (5, "roles") in left
+    assert (12, "standard") in left and (6, "roles") in left
+    assert (5, "roles") not in left  # chosen: the importer had left it empty
     assert (2, "kind") not in left  # step 2 became a decision: its kind was decided
 
 

@@ -138,8 +138,8 @@ def approve(sop, user, *, now=None):
             "status": locked.status,
             "effective_on": locked.effective_on,
             "retired": retired.pk if retired else None,
-            "own_draft": own,
-        },
+        }
+        | ({"own_draft": True} if own else {}),
     )
     return locked
 
