@@ -259,7 +259,9 @@ def _run_with_attachments(user, pk):
     runs = (
         access.run_queryset(user)
         .select_related("archived_report")
-        .prefetch_related(Prefetch("step_runs__attachments", queryset=attachments))
+        .prefetch_related(
+            Prefetch("step_runs__attachments", queryset=attachments), "step_runs__values"
+        )
     )
     return get_object_or_404(runs, pk=pk)
 
