@@ -98,7 +98,10 @@ def totals(steps, first, after):
         total = found.get((step.pk, row["key"]))
         if total is None:
             total = found[(step.pk, row["key"])] = DataTotal(
-                step=step, key=row["key"], label=spec.get("label") or row["last_label"], type=spec["type"]
+                step=step,
+                key=row["key"],
+                label=spec.get("label") or row["last_label"],
+                type=spec["type"],
             )
         if row["type"] in SUMMED_TYPES:
             total.total = (total.total or Decimal(0)) + (row["total"] or Decimal(0))
@@ -123,16 +126,16 @@ def note(data_totals):
         params = {"label": total.label, "number": total.step.number}
         if total.is_sum:
             params |= {"total": total.total_display, "rounds": total.rounds}
-            parts.append(_("%(label)s (langkah %(number)s) %(total)s dari %(rounds)s kali") % params)
+            parts.append(
+                _("%(label)s (langkah %(number)s) %(total)s dari %(rounds)s kali") % params
+            )
         elif total.counts:
             named = ", ".join(f"{name} ({count})" for name, count in total.counts[:NAMED_VALUES])
             more = len(total.counts) - NAMED_VALUES
             if more > 0:
                 named += " " + _("dan %(n)s lainnya") % {"n": more}
             params |= {"distinct": total.distinct, "named": named}
-            parts.append(
-                _("%(label)s (langkah %(number)s) %(distinct)s macam: %(named)s") % params
-            )
+            parts.append(_("%(label)s (langkah %(number)s) %(distinct)s macam: %(named)s") % params)
     if not parts:
         return ""
     return _("Data langkah: %(parts)s.") % {"parts": "; ".join(parts)}
