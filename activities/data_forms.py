@@ -7,9 +7,10 @@ only active items are offered. A value is handed to the transition as a plain di
 """
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from activities.models import DataType, ReferenceItem, ReferenceList, data_specs, number_text
+from activities.models import DataType, ReferenceItem, data_specs, number_text
 from activities.text import plain_text
 
 PREFIX = "data_"
@@ -140,17 +141,30 @@ def _field(spec, reference):
 
 
 def _references(step, unit_id):
-    """{slug: (list, active items)} of the reference lists the step's fields name: two queries,
-    none when it names no list."""
+    """{slug: (list, active items)} of the reference lists the step's fields name, in one query
+    (none when it names no list). A unit's own list of a slug takes the city's place."""
     slugs = {spec.list for spec in data_specs(step) if spec.type == DataType.REFERENCE}
     if not slugs:
         return {}
-    lists = ReferenceList.objects.for_unit(unit_id, slugs)
-    items: dict[int, list] = {pk: [] for pk in (row.pk for row in lists.values())}
-    rows = ReferenceItem.objects.filter(reference_list__in=list(items), active=True)
-    for item in rows.order_by("position", "group", "name"):
-        items[item.reference_list_id].append(item)
-    return {slug: (row, items[row.pk]) for slug, row in lists.items()}
+    rows = (
+        ReferenceItem.objects.filter(
+            Q(reference_list__unit_id=unit_id) | Q(reference_list__unit__isnull=True),
+            reference_list__slug__in=sorted(slugs),
+            active=True,
+        )
+        .select_related("reference_list")
+        .order_by("position", "group", "name")
+    )
+    found: dict = {}
+    for item in rows:
+        reference_list = item.reference_list
+        own = reference_list.unit_id is not None
+        kept = found.get(reference_list.slug)
+        if kept is None or (own and kept[0].unit_id is None):
+            kept = found[reference_list.slug] = (reference_list, [])
+        if kept[0].pk == reference_list.pk:
+            kept[1].append(item)
+    return found
 
 
 def add_data_fields(form, step_run):

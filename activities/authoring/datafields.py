@@ -250,7 +250,7 @@ def _parse_line(line: str) -> tuple[dict[str, Any], list[str]]:
             _("“%(label)s”: jenis “%(word)s” tidak dikenal; pilih %(known)s.")
             % {"label": label, "word": word, "known": ", ".join(TYPE_WORDS.values())}
         ]
-    raw["type"] = type_
+    raw["type"] = type_.value
     errors = []
     if type_ == DataType.CHOICE:
         raw["choices"] = [choice.strip() for choice in argument.split("/") if choice.strip()]
@@ -294,7 +294,7 @@ def parse_lines(text: str) -> tuple[list[dict[str, Any]], list[str]]:
     if errors:
         return [], errors
     fields, problems = checked(raws, _("Isian data"))
-    return fields, problems
+    return ([] if problems else fields), problems
 
 
 def _number_word(value: Any) -> str:

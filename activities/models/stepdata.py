@@ -79,17 +79,6 @@ def data_specs(step) -> list[DataFieldSpec]:
     return [DataFieldSpec.of(raw) for raw in step.data_fields or ()]
 
 
-class ReferenceListQuerySet(models.QuerySet):
-    def for_unit(self, unit_id, slugs):
-        """{slug: list} of the lists a step of `unit_id` may name: the unit's own list, else
-        the city-wide list of that slug."""
-        lists = {}
-        rows = self.filter(Q(unit_id=unit_id) | Q(unit__isnull=True), slug__in=list(slugs))
-        for row in sorted(rows, key=lambda row: row.unit_id is not None):
-            lists[row.slug] = row
-        return lists
-
-
 class ReferenceList(models.Model):
     """A list steps choose from: the kecamatan and kelurahan of the city, a unit's venues or
     narasumber. A list without a unit is the city's, shared by every unit; a unit's own list
@@ -114,7 +103,6 @@ class ReferenceList(models.Model):
         _("sebutan butir"), max_length=60, blank=True, help_text=_("Mis. “kelurahan”.")
     )
 
-    objects = ReferenceListQuerySet.as_manager()
     history = ConfigurationHistory()
 
     class Meta:

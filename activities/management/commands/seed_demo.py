@@ -4,6 +4,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from simple_history.utils import bulk_create_with_history
 
 from activities.models import ReferenceItem, ReferenceList, Role, Unit
 
@@ -97,9 +98,12 @@ def demo_reference_lists():
                 unit=unit, slug=slug, defaults={"name": name, "item_label": item_label}
             )
             if created:
-                ReferenceItem.objects.bulk_create(
-                    ReferenceItem(reference_list=reference, name=item, position=position)
-                    for position, item in enumerate(items, start=1)
+                bulk_create_with_history(
+                    [
+                        ReferenceItem(reference_list=reference, name=item, position=position)
+                        for position, item in enumerate(items, start=1)
+                    ],
+                    ReferenceItem,
                 )
 
 
