@@ -365,7 +365,7 @@ class DataFieldsFormField(forms.CharField):
     """The editor's cell of a step's data fields: one field per line, read into objects."""
 
     def to_python(self, value: Any) -> Any:
-        fields, errors = datafields.parse_lines(super().to_python(value))
+        fields, errors = datafields.parse_lines(super().to_python(value) or "")
         if errors:
             raise forms.ValidationError(errors)
         return fields
