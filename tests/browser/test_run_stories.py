@@ -64,7 +64,7 @@ def take_step(page, title, number, *, count, disposisi=None, fill=None):
     task.get_by_role("link", name="Kerjakan").click()
     expect(page.get_by_role("heading", name=f"Langkah {number} dari {count}")).to_be_visible()
     for label, value in (fill or {}).items():
-        page.get_by_label(label, exact=True).fill(value)
+        page.get_by_label(label).fill(value)
     if disposisi is None:
         page.get_by_role("button", name="Selesai", exact=True).click()
     else:
