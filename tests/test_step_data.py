@@ -449,6 +449,13 @@ def test_an_sop_file_with_a_wrong_field_is_refused(sop1):
         load_sop(data, unit=sop1.unit, as_draft=True)
 
 
+def test_an_invisible_character_in_a_label_is_refused(sop1):
+    data = export_sop(sop1)
+    data["steps"][10]["data_fields"] = [{"label": "Peserta\u0007", "type": "number"}]
+    with pytest.raises(SopFileError, match="karakter tak terlihat"):
+        load_sop(data, unit=sop1.unit, as_draft=True)
+
+
 def test_the_pengesahan_diff_shows_a_changed_field(sop1, users):
     draft = lifecycle.copy_as_revision(sop1, user=users["kasubag_tu"])
     step = draft.steps.get(number=11)

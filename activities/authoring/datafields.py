@@ -29,6 +29,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from activities.models import DataType
+from activities.text import first_control_character
 
 MAX_FIELDS = 20
 MAX_CHOICES = 100
@@ -90,6 +91,14 @@ def _checked_field(raw: Any, where: str) -> tuple[dict[str, Any] | None, list[st
     if not isinstance(label, str) or not label.strip():
         errors.append(_("%(where)s: label wajib diisi.") % {"where": where})
         label = ""
+    if first_control_character(label, multiline=False) or any(
+        first_control_character(choice, multiline=False)
+        for choice in raw.get("choices") or ()
+        if isinstance(choice, str)
+    ):
+        errors.append(
+            _("%(where)s berisi karakter tak terlihat yang tidak diizinkan.") % {"where": where}
+        )
     label = " ".join(label.split())
     if len(label) > LABEL_LENGTH:
         errors.append(

@@ -24,9 +24,7 @@ def test_kasi_records_peserta_and_narasumber_and_sees_the_semester_total(page, l
     expect(page.get_by_text("Jumlah peserta wajib diisi.")).to_be_visible()
 
     page.get_by_label("Jumlah peserta").fill("140")
-    page.get_by_label("Narasumber").select_option(
-        label=[speakers[0].name, speakers[2].name]
-    )
+    page.get_by_label("Narasumber").select_option(label=[speakers[0].name, speakers[2].name])
     page.get_by_role("button", name="Selesai", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/kegiatan/{run.pk}/$"))
     expect(page.get_by_role("alert")).to_contain_text("Langkah 11 selesai.")
