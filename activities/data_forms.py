@@ -67,19 +67,17 @@ def _reference_field(spec, reference_list, items):
     grouped: dict[str, list] = {}
     for item in items:
         grouped.setdefault(item.group, []).append((item.pk, _item_label(item)))
-    choices = [(group, options) if group else options for group, options in grouped.items()]
-    flat = []
-    for entry in choices:
-        if isinstance(entry, tuple):
-            flat.append(entry)
-        else:
-            flat.extend(entry)
+    # Items under a heading (the kelurahan of each kecamatan) are offered in groups.
+    if set(grouped) == {""}:
+        choices = grouped[""]
+    else:
+        choices = [(group or _("Lainnya"), options) for group, options in grouped.items()]
     if spec.multiple:
         field = forms.TypedMultipleChoiceField(
             label=spec.label,
             required=spec.required,
             coerce=int,
-            choices=flat,
+            choices=choices,
             widget=forms.SelectMultiple(attrs={"size": 8, "class": "form-select"}),
             help_text=_("Tahan Ctrl (atau sentuh) untuk memilih lebih dari satu."),
             error_messages=messages,
@@ -90,7 +88,7 @@ def _reference_field(spec, reference_list, items):
             required=spec.required,
             coerce=int,
             empty_value=None,
-            choices=[("", "—"), *flat],
+            choices=[("", "—"), *choices],
             error_messages=messages,
         )
     field.items = {item.pk: item for item in items}

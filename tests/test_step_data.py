@@ -210,6 +210,44 @@ def test_an_inactive_item_is_not_offered(sop1, at_step_11):
     assert speakers[0].pk not in offered and speakers[1].pk in offered
 
 
+def test_the_kelurahan_are_offered_under_their_kecamatan(sop2, users):
+    from activities.forms import CompleteStepForm
+
+    run = run_to(sop2, users["admin"], 7, now=wib(2026, 9, 7, 8))
+    current = step_run(run, 7)
+    field = CompleteStepForm(step_run=current).fields["data_kelurahan"]
+    groups = dict(field.choices)
+    assert len(groups) == 13
+    assert [name for _pk, name in groups["Kecamatan Benda"]] == [
+        "Belendung",
+        "Benda",
+        "Jurumudi",
+        "Jurumudi Baru",
+        "Pajang",
+    ]
+    [cikokol] = kelurahan("Cikokol")
+    form = CompleteStepForm(
+        data={
+            "data_topik": "Pencegahan DBD",
+            "data_kelurahan": [str(cikokol.pk)],
+            "version": current.version,
+            "round": current.round,
+        },
+        step_run=current,
+    )
+    assert form.is_valid(), form.errors
+    assert [entry["text"] for entry in data_forms.entries(form)] == ["Pencegahan DBD", "Cikokol"]
+
+
+def test_a_list_the_unit_lacks_is_explained_on_the_form(sop1, at_step_11):
+    from activities.forms import CompleteStepForm
+
+    ReferenceItem.objects.filter(reference_list__slug="narasumber").delete()
+    ReferenceList.objects.filter(slug="narasumber").delete()
+    field = CompleteStepForm(step_run=step_run(at_step_11, 11)).fields["data_narasumber"]
+    assert field.help_text == "Daftar rujukan “narasumber” belum tersedia; minta admin membuatnya."
+
+
 def test_the_transition_refuses_a_field_the_step_does_not_declare(sop1, users, at_step_11):
     entry = {"key": "anggaran", "label": "Anggaran", "type": "number", "number": "5"}
     with pytest.raises(Invalid):
