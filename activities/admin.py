@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,8 @@ from activities.models import (
     Notification,
     PeriodicJob,
     PeriodReport,
+    ReferenceItem,
+    ReferenceList,
     Role,
     Run,
     Sop,
@@ -646,3 +649,39 @@ class SopEvaluationAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class ReferenceItemInline(PlainTextAdmin, admin.TabularInline):
+    """A list's items. An item a run recorded cannot be deleted (it is protected); mark it
+    not in use instead: it is no longer offered and the recorded value keeps its name."""
+
+    model = ReferenceItem
+    extra = 1
+    fields = ["position", "group", "name", "active"]
+
+
+@admin.register(ReferenceList)
+class ReferenceListAdmin(PlainTextAdmin, SimpleHistoryAdmin):
+    """Reference lists the step data choose from: the city's (no unit) and each unit's own."""
+
+    list_display = ["name", "slug", "unit", "item_count"]
+    list_filter = ["unit"]
+    search_fields = ["name", "slug", "items__name"]
+    fields = ["unit", "slug", "name", "item_label"]
+    inlines = [ReferenceItemInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("unit").annotate(counted=Count("items"))
+
+    @admin.display(description=_("jumlah butir"))
+    def item_count(self, reference_list):
+        return reference_list.counted
+
+
+@admin.register(ReferenceItem)
+class ReferenceItemAdmin(PlainTextAdmin, SimpleHistoryAdmin):
+    """One item with its history (who renamed it, who took it out of use)."""
+
+    list_display = ["name", "group", "reference_list", "active"]
+    list_filter = ["reference_list", "active"]
+    search_fields = ["name", "group"]

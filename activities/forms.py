@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities.core import policy
+from activities.data_forms import add_data_fields
 from activities.models import (
     Acting,
     Answer,
@@ -204,6 +205,8 @@ class TimedStepForm(VersionedStepForm):
             del self.fields["requirements"]
         self.fields["started_at"].initial = self.step_run.activated_at
         self.fields["completed_at"].initial = self.now
+        # The data the step asks for (jumlah peserta, kelurahan): `activities.data_forms`.
+        self.data_names = add_data_fields(self, self.step_run)
 
     def clean_started_at(self):
         return local_datetime(self.cleaned_data["started_at"], exact=self.step_run.activated_at)
@@ -237,7 +240,7 @@ class CompleteStepForm(TimedStepForm):
         self.fields["output"].help_text = _("Sesuai mutu baku; ubah bila berbeda.")
         fields = ["requirements"] if "requirements" in self.fields else []
         self.helper = helper_without_form_tag(
-            *fields, self.times_row(), "output", "notes", "version", "round"
+            *fields, *self.data_names, self.times_row(), "output", "notes", "version", "round"
         )
 
 
@@ -259,6 +262,7 @@ class ApproveStepForm(TimedStepForm):
             "instruction",
             Row(Column("deadline"), Column("decision_notes")),
             *fields,
+            *self.data_names,
             self.times_row(),
             "version",
             "round",

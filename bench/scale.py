@@ -170,6 +170,27 @@ def post_targets(user, kind, count):
     return list(rows[:count])
 
 
+# What a benchmark enters in a step's required data fields, by type (a list is left empty).
+DATA_SAMPLES = {
+    "number": lambda spec: str(spec.get("min", 1)),
+    "text": lambda spec: "Contoh",
+    "date": lambda spec: "2026-09-07",
+    "time": lambda spec: "09:00",
+    "yesno": lambda spec: "ya",
+    "choice": lambda spec: spec["choices"][0],
+}
+
+
+def data_values(step_run, prefix=""):
+    """The step's required data fields filled with a sample value each."""
+    values = {}
+    for spec in step_run.step.data_fields or ():
+        sample = DATA_SAMPLES.get(spec.get("type"))
+        if spec.get("required") and sample is not None:
+            values[f"{prefix}data_{spec['key']}"] = sample(spec)
+    return values
+
+
 def post_data(kind, step_run):
     if kind == "complete":
         return {
@@ -177,14 +198,14 @@ def post_data(kind, step_run):
             "version": step_run.version,
             "round": step_run.round,
             "output": "Selesai dikerjakan",
-        }
+        } | data_values(step_run)
     if kind == "approve":
         return {
             "action": "setujui",
             "setuju-version": step_run.version,
             "setuju-round": step_run.round,
             "setuju-instruction": "Setuju, lanjutkan.",
-        }
+        } | data_values(step_run, "setuju-")
     return {
         "action": "kembalikan",
         "kembali-version": step_run.version,

@@ -34,6 +34,18 @@ DUMMY = {
     "output": "Berkas diperiksa",
     "remarks": "Dicatat di buku agenda",
     "return_to": 1,
+    "data_fields": [
+        {
+            "key": "jumlah_peserta",
+            "label": "Jumlah peserta",
+            "type": "number",
+            "required": True,
+            "min": 1,
+            "max": 5000,
+        },
+        {"key": "narasumber", "label": "Narasumber", "type": "reference", "list": "narasumber"},
+        {"key": "hasil", "label": "Hasil", "type": "choice", "choices": ["Baik", "Kurang"]},
+    ],
 }
 # The same step again with every value the diff compares changed (a decision symbol that does
 # not approve, so it has no return target).
@@ -48,6 +60,16 @@ ALTERNATE = {
     "output": "Berkas lengkap",
     "remarks": "Tanpa catatan",
     "return_to": None,
+    "data_fields": [
+        {"key": "tema", "label": "Topik", "type": "text", "max_length": 200},
+        {
+            "key": "kelurahan",
+            "label": "Kelurahan",
+            "type": "reference",
+            "list": "kelurahan",
+            "multiple": True,
+        },
+    ],
 }
 
 

@@ -347,6 +347,8 @@ def _steps_shape_errors(data: Any) -> list[str]:
         if not isinstance(step, dict):
             continue  # the loader reports it with the step's number
         for f in steps.FIELDS:
+            if f.structured:
+                continue
             value, path = step.get(f.key), f"steps[{n}].{f.key}"
             if isinstance(value, str):
                 errors.append(_text_error(value, path, steps.max_length(f.attribute)))

@@ -21,6 +21,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from activities.authoring import datafields
 from activities.models import Role, Sop, Step, duration_error_message
 from activities.time import durations
 
@@ -85,6 +86,8 @@ class StepField:
     # Whether an SOP file's step must carry the key (its absence is reported, not defaulted).
     in_every_file: bool = False
     compared: bool = True
+    # A value the file's shape check leaves to `load` (a list of objects, not of texts).
+    structured: bool = False
     # The editor's cell: "behaviour" fields (what a run does at the step) sit beside the
     # symbol, whatever their number.
     group: str = "text"
@@ -358,6 +361,74 @@ class ReturnField(StepField):
         return as_int(raw)
 
 
+class DataFieldsFormField(forms.CharField):
+    """The editor's cell of a step's data fields: one field per line, read into objects."""
+
+    def to_python(self, value: Any) -> Any:
+        fields, errors = datafields.parse_lines(super().to_python(value) or "")
+        if errors:
+            raise forms.ValidationError(errors)
+        return fields
+
+
+@dataclass(frozen=True)
+class DataFieldsField(StepField):
+    """The data a run records at the step (`activities.authoring.datafields`): a list of field
+    objects in files and on the row, one line per field in the editor."""
+
+    default: Any = ()
+    # Its list of objects is checked by `load`, not as the text lists of the file's shape.
+    structured: bool = True
+
+    def put(self, step: Step, value: Any) -> None:
+        step.data_fields = [dict(field) for field in value or ()]
+
+    def copied(self, value: Any, roles: Mapping[int, Role] | None) -> Any:
+        return [dict(field) for field in value or ()]
+
+    def exported(self, value: Any) -> bool:
+        return bool(value)
+
+    def dump(self, value: Any) -> Any:
+        return [dict(field) for field in value or ()]
+
+    def load(self, raw: Any, roles: Mapping[str, Role], where: str) -> Any:
+        fields, errors = datafields.checked(raw, where)
+        if errors:
+            raise FieldError("; ".join(errors))
+        return fields
+
+    def show(self, value: Any) -> str:
+        return datafields.as_lines(value)
+
+    def comparable(self, value: Any) -> Any:
+        return list(value or ())
+
+    def imported(self, item: Any, values: StepValues, context: ImportContext) -> Any:
+        return list(getattr(item, self.name, None) or ())
+
+    def form_field(self) -> forms.Field:
+        return DataFieldsFormField(
+            label=self.label,
+            required=False,
+            help_text=gettext_lazy(
+                "Satu isian per baris, mis. “Jumlah peserta: angka, wajib, min 1” atau "
+                "“Kelurahan: daftar kelurahan, banyak”."
+            ),
+            widget=_widget_class(forms.Textarea(attrs={"rows": 2}), "form-control form-control-sm"),
+        )
+
+    def to_form(self, value: Any, values: StepValues) -> Any:
+        return datafields.as_lines(value)
+
+    def from_form(self, data: Mapping[str, Any], values: StepValues) -> Any:
+        return list(data.get(self.form_name) or ())
+
+    def from_raw(self, raw: Any, roles: Mapping[int, Role]) -> Any:
+        fields, _errors = datafields.parse_lines(str(raw or ""))
+        return fields
+
+
 def _default_action(values: StepValues) -> str:
     action: str = Step.default_action(values.get("kind"))
     return action
@@ -395,6 +466,7 @@ FIELDS: tuple[StepField, ...] = (
     ReturnField(
         "return_to", gettext_lazy("Kembali ke langkah"), form_name="return_number", group="return"
     ),
+    DataFieldsField("data_fields", gettext_lazy("Isian data"), group="data"),
 )
 BY_NAME: dict[str, StepField] = {f.name: f for f in FIELDS}
 FILE_KEYS: frozenset[str] = frozenset(f.key for f in FIELDS)

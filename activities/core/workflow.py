@@ -42,7 +42,7 @@ from activities.background.tasks import enqueue_on_commit
 from activities.core import events, locking, policy, uploads
 from activities.core.errors import Closed, Forbidden, Invalid, NotFound, Stale, WorkflowError
 from activities.documents import laporan
-from activities.models import Event, Role, Run, Sop, Step, StepRun
+from activities.models import Event, Role, Run, Sop, Step, StepRun, StepValue
 from activities.notifications import announcements
 from activities.time import deadlines, timing
 
@@ -618,6 +618,17 @@ def serialise(fields: Mapping[str, Any]) -> Payload:
     }
 
 
+def _data_after(current: StepRun, data: Sequence[Mapping[str, Any]]) -> Payload:
+    """The step data of a closed round as its event carries it ({} when none); a value for a
+    field its step does not declare is refused (the form offers only the declared ones)."""
+    if not data:
+        return {}
+    declared = {field["key"] for field in current.step.data_fields or ()}
+    if any(entry.get("key") not in declared for entry in data):
+        raise Invalid(_("Isian data tidak dikenal untuk langkah ini."), code="unknown_data")
+    return {"data": [dict(entry) for entry in data]}
+
+
 def _guarded(transition: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run a transition in one transaction; a constraint violation (a lost race that slipped
     past the checks) becomes a clear message instead of an error page."""
@@ -650,6 +661,7 @@ def complete_step(
     notes: str = "",
     requirements_checked: Sequence[str] = (),
     attachments: Sequence[uploads.ValidUpload] = (),
+    data: Sequence[Mapping[str, Any]] = (),
     now: datetime.datetime | None = None,
 ) -> StepRun:
     """Record process step `number` as done (with its attachments, already validated) and
@@ -673,8 +685,10 @@ def complete_step(
         notes=notes,
         requirements_checked=requirements_checked,
     )
+    after = serialise(fields) | _data_after(current, data)
     with events.batch(run):
-        _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, serialise(fields))
+        _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, after)
+        StepValue.record(current, data)
         uploads.store(run, current, attachments, actor, now)
         _advance(turn, completed_at, now)
     current.following = turn.following
@@ -697,6 +711,7 @@ def approve_step(
     requirements_checked: Sequence[str] = (),
     output: str = "",
     attachments: Sequence[uploads.ValidUpload] = (),
+    data: Sequence[Mapping[str, Any]] = (),
     now: datetime.datetime | None = None,
 ) -> StepRun:
     """Approve approval step `number` with a disposisi and activate the next one. Refused and
@@ -729,8 +744,10 @@ def approve_step(
         output=output or current.step.output,
         requirements_checked=requirements_checked,
     )
+    after = serialise(fields) | _data_after(current, data)
     with events.batch(run):
-        _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, serialise(fields))
+        _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, after)
+        StepValue.record(current, data)
         uploads.store(run, current, attachments, actor, now)
         # The disposisi's batas waktu is the due time of the step it orders.
         _advance(turn, completed_at, now, deadline=deadline)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from activities.documents import pdf
 from activities.documents.laporan import CLOSED_STATUSES, stylesheet_url
@@ -17,7 +18,9 @@ from activities.models import (
     Sop,
     Step,
     StepRun,
+    StepValue,
     Unit,
+    grouped_values,
 )
 from activities.time import timing
 
@@ -104,6 +107,35 @@ def bulk_timings(runs, *, now=None):
         run.pk: timing.run_timing(run, step_runs[run.pk], calendars[run.unit_id], now=now)
         for run in runs
     }
+
+
+def run_data_texts(runs):
+    """{run id: "Langkah 11 · Jumlah peserta: 120; Narasumber: A, B"} of the step data the runs
+    recorded, one query for all of them; a step done again after a return gives only its
+    latest round's values."""
+    runs = list(runs)
+    if not runs:
+        return {}
+    values = (
+        StepValue.objects.filter(
+            step_run__run__in=[run.pk for run in runs], step_run__state=StepRun.State.DONE
+        )
+        .select_related("step_run__step")
+        .order_by("step_run__run_id", "step_run__step__number", "-step_run__round", "position")
+    )
+    rounds: dict = {}
+    for value in values:
+        step_run = value.step_run
+        place = (step_run.run_id, step_run.step.number)
+        kept = rounds.setdefault(place, (step_run.round, []))
+        # The latest round of each step comes first; an earlier round's values are left out.
+        if kept[0] == step_run.round:
+            kept[1].append(value)
+    texts: dict = defaultdict(list)
+    for (run_id, number), (_round, kept) in sorted(rounds.items()):
+        shown = "; ".join(f"{label}: {text}" for label, text in grouped_values(kept))
+        texts[run_id].append(f"{_('Langkah')} {number} · {shown}")
+    return {run_id: " | ".join(parts) for run_id, parts in texts.items()}
 
 
 @dataclass

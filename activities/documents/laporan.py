@@ -29,6 +29,7 @@ from activities.models import (
     Role,
     Run,
     StepRun,
+    grouped_values,
 )
 from activities.notifications import announcements
 from activities.time import timing
@@ -75,11 +76,14 @@ class StepRow:
     notes: str
     return_reason: str
     attachment_names: list
+    # (label, text) of the step data the round recorded (jumlah peserta, kelurahan).
+    data: list = field(default_factory=list)
 
     @property
     def details(self):
         """(label, text) pairs printed under the row."""
         pairs = [
+            *self.data,
             (_("Output"), self.output),
             (_("Catatan"), self.notes),
             (_("Alasan pengembalian"), self.return_reason),
@@ -206,7 +210,7 @@ def _load_run(run_id):
     step_runs = list(
         StepRun.objects.filter(run=run)
         .select_related("step__return_to", "completed_by", "completed_as")
-        .prefetch_related("step__roles", Prefetch("attachments", queryset=attachments))
+        .prefetch_related("step__roles", "values", Prefetch("attachments", queryset=attachments))
         .order_by("step__number", "round")
     )
     for step_run in step_runs:
@@ -250,6 +254,7 @@ def _step_row(round_timing):
         notes=step_run.notes,
         return_reason=step_run.return_reason,
         attachment_names=[a.original_name for a in step_run.attachments.all()],
+        data=grouped_values(step_run.values.all()),
     )
 
 

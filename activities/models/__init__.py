@@ -9,6 +9,7 @@
 - `notifications`: in-app notifications and outside deliveries
 - `jobs`: periodic jobs of the scheduler
 - `monitoring`: Tabel 7 reports and SOP evaluations
+- `stepdata`: reference lists and the data rounds record at their steps
 
 State changes of runs live in `activities.core.workflow`; time maths in `activities.time`.
 """
@@ -72,6 +73,19 @@ from activities.models.sops import (
     Step,
     duration_error_message,
     validate_standard_text,
+)
+from activities.models.stepdata import (
+    COUNTED_TYPES,
+    SUMMED_TYPES,
+    DataFieldSpec,
+    DataType,
+    ReferenceItem,
+    ReferenceList,
+    StepValue,
+    data_specs,
+    display_value,
+    grouped_values,
+    number_text,
 )
 from activities.models.units import (
     CALENDAR_CACHE_SIZE,
@@ -141,4 +155,15 @@ __all__ = [
     "MonitoringRow",
     "Answer",
     "SopEvaluation",
+    "DataType",
+    "DataFieldSpec",
+    "SUMMED_TYPES",
+    "COUNTED_TYPES",
+    "data_specs",
+    "display_value",
+    "grouped_values",
+    "number_text",
+    "ReferenceList",
+    "ReferenceItem",
+    "StepValue",
 ]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from activities.models.events import Event
 from activities.models.people import Acting, Role, performed_as
 from activities.models.sops import Sop, Step
+from activities.models.stepdata import grouped_values
 from activities.models.units import Unit
 
 
@@ -256,6 +257,11 @@ class StepRun(models.Model):
 
     def get_absolute_url(self):
         return reverse("step_action", args=[self.run_id, self.step.number])
+
+    @property
+    def data_rows(self):
+        """[(label, text)] of the step data this round recorded, as the run page prints it."""
+        return grouped_values(self.values.all())
 
     def requirements_checked_list(self):
         return [line for line in self.requirements_checked.splitlines() if line.strip()]

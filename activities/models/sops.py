@@ -293,6 +293,9 @@ class Step(models.Model):
         verbose_name=_("dikembalikan ke langkah"),
         help_text=_("Untuk langkah persetujuan: langkah yang diulang bila dikembalikan."),
     )
+    # The data a run records at the step (jumlah peserta, kelurahan yang dilalui): a list of
+    # field objects, checked by `activities.authoring.steps` and read as `DataFieldSpec`s.
+    data_fields = models.JSONField(_("isian data"), default=list, blank=True)
     history = ConfigurationHistory(m2m_fields=[roles])
 
     class Meta:

@@ -1,6 +1,8 @@
 """The event log of an SOP's runs for process mining: CSV, and XES (IEEE 1849-2016).
 
-One trace per run (case), one event per start, completion and return of a step round. Events
+One trace per run (case), one event per start, completion and return of a step round; a
+completion carries the step data its round recorded (CSV: a JSON column `data`; XES:
+`data:<key>` attributes). Events
 are read from the step rounds (`StepRun`), which carry the times as entered by hand, not from the
 `Event` table, whose `at` is the moment of recording. Rows are streamed in chunks, so a log of
 many thousand runs is written without holding it in memory.
@@ -13,6 +15,7 @@ this installation, and the code cannot be turned back into a name without the ke
 import datetime
 import hashlib
 import hmac
+import json
 import re
 from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
@@ -41,6 +44,8 @@ class LogEvent:
     standard_minutes: int
     office_minutes: float | None
     outcome: str = ""
+    # The step data the round recorded, on its completion: {field key: value or [values]}.
+    data: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -93,6 +98,7 @@ def traces(sop, period, *, pseudonymous=False):
             started_at__isnull=False,
         )
         .select_related("run", "step", "completed_by", "completed_as")
+        .prefetch_related("values")
         .order_by("run_id", "started_at", "id")
     )
     trace = None
@@ -147,7 +153,22 @@ def _round_events(step_run, step_roles, pseudonymous):
             transition=COMPLETE,
             office_minutes=_rounded(step_run.handling_office_minutes),
             outcome=OUTCOME_RETURNED if returned else OUTCOME_DONE,
+            data=round_data(step_run),
         )
+
+
+def round_data(step_run):
+    """{field key: value} of the step data a round recorded; a field that takes several values
+    (a choice or list marked "banyak") gives a list. Values as the completion event has them:
+    numbers and dates as text, yes/no as true/false, a list item by its name."""
+    multiple = {spec.get("key") for spec in step_run.step.data_fields or () if spec.get("multiple")}
+    data: dict = {}
+    for value in step_run.values.all():
+        if value.key in multiple:
+            data.setdefault(value.key, []).append(value.as_json())
+        else:
+            data[value.key] = value.as_json()
+    return data
 
 
 # CSV ---------------------------------------------------------------------------------------
@@ -168,6 +189,7 @@ CSV_HEADER = [
     "role",
     "standard_minutes",
     "office_minutes",
+    "data",
 ]
 
 
@@ -192,6 +214,7 @@ def csv_rows(traces_):
                 event.role,
                 event.standard_minutes,
                 "" if event.office_minutes is None else event.office_minutes,
+                json.dumps(event.data, ensure_ascii=False) if event.data else "",
             ]
 
 
@@ -217,6 +240,15 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 def _attr(kind, key, value, indent):
     text = _NOT_XML.sub("", str(value))
     return f"{indent}<{kind} key={quoteattr(key)} value={quoteattr(text)}/>\n"
+
+
+def _data_attr(key, value):
+    """One recorded value as an event attribute `data:<key>`; several values joined by "; "."""
+    if isinstance(value, list):
+        return _attr("string", f"data:{key}", "; ".join(map(str, value)), "      ")
+    if isinstance(value, bool):
+        return _attr("boolean", f"data:{key}", "true" if value else "false", "      ")
+    return _attr("string", f"data:{key}", "" if value is None else value, "      ")
 
 
 def xes_chunks(traces_, *, sop, period):
@@ -267,6 +299,8 @@ def xes_chunks(traces_, *, sop, period):
                 parts.append(_attr("float", "office_minutes", event.office_minutes, "      "))
             if event.outcome:
                 parts.append(_attr("string", "outcome", event.outcome, "      "))
+            for key, value in event.data.items():
+                parts.append(_data_attr(key, value))
             parts.append("    </event>\n")
         parts.append("  </trace>\n")
         yield "".join(parts)

@@ -31,6 +31,7 @@ from django.db.models import Avg, Case, Count, F, FloatField, Max, Min, Q, StdDe
 from django.db.models.functions import Greatest, TruncMonth
 
 from activities.models import Run, StepRun
+from activities.monitoring import step_data
 from activities.monitoring.aggregates import Percentile
 from activities.time import timing
 
@@ -118,6 +119,8 @@ class SopStatistics:
     steps_on_time: int
     # The working day of the SOP's unit: what "1 hari" of these figures is.
     day_minutes: int
+    # The step data over the period (`step_data.totals`): total peserta, kelurahan covered.
+    data: list = field(default_factory=list)
 
     def display(self, minutes):
         """Office minutes of this SOP's figures, in days of its unit ("" for None)."""
@@ -268,7 +271,8 @@ def _months(runs):
 
 
 def for_sop(sop, period, steps=None):
-    """The statistics of `sop` (its steps loaded or given) over `period`: five queries."""
+    """The statistics of `sop` (its steps loaded or given) over `period`: five queries, and a
+    sixth when its steps declare data fields that add up."""
     steps = list(sop.steps.all()) if steps is None else steps
     first, after = period.bounds
     figures = _round_figures(steps, first, after)
@@ -293,5 +297,6 @@ def for_sop(sop, period, steps=None):
         steps_done=steps_done,
         steps_on_time=steps_on_time,
         day_minutes=sop.unit.calendar.day_minutes,
+        data=step_data.totals(steps, first, after),
         **_counts(sop, first, after),
     )

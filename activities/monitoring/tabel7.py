@@ -42,7 +42,7 @@ from activities.models import (
     StepRun,
     Unit,
 )
-from activities.monitoring import statistics
+from activities.monitoring import statistics, step_data
 from activities.notifications import announcements
 from activities.time.periods import Period
 
@@ -125,6 +125,9 @@ def propose(stats, on_time_threshold, return_threshold):
             for stat in returned
         ]
         notes.append(_("Pengembalian: %(steps)s.") % {"steps": ", ".join(parts)})
+    data_note = step_data.note(getattr(stats, "data", ()))
+    if data_note:
+        notes.append(data_note)
     return Proposal(
         assessment=Assessment.GOOD if good else Assessment.POOR,
         basis=" ".join(basis),

@@ -184,12 +184,14 @@ EXPORT_COLUMNS = [
     gettext_lazy("Langkah tepat waktu"),
     gettext_lazy("Langkah selesai"),
     gettext_lazy("SHA-256 laporan"),
+    gettext_lazy("Data langkah"),
 ]
 
 
 def _export_rows(runs):
     runs = list(runs[:EXPORT_MAX_ROWS])
     timings = archive.bulk_timings(runs)
+    data = archive.run_data_texts(runs)
     for number, run in enumerate(runs, start=1):
         timing = timings[run.pk]
         try:
@@ -215,6 +217,7 @@ def _export_rows(runs):
             timing.steps_on_time,
             timing.steps_done,
             digest,
+            data.get(run.pk, ""),
         ]
 
 

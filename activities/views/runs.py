@@ -20,6 +20,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from activities import data_forms
 from activities.authoring import pengesahan
 from activities.core import access, errors, policy, uploads, workflow
 from activities.forms import (
@@ -258,7 +259,9 @@ def _run_with_attachments(user, pk):
     runs = (
         access.run_queryset(user)
         .select_related("archived_report")
-        .prefetch_related(Prefetch("step_runs__attachments", queryset=attachments))
+        .prefetch_related(
+            Prefetch("step_runs__attachments", queryset=attachments), "step_runs__values"
+        )
     )
     return get_object_or_404(runs, pk=pk)
 
@@ -438,6 +441,7 @@ def _transition_values(action, form, attachments):
         "completed_at": values["completed_at"],
         "requirements_checked": values.get("requirements", []),
         "attachments": attachments,
+        "data": data_forms.entries(form),
     }
     if action == "selesai":
         return expected | entered | {"output": values["output"], "notes": values["notes"]}

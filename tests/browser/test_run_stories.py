@@ -56,12 +56,15 @@ def inbox_task(page, title, number):
     )
 
 
-def take_step(page, title, number, *, count, disposisi=None):
-    """Open step `number` from the inbox and complete it, or approve it with `disposisi`."""
+def take_step(page, title, number, *, count, disposisi=None, fill=None):
+    """Open step `number` from the inbox and complete it, or approve it with `disposisi`;
+    `fill` gives the step data to enter first ({label: value})."""
     task = inbox_task(page, title, number)
     expect(task).to_have_count(1)
     task.get_by_role("link", name="Kerjakan").click()
     expect(page.get_by_role("heading", name=f"Langkah {number} dari {count}")).to_be_visible()
+    for label, value in (fill or {}).items():
+        page.get_by_label(label).fill(value)
     if disposisi is None:
         page.get_by_role("button", name="Selesai", exact=True).click()
     else:
@@ -197,7 +200,8 @@ def test_sop1_socialisation_event_runs_from_nota_dinas_to_archive(person, sop1):
         ("pengelola", None),
     ]
     for number, (username, disposisi) in enumerate(steps, start=3):
-        take_step(person(username), title, number, count=15, disposisi=disposisi)
+        fill = {"Jumlah peserta": "85"} if number == 11 else None
+        take_step(person(username), title, number, count=15, disposisi=disposisi, fill=fill)
 
     tu = person("pengelola")
     expect(tu.get_by_role("alert")).to_contain_text("Langkah 15 selesai. Kegiatan ini selesai.")

@@ -4,8 +4,9 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from simple_history.utils import bulk_create_with_history
 
-from activities.models import Role, Unit
+from activities.models import ReferenceItem, ReferenceList, Role, Unit
 
 # username, full name, unit, roles: one demo account for every role of the two seed SOPs.
 DEMO_USERS = [
@@ -59,6 +60,53 @@ def demo_letterhead(unit):
         unit.save(update_fields=changed)
 
 
+# The demo reference lists of a unit (the kecamatan and kelurahan of the city come with the
+# migrations): examples an office replaces with its own in /admin/.
+DEMO_REFERENCE_LISTS = {
+    "Kesbangpol": [
+        (
+            "narasumber",
+            "Narasumber sosialisasi",
+            "narasumber",
+            [
+                "Kepala Kantor Kesbangpol",
+                "Kepolisian Resor Metro Tangerang Kota",
+                "Komando Distrik Militer 0506/Tangerang",
+                "Kantor Kementerian Agama Kota Tangerang",
+                "Forum Kerukunan Umat Beragama Kota Tangerang",
+                "Akademisi perguruan tinggi",
+            ],
+        ),
+        (
+            "tempat",
+            "Tempat kegiatan",
+            "tempat",
+            ["Aula Kantor Kesbangpol", "Gedung Pusat Pemerintahan", "Aula kantor kecamatan"],
+        ),
+    ],
+}
+
+
+def demo_reference_lists():
+    """Create the demo reference lists a unit does not have yet; an existing list is left."""
+    for short_name, lists in DEMO_REFERENCE_LISTS.items():
+        unit = Unit.objects.filter(short_name=short_name).first()
+        if unit is None:
+            continue
+        for slug, name, item_label, items in lists:
+            reference, created = ReferenceList.objects.get_or_create(
+                unit=unit, slug=slug, defaults={"name": name, "item_label": item_label}
+            )
+            if created:
+                bulk_create_with_history(
+                    [
+                        ReferenceItem(reference_list=reference, name=item, position=position)
+                        for position, item in enumerate(items, start=1)
+                    ],
+                    ReferenceItem,
+                )
+
+
 class Command(BaseCommand):
     help = (
         "Load the seed SOPs and create demo accounts for every role (and an 'admin' superuser). "
@@ -93,6 +141,7 @@ class Command(BaseCommand):
             created += was_created
         for unit in Unit.objects.filter(short_name__in=DEMO_LETTERHEADS):
             demo_letterhead(unit)
+        demo_reference_lists()
         admin, was_created = User.objects.get_or_create(
             username="admin",
             defaults={"first_name": "Administrator", "email": "admin@sopflow.example"},
