@@ -159,7 +159,7 @@ def remove_regions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("activities", "0031_shared_cache_table"),
+        ("activities", "0032_keyed_chain_and_proposed_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
