@@ -42,6 +42,8 @@ install: $(STAMP)
 # name); set SOPFLOW_SIGNING_PKCS12 and SOPFLOW_SIGNING_PASSWORD to use an office's own.
 run: export SOPFLOW_SIGNING_PKCS12 ?= $(CURDIR)/var/demo-signer.p12
 run: export SOPFLOW_SIGNING_PASSWORD ?= sopflow-demo
+# The address QR codes and mails carry: the server's own, unless set.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: $(STAMP)
 	$(PY) manage.py make_demo_certificate --output $(CURDIR)/var/demo-signer.p12 --password sopflow-demo
 	$(PY) manage.py migrate --no-input

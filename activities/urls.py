@@ -9,6 +9,7 @@ from activities.views import (
     notifications,
     runs,
     sops,
+    tte,
     verify,
 )
 
@@ -33,6 +34,12 @@ urlpatterns = [
     path("kegiatan/<int:pk>/batal/", runs.run_cancel, name="run_cancel"),
     path("kegiatan/<int:pk>/langkah/<int:number>/", runs.step_action, name="step_action"),
     path("kegiatan/<int:pk>/laporan.pdf", archive.run_report, name="run_report"),
+    path("kegiatan/<int:pk>/tandatangani/", tte.laporan_sign, name="laporan_sign"),
+    path(
+        "kegiatan/<int:pk>/tandatangani/laporan.pdf",
+        tte.laporan_sign_document,
+        name="laporan_sign_document",
+    ),
     path(
         "kegiatan/<int:pk>/lampiran/<int:attachment_id>/",
         archive.attachment_download,

@@ -82,7 +82,7 @@ def decoded_qr(data, page_index):
 def test_the_archived_laporan_carries_its_code_and_qr_on_first_and_last_page(archived):
     data = stored(archived)
     printed = verification.grouped(archived.code)
-    url = f"http://127.0.0.1:8000/verifikasi/{printed}/"
+    url = f"https://sopflow.test/verifikasi/{printed}/"
     pages = PdfReader(io.BytesIO(data)).pages
     assert len(pages) >= 2
     for index in (0, len(pages) - 1):

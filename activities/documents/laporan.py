@@ -9,6 +9,8 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -19,7 +21,7 @@ from django_tasks import task
 
 from activities.background.tasks import retried
 from activities.core import events, uploads
-from activities.documents import pdf, signing, verification
+from activities.documents import pdf, signing, tte, verification
 from activities.documents.letterhead import Letterhead
 from activities.models import (
     ActingAppointment,
@@ -28,6 +30,7 @@ from activities.models import (
     Event,
     Role,
     Run,
+    SignedLaporan,
     StepRun,
 )
 from activities.notifications import announcements
@@ -157,6 +160,9 @@ class RunReport:
     acts: dict = field(default_factory=dict)
     first_roles: str = ""
     verification: Verification | None = None
+    # The signature blocks of the officials' TTE (pelapor, mengetahui), when they sign it.
+    signature_blocks: list = field(default_factory=list)
+    tte: str = ""
     # Photos whose small rendition the worker has not made yet: left out, and said so.
     pending_photos: int = 0
     stylesheet: str = field(default_factory=stylesheet_url)
@@ -348,6 +354,10 @@ def render_run_report(run_id, *, now=None, code=None):
     return pdf.render_pdf(LAPORAN_TEMPLATE, {"report": report})
 
 
+class AwaitingSignatures(ValueError):
+    """The officials have not all signed the laporan yet: it is not archived."""
+
+
 def final_document(run, *, now):
     """(PDF bytes, verification code, signer) of the final laporan of finished `run`.
 
@@ -355,8 +365,17 @@ def final_document(run, *, now):
     in a background task, on the first download): rendered with its verification code and QR
     code, then signed by the configured signer (PAdES), if any.
     """
-    code = verification.new_code()
-    data = render_run_report(run.pk, now=now, code=code)
+    signed = SignedLaporan.objects.filter(run=run).first()
+    if signed is not None and signed.signatures.count() >= 2:
+        # Signed by its officials (activities/documents/laporan_tte.py): seal that file.
+        code = signed.code
+        with default_storage.open(signed.file.name, "rb") as handle:
+            data = handle.read()
+    elif tte.configured_service() is not None:
+        raise AwaitingSignatures(f"the laporan of run {run.pk} waits for its officials' TTE")
+    else:
+        code = verification.new_code()
+        data = render_run_report(run.pk, now=now, code=code)
     signer = signing.configured_signer()
     if signer is None:
         return data, code, ""
@@ -385,6 +404,10 @@ def ensure_archived(run_id, *, now=None):
     run = Run.objects.select_related("unit").get(pk=run_id)
     if run.status != Run.Status.FINISHED:
         raise ValueError(f"run {run_id} is not finished")
+    problem = verification.site_url_problem(settings.SITE_URL, debug=settings.DEBUG)
+    if problem:
+        # The archive prints its QR code once and is signed: a wrong address stays for ever.
+        raise ImproperlyConfigured(f"not archiving run {run_id}: {problem}")
     # The archived laporan is final: it must carry every photo, so none may still be waiting.
     uploads.ensure_renditions(run_id)
     data, code, signed_by = final_document(run, now=now)
@@ -427,6 +450,8 @@ def archive_run(run_id, *, now=None):
     """
     try:
         return ensure_archived(run_id, now=now)
+    except AwaitingSignatures:
+        return None
     except Exception:
         logger.exception("Could not archive the laporan of run %s", run_id)
         return None
@@ -458,7 +483,11 @@ def archive_laporan(run_id):
     if ArchivedReport.objects.filter(run_id=run_id).exists():
         report = run.archived_report
     else:
-        report = ensure_archived(run_id)
+        try:
+            report = ensure_archived(run_id)
+        except AwaitingSignatures:
+            # Queued again by the last signature.
+            return None
     with transaction.atomic():
         announcements.laporan_archived(run, report)
     return report.sha256

@@ -121,6 +121,8 @@ class Event(AppendOnly):
         FINISHED = "finished", _("Kegiatan selesai")
         ATTACHED = "attached", _("Lampiran ditambahkan")
         ARCHIVED = "archived", _("Laporan diarsipkan")
+        LAPORAN_SIGNED = "laporan_signed", _("Laporan ditandatangani (TTE)")
+        SIGNING_UNKNOWN = "signing_unknown", _("Penandatanganan tidak terjawab")
         SOP_ACTIVATED = "sop_activated", _("SOP diberlakukan")
         SOP_RETIRED = "sop_retired", _("SOP dinyatakan tidak berlaku")
         SOP_REVISED = "sop_revised", _("Revisi SOP dibuat")

@@ -33,6 +33,7 @@ from activities.forms import (
 from activities.models import Attachment, Run, Sop, StepRun, Unit
 from activities.paging import InvalidCursor, keyset_page
 from activities.time.timing import format_wall_minutes, run_timing
+from activities.views import tte
 
 PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
@@ -144,6 +145,7 @@ def inbox(request):
         "previous_page": number - 1 if number > 1 else None,
         "next_page": number + 1 if more else None,
         "pending_sops": list(pengesahan.pending_for(request.user)),
+        "laporan_to_sign": tte.awaiting(request.user),
     }
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 
