@@ -125,9 +125,9 @@ def test_without_tte_the_office_seal_alone_archives_at_the_finish(
     assert len(signing.verify_signature(stored(report.file.name)).signatures) == 1
 
 
-def test_a_stranger_cannot_sign(tte_on, users, sop2, client_for, django_capture_on_commit_callbacks):
+def test_a_stranger_cannot_sign(
+    tte_on, users, sop2, client_for, django_capture_on_commit_callbacks
+):
     run = finish(sop2, users, django_capture_on_commit_callbacks)
     assert client_for("tim").get(reverse("laporan_sign", args=[run.pk])).status_code == 403
     assert client_for("kasi").get(reverse("laporan_sign", args=[run.pk])).status_code == 404
-
-

@@ -1,0 +1,103 @@
+"""Person records: the NIP's parts checked, the SIMPEG CSV import all-or-nothing with line
+numbers, and the SITE_URL deploy check."""
+
+import datetime
+
+import pytest
+from django.core import checks
+from django.core.management import CommandError, call_command
+
+from activities.core import pegawai
+from activities.documents import verification
+from activities.models import Pegawai, nip_problem
+
+TODAY = datetime.date(2026, 12, 6)
+
+
+@pytest.mark.parametrize(
+    ("nip", "fine"),
+    [
+        ("196406061985031015", True),
+        ("19640606 198503 1 015", True),
+        ("1964060619850310", False),  # 16 digits
+        ("196413061985031015", False),  # month 13 of birth
+        ("196406311985031015", False),  # 31 June
+        ("202006061985031015", False),  # born six years ago
+        ("196406061975031015", False),  # appointed at eleven
+        ("196406061985131015", False),  # TMT month 13
+        ("196406061985033015", False),  # sex digit 3
+        ("196406061985031000", False),  # serial 000
+        ("196406062027011015", False),  # TMT in the future
+    ],
+)
+def test_nip_parts_are_checked(nip, fine):
+    assert (nip_problem(nip, today=TODAY) == "") is fine
+
+
+GOOD = (
+    "nip;nama;gelar_depan;gelar_belakang;pangkat;jabatan;nik;email;username\n"
+    "197911202005012003;Rina Marlina;Dr.;S.Kom., M.Si.;Pembina, IV/a;Kepala Bidang DIKP;"
+    "3671016011790001;rina@example.id;kabid\n"
+    "198812122012121001;Andi Wijaya;;S.H.;Penata, III/c;Analis;;;\n"
+)
+
+
+def test_a_good_file_is_imported_with_progress(seeded, users):
+    calls = []
+    result = pegawai.import_csv(GOOD, progress=lambda done, total: calls.append((done, total)))
+    assert result.errors == []
+    assert (result.created, result.updated) == (1, 1)  # kabid's NIP came with the demo
+    kabid = Pegawai.objects.get(nip="197911202005012003")
+    assert kabid.user == users["kabid"] and kabid.nik == "3671016011790001"
+    assert Pegawai.objects.get(nip="198812122012121001").full_name == "Andi Wijaya, S.H."
+    assert calls[-1] == (2, 2)
+
+
+def test_a_bad_row_refuses_the_whole_file_with_line_numbers(seeded, tmp_path):
+    bad = GOOD + (
+        "198812122012121001;Andi Lagi;;;;;;;\n"  # line 4: duplicate NIP
+        "12345;Tanpa NIP;;;;;;;\n"  # line 5
+        "199001012015032002;;;;;;;;tidakada\n"  # line 6
+    )
+    before = Pegawai.objects.count()
+    result = pegawai.import_csv(bad)
+    assert [error.split(":")[0] for error in result.errors] == ["Baris 4", "Baris 5", "Baris 6"]
+    assert "baris 3" in result.errors[0]
+    assert Pegawai.objects.count() == before
+    assert not Pegawai.objects.filter(nip="198812122012121001").exists()
+    path = tmp_path / "simpeg.csv"
+    path.write_text(bad)
+    with pytest.raises(CommandError, match="Baris 5"):
+        call_command("import_pegawai", str(path))
+
+
+def test_a_file_without_the_nip_column_is_refused(seeded):
+    assert pegawai.import_csv("nama\nBudi\n").errors[0].startswith("Baris 1")
+
+
+@pytest.mark.parametrize(
+    ("url", "debug", "refused"),
+    [
+        ("http://127.0.0.1:8101", False, True),
+        ("http://localhost:8000", False, True),
+        ("http://sopflow.tangerangkota.go.id", False, True),
+        ("https://sopflow.tangerangkota.go.id", False, False),
+        ("http://127.0.0.1:8000", True, False),
+    ],
+)
+def test_site_url_is_a_deploy_error(settings, url, debug, refused):
+    settings.SITE_URL, settings.DEBUG = url, debug
+    found = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
+    assert any(message.id == "sopflow.E001" for message in found) is refused
+    assert bool(verification.site_url_problem(url, debug=debug)) is refused
+
+
+def test_the_worker_refuses_to_archive_with_a_local_site_url(
+    settings, users, sop2, django_capture_on_commit_callbacks
+):
+    from activities.models import ArchivedReport
+    from tests.test_verification import finish
+
+    settings.SITE_URL = "http://127.0.0.1:8101"
+    run = finish(sop2, users, django_capture_on_commit_callbacks)
+    assert not ArchivedReport.objects.filter(run=run).exists()
