@@ -4,9 +4,13 @@ The Diskominfo laporan is reported by the Sub Kor DIMC and acknowledged by the K
 DIKP (not the Kepala Dinas); a Plh. of the Kepala signs Kesbangpol's."""
 
 import datetime
+import io
+import shutil
+import subprocess
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.urls import reverse
 
 from activities.documents import signing
@@ -80,6 +84,16 @@ def test_diskominfo_laporan_signed_by_pelapor_and_kepala_bidang(
     assert Event.objects.filter(run=run, kind=Event.Kind.LAPORAN_SIGNED).count() == 2
     # The passphrase is nowhere in the events.
     assert PASSPHRASE not in str(list(Event.objects.filter(run=run).values("after")))
+
+    out = io.StringIO()
+    call_command("verify_archive", stdout=out, stderr=io.StringIO())
+    assert "3 signature(s) valid" in out.getvalue()
+    assert "Kepala Bidang DIKP" in out.getvalue() and "197911202005012003" in out.getvalue()
+    if shutil.which("pdfsig"):
+        path = default_storage.path(report.file.name)
+        result = subprocess.run(["pdfsig", path], capture_output=True, text=True, check=False)
+        assert result.stdout.count("Signature Validation: Signature is Valid.") == 3
+        assert "Total document signed" in result.stdout
 
     page = client_for("outsider").get(reverse("verify_document", args=[report.code]))
     text = page.content.decode()
