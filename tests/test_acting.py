@@ -226,3 +226,63 @@ def test_kabid_appoints_only_in_his_own_unit(clock, client_for, users, sop1, sop
     assert roles == {"Diskominfo"}
     with pytest.raises(Forbidden):
         appoint(users, by="kabid", person="kasubag_tu")
+
+
+def test_a_plh_records_on_a_later_day_a_step_done_while_appointed(clock, users, sop1, client_for):
+    """Done on Wednesday 2 December by the Plh. (appointed 30 Nov–4 Dec), recorded on
+    Sunday 6 December: judged by the appointment of the day of the act."""
+    appoint(users)
+    run = at_step_two(sop1, users)
+    done = datetime.datetime(2026, 12, 2, 10, 0, tzinfo=WIB)
+    clock.move_to(datetime.datetime(2026, 12, 6, 9, 0, tzinfo=WIB))
+    closed = workflow.approve_step(
+        run_id=run.pk,
+        number=2,
+        user=users["kasubag_tu"],
+        instruction="Laksanakan",
+        started_at=done - datetime.timedelta(minutes=30),
+        completed_at=done,
+    )
+    assert closed.performed_as == "Plh. Kepala"
+    event = Event.objects.get(run=run, kind=Event.Kind.APPROVED)
+    assert event.acting == "plh" and event.actor == users["kasubag_tu"]
+
+
+def test_a_plh_appointed_today_cannot_act_for_last_week(clock, users, sop1):
+    run = at_step_two(sop1, users)
+    clock.move_to(datetime.datetime(2026, 11, 30, 9, 0, tzinfo=WIB))
+    appoint(users, start=datetime.date(2026, 11, 30))
+    last_week = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=WIB)
+    with pytest.raises(Forbidden, match="24 November 2026"):
+        workflow.approve_step(
+            run_id=run.pk,
+            number=2,
+            user=users["kasubag_tu"],
+            instruction="Laksanakan",
+            started_at=last_week - datetime.timedelta(minutes=30),
+            completed_at=last_week,
+        )
+    # Today he may.
+    workflow.approve_step(run_id=run.pk, number=2, user=users["kasubag_tu"], instruction="Ya")
+
+
+def test_the_step_form_records_a_past_act_of_a_plh(clock, users, sop1, client_for):
+    appoint(users)
+    run = at_step_two(sop1, users)
+    clock.move_to(datetime.datetime(2026, 12, 6, 9, 0, tzinfo=WIB))
+    current = run.step_runs.get(step__number=2, state=StepRun.State.ACTIVE)
+    response = client_for("kasubag_tu").post(
+        reverse("step_action", args=[run.pk, 2]),
+        {
+            "action": "setujui",
+            "setuju-round": current.round,
+            "setuju-version": current.version,
+            "setuju-instruction": "Laksanakan",
+            "setuju-started_at": "2026-12-02T09:30",
+            "setuju-completed_at": "2026-12-02T10:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    current.refresh_from_db()
+    assert current.state == StepRun.State.DONE and current.on_behalf is False
+    assert current.performed_as == "Plh. Kepala"

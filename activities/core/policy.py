@@ -159,15 +159,18 @@ class StepFacts:
     acting: dict[int, ActingAppointment] = field(default_factory=dict)
 
 
-def step_facts(user: User, steps: Collection[Step]) -> tuple[StepFacts, dict[int, list[Role]]]:
+def step_facts(
+    user: User, steps: Collection[Step], day: datetime.date | None = None
+) -> tuple[StepFacts, dict[int, list[Role]]]:
     """(`StepFacts` of `user`, {step pk: its roles}) for `steps`, read now.
 
     Each of the steps' roles comes with whether the user holds it and the first acting
     appointment in force today by which he acts for it (one query), so a transition learns who
     may act and who is told next without reading the user's whole `Subject`. The appointments
     themselves are read only when the user acts for a role (a second query, for a Plt./Plh.).
+    `day`: the day of the act (a step done earlier is judged by the appointments of its day).
     """
-    day = timezone.localdate()
+    day = day or timezone.localdate()
     active = bool(user.is_authenticated and user.is_active)
     acting_for = (
         ActingAppointment.objects.in_force(day)
