@@ -177,13 +177,14 @@ def test_run_page_and_laporan_print_the_acting_title(clock, client_for, users, s
     report = laporan.build_run_report(run.pk)
     assert report.dispositions[0].role == "Plh. Kepala"
     assert report.letterhead.head_title.startswith("Plh. Kepala Kantor")
-    assert report.letterhead.head_name == "Siti Rahmawati"
+    # Named by her person record, with gelar, pangkat and NIP: typed nowhere else.
+    assert report.letterhead.head_name == "Siti Rahmawati, S.E."
     text = " ".join(
         " ".join((page.extract_text() or "").split())
         for page in PdfReader(io.BytesIO(laporan.render_run_report(run.pk))).pages
     )
     assert "Plh. Kepala Kantor" in text
-    assert "NIP 19700101 199503 1 002" in text
+    assert "NIP 19750211 200003 2 002" in text
     assert "Penata Tk.I, III/d" in text
 
 
@@ -200,12 +201,16 @@ def test_delegasi_page_appoints_and_refuses_with_messages(clock, client_for, use
         "letter_number": "800/123-Kesbangpol/2026",
         "letter_date": "2026-11-20",
         "reason": "Cuti tahunan",
-        "person_rank": "Penata Tk.I, III/d",
-        "person_nip": "19700101 199503 1 002",
     }
+    assert "Siti Rahmawati, S.E. — NIP 19750211 200003 2 002" in response.content.decode()
     response = client.post(reverse("appointment_list"), data, follow=True)
     assert "ditunjuk sebagai Plh. Kepala" in response.content.decode()
-    assert ActingAppointment.objects.get().person_nip == NIP
+    # Her pangkat and NIP come from her person record; the form does not ask for them.
+    appointment = ActingAppointment.objects.get()
+    assert (appointment.person_nip, appointment.person_rank) == (
+        "197502112000032002",
+        "Penata Tk.I, III/d",
+    )
 
     again = client.post(reverse("appointment_list"), data | {"person": users["kasi"].pk})
     assert again.status_code == 200 and "tidak boleh bertumpuk" in again.content.decode()

@@ -101,3 +101,51 @@ def test_the_worker_refuses_to_archive_with_a_local_site_url(
     settings.SITE_URL = "http://127.0.0.1:8101"
     run = finish(sop2, users, django_capture_on_commit_callbacks)
     assert not ArchivedReport.objects.filter(run=run).exists()
+
+
+def test_the_admin_imports_a_simpeg_file_through_the_worker(
+    seeded, client_for, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from activities.models import Event, PegawaiImport
+
+    client = client_for("admin")
+    upload = SimpleUploadedFile("simpeg.csv", GOOD.encode(), content_type="text/csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("pegawai_import"), {"berkas": upload})
+    job = PegawaiImport.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/{job.pk}/")
+    assert (job.status, job.created, job.updated, job.done, job.total) == ("done", 1, 1, 2, 2)
+    page = client.get(reverse("pegawai_import_detail", args=[job.pk])).content.decode()
+    assert "1 pegawai baru, 1 diperbarui" in page
+    assert Event.objects.filter(kind=Event.Kind.PEOPLE_IMPORT).exists()
+
+
+def test_a_refused_upload_lists_its_lines_and_imports_nothing(
+    seeded, client_for, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from activities.models import PegawaiImport
+
+    before = Pegawai.objects.count()
+    bad = GOOD + "12345;Tanpa NIP;;;;;;;\n"
+    client = client_for("admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("pegawai_import"), {"berkas": SimpleUploadedFile("simpeg.csv", bad.encode())}
+        )
+    job = PegawaiImport.objects.get()
+    assert job.status == "refused"
+    page = client.get(reverse("pegawai_import_status", args=[job.pk])).content.decode()
+    assert "Baris 4" in page and "Tidak ada yang diimpor" in page
+    assert Pegawai.objects.count() == before
+
+
+def test_only_the_administrator_imports_people(seeded, client_for):
+    from django.urls import reverse
+
+    assert client_for("kepala").get(reverse("pegawai_import")).status_code == 403

@@ -16,9 +16,13 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import task
 
-from activities.models import Pegawai, nip_problem, normalize_nip
+from activities.background.tasks import enqueue_on_commit, retried
+from activities.core import events
+from activities.models import Event, Pegawai, PegawaiImport, nip_problem, normalize_nip
 
 COLUMNS = (
     "nip",
@@ -58,8 +62,11 @@ def _rows(text: str) -> tuple[list[dict], list[str]]:
     ], []
 
 
-def check(text: str) -> tuple[list[dict], list[str]]:
-    """(clean rows, errors with line numbers) of the CSV `text`."""
+def check(
+    text: str, *, progress: Callable[[int, int], None] | None = None
+) -> tuple[list[dict], list[str]]:
+    """(clean rows, errors with line numbers) of the CSV `text`; `progress(checked, total)`
+    every CHUNK rows."""
     rows, errors = _rows(text)
     users = {user.username: user for user in get_user_model().objects.filter(is_active=True)}
     seen: dict[str, int] = {}
@@ -87,6 +94,8 @@ def check(text: str) -> tuple[list[dict], list[str]]:
             continue
         seen[nip] = line
         clean.append({**row, "nip": nip, "user": users.get(username)})
+        if progress is not None and (line - 1) % CHUNK == 0:
+            progress(line - 1, len(rows))
     if not rows and not errors:
         errors.append(_("Berkas tidak berisi baris pegawai."))
     return clean, errors
@@ -94,12 +103,12 @@ def check(text: str) -> tuple[list[dict], list[str]]:
 
 def import_csv(text: str, *, progress: Callable[[int, int], None] | None = None) -> ImportResult:
     """Import the CSV `text`: all its rows, or none of them (`errors` says why)."""
-    rows, errors = check(text)
+    rows, errors = check(text, progress=progress)
     if errors:
         return ImportResult(errors=errors)
     result = ImportResult()
     with transaction.atomic():
-        for index, row in enumerate(rows, start=1):
+        for row in rows:
             values = {
                 "name": row["nama"],
                 "front_title": row.get("gelar_depan", ""),
@@ -115,6 +124,67 @@ def import_csv(text: str, *, progress: Callable[[int, int], None] | None = None)
             _person, created = Pegawai.objects.update_or_create(nip=row["nip"], defaults=values)
             result.created += created
             result.updated += not created
-            if progress is not None and (index % CHUNK == 0 or index == len(rows)):
-                progress(index, len(rows))
+    if progress is not None:
+        progress(len(rows), len(rows))
     return result
+
+
+# The upload in the web page, imported by the worker ---------------------------------------
+
+# A SIMPEG export of a city government is a few thousand rows; far beyond is not one.
+MAX_BYTES = 5 * 1024 * 1024
+
+
+def request_import(user, upload, *, now=None) -> PegawaiImport:
+    """Store the uploaded CSV and queue its import after the commit."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        job = PegawaiImport(requested_by=user, original_name=upload.name[:255], created_at=now)
+        job.file.save(f"pegawai-{now:%Y%m%d%H%M%S}.csv", upload, save=False)
+        job.save()
+        events.record(
+            Event.Kind.PEOPLE_IMPORT,
+            actor=user,
+            at=now,
+            after={"import": job.pk, "file": job.original_name},
+        )
+        enqueue_on_commit(import_pegawai, job.pk)
+    return job
+
+
+@task()
+@retried
+def import_pegawai(job_id):
+    """Check and import an uploaded SIMPEG CSV, once (claimed by a conditional update)."""
+    now = timezone.now()
+    claimed = PegawaiImport.objects.filter(pk=job_id, status=PegawaiImport.Status.QUEUED).update(
+        status=PegawaiImport.Status.RUNNING, started_at=now
+    )
+    if not claimed:
+        return None
+    mine = PegawaiImport.objects.filter(pk=job_id, started_at=now)
+    job = PegawaiImport.objects.get(pk=job_id)
+    try:
+        with job.file.open("rb") as handle:
+            text = handle.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        mine.update(
+            status=PegawaiImport.Status.REFUSED,
+            errors=_("Berkas bukan CSV berkode UTF-8."),
+            finished_at=timezone.now(),
+        )
+        return None
+
+    def progress(done, total):
+        mine.update(done=done, total=total)
+
+    result = import_csv(text, progress=progress)
+    status = PegawaiImport.Status.REFUSED if result.errors else PegawaiImport.Status.DONE
+    mine.update(
+        status=status,
+        created=result.created,
+        updated=result.updated,
+        errors="\n".join(result.errors),
+        finished_at=timezone.now(),
+    )
+    return status

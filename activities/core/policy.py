@@ -346,6 +346,11 @@ def laporan_signer(
     return None
 
 
+def can_import_people(user: AnyUser) -> bool:
+    """Person records span every unit: the administrator imports them."""
+    return subject(user).is_superuser
+
+
 # Queryset forms --------------------------------------------------------------------------
 
 

@@ -28,10 +28,13 @@ from activities.models import (
     ArchivedReport,
     Attachment,
     Event,
+    Pegawai,
     Role,
     Run,
     SignedLaporan,
     StepRun,
+    normalize_nip,
+    pegawai_of,
 )
 from activities.notifications import announcements
 from activities.time import timing
@@ -46,8 +49,12 @@ def stylesheet_url():
 
 
 def _person(user):
+    """A person as documents name him: from his person record (with gelar), else the login."""
     if user is None:
         return ""
+    person = pegawai_of(user)
+    if person is not None:
+        return person.full_name
     return user.get_full_name() or user.get_username()
 
 
@@ -196,10 +203,12 @@ class RunReport:
 
 def _load_run(run_id):
     run = Run.objects.select_related("sop", "unit", "opened_by").get(pk=run_id)
-    attachments = Attachment.objects.select_related("uploaded_by").order_by("uploaded_at", "pk")
+    attachments = Attachment.objects.select_related("uploaded_by__pegawai").order_by(
+        "uploaded_at", "pk"
+    )
     step_runs = list(
         StepRun.objects.filter(run=run)
-        .select_related("step__return_to", "completed_by", "completed_as")
+        .select_related("step__return_to", "completed_by__pegawai", "completed_as")
         .prefetch_related("step__roles", Prefetch("attachments", queryset=attachments))
         .order_by("step__number", "round")
     )
@@ -268,24 +277,34 @@ def _disposition(step_run):
     )
 
 
-def _signed_by_acting_head(letterhead, unit_id, signed_on):
-    """The letterhead with a Plt./Plh. of the unit's head as signatory, when one is appointed
-    for the signing day: “Plh. Kepala Kantor …”, his name, rank and NIP."""
+def signed_by_acting_head(letterhead, unit_id, signed_on):
+    """The letterhead with its signatory from the person records: the unit's head by his NIP
+    (name with gelar, pangkat), or the Plt./Plh. of the unit's head appointed for the signing
+    day: “Plh. Kepala Kantor …”, his name, rank and NIP."""
     appointment = (
         ActingAppointment.objects.in_force(signed_on)
         .filter(unit_id=unit_id, role__kind=Role.Kind.HEAD)
-        .select_related("person")
+        .select_related("person__pegawai")
         .order_by("pk")
         .first()
     )
     if appointment is None:
-        return letterhead
+        head = Pegawai.objects.filter(nip=normalize_nip(letterhead.head_nip)).first()
+        if head is None or not letterhead.head_nip:
+            return letterhead
+        return dataclasses.replace(
+            letterhead,
+            head_name=head.full_name,
+            head_rank=head.rank or letterhead.head_rank,
+            head_nip=head.nip,
+        )
+    person = pegawai_of(appointment.person)
     return dataclasses.replace(
         letterhead,
         head_title=f"{appointment.get_kind_display()} {letterhead.head_title or _('Kepala')}",
-        head_name=_person(appointment.person),
-        head_rank=appointment.person_rank,
-        head_nip=appointment.person_nip,
+        head_name=person.full_name if person else _person(appointment.person),
+        head_rank=(person.rank if person and person.rank else appointment.person_rank),
+        head_nip=(person.nip if person and person.nip else appointment.person_nip),
     )
 
 
@@ -332,7 +351,7 @@ def build_run_report(run_id, *, now=None, code=None):
     signed_on = timezone.localtime(run.finished_at if final else now).date()
     return RunReport(
         run=run,
-        letterhead=_signed_by_acting_head(Letterhead.for_unit(run.unit), run.unit_id, signed_on),
+        letterhead=signed_by_acting_head(Letterhead.for_unit(run.unit), run.unit_id, signed_on),
         rows=rows,
         dispositions=dispositions,
         photos=photos,

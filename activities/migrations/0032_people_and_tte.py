@@ -432,6 +432,7 @@ class Migration(migrations.Migration):
                     ("archived", "Laporan diarsipkan"),
                     ("laporan_signed", "Laporan ditandatangani (TTE)"),
                     ("signing_unknown", "Penandatanganan tidak terjawab"),
+                    ("people_import", "Data pegawai diunggah untuk diimpor"),
                     ("sop_activated", "SOP diberlakukan"),
                     ("sop_retired", "SOP dinyatakan tidak berlaku"),
                     ("sop_revised", "Revisi SOP dibuat"),
@@ -443,6 +444,67 @@ class Migration(migrations.Migration):
                 max_length=20,
                 verbose_name="jenis",
             ),
+        ),
+        migrations.CreateModel(
+            name="PegawaiImport",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=300, upload_to="impor-pegawai/%Y/", verbose_name="berkas"
+                    ),
+                ),
+                ("original_name", models.CharField(max_length=255, verbose_name="nama berkas")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Menunggu giliran"),
+                            ("running", "Sedang diperiksa"),
+                            ("done", "Selesai diimpor"),
+                            ("refused", "Ditolak, tidak ada yang diimpor"),
+                            ("failed", "Gagal"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("done", models.PositiveIntegerField(default=0, verbose_name="baris diperiksa")),
+                ("total", models.PositiveIntegerField(default=0, verbose_name="jumlah baris")),
+                ("created", models.PositiveIntegerField(default=0, verbose_name="pegawai baru")),
+                (
+                    "updated",
+                    models.PositiveIntegerField(default=0, verbose_name="pegawai diperbarui"),
+                ),
+                ("errors", models.TextField(blank=True, verbose_name="baris yang ditolak")),
+                ("created_at", models.DateTimeField(verbose_name="diunggah")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="mulai")),
+                (
+                    "finished_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="selesai"),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="diunggah oleh",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "impor pegawai",
+                "verbose_name_plural": "impor pegawai",
+                "ordering": ["-created_at", "-pk"],
+            },
         ),
         migrations.RunPython(fill_pegawai, migrations.RunPython.noop),
     ]

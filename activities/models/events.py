@@ -123,6 +123,7 @@ class Event(AppendOnly):
         ARCHIVED = "archived", _("Laporan diarsipkan")
         LAPORAN_SIGNED = "laporan_signed", _("Laporan ditandatangani (TTE)")
         SIGNING_UNKNOWN = "signing_unknown", _("Penandatanganan tidak terjawab")
+        PEOPLE_IMPORT = "people_import", _("Data pegawai diunggah untuk diimpor")
         SOP_ACTIVATED = "sop_activated", _("SOP diberlakukan")
         SOP_RETIRED = "sop_retired", _("SOP dinyatakan tidak berlaku")
         SOP_REVISED = "sop_revised", _("Revisi SOP dibuat")

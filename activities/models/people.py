@@ -225,6 +225,60 @@ def pegawai_of(user):
         return None
 
 
+class PegawaiImport(models.Model):
+    """A SIMPEG CSV upload the worker imports (`activities.core.pegawai`), with its progress;
+    all its rows or none."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Menunggu giliran")
+        RUNNING = "running", _("Sedang diperiksa")
+        DONE = "done", _("Selesai diimpor")
+        REFUSED = "refused", _("Ditolak, tidak ada yang diimpor")
+        FAILED = "failed", _("Gagal")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("diunggah oleh"),
+    )
+    file = models.FileField(_("berkas"), upload_to="impor-pegawai/%Y/", max_length=300)
+    original_name = models.CharField(_("nama berkas"), max_length=255)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    done = models.PositiveIntegerField(_("baris diperiksa"), default=0)
+    total = models.PositiveIntegerField(_("jumlah baris"), default=0)
+    created = models.PositiveIntegerField(_("pegawai baru"), default=0)
+    updated = models.PositiveIntegerField(_("pegawai diperbarui"), default=0)
+    errors = models.TextField(_("baris yang ditolak"), blank=True)
+    created_at = models.DateTimeField(_("diunggah"))
+    started_at = models.DateTimeField(_("mulai"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("impor pegawai")
+        verbose_name_plural = _("impor pegawai")
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def pending(self):
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self):
+        if not self.pending:
+            return 100
+        return min(100, round(100 * self.done / self.total)) if self.total else 0
+
+    @property
+    def error_lines(self):
+        return [line for line in self.errors.splitlines() if line]
+
+
 class Acting(models.TextChoices):
     """Pelaksana tugas (Plt., a vacant post) and pelaksana harian (Plh., the holder is away)."""
 
