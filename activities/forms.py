@@ -663,11 +663,15 @@ class SignOffForm(forms.ModelForm):
         model = MonitoringReport
         fields = ["reviewer_name", "reviewer_nip", "signed_on"]
 
-    def __init__(self, *args, signing=False, **kwargs):
+    def __init__(self, *args, signing=False, person=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.signing = signing
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-control form-control-sm"
+        if person is not None and not self.instance.reviewer_name:
+            # The penilai initials as himself: his name and NIP from his person record.
+            self.initial["reviewer_name"] = person.full_name
+            self.initial["reviewer_nip"] = self.initial.get("reviewer_nip") or person.nip or ""
 
     def clean_reviewer_nip(self):
         value = normalize_nip(self.cleaned_data.get("reviewer_nip") or "")
