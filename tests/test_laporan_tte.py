@@ -7,6 +7,8 @@ import datetime
 import io
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -94,6 +96,32 @@ def test_diskominfo_laporan_signed_by_pelapor_and_kepala_bidang(
         result = subprocess.run(["pdfsig", path], capture_output=True, text=True, check=False)
         assert result.stdout.count("Signature Validation: Signature is Valid.") == 3
         assert "Total document signed" in result.stdout
+
+    cli = shutil.which("pyhanko") or str(Path(sys.executable).with_name("pyhanko"))
+    if Path(cli).exists():
+        seal_pem = tte_on / "seal.pem"
+        seal_pem.write_bytes(signing.configured_signer().certificate.dump())
+        result = subprocess.run(
+            [
+                cli,
+                "sign",
+                "validate",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--trust",
+                str(tte_on / "ca.pem"),
+                "--trust",
+                str(seal_pem),
+                default_storage.path(report.file.name),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        # One line per signature, each judged valid and trusted by pyHanko's own CLI.
+        lines = [line for line in result.stdout.splitlines() if ":" in line]
+        assert len(lines) == 3 and all("INTACT:TRUSTED" in line for line in lines), result.stdout
 
     page = client_for("outsider").get(reverse("verify_document", args=[report.code]))
     text = page.content.decode()

@@ -149,3 +149,54 @@ def test_only_the_administrator_imports_people(seeded, client_for):
     from django.urls import reverse
 
     assert client_for("kepala").get(reverse("pegawai_import")).status_code == 403
+
+
+def test_the_migration_fills_people_from_the_nips_typed_so_far(seeded, users):
+    """0032's data step: one record per login, the unit head's NIP and titled name onto the
+    head's login, an SOP approver without a login, a Plt./Plh.'s NIP onto his record."""
+    import datetime as dt
+    import importlib
+
+    from django.apps import apps
+
+    from activities.models import ActingAppointment, Role, Sop, Unit
+
+    fill = importlib.import_module("activities.migrations.0032_people_and_tte").fill_pegawai
+    kesbangpol = Unit.objects.get(short_name="Kesbangpol")
+    ActingAppointment.objects.create(
+        unit=kesbangpol,
+        role=Role.objects.get(unit=kesbangpol, name="Kepala"),
+        person=users["kasubag_tu"],
+        kind="plh",
+        start_date=dt.date(2026, 12, 1),
+        end_date=dt.date(2026, 12, 4),
+        letter_number="800/1",
+        letter_date=dt.date(2026, 11, 30),
+        reason="Cuti",
+        person_rank="Penata Tk.I, III/d",
+        person_nip="19750211 200003 2 002",
+        appointed_by=users["kepala"],
+    )
+    Sop.objects.filter(unit=kesbangpol).update(
+        approver_name="Drs. H. ASEP SUHENDAR, M.Si", approver_nip="196805121990031004"
+    )
+    Pegawai.objects.all().delete()
+    fill(apps, None)
+    kepala = Pegawai.objects.get(user=users["kepala"])
+    assert (kepala.nip, kepala.name, kepala.back_title) == (
+        "196406061985031015",
+        "TEMMY MULYADI",
+        "M.Si",
+    )
+    assert kepala.rank == "Pembina Tk.I, IV/b"
+    approver = Pegawai.objects.get(nip="196805121990031004")
+    assert (approver.front_title, approver.name, approver.user) == (
+        "Drs. H.",
+        "ASEP SUHENDAR",
+        None,
+    )
+    assert Pegawai.objects.get(user=users["kasubag_tu"]).nip == "197502112000032002"
+    assert Pegawai.objects.filter(user__isnull=False).count() == len(users)
+    # Diskominfo's head (the Kepala Dinas) has no login: the Kepala Bidang keeps her own name.
+    assert Pegawai.objects.get(nip="197301041997032001").user is None
+    assert Pegawai.objects.get(user=users["kabid"]).nip is None

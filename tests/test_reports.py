@@ -230,7 +230,8 @@ def test_final_laporan_shows_every_step_totals_and_signature(client_for, finishe
     assert "Daftar undangan kurang" in text
     assert "Setuju, lanjutkan ke langkah 3" in text
     assert "Mengetahui," in text
-    assert "TEMMY MULYADI, M.Si" in text
+    # The Kepala as his person record names him (the unit's head NIP finds it).
+    assert "Temmy Mulyadi, M.Si." in text
     assert "NIP 19640606 198503 1 015" in text
     assert "Pembukaan oleh Kepala Kantor" in text
     assert f"Halaman 1 dari {len(pages)}" in pages[0]

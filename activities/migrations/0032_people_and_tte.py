@@ -85,7 +85,17 @@ def fill_pegawai(apps, schema_editor):
                 sop_roles__unit=unit, sop_roles__kind="head", is_active=True
             ).distinct()
         )
-        head = holders[0] if len(holders) == 1 else None
+        # The head's login only when it is his: a unit whose head role is a Kepala Bidang
+        # (the Kepala Dinas has no login) keeps its head as a record of his own.
+        _front, head_plain, _back = split_name(unit.head_name)
+        head = next(
+            (
+                user
+                for user in holders
+                if f"{user.first_name} {user.last_name}".strip().lower() == head_plain.lower()
+            ),
+            None,
+        )
         record(head, unit.head_nip, unit.head_name, unit.head_rank, unit.head_title)
     for sop in Sop.objects.exclude(approver_name="").order_by("pk"):
         record(None, sop.approver_nip, sop.approver_name, sop.approver_rank, sop.approver_title)
