@@ -1,8 +1,10 @@
 """The public verification page of archived laporan: no login, rate-limited.
 
 `/verifikasi/<kode>/` says whether an archived document with that code exists and shows what
-the document itself prints about it (unit, SOP, title, dates, when archived, SHA-256), never the
-people in it. Its form takes a PDF and says whether that file is exactly the archived one.
+the document itself prints about it (unit, SOP, title, dates, when archived, SHA-256) and each
+of its electronic signatures as the file carries them: the official (name, jabatan, NIP, as the
+document prints them), when, valid or not, trusted or not; a demo certificate is shown as a test
+certificate, never as a green "asli". Its form takes a PDF and says whether that file is exactly the archived one.
 `/verifikasi/` takes a code or a PDF for someone who has no QR scanner.
 """
 
