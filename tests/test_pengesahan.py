@@ -243,3 +243,14 @@ def test_the_diff_and_the_editor_show_the_nip_grouped(client_for, sop1, revision
     assert "19640606 198503 1 015" in page and "19700101 199003 1 002" in page
     editor = client_for("kasubag_tu").get(f"/sop/{revision.pk}/ubah/").content.decode()
     assert 'value="19700101 199003 1 002"' in editor
+
+
+def test_the_approved_version_names_its_approver_from_his_person_record(users, revision):
+    pengesahan.submit(revision, users["kasubag_tu"])
+    approved = pengesahan.approve(Sop.objects.get(pk=revision.pk), users["kepala"])
+    approved.refresh_from_db()
+    assert (approved.approver_name, approved.approver_nip, approved.approver_rank) == (
+        "Temmy Mulyadi, M.Si.",
+        "196406061985031015",
+        "Pembina Tk.I, IV/b",
+    )
