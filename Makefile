@@ -42,6 +42,11 @@ install: $(STAMP)
 # name); set SOPFLOW_SIGNING_PKCS12 and SOPFLOW_SIGNING_PASSWORD to use an office's own.
 run: export SOPFLOW_SIGNING_PKCS12 ?= $(CURDIR)/var/demo-signer.p12
 run: export SOPFLOW_SIGNING_PASSWORD ?= sopflow-demo
+# The address QR codes and mails carry: the server's own, unless set.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
+# The demo officials sign their laporan with demo TTE certificates (passphrase sopflow-demo).
+run: export SOPFLOW_TTE_SERVICE ?= pkcs12
+run: export SOPFLOW_TTE_PKCS12_DIR ?= $(CURDIR)/var/demo-tte
 run: $(STAMP)
 	$(PY) manage.py make_demo_certificate --output $(CURDIR)/var/demo-signer.p12 --password sopflow-demo
 	$(PY) manage.py migrate --no-input
@@ -52,6 +57,7 @@ run: $(STAMP)
 		$(PY) manage.py compilemessages --ignore=$(VENV) --verbosity=0; \
 	fi
 	$(PY) manage.py seed_demo
+	$(PY) manage.py make_demo_signers --passphrase sopflow-demo
 	$(PY) manage.py run_all $(HOST):$(PORT)
 
 # pyproject.toml's addopts run the tests on both cores (pytest-xdist) and print the 20

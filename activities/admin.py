@@ -21,9 +21,11 @@ from activities.models import (
     Attachment,
     Delivery,
     Event,
+    LaporanSignature,
     MonitoringReport,
     MonitoringRow,
     Notification,
+    Pegawai,
     PeriodicJob,
     PeriodReport,
     ReferenceItem,
@@ -39,6 +41,7 @@ from activities.models import (
     UnitDayOff,
     UnitSpecialSchedule,
     UnitWorkingHours,
+    format_nip,
     record_membership_change,
 )
 from activities.text import plain_text
@@ -508,6 +511,27 @@ class SopflowUserAdmin(PlainTextAdmin, SimpleHistoryAdmin, UserAdmin):
         return ", ".join(f"{role.name} ({role.unit})" for role in user.sop_roles.all())
 
 
+@admin.register(Pegawai)
+class PegawaiAdmin(PlainTextAdmin, SimpleHistoryAdmin):
+    """The person records: created here or imported from SIMPEG (Tugas → Impor pegawai)."""
+
+    list_display = ["full_name", "nip_display", "rank", "position", "user"]
+    search_fields = ["name", "nip", "position", "user__username"]
+    autocomplete_fields = ["user"]
+    fields = [
+        "user",
+        "nip",
+        ("front_title", "name", "back_title"),
+        "rank",
+        "position",
+        ("nik", "email"),
+    ]
+
+    @admin.display(description=_("NIP"), ordering="nip")
+    def nip_display(self, person):
+        return format_nip(person.nip or "")
+
+
 admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), SopflowUserAdmin)
 
@@ -534,6 +558,12 @@ class StepRunInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+@admin.register(LaporanSignature)
+class LaporanSignatureAdmin(ReadOnlyAdmin):
+    list_display = ["laporan", "position", "pegawai", "signed_as", "signed_at"]
+    search_fields = ["pegawai__name", "pegawai__nip", "laporan__run__title"]
 
 
 @admin.register(Run)

@@ -7,6 +7,7 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Kegiatan dan SOP")
 
     def ready(self):
+        from activities import checks  # noqa: F401 (registers the deploy checks)
         from activities.monitoring import aggregates
 
         aggregates.install()

@@ -25,7 +25,9 @@ from activities.models import (
     Run,
     Sop,
     SopEvaluation,
+    format_nip,
     normalize_nip,
+    pegawai_of,
 )
 from activities.text import PlainTextMixin
 from activities.time.periods import Period
@@ -457,8 +459,16 @@ class ArchiveFilterForm(PlainTextMixin, PeriodMixin, forms.Form):
 
 
 class PersonChoiceField(forms.ModelChoiceField):
+    """A login named as its person record names him: “Siti Rahmawati, S.E. — NIP …”; his
+    pangkat and NIP come from that record, never typed again."""
+
     def label_from_instance(self, user):
-        return user.get_full_name() or user.get_username()
+        person = pegawai_of(user)
+        if person is None:
+            return user.get_full_name() or user.get_username()
+        if person.nip:
+            return f"{person.full_name} — NIP {format_nip(person.nip)}"
+        return person.full_name
 
 
 class ActingAppointmentForm(forms.Form):
@@ -484,10 +494,6 @@ class ActingAppointmentForm(forms.Form):
         max_length=300,
         help_text=_("Mis. cuti tahunan, perjalanan dinas."),
     )
-    person_rank = forms.CharField(
-        label=_("Pangkat/golongan pegawai"), max_length=100, required=False
-    )
-    person_nip = forms.CharField(label=_("NIP pegawai"), max_length=30, required=False)
 
     def __init__(self, *args, roles, people, **kwargs):
         super().__init__(*args, **kwargs)
@@ -502,14 +508,7 @@ class ActingAppointmentForm(forms.Form):
             Row(Column("start_date"), Column("end_date")),
             Row(Column("letter_number"), Column("letter_date")),
             "reason",
-            Row(Column("person_rank"), Column("person_nip")),
         )
-
-    def clean_person_nip(self):
-        nip = "".join(ch for ch in self.cleaned_data["person_nip"] if ch.isdigit())
-        if self.cleaned_data["person_nip"] and len(nip) != 18:
-            raise forms.ValidationError(_("NIP terdiri dari 18 angka."), code="nip")
-        return nip
 
 
 class PeriodForm(PeriodMixin, forms.Form):
@@ -668,11 +667,15 @@ class SignOffForm(forms.ModelForm):
         model = MonitoringReport
         fields = ["reviewer_name", "reviewer_nip", "signed_on"]
 
-    def __init__(self, *args, signing=False, **kwargs):
+    def __init__(self, *args, signing=False, person=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.signing = signing
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-control form-control-sm"
+        if person is not None and not self.instance.reviewer_name:
+            # The penilai initials as himself: his name and NIP from his person record.
+            self.initial["reviewer_name"] = person.full_name
+            self.initial["reviewer_nip"] = self.initial.get("reviewer_nip") or person.nip or ""
 
     def clean_reviewer_nip(self):
         value = normalize_nip(self.cleaned_data.get("reviewer_nip") or "")

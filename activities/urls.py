@@ -7,8 +7,10 @@ from activities.views import (
     kinerja,
     monitoring,
     notifications,
+    people,
     runs,
     sops,
+    tte,
     verify,
 )
 
@@ -33,6 +35,12 @@ urlpatterns = [
     path("kegiatan/<int:pk>/batal/", runs.run_cancel, name="run_cancel"),
     path("kegiatan/<int:pk>/langkah/<int:number>/", runs.step_action, name="step_action"),
     path("kegiatan/<int:pk>/laporan.pdf", archive.run_report, name="run_report"),
+    path("kegiatan/<int:pk>/tandatangani/", tte.laporan_sign, name="laporan_sign"),
+    path(
+        "kegiatan/<int:pk>/tandatangani/laporan.pdf",
+        tte.laporan_sign_document,
+        name="laporan_sign_document",
+    ),
     path(
         "kegiatan/<int:pk>/lampiran/<int:attachment_id>/",
         archive.attachment_download,
@@ -55,6 +63,13 @@ urlpatterns = [
         "arsip/laporan/<int:pk>/laporan.pdf",
         archive.period_report_download,
         name="period_report_download",
+    ),
+    path("pegawai/impor/", people.pegawai_import, name="pegawai_import"),
+    path("pegawai/impor/<int:pk>/", people.pegawai_import_detail, name="pegawai_import_detail"),
+    path(
+        "pegawai/impor/<int:pk>/status/",
+        people.pegawai_import_status,
+        name="pegawai_import_status",
     ),
     path("delegasi/", acting.appointment_list, name="appointment_list"),
     path("delegasi/<int:pk>/akhiri/", acting.appointment_end, name="appointment_end"),

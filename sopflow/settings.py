@@ -407,6 +407,16 @@ SOPFLOW_SIGNING_PKCS12 = env("SOPFLOW_SIGNING_PKCS12", "")
 SOPFLOW_SIGNING_PASSWORD = env("SOPFLOW_SIGNING_PASSWORD", "")
 SOPFLOW_SIGNING_SERVICE = env("SOPFLOW_SIGNING_SERVICE", "")
 SOPFLOW_SIGNING_TRUST_ROOTS = env_list("SOPFLOW_SIGNING_TRUST_ROOTS", [])
+# The officials' own electronic signatures (TTE) on the laporan (activities/documents/tte.py):
+# "pkcs12" (a folder of <NIP>.p12 files, the demo), "esign" (BSrE's Esign Client API at
+# SOPFLOW_ESIGN_URL with its client account), or "" (the office seal alone, no personal TTE).
+SOPFLOW_TTE_SERVICE = env("SOPFLOW_TTE_SERVICE", "")
+SOPFLOW_TTE_PKCS12_DIR = env("SOPFLOW_TTE_PKCS12_DIR", str(BASE_DIR / "var" / "demo-tte"))
+SOPFLOW_ESIGN_URL = env("SOPFLOW_ESIGN_URL", "")
+SOPFLOW_ESIGN_USERNAME = env("SOPFLOW_ESIGN_USERNAME", "")
+SOPFLOW_ESIGN_PASSWORD = env("SOPFLOW_ESIGN_PASSWORD", "")
+# One signing request waits this long; it is never repeated automatically.
+SOPFLOW_ESIGN_TIMEOUT = float(env("SOPFLOW_ESIGN_TIMEOUT", "30"))
 # The public /verifikasi/ page: requests per minute and address (django-ratelimit, counting in
 # the shared database cache, so every worker and server sees one count).
 SOPFLOW_VERIFY_RATE = env("SOPFLOW_VERIFY_RATE", "30/m")

@@ -141,6 +141,8 @@ def _fast_and_isolated(settings, tmp_path, demo_signer, demo_media):
     # Archived laporan are signed in tests as with `make run`.
     settings.SOPFLOW_SIGNING_PKCS12 = str(demo_signer)
     settings.SOPFLOW_SIGNING_PASSWORD = DEMO_SIGNER_PASSWORD
+    # Tests run with DEBUG off, where the worker archives only with a public https SITE_URL.
+    settings.SITE_URL = "https://sopflow.test"
     # Tasks run at once, in the test's process; the worker tests start real db_workers.
     settings.TASKS = {
         "default": {

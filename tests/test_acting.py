@@ -177,13 +177,14 @@ def test_run_page_and_laporan_print_the_acting_title(clock, client_for, users, s
     report = laporan.build_run_report(run.pk)
     assert report.dispositions[0].role == "Plh. Kepala"
     assert report.letterhead.head_title.startswith("Plh. Kepala Kantor")
-    assert report.letterhead.head_name == "Siti Rahmawati"
+    # Named by her person record, with gelar, pangkat and NIP: typed nowhere else.
+    assert report.letterhead.head_name == "Siti Rahmawati, S.E."
     text = " ".join(
         " ".join((page.extract_text() or "").split())
         for page in PdfReader(io.BytesIO(laporan.render_run_report(run.pk))).pages
     )
     assert "Plh. Kepala Kantor" in text
-    assert "NIP 19700101 199503 1 002" in text
+    assert "NIP 19750211 200003 2 002" in text
     assert "Penata Tk.I, III/d" in text
 
 
@@ -200,12 +201,16 @@ def test_delegasi_page_appoints_and_refuses_with_messages(clock, client_for, use
         "letter_number": "800/123-Kesbangpol/2026",
         "letter_date": "2026-11-20",
         "reason": "Cuti tahunan",
-        "person_rank": "Penata Tk.I, III/d",
-        "person_nip": "19700101 199503 1 002",
     }
+    assert "Siti Rahmawati, S.E. — NIP 19750211 200003 2 002" in response.content.decode()
     response = client.post(reverse("appointment_list"), data, follow=True)
     assert "ditunjuk sebagai Plh. Kepala" in response.content.decode()
-    assert ActingAppointment.objects.get().person_nip == NIP
+    # Her pangkat and NIP come from her person record; the form does not ask for them.
+    appointment = ActingAppointment.objects.get()
+    assert (appointment.person_nip, appointment.person_rank) == (
+        "197502112000032002",
+        "Penata Tk.I, III/d",
+    )
 
     again = client.post(reverse("appointment_list"), data | {"person": users["kasi"].pk})
     assert again.status_code == 200 and "tidak boleh bertumpuk" in again.content.decode()
@@ -268,3 +273,63 @@ def test_an_approval_after_someone_elses_work_is_allowed_to_the_plh(clock, users
     clock.move_to(datetime.datetime(2026, 12, 1, 10, 0, tzinfo=WIB))
     workflow.approve_step(run_id=run.pk, number=2, user=users["kasubag_tu"], instruction="Ya")
     assert StepRun.objects.get(run=run, step__number=2).completed_by == users["kasubag_tu"]
+
+
+def test_a_plh_records_on_a_later_day_a_step_done_while_appointed(clock, users, sop1, client_for):
+    """Done on Wednesday 2 December by the Plh. (appointed 30 Nov–4 Dec), recorded on
+    Sunday 6 December: judged by the appointment of the day of the act."""
+    appoint(users)
+    run = at_step_two(sop1, users)
+    done = datetime.datetime(2026, 12, 2, 10, 0, tzinfo=WIB)
+    clock.move_to(datetime.datetime(2026, 12, 6, 9, 0, tzinfo=WIB))
+    closed = workflow.approve_step(
+        run_id=run.pk,
+        number=2,
+        user=users["kasubag_tu"],
+        instruction="Laksanakan",
+        started_at=done - datetime.timedelta(minutes=30),
+        completed_at=done,
+    )
+    assert closed.performed_as == "Plh. Kepala"
+    event = Event.objects.get(run=run, kind=Event.Kind.APPROVED)
+    assert event.acting == "plh" and event.actor == users["kasubag_tu"]
+
+
+def test_a_plh_appointed_today_cannot_act_for_last_week(clock, users, sop1):
+    run = at_step_two(sop1, users)
+    clock.move_to(datetime.datetime(2026, 11, 30, 9, 0, tzinfo=WIB))
+    appoint(users, start=datetime.date(2026, 11, 30))
+    last_week = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=WIB)
+    with pytest.raises(Forbidden, match="24 November 2026"):
+        workflow.approve_step(
+            run_id=run.pk,
+            number=2,
+            user=users["kasubag_tu"],
+            instruction="Laksanakan",
+            started_at=last_week - datetime.timedelta(minutes=30),
+            completed_at=last_week,
+        )
+    # Today he may.
+    workflow.approve_step(run_id=run.pk, number=2, user=users["kasubag_tu"], instruction="Ya")
+
+
+def test_the_step_form_records_a_past_act_of_a_plh(clock, users, sop1, client_for):
+    appoint(users)
+    run = at_step_two(sop1, users)
+    clock.move_to(datetime.datetime(2026, 12, 6, 9, 0, tzinfo=WIB))
+    current = run.step_runs.get(step__number=2, state=StepRun.State.ACTIVE)
+    response = client_for("kasubag_tu").post(
+        reverse("step_action", args=[run.pk, 2]),
+        {
+            "action": "setujui",
+            "setuju-round": current.round,
+            "setuju-version": current.version,
+            "setuju-instruction": "Laksanakan",
+            "setuju-started_at": "2026-12-02T09:30",
+            "setuju-completed_at": "2026-12-02T10:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    current.refresh_from_db()
+    assert current.state == StepRun.State.DONE and current.on_behalf is False
+    assert current.performed_as == "Plh. Kepala"

@@ -89,7 +89,7 @@ def test_xlsx_export(client_for, month_runs):
     values = list(sheet.values)
     assert values[0][0] == "Tanggal"
     assert len(values) == 1 + 3
-    assert values[1][10] == 4
+    assert values[1][11] == 4  # the step, after the NIP column
     assert values[1][-1] == 5.0
 
 
@@ -103,3 +103,12 @@ def test_bad_month_gets_a_message_and_the_current_month(client_for, month_runs, 
 
 def test_anonymous_is_sent_to_login(client):
     assert client.get("/kinerja/").status_code == 302
+
+
+def test_csv_export_names_each_person_with_gelar_and_nip(client_for, month_runs):
+    table = rows(client_for("kabid").get("/kinerja/?bulan=2026-09&pegawai=semua&format=csv"))
+    header, body = table[0], table[1:]
+    assert header[3] == "NIP"
+    people = {(row[2], row[3]) for row in body}
+    assert ("Fajar Nugroho, S.Kom.", "199203142019031005") in people
+    assert ("Dr. Rina Marlina, S.Kom., M.Si.", "197911202005012003") in people

@@ -425,3 +425,12 @@ def test_no_semester_reminder_before_any_sop_of_the_unit_was_in_force(
         )
     )
     assert reminded == {"kepala", "kasubag_tu", "pengelola", "kasi"}
+
+
+def test_the_paraf_form_offers_the_reviewers_own_name_and_nip(client_for, sop2, known_runs):  # noqa: F811
+    client = client_for("kabid")
+    client.post(start_url(sop2), {"on_time_threshold": 80, "return_threshold": 30})
+    report = MonitoringReport.objects.get()
+    page = client.get(reverse("monitoring_detail", args=[report.pk])).text
+    assert 'value="Dr. Rina Marlina, S.Kom., M.Si."' in page
+    assert 'value="197911202005012003"' in page

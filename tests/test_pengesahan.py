@@ -268,3 +268,14 @@ def test_an_approval_of_someone_elses_draft_records_no_notice(users, revision):
     pengesahan.approve(revision, users["kepala"])
     act = SopAct.objects.get(sop=revision, kind=SopAct.Kind.APPROVED)
     assert "own_draft" not in act.after and act.notes == ""
+
+
+def test_the_approved_version_names_its_approver_from_his_person_record(users, revision):
+    pengesahan.submit(revision, users["kasubag_tu"])
+    approved = pengesahan.approve(Sop.objects.get(pk=revision.pk), users["kepala"])
+    approved.refresh_from_db()
+    assert (approved.approver_name, approved.approver_nip, approved.approver_rank) == (
+        "Temmy Mulyadi, M.Si.",
+        "196406061985031015",
+        "Pembina Tk.I, IV/b",
+    )

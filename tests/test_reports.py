@@ -230,7 +230,8 @@ def test_final_laporan_shows_every_step_totals_and_signature(client_for, finishe
     assert "Daftar undangan kurang" in text
     assert "Setuju, lanjutkan ke langkah 3" in text
     assert "Mengetahui," in text
-    assert "TEMMY MULYADI, M.Si" in text
+    # The Kepala as his person record names him (the unit's head NIP finds it).
+    assert "Temmy Mulyadi, M.Si." in text
     assert "NIP 19640606 198503 1 015" in text
     assert "Pembukaan oleh Kepala Kantor" in text
     assert f"Halaman 1 dari {len(pages)}" in pages[0]
@@ -247,7 +248,7 @@ def test_laporan_rows_carry_rounds_performers_and_times(
     assert [(row.number, row.round) for row in report.rows][3:7] == [(4, 1), (4, 2), (5, 1), (5, 2)]
     returned = report.rows[5]
     assert returned.state == "returned" and returned.return_reason == "Daftar undangan kurang"
-    assert report.rows[0].performer == "Budi Santoso" and report.rows[0].role == "Kasi"
+    assert report.rows[0].performer == "Budi Santoso, S.Sos." and report.rows[0].role == "Kasi"
     assert all(row.completed_at for row in report.rows)
     assert len(report.photos) == 2 and len(report.documents) == 1
     assert report.timing.standard_display == "5 hari 4 jam 45 menit"

@@ -82,7 +82,7 @@ def decoded_qr(data, page_index):
 def test_the_archived_laporan_carries_its_code_and_qr_on_first_and_last_page(archived):
     data = stored(archived)
     printed = verification.grouped(archived.code)
-    url = f"http://127.0.0.1:8000/verifikasi/{printed}/"
+    url = f"https://sopflow.test/verifikasi/{printed}/"
     pages = PdfReader(io.BytesIO(data)).pages
     assert len(pages) >= 2
     for index in (0, len(pages) - 1):
@@ -105,7 +105,8 @@ def test_the_public_page_says_a_genuine_document_is_genuine(client, archived):
     response = client.get(f"/verifikasi/{verification.grouped(archived.code)}/")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Dokumen asli." in page
+    # Signed with the demo certificate: registered and intact, never a green "asli".
+    assert "sertifikat uji, bukan TTE resmi" in page
     assert archived.sha256 in page
     assert "Wawaran keliling" in page
     assert "Dinas Komunikasi dan Informatika" in page
@@ -217,7 +218,7 @@ def test_a_changed_byte_breaks_the_signature(archived):
 def test_verify_archive_checks_hash_and_signature(archived, capsys):
     call_command("verify_archive")
     out = capsys.readouterr().out
-    assert "signature valid" in out
+    assert "1 signature(s) valid" in out
     assert f"run {archived.run_id}" in out
 
 

@@ -25,7 +25,7 @@ from activities.authoring.definitions import check_steps, saved_specs
 from activities.authoring.forms import IDENTITY_FIELDS
 from activities.core import policy
 from activities.core.errors import Forbidden, Invalid, Stale
-from activities.models import Sop, SopAct, SopItem, Step, format_nip
+from activities.models import Sop, SopAct, SopItem, Step, format_nip, pegawai_of
 
 
 def pending_for(user):
@@ -128,6 +128,12 @@ def approve(sop, user, *, now=None):
         effective_on=lifecycle.effective_date_text(now),
     )
     own = policy.own_draft_notice(user, submitted_by(locked)) is not None
+    person = pegawai_of(user)
+    if person is not None and person.nip:
+        # "Disahkan oleh" is whoever approved it, as his person record names him.
+        locked.approver_name, locked.approver_nip = person.full_name, person.nip
+        locked.approver_rank = person.rank or locked.approver_rank
+        locked.save(update_fields=["approver_name", "approver_nip", "approver_rank"])
     SopAct.objects.create(
         sop=locked,
         kind=SopAct.Kind.APPROVED,

@@ -16,7 +16,14 @@ from django.utils.translation import gettext as _
 
 from activities.core import events, locking, policy
 from activities.core.errors import Forbidden, Invalid, Stale
-from activities.models import Acting, ActingAppointment, Event, Role, normalize_nip
+from activities.models import (
+    Acting,
+    ActingAppointment,
+    Event,
+    Role,
+    normalize_nip,
+    pegawai_of,
+)
 
 # A surat perintah for a Plh. covers days or weeks; a year is far beyond any real one and
 # catches a mistyped year.
@@ -134,6 +141,9 @@ def appoint(
             field="start_date",
             code="overlap",
         )
+    # The appointee's pangkat and NIP as his person record has them on the day (kept with the
+    # surat perintah).
+    record = pegawai_of(person)
     appointment = ActingAppointment.objects.create(
         unit_id=role.unit_id,
         role=role,
@@ -144,8 +154,8 @@ def appoint(
         letter_number=letter_number,
         letter_date=letter_date,
         reason=reason,
-        person_rank=(person_rank or "").strip(),
-        person_nip=normalize_nip(person_nip or ""),
+        person_rank=(person_rank or "").strip() or (record.rank if record else ""),
+        person_nip=normalize_nip(person_nip or "") or ((record.nip or "") if record else ""),
         appointed_by=user,
     )
     events.record(

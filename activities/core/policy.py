@@ -35,6 +35,7 @@ from activities.models import (
     ActingAppointment,
     Role,
     Run,
+    SignedLaporan,
     Sop,
     Step,
     StepRun,
@@ -159,15 +160,18 @@ class StepFacts:
     acting: dict[int, ActingAppointment] = field(default_factory=dict)
 
 
-def step_facts(user: User, steps: Collection[Step]) -> tuple[StepFacts, dict[int, list[Role]]]:
+def step_facts(
+    user: User, steps: Collection[Step], day: datetime.date | None = None
+) -> tuple[StepFacts, dict[int, list[Role]]]:
     """(`StepFacts` of `user`, {step pk: its roles}) for `steps`, read now.
 
     Each of the steps' roles comes with whether the user holds it and the first acting
     appointment in force today by which he acts for it (one query), so a transition learns who
     may act and who is told next without reading the user's whole `Subject`. The appointments
     themselves are read only when the user acts for a role (a second query, for a Plt./Plh.).
+    `day`: the day of the act (a step done earlier is judged by the appointments of its day).
     """
-    day = timezone.localdate()
+    day = day or timezone.localdate()
     active = bool(user.is_authenticated and user.is_active)
     acting_for = (
         ActingAppointment.objects.in_force(day)
@@ -344,6 +348,45 @@ def can_approve_sop(user: AnyUser, sop: Sop) -> bool:
     return sop_approver(user, sop) is not None
 
 
+def laporan_signer(
+    user: AnyUser, run: Run, signed: SignedLaporan | None, day: datetime.date | None = None
+) -> Actor | None:
+    """The `Actor` through whom `user` signs the next block of `run`'s final laporan now, or
+    None. The pelapor (block 1): a holder of the SOP's reporting role, or its Plt./Plh. on
+    `day`; the acknowledging official (block 2): the one the document names, once the pelapor
+    has signed."""
+    if not (user.is_authenticated and user.is_active) or run.status != Run.Status.FINISHED:
+        return None
+    day = day or timezone.localdate()
+    done = set(signed.signatures.values_list("position", flat=True)) if signed else set()
+    if 1 not in done:
+        role = run.sop.reporting_role()
+        if role is None:
+            return None
+        if role.members.filter(pk=user.pk).exists():
+            return Actor(user, role)
+        appointment = ActingAppointment.objects.in_force(day).filter(role=role, person=user).first()
+        if appointment is not None:
+            return Actor(user, role, acting=appointment.kind, appointment=appointment)
+        return None
+    if 2 not in done and signed is not None and signed.acknowledger.user_id == user.pk:
+        role = run.sop.acknowledging_role()
+        appointment = (
+            ActingAppointment.objects.in_force(day).filter(role=role, person=user).first()
+            if role is not None
+            else None
+        )
+        if appointment is not None:
+            return Actor(user, role, acting=appointment.kind, appointment=appointment)
+        return Actor(user, role)
+    return None
+
+
+def can_import_people(user: AnyUser) -> bool:
+    """Person records span every unit: the administrator imports them."""
+    return subject(user).is_superuser
+
+
 # Queryset forms --------------------------------------------------------------------------
 
 
@@ -388,6 +431,23 @@ def inbox(user: AnyUser, *, steps_first: bool = True) -> QuerySet[StepRun]:
         return active.none()
     through = Step.roles.through.objects.filter(role_id__in=facts.step_role_ids)
     return active.filter(step_id__in=through.values("step_id"))
+
+
+def laporan_awaiting_signature(user: AnyUser, limit: int = 50) -> list[Run]:
+    """Finished runs of the user's units whose laporan waits for his TTE (Tugas), newest
+    first; only runs not yet archived, so the set stays as small as the signatures due."""
+    facts = subject(user)
+    runs = Run.objects.filter(status=Run.Status.FINISHED, archived_report__isnull=True)
+    if not facts.is_superuser:
+        runs = runs.filter(unit_id__in=facts.unit_ids)
+    runs = runs.select_related("sop", "unit").order_by("-finished_at", "-pk")[:limit]
+    waiting = []
+    for run in runs:
+        signed = SignedLaporan.objects.filter(run=run).select_related("acknowledger").first()
+        actor = laporan_signer(user, run, signed)
+        if actor is not None:
+            waiting.append(run)
+    return waiting
 
 
 def openable_sops(user: AnyUser) -> QuerySet[Sop]:

@@ -433,7 +433,7 @@ def check_expected(
         )
 
 
-def _turn(run: Run, number: int, user: policy.User) -> Turn:
+def _turn(run: Run, number: int, user: policy.User, day: datetime.date | None = None) -> Turn:
     """What a transition of step `number` of `run` needs, in two queries after the run: its
     active and waiting rounds with their steps, and the roles of the active and the next step
     with what the user holds of them (`policy.step_facts`)."""
@@ -460,16 +460,26 @@ def _turn(run: Run, number: int, user: policy.User) -> Turn:
         None,
     )
     steps = [current.step] + ([following.step] if following else [])
-    facts, roles = policy.step_facts(user, steps)
+    facts, roles = policy.step_facts(user, steps, day)
     for step in steps:
         _with_roles(step, roles[step.pk])
     actor = policy.step_actor(user, current.step, facts)
+    if actor is None and day is not None and day != timezone.localdate():
+        raise Forbidden(
+            _(
+                "Pada %(date)s Anda tidak memegang jabatan pelaksana langkah ini dan tidak "
+                "ditunjuk sebagai Plt./Plh.-nya."
+            )
+            % {"date": formats.date_format(day, "j F Y")}
+        )
     if actor is None:
         raise Forbidden(_("Anda tidak memegang jabatan pelaksana langkah ini."))
     return Turn(run, current, following, actor, policy.approved_round(current.step, rounds))
 
 
-def read_turn(*, run_id: int, number: int, user: policy.User) -> Turn:
+def read_turn(
+    *, run_id: int, number: int, user: policy.User, day: datetime.date | None = None
+) -> Turn:
     """Step `number`'s active round as it stands now, read without a lock, with the same
     refusals a transition gives (`NotFound`, `Closed`, `Stale`, `Forbidden`).
 
@@ -477,7 +487,7 @@ def read_turn(*, run_id: int, number: int, user: policy.User) -> Turn:
     work (photos re-encoded, PDFs parsed) never holds the run's lock; the transition reads the
     round again under the lock and refuses if it moved on (`check_expected`).
     """
-    return _turn(_read_run(run_id, lock=False), number, user)
+    return _turn(_read_run(run_id, lock=False), number, user, day)
 
 
 def _locked_turn(
@@ -486,12 +496,19 @@ def _locked_turn(
     user: policy.User,
     expected_round: int | None,
     expected_version: int | None,
+    day: datetime.date | None = None,
 ) -> Turn:
     """Lock the run and read step `number`'s turn under the lock (three queries); refused if
-    its round or version is not the expected one."""
-    turn = _turn(_lock_run(run_id), number, user)
+    its round or version is not the expected one. `day`: the day of the act, whose Plt./Plh.
+    appointments count."""
+    turn = _turn(_lock_run(run_id), number, user, day)
     check_expected(turn.current, expected_round, expected_version)
     return turn
+
+
+def act_day(completed_at: datetime.datetime | None, now: datetime.datetime) -> datetime.date:
+    """The day (WIB) a step was done: the Plt./Plh. appointments of that day count."""
+    return timezone.localdate(min(_aware(completed_at) or now, now))
 
 
 def _aware(value: datetime.datetime | None) -> datetime.datetime | None:
@@ -671,7 +688,9 @@ def complete_step(
     `expected_version`, the ones a form was read for. Returns the closed round; its
     `following` is the round it activated (None when the run finished)."""
     now = now or timezone.now()
-    turn = _locked_turn(run_id, number, user, expected_round, expected_version)
+    turn = _locked_turn(
+        run_id, number, user, expected_round, expected_version, act_day(completed_at, now)
+    )
     run, current, actor = turn.run, turn.current, turn.actor
     if current.step.is_approval:
         raise Invalid(
@@ -717,7 +736,9 @@ def approve_step(
     """Approve approval step `number` with a disposisi and activate the next one. Refused and
     returned as `complete_step`."""
     now = now or timezone.now()
-    turn = _locked_turn(run_id, number, user, expected_round, expected_version)
+    turn = _locked_turn(
+        run_id, number, user, expected_round, expected_version, act_day(completed_at, now)
+    )
     run, current, actor = turn.run, turn.current, turn.actor
     if not current.step.is_approval:
         raise Invalid(_("Langkah ini bukan langkah persetujuan."), code="not_approval")
@@ -776,7 +797,9 @@ def return_step(
     round; its `following` is the target's new round.
     """
     now = now or timezone.now()
-    turn = _locked_turn(run_id, number, user, expected_round, expected_version)
+    turn = _locked_turn(
+        run_id, number, user, expected_round, expected_version, act_day(completed_at, now)
+    )
     run, current, actor = turn.run, turn.current, turn.actor
     step = current.step
     target = step.return_to

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.documents import pdf
-from activities.documents.laporan import CLOSED_STATUSES, stylesheet_url
+from activities.documents.laporan import CLOSED_STATUSES, signed_by_acting_head, stylesheet_url
 from activities.documents.letterhead import Letterhead
 from activities.models import (
     Run,
@@ -300,7 +300,13 @@ def build_archive_report(units, date_from, date_to, *, sop=None, now=None, progr
     for row in counts:
         groups[row["sop"]].cancelled = row["n"]
     ordered = sorted(groups.values(), key=lambda g: (g.sop.unit.name, g.sop.name, g.sop.version))
-    letterhead = Letterhead.for_unit(units[0]) if len(units) == 1 else Letterhead.for_government()
+    if len(units) == 1:
+        # Signed on the day it is printed: the Plt./Plh. in force that day signs it.
+        letterhead = signed_by_acting_head(
+            Letterhead.for_unit(units[0]), units[0].pk, timezone.localdate(now)
+        )
+    else:
+        letterhead = Letterhead.for_government()
     return ArchiveReport(
         letterhead=letterhead,
         date_from=date_from,

@@ -9,6 +9,8 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -19,17 +21,21 @@ from django_tasks import task
 
 from activities.background.tasks import retried
 from activities.core import events, uploads
-from activities.documents import pdf, signing, verification
+from activities.documents import pdf, signing, tte, verification
 from activities.documents.letterhead import Letterhead
 from activities.models import (
     ActingAppointment,
     ArchivedReport,
     Attachment,
     Event,
+    Pegawai,
     Role,
     Run,
+    SignedLaporan,
     StepRun,
     grouped_values,
+    normalize_nip,
+    pegawai_of,
 )
 from activities.notifications import announcements
 from activities.time import timing
@@ -44,8 +50,12 @@ def stylesheet_url():
 
 
 def _person(user):
+    """A person as documents name him: from his person record (with gelar), else the login."""
     if user is None:
         return ""
+    person = pegawai_of(user)
+    if person is not None:
+        return person.full_name
     return user.get_full_name() or user.get_username()
 
 
@@ -173,6 +183,9 @@ class RunReport:
     acts: dict = field(default_factory=dict)
     first_roles: str = ""
     verification: Verification | None = None
+    # The signature blocks of the officials' TTE (pelapor, mengetahui), when they sign it.
+    signature_blocks: list = field(default_factory=list)
+    tte: str = ""
     # Photos whose small rendition the worker has not made yet: left out, and said so.
     pending_photos: int = 0
     stylesheet: str = field(default_factory=stylesheet_url)
@@ -206,10 +219,12 @@ class RunReport:
 
 def _load_run(run_id):
     run = Run.objects.select_related("sop", "unit", "opened_by").get(pk=run_id)
-    attachments = Attachment.objects.select_related("uploaded_by").order_by("uploaded_at", "pk")
+    attachments = Attachment.objects.select_related("uploaded_by__pegawai").order_by(
+        "uploaded_at", "pk"
+    )
     step_runs = list(
         StepRun.objects.filter(run=run)
-        .select_related("step__return_to", "completed_by", "completed_as")
+        .select_related("step__return_to", "completed_by__pegawai", "completed_as")
         .prefetch_related("step__roles", "values", Prefetch("attachments", queryset=attachments))
         .order_by("step__number", "round")
     )
@@ -279,24 +294,34 @@ def _disposition(step_run):
     )
 
 
-def _signed_by_acting_head(letterhead, unit_id, signed_on):
-    """The letterhead with a Plt./Plh. of the unit's head as signatory, when one is appointed
-    for the signing day: “Plh. Kepala Kantor …”, his name, rank and NIP."""
+def signed_by_acting_head(letterhead, unit_id, signed_on):
+    """The letterhead with its signatory from the person records: the unit's head by his NIP
+    (name with gelar, pangkat), or the Plt./Plh. of the unit's head appointed for the signing
+    day: “Plh. Kepala Kantor …”, his name, rank and NIP."""
     appointment = (
         ActingAppointment.objects.in_force(signed_on)
         .filter(unit_id=unit_id, role__kind=Role.Kind.HEAD)
-        .select_related("person")
+        .select_related("person__pegawai")
         .order_by("pk")
         .first()
     )
     if appointment is None:
-        return letterhead
+        head = Pegawai.objects.filter(nip=normalize_nip(letterhead.head_nip)).first()
+        if head is None or not letterhead.head_nip:
+            return letterhead
+        return dataclasses.replace(
+            letterhead,
+            head_name=head.full_name,
+            head_rank=head.rank or letterhead.head_rank,
+            head_nip=head.nip,
+        )
+    person = pegawai_of(appointment.person)
     return dataclasses.replace(
         letterhead,
         head_title=f"{appointment.get_kind_display()} {letterhead.head_title or _('Kepala')}",
-        head_name=_person(appointment.person),
-        head_rank=appointment.person_rank,
-        head_nip=appointment.person_nip,
+        head_name=person.full_name if person else _person(appointment.person),
+        head_rank=(person.rank if person and person.rank else appointment.person_rank),
+        head_nip=(person.nip if person and person.nip else appointment.person_nip),
     )
 
 
@@ -343,7 +368,7 @@ def build_run_report(run_id, *, now=None, code=None):
     signed_on = timezone.localtime(run.finished_at if final else now).date()
     return RunReport(
         run=run,
-        letterhead=_signed_by_acting_head(Letterhead.for_unit(run.unit), run.unit_id, signed_on),
+        letterhead=signed_by_acting_head(Letterhead.for_unit(run.unit), run.unit_id, signed_on),
         rows=rows,
         dispositions=dispositions,
         photos=photos,
@@ -365,6 +390,10 @@ def render_run_report(run_id, *, now=None, code=None):
     return pdf.render_pdf(LAPORAN_TEMPLATE, {"report": report})
 
 
+class AwaitingSignatures(ValueError):
+    """The officials have not all signed the laporan yet: it is not archived."""
+
+
 def final_document(run, *, now):
     """(PDF bytes, verification code, signer) of the final laporan of finished `run`.
 
@@ -372,8 +401,17 @@ def final_document(run, *, now):
     in a background task, on the first download): rendered with its verification code and QR
     code, then signed by the configured signer (PAdES), if any.
     """
-    code = verification.new_code()
-    data = render_run_report(run.pk, now=now, code=code)
+    signed = SignedLaporan.objects.filter(run=run).first()
+    if signed is not None and signed.signatures.count() >= 2:
+        # Signed by its officials (activities/documents/laporan_tte.py): seal that file.
+        code = signed.code
+        with default_storage.open(signed.file.name, "rb") as handle:
+            data = handle.read()
+    elif tte.configured_service() is not None:
+        raise AwaitingSignatures(f"the laporan of run {run.pk} waits for its officials' TTE")
+    else:
+        code = verification.new_code()
+        data = render_run_report(run.pk, now=now, code=code)
     signer = signing.configured_signer()
     if signer is None:
         return data, code, ""
@@ -402,6 +440,10 @@ def ensure_archived(run_id, *, now=None):
     run = Run.objects.select_related("unit").get(pk=run_id)
     if run.status != Run.Status.FINISHED:
         raise ValueError(f"run {run_id} is not finished")
+    problem = verification.site_url_problem(settings.SITE_URL, debug=settings.DEBUG)
+    if problem:
+        # The archive prints its QR code once and is signed: a wrong address stays for ever.
+        raise ImproperlyConfigured(f"not archiving run {run_id}: {problem}")
     # The archived laporan is final: it must carry every photo, so none may still be waiting.
     uploads.ensure_renditions(run_id)
     data, code, signed_by = final_document(run, now=now)
@@ -444,6 +486,8 @@ def archive_run(run_id, *, now=None):
     """
     try:
         return ensure_archived(run_id, now=now)
+    except AwaitingSignatures:
+        return None
     except Exception:
         logger.exception("Could not archive the laporan of run %s", run_id)
         return None
@@ -475,7 +519,11 @@ def archive_laporan(run_id):
     if ArchivedReport.objects.filter(run_id=run_id).exists():
         report = run.archived_report
     else:
-        report = ensure_archived(run_id)
+        try:
+            report = ensure_archived(run_id)
+        except AwaitingSignatures:
+            # Queued again by the last signature.
+            return None
     with transaction.atomic():
         announcements.laporan_archived(run, report)
     return report.sha256

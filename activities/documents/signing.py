@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime
 import functools
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ParamSpec, Protocol, TypeVar
+from pathlib import Path
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from asn1crypto import x509
 from django.conf import settings
@@ -31,6 +33,7 @@ from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
@@ -153,7 +156,62 @@ def trust_roots() -> list[x509.Certificate]:
     if paths:
         return list(load_certs_from_pemder(paths))
     signer = configured_signer()
-    return signer.chain if signer else []
+    roots = signer.chain if signer else []
+    # The demo officials' certificates (make_demo_signers) are issued by a demo CA kept beside
+    # them; their signatures are still shown as test certificates (DEMO_MARKERS).
+    demo_ca = Path(settings.SOPFLOW_TTE_PKCS12_DIR) / "ca.pem"
+    if settings.SOPFLOW_TTE_SERVICE and demo_ca.is_file():
+        roots = [*roots, *load_certs_from_pemder([str(demo_ca)])]
+    return roots
+
+
+# Words by which a certificate says it is not an official one (make_demo_certificate's and
+# make_demo_signers' names carry them): such a signature is shown as a test certificate.
+DEMO_MARKERS = ("DEMO", "SERTIFIKAT UJI", "BUKAN SERTIFIKAT RESMI")
+# What may follow a signature before the next one: nothing, validation data (DSS, document
+# timestamps), or the filling of a further signature field. Annotations, new content or any
+# other change after a signature is refused.
+ACCEPTED_AFTER = (
+    ModificationLevel.NONE,
+    ModificationLevel.LTA_UPDATES,
+    ModificationLevel.FORM_FILLING,
+)
+
+
+def _subject_attribute(certificate: x509.Certificate, name: str) -> str:
+    value = certificate.subject.native.get(name, "")
+    if isinstance(value, list):
+        value = " ".join(str(part) for part in value)
+    return str(value or "")
+
+
+def is_demo_certificate(certificate: x509.Certificate) -> bool:
+    text = certificate.subject.human_friendly.upper()
+    return any(marker in text for marker in DEMO_MARKERS)
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """One signature of a PDF as the verifier found it."""
+
+    field: str
+    signer: str
+    common_name: str = ""
+    serial_number: str = ""
+    title: str = ""
+    organization: str = ""
+    signed_at: datetime.datetime | None = None
+    intact: bool = False
+    valid: bool = False
+    trusted: bool = False
+    demo: bool = False
+    whole_file: bool = False
+    modification: str = ""
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.valid and not self.problem
 
 
 @dataclass(frozen=True)
@@ -165,36 +223,86 @@ class SignatureCheck:
     trusted: bool = False
     signer: str = ""
     problem: str = ""
+    # Every signature, earliest first; the fields above sum them up (`signer`: the last one's).
+    signatures: tuple[SignatureInfo, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.signed and self.intact and self.valid and self.whole_file
 
+    @property
+    def demo(self) -> bool:
+        return any(signature.demo for signature in self.signatures)
+
+
+def _signature_info(embedded: Any, roots: list[x509.Certificate], last: bool) -> SignatureInfo:
+    name = embedded.field_name or ""
+    context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    try:
+        status = _outside_event_loop(validate_pdf_signature, embedded, context)
+    except (SignatureValidationError, ValueError) as error:
+        return SignatureInfo(field=name, signer="", problem=str(error))
+    certificate = status.signing_cert
+    level = status.modification_level
+    whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    problem = ""
+    if not (status.intact and status.valid):
+        problem = "signature does not match"
+    elif last and not whole_file:
+        problem = "the last signature does not cover the whole file"
+    elif not last and (
+        status.coverage < SignatureCoverageLevel.ENTIRE_REVISION
+        or level is None
+        or level not in ACCEPTED_AFTER
+        or status.docmdp_ok is False
+    ):
+        problem = f"changed after this signature ({level.name if level else 'unknown'})"
+    return SignatureInfo(
+        field=name,
+        signer=certificate.subject.human_friendly,
+        common_name=_subject_attribute(certificate, "common_name"),
+        serial_number=_subject_attribute(certificate, "serial_number"),
+        title=_subject_attribute(certificate, "title"),
+        organization=_subject_attribute(certificate, "organization_name"),
+        signed_at=status.signer_reported_dt,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=status.trusted,
+        demo=is_demo_certificate(certificate),
+        whole_file=whole_file,
+        modification=level.name if level else "",
+        problem=problem,
+    )
+
 
 def verify_signature(data: bytes, roots: list[x509.Certificate] | None = None) -> SignatureCheck:
-    """Check every signature in PDF `data`; the result of the last (outermost) one."""
+    """Check every signature in PDF `data`, earliest first.
+
+    Each must be intact and valid; each but the last may be followed only by further
+    signatures or validation data (pyHanko's modification level); the last must cover the
+    whole file. The check sums them up; `signatures` lists each one.
+    """
     roots = trust_roots() if roots is None else roots
     try:
         reader = PdfFileReader(io.BytesIO(data))
-        embedded = reader.embedded_signatures
+        embedded = sorted(reader.embedded_signatures, key=lambda sig: sig.signed_revision)
     except Exception as error:  # a damaged file: pyHanko raises many kinds
         return SignatureCheck(signed=False, problem=f"unreadable PDF: {error}")
-    result = SignatureCheck(signed=False, problem="no signature")
-    for signature in embedded:
-        context = ValidationContext(trust_roots=roots, allow_fetching=False)
-        try:
-            status = _outside_event_loop(validate_pdf_signature, signature, context)
-        except (SignatureValidationError, ValueError) as error:
-            return SignatureCheck(signed=True, problem=str(error))
-        result = SignatureCheck(
-            signed=True,
-            intact=status.intact,
-            valid=status.valid,
-            whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-            trusted=status.trusted,
-            signer=status.signing_cert.subject.human_friendly,
-            problem="" if status.intact and status.valid else "signature does not match",
-        )
-        if not result.ok:
-            return result
-    return result
+    if not embedded:
+        return SignatureCheck(signed=False, problem="no signature")
+    infos = tuple(
+        _signature_info(sig, roots, last=index == len(embedded) - 1)
+        for index, sig in enumerate(embedded)
+    )
+    problems = [f"{info.field}: {info.problem}" for info in infos if info.problem]
+    last = infos[-1]
+    return SignatureCheck(
+        signed=True,
+        intact=all(info.intact for info in infos),
+        valid=all(info.valid for info in infos),
+        whole_file=last.whole_file and not problems,
+        trusted=all(info.trusted for info in infos),
+        signer=last.signer,
+        problem="; ".join(problems),
+        signatures=infos,
+    )

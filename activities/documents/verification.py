@@ -7,8 +7,10 @@ archived document with that code exists and what it is.
 """
 
 import io
+import ipaddress
 import re
 import secrets
+from urllib.parse import urlsplit
 
 import segno
 from django.conf import settings
@@ -39,6 +41,27 @@ def normalize(text):
 def grouped(code):
     """ABCD1234EFGH → ABCD-1234-EFGH, as it is printed."""
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+LOCAL_NAMES = {"localhost", "localhost.localdomain", ""}
+
+
+def site_url_problem(site_url, *, debug):
+    """Why `site_url` cannot go on a document, or "": with DEBUG off, it must be https on a
+    name other machines reach. A QR code printed on a signed archive cannot be corrected."""
+    if debug:
+        return ""
+    parts = urlsplit(site_url or "")
+    host = (parts.hostname or "").lower()
+    try:
+        local = ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        local = host in LOCAL_NAMES or host.endswith(".localhost")
+    if local:
+        return f"SITE_URL {site_url!r} points to this machine; QR codes and links would not open"
+    if parts.scheme != "https":
+        return f"SITE_URL {site_url!r} is not https"
+    return ""
 
 
 def url(code):

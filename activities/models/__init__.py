@@ -16,15 +16,19 @@ State changes of runs live in `activities.core.workflow`; time maths in `activit
 
 from activities.models.archive import (
     ArchivedReport,
+    LaporanSignature,
     PeriodReport,
+    SignedLaporan,
 )
 from activities.models.base import (
     AppendOnly,
     ConfigurationHistory,
     LetterheadRule,
     format_nip,
+    nip_problem,
     normalize_nip,
     validate_emblem,
+    validate_nip,
 )
 from activities.models.events import (
     RUNLESS_CHAIN_LOCK,
@@ -52,7 +56,10 @@ from activities.models.people import (
     ActingAppointment,
     ActingAppointmentQuerySet,
     PasswordResetRequest,
+    Pegawai,
+    PegawaiImport,
     Role,
+    pegawai_of,
     performed_as,
     record_membership_change,
 )
@@ -108,6 +115,13 @@ __all__ = [
     "AppendOnly",
     "normalize_nip",
     "format_nip",
+    "nip_problem",
+    "validate_nip",
+    "Pegawai",
+    "PegawaiImport",
+    "pegawai_of",
+    "LaporanSignature",
+    "SignedLaporan",
     "UnitQuerySet",
     "Unit",
     "CALENDAR_CACHE_SIZE",

@@ -40,6 +40,71 @@ class ArchivedReport(models.Model):
         return f"{self.run} ({self.sha256[:12]})"
 
 
+class SignedLaporan(models.Model):
+    """The final laporan of a finished run while its officials sign it (TTE): rendered once at
+    the first signature with its verification code, each signature added to the stored file;
+    the worker seals the last one and archives it as the `ArchivedReport`."""
+
+    run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="signed_laporan")
+    code = models.CharField(_("kode verifikasi"), max_length=12, unique=True)
+    file = models.FileField(_("berkas"), upload_to="tte/%Y/", max_length=300)
+    sha256 = models.CharField(max_length=64)
+    rendered_at = models.DateTimeField(_("dibuat"))
+    # Who signs, as the document prints them (decided on the day it was rendered).
+    reporter = models.ForeignKey(
+        "activities.Pegawai", on_delete=models.PROTECT, related_name="+", verbose_name=_("pelapor")
+    )
+    reporter_as = models.CharField(_("jabatan pelapor"), max_length=300)
+    acknowledger = models.ForeignKey(
+        "activities.Pegawai",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("mengetahui"),
+    )
+    acknowledger_as = models.CharField(_("jabatan yang mengetahui"), max_length=300)
+    # Bumped by every signature: a signature made on an older file is refused.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("laporan dalam penandatanganan")
+        verbose_name_plural = _("laporan dalam penandatanganan")
+
+    def __str__(self):
+        return f"{self.run} ({self.code})"
+
+
+class LaporanSignature(models.Model):
+    """One official's TTE on a laporan: 1 the pelapor, 2 the official who acknowledges."""
+
+    class Position(models.IntegerChoices):
+        REPORTER = 1, _("Pelapor")
+        ACKNOWLEDGER = 2, _("Mengetahui")
+
+    laporan = models.ForeignKey(SignedLaporan, on_delete=models.PROTECT, related_name="signatures")
+    position = models.PositiveSmallIntegerField(_("urutan"), choices=Position.choices)
+    pegawai = models.ForeignKey(
+        "activities.Pegawai", on_delete=models.PROTECT, related_name="+", verbose_name=_("pegawai")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("akun")
+    )
+    signed_as = models.CharField(_("sebagai"), max_length=300)
+    signed_at = models.DateTimeField(_("ditandatangani"))
+    sha256 = models.CharField(_("SHA-256 sesudahnya"), max_length=64)
+    certificate_subject = models.CharField(_("subjek sertifikat"), max_length=500)
+
+    class Meta:
+        ordering = ["laporan", "position"]
+        verbose_name = _("tanda tangan laporan")
+        verbose_name_plural = _("tanda tangan laporan")
+        constraints = [
+            models.UniqueConstraint(fields=["laporan", "position"], name="one_signature_per_block"),
+        ]
+
+    def __str__(self):
+        return f"{self.laporan} {self.get_position_display()}"
+
+
 class PeriodReport(models.Model):
     """A period report (laporan arsip) too large to render in the request, prepared by the
     worker for the user who asked (`activities.documents.period_reports`) and kept for

@@ -55,6 +55,41 @@ def normalize_nip(value):
     return "".join(ch for ch in value if ch.isdigit()) or value.strip()
 
 
+def nip_problem(value, *, today=None):
+    """Why `value` is not a NIP, or "". A NIP is 18 digits: birth date (yyyymmdd), the month of
+    appointment as civil servant (TMT, yyyymm), sex (1 man, 2 woman) and a serial (001–999)."""
+    import datetime
+
+    today = today or datetime.date.today()
+    digits = normalize_nip(value or "")
+    if len(digits) != 18 or not digits.isdigit():
+        return _("NIP terdiri dari 18 angka.")
+    try:
+        born = datetime.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return _("Delapan angka pertama NIP bukan tanggal lahir yang sah.")
+    if not 1930 <= born.year <= today.year - 17:
+        return _("Tanggal lahir dalam NIP (%(year)s) tidak masuk akal.") % {"year": born.year}
+    year, month = int(digits[8:12]), int(digits[12:14])
+    if not 1 <= month <= 12:
+        return _("Bulan TMT dalam NIP (angka ke-13 dan ke-14) bukan bulan yang sah.")
+    if year < born.year + 17 or (year, month) > (today.year, today.month):
+        return _("TMT dalam NIP (%(year)s) tidak masuk akal untuk tanggal lahirnya.") % {
+            "year": year
+        }
+    if digits[14] not in "12":
+        return _("Angka ke-15 NIP (jenis kelamin) harus 1 atau 2.")
+    if digits[15:] == "000":
+        return _("Nomor urut NIP (tiga angka terakhir) tidak boleh 000.")
+    return ""
+
+
+def validate_nip(value):
+    problem = nip_problem(value)
+    if problem:
+        raise ValidationError(problem, code="nip")
+
+
 def format_nip(value):
     """NIP 196406061985031015 → 19640606 198503 1 015 (birth date, appointment, sex, serial)."""
     digits = normalize_nip(value or "")

@@ -8,7 +8,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history import register
 
-from activities.models.base import ConfigurationHistory, _sop_list, normalize_nip
+from activities.models.base import (
+    ConfigurationHistory,
+    _sop_list,
+    normalize_nip,
+    validate_nip,
+)
 from activities.models.units import Unit
 
 # Kept so that a membership changed through the through model (the user admin's inline)
@@ -177,6 +182,121 @@ class Role(models.Model):
                 % {"role": self.name, "sops": _sop_list(frozen)}
             )
         return super().delete(*args, **kwargs)
+
+
+class Pegawai(models.Model):
+    """A person of the government: the one record of his name with gelar, NIP, pangkat and
+    jabatan, linked to his login. Every signature block, appointment and export reads it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pegawai",
+        verbose_name=_("akun"),
+    )
+    # Empty (NULL) for a person without a NIP (a non-civil-servant); unique otherwise.
+    nip = models.CharField(
+        _("NIP"), max_length=18, unique=True, null=True, blank=True, validators=[validate_nip]
+    )
+    front_title = models.CharField(_("gelar depan"), max_length=40, blank=True)
+    name = models.CharField(_("nama"), max_length=150)
+    back_title = models.CharField(_("gelar belakang"), max_length=80, blank=True)
+    rank = models.CharField(
+        _("pangkat/golongan"), max_length=100, blank=True, help_text=_("Mis. Pembina Tk.I, IV/b")
+    )
+    position = models.CharField(_("jabatan"), max_length=200, blank=True)
+    # How BSrE knows the signer (his NIK, else his e-mail).
+    nik = models.CharField(_("NIK"), max_length=16, blank=True)
+    email = models.EmailField(_("e-mail TTE"), blank=True)
+    history = ConfigurationHistory()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("pegawai")
+        verbose_name_plural = _("pegawai")
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        """The name as a signature block prints it: “Dr. Rina Marlina, S.Kom., M.Si.”."""
+        name = f"{self.front_title} {self.name}".strip()
+        return f"{name}, {self.back_title}" if self.back_title else name
+
+    def clean(self):
+        if self.nip:
+            self.nip = normalize_nip(self.nip)
+        else:
+            self.nip = None
+        if self.nik and (len(self.nik) != 16 or not self.nik.isdigit()):
+            raise ValidationError({"nik": _("NIK terdiri dari 16 angka.")})
+
+
+def pegawai_of(user):
+    """The `Pegawai` of `user`, or None."""
+    if user is None:
+        return None
+    try:
+        return user.pegawai
+    except Pegawai.DoesNotExist:
+        return None
+
+
+class PegawaiImport(models.Model):
+    """A SIMPEG CSV upload the worker imports (`activities.core.pegawai`), with its progress;
+    all its rows or none."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Menunggu giliran")
+        RUNNING = "running", _("Sedang diperiksa")
+        DONE = "done", _("Selesai diimpor")
+        REFUSED = "refused", _("Ditolak, tidak ada yang diimpor")
+        FAILED = "failed", _("Gagal")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("diunggah oleh"),
+    )
+    file = models.FileField(_("berkas"), upload_to="impor-pegawai/%Y/", max_length=300)
+    original_name = models.CharField(_("nama berkas"), max_length=255)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    done = models.PositiveIntegerField(_("baris diperiksa"), default=0)
+    total = models.PositiveIntegerField(_("jumlah baris"), default=0)
+    created = models.PositiveIntegerField(_("pegawai baru"), default=0)
+    updated = models.PositiveIntegerField(_("pegawai diperbarui"), default=0)
+    errors = models.TextField(_("baris yang ditolak"), blank=True)
+    created_at = models.DateTimeField(_("diunggah"))
+    started_at = models.DateTimeField(_("mulai"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("impor pegawai")
+        verbose_name_plural = _("impor pegawai")
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def pending(self):
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self):
+        if not self.pending:
+            return 100
+        return min(100, round(100 * self.done / self.total)) if self.total else 0
+
+    @property
+    def error_lines(self):
+        return [line for line in self.errors.splitlines() if line]
 
 
 class Acting(models.TextChoices):

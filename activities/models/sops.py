@@ -117,6 +117,26 @@ class Sop(models.Model):
         related_name="revisions",
         verbose_name=_("versi sebelumnya"),
     )
+    # Who signs the laporan of this SOP's runs: the pelapor reports, the other acknowledges
+    # ("Mengetahui"). Empty: the role of the first step, and the SOP's highest role in its unit.
+    reporter_role = models.ForeignKey(
+        Role,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("pelapor"),
+        help_text=_("Kosong: jabatan pelaksana langkah pertama."),
+    )
+    acknowledger_role = models.ForeignKey(
+        Role,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("mengetahui"),
+        help_text=_("Kosong: jabatan tertinggi SOP ini di unitnya (mis. Kepala Bidang)."),
+    )
     created_at = models.DateTimeField(_("dibuat"), auto_now_add=True)
     updated_at = models.DateTimeField(_("diubah"), auto_now=True)
 
@@ -191,6 +211,37 @@ class Sop(models.Model):
     def pelaksana(self, step):
         """`step`'s pelaksana as this version prints them: "Kasi, Staf seksi"."""
         return ", ".join(self.role_name(role) for role in step.roles.all())
+
+    def reporting_role(self):
+        """The role whose holder reports (signs the laporan first)."""
+        if self.reporter_role_id:
+            return self.reporter_role
+        first = self.steps.filter(number=1).first()
+        return first.roles.order_by("position", "name").first() if first else None
+
+    def acknowledging_role(self):
+        """The role whose holder acknowledges the laporan: the SOP's highest role in its own
+        unit (a head's role before others, then the top of the reports-to chain), else the
+        unit's head."""
+        if self.acknowledger_role_id:
+            return self.acknowledger_role
+        roles = list(
+            Role.objects.filter(steps__sop=self, unit_id=self.unit_id)
+            .distinct()
+            .order_by("position", "name")
+        )
+        own = {role.pk for role in roles}
+
+        def depth(role):
+            level = 0
+            while role.reports_to_id in own and level < len(own):
+                role = next(r for r in roles if r.pk == role.reports_to_id)
+                level += 1
+            return level
+
+        if roles:
+            return min(roles, key=lambda r: (r.kind != Role.Kind.HEAD, depth(r), r.position))
+        return Role.objects.filter(unit_id=self.unit_id, kind=Role.Kind.HEAD).first()
 
     def freeze_role_names(self):
         """Keep the names of this version's pelaksana, once (its first run is opening)."""

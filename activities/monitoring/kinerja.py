@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from activities.core import policy
-from activities.models import StepRun, Unit
+from activities.models import StepRun, Unit, pegawai_of
 from activities.time import durations, timing
 
 MAX_ROWS = 10_000
@@ -48,6 +48,7 @@ class Activity:
     office_minutes: float
     # The working day of the run's unit: what "1 hari" of these minutes is.
     day_minutes: int
+    nip: str = ""
 
 
 def month_bounds(month):
@@ -96,7 +97,7 @@ def activities(viewer, month, *, person=None):
     else:
         rounds = rounds.filter(supervised, completed_by=person)
     rounds = rounds.select_related(
-        "run__sop", "run__unit", "step", "completed_by", "completed_as"
+        "run__sop", "run__unit", "step", "completed_by__pegawai", "completed_as"
     ).order_by("completed_at", "id")
     rows = list(rounds[: MAX_ROWS + 1])
     if len(rows) > MAX_ROWS:
@@ -128,8 +129,10 @@ def _minutes(value: float) -> float | int:
 
 def _activity(step_run, day_minutes):
     user, run, step = step_run.completed_by, step_run.run, step_run.step
+    person = pegawai_of(user)
     return Activity(
-        person=user.get_full_name() or user.get_username(),
+        person=person.full_name if person else (user.get_full_name() or user.get_username()),
+        nip=(person.nip or "") if person else "",
         username=user.get_username(),
         completed_at=timezone.localtime(step_run.completed_at),
         unit=run.unit.short_name,

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from activities.core import access, policy
-from activities.documents import archive, laporan, period_reports, spreadsheets
+from activities.documents import archive, laporan, laporan_tte, period_reports, spreadsheets
 from activities.forms import ArchiveFilterForm
 from activities.models import ArchivedReport, Attachment, PeriodReport, Run
 from activities.paging import InvalidCursor, keyset_page
@@ -54,6 +54,13 @@ def run_report(request, pk):
     run = get_object_or_404(policy.visible_runs(request.user), pk=pk)
     if run.status == Run.Status.FINISHED:
         archived = ArchivedReport.objects.filter(run=run).first()
+        if archived is None and laporan_tte.enabled() and laporan_tte.complete(run) is None:
+            # Waiting for its officials' TTE: the partly signed file, else the final text.
+            data = laporan_tte.pending_document(run) or laporan.render_run_report(run.pk)
+            response = HttpResponse(data, content_type="application/pdf")
+            response["Content-Disposition"] = f'inline; filename="laporan-kegiatan-{run.pk}.pdf"'
+            response["Cache-Control"] = "no-store"
+            return response
         if archived is None and run.finished_at < timezone.now() - ARCHIVE_GRACE:
             # The task queued at the finish should have archived it by now: it failed or was
             # lost, so queue it again (it archives once however often it is queued).

@@ -24,7 +24,7 @@ from activities.forms import (
     SignOffForm,
     ThresholdsForm,
 )
-from activities.models import MonitoringReport, SopEvaluation
+from activities.models import MonitoringReport, SopEvaluation, pegawai_of
 from activities.monitoring import charts, eventlog, statistics, tabel7
 from activities.time.periods import Period
 
@@ -202,6 +202,7 @@ def monitoring_detail(request, report_id):
         instance=report,
         signing=action == "paraf",
         prefix="paraf",
+        person=pegawai_of(request.user),
     )
     rows = list(saved_rows)
     intact = not formset.is_bound or len(formset.forms) == len(rows)
@@ -322,6 +323,7 @@ def evaluation_detail(request, evaluation_id):
         instance=evaluation,
         signing=action == "paraf",
         prefix="paraf",
+        person=pegawai_of(request.user),
     )
     if bound and form.is_valid() and signoff.is_valid():
         missing = form.unanswered() if action == "paraf" else []

@@ -7,6 +7,7 @@ through `activities.core.access`, validate a form, call that function and redire
 import datetime
 from dataclasses import dataclass
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,16 +25,19 @@ from activities import data_forms
 from activities.authoring import pengesahan
 from activities.core import access, errors, policy, uploads, workflow
 from activities.forms import (
+    DATETIME_FORMATS,
     ApproveStepForm,
     CancelRunForm,
     CompleteStepForm,
     ReturnStepForm,
     RunFilterForm,
     RunForm,
+    local_datetime,
 )
 from activities.models import Attachment, Run, Sop, StepRun, Unit
 from activities.paging import InvalidCursor, keyset_page
 from activities.time.timing import format_wall_minutes, run_timing
+from activities.views import tte
 
 PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
@@ -145,6 +149,7 @@ def inbox(request):
         "previous_page": number - 1 if number > 1 else None,
         "next_page": number + 1 if more else None,
         "pending_sops": list(pengesahan.pending_for(request.user)),
+        "laporan_to_sign": tte.awaiting(request.user),
     }
     return _partial_or_page(request, "runs/inbox.html", "runs/_inbox_tasks.html", context)
 
@@ -501,6 +506,20 @@ def _checked_uploads(request, action):
         return (), error.messages
 
 
+FORM_PREFIXES = {"selesai": "", "setujui": "setuju-", "kembalikan": "kembali-"}
+
+
+def _act_day(request, action, now):
+    """The day of the act the POST records (its completion time, WIB), so that a Plt./Plh. is
+    judged by the appointment in force then; today when it names none or cannot be read."""
+    raw = request.POST.get(f"{FORM_PREFIXES.get(action, '')}completed_at", "")
+    try:
+        value = django_forms.DateTimeField(input_formats=DATETIME_FORMATS).clean(raw or None)
+    except ValidationError:
+        value = None
+    return workflow.act_day(local_datetime(value), now)
+
+
 def _post_step(request, pk, number, action, now):
     """Act on step `number` from its form: validate, then lock.
 
@@ -509,7 +528,8 @@ def _post_step(request, pk, number, action, now):
     run; then one transition locks the run, checks that the round and version are still the
     ones the form was read for, and writes. Returns the redirect after the change; raises
     `_Refused` or a `workflow.WorkflowError` otherwise, and nothing is written."""
-    current = workflow.read_turn(run_id=pk, number=number, user=request.user).current
+    day = _act_day(request, action, now)
+    current = workflow.read_turn(run_id=pk, number=number, user=request.user, day=day).current
     forms = _step_forms(request, current.step, current, now, action)
     form = forms.get(action)
     if form is None:

@@ -1,8 +1,10 @@
 """The public verification page of archived laporan: no login, rate-limited.
 
 `/verifikasi/<kode>/` says whether an archived document with that code exists and shows what
-the document itself prints about it (unit, SOP, title, dates, when archived, SHA-256), never the
-people in it. Its form takes a PDF and says whether that file is exactly the archived one.
+the document itself prints about it (unit, SOP, title, dates, when archived, SHA-256) and each
+of its electronic signatures as the file carries them: the official (name, jabatan, NIP, as the
+document prints them), when, valid or not, trusted or not; a demo certificate is shown as a test
+certificate, never as a green "asli". Its form takes a PDF and says whether that file is exactly the archived one.
 `/verifikasi/` takes a code or a PDF for someone who has no QR scanner.
 """
 
@@ -16,8 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from activities.documents import laporan, verification
-from activities.models import ArchivedReport
+from activities.documents import laporan, signing, verification
+from activities.models import ArchivedReport, LaporanSignature
 
 
 class CodeForm(forms.Form):
@@ -73,6 +75,26 @@ def _archived(code):
     )
 
 
+def _signatures(report):
+    """Each signature of the stored file as the verifier reads it, beside the official the
+    record names for it (pelapor, mengetahui; the office seal has none)."""
+    try:
+        with report.file.open("rb") as handle:
+            check = signing.verify_signature(handle.read())
+    except OSError:
+        return None, []
+    records = list(
+        LaporanSignature.objects.filter(laporan__run_id=report.run_id)
+        .select_related("pegawai")
+        .order_by("position")
+    )
+    rows = []
+    for index, info in enumerate(check.signatures):
+        record = records[index] if index < len(records) else None
+        rows.append({"info": info, "record": record})
+    return check, rows
+
+
 def _stored_file_matches(report):
     try:
         digest, size = laporan.file_digest(report)
@@ -122,7 +144,11 @@ def verify_document(request, code):
     if report is not None and request.method == "POST" and upload_form.is_valid():
         upload = {"sha256": upload_form.cleaned_data["berkas"]}
         upload["matches"] = upload["sha256"] == report.sha256
+    check, signatures = _signatures(report) if report is not None else (None, [])
     context = {
+        "check": check,
+        "signatures": signatures,
+        "demo": bool(check and check.demo),
         "code": verification.grouped(normalized) if normalized else code[:40],
         "report": report,
         "intact": report is not None and _stored_file_matches(report),

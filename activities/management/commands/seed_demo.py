@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
-from activities.models import ReferenceItem, ReferenceList, Role, Unit
+from activities.models import Pegawai, ReferenceItem, ReferenceList, Role, Unit
 
 # username, full name, unit, roles: one demo account for every role of the two seed SOPs.
 DEMO_USERS = [
@@ -20,6 +20,39 @@ DEMO_USERS = [
     ("tim", "Fajar Nugroho", "Diskominfo", ["Tim"]),
     ("supir", "Ujang Suherman", "Diskominfo", ["Kernet/Supir"]),
 ]
+
+
+# username → (gelar depan, nama, gelar belakang, NIP, pangkat/golongan): the demo officials'
+# person records. Made-up NIPs, plausible in form (birth date, TMT, sex, serial).
+DEMO_PEOPLE = {
+    "kepala": ("", "Temmy Mulyadi", "M.Si.", "196406061985031015", "Pembina Tk.I, IV/b"),
+    "kasubag_tu": ("", "Siti Rahmawati", "S.E.", "197502112000032002", "Penata Tk.I, III/d"),
+    "kasi": ("", "Budi Santoso", "S.Sos.", "197808172003121001", "Penata Tk.I, III/d"),
+    "staf": ("", "Dewi Lestari", "A.Md.", "199001052015032001", "Pengatur Tk.I, II/d"),
+    "pengelola": ("", "Agus Salim", "", "198507242010011002", "Pengatur, II/c"),
+    "kabid": ("Dr.", "Rina Marlina", "S.Kom., M.Si.", "197911202005012003", "Pembina, IV/a"),
+    "subkor": ("", "Hendra Wijaya", "S.T.", "198204092008011004", "Penata, III/c"),
+    "tim": ("", "Fajar Nugroho", "S.Kom.", "199203142019031005", "Penata Muda Tk.I, III/b"),
+    "supir": ("", "Ujang Suherman", "", "198011302009011006", "Juru Tk.I, I/d"),
+}
+
+
+def demo_person(user, role_names):
+    """The demo official's person record, created or brought back to the demo values."""
+    front, name, back, nip, rank = DEMO_PEOPLE[user.username]
+    Pegawai.objects.filter(nip=nip).exclude(user=user).update(nip=None)
+    Pegawai.objects.update_or_create(
+        user=user,
+        defaults={
+            "front_title": front,
+            "name": name,
+            "back_title": back,
+            "nip": nip,
+            "rank": rank,
+            "position": role_names[0],
+            "email": user.email,
+        },
+    )
 
 
 # The demo kop surat. The emblem is the project's own neutral placeholder (marked CONTOH), the
@@ -138,6 +171,7 @@ class Command(BaseCommand):
             user.save()
             unit = Unit.objects.get(short_name=unit_name)
             user.sop_roles.set(Role.objects.filter(unit=unit, name__in=role_names))
+            demo_person(user, role_names)
             created += was_created
         for unit in Unit.objects.filter(short_name__in=DEMO_LETTERHEADS):
             demo_letterhead(unit)

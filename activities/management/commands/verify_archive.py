@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from activities.core import chain
-from activities.documents import signing, verification
+from activities.documents import signing, tte, verification
 from activities.models import ArchivedReport, Event, Run
 
 RUNS_PER_BATCH = 500
@@ -67,6 +67,10 @@ class Command(BaseCommand):
                     f"NO ROW   run {run.pk}: archived as {recorded[run.pk].get('file')}, "
                     "but its archive row is gone"
                 )
+            elif tte.configured_service() is not None:
+                self.stdout.write(
+                    f"WAITING  run {run.pk}: its laporan waits for its officials' TTE"
+                )
             elif run.finished_at >= pending_after:
                 self.stdout.write(f"PENDING  run {run.pk}: finished just now, not archived yet")
             else:
@@ -125,7 +129,17 @@ class Command(BaseCommand):
         if not result.ok:
             return result.problem or "signature invalid", ""
         trust = "trusted" if result.trusted else "signer not trusted"
-        return "", f"(signature valid, {trust}: {result.signer})"
+        each = "; ".join(
+            f"{info.common_name or info.signer}"
+            + (f" [{info.title}]" if info.title else "")
+            + (f" NIP/NIK {info.serial_number}" if info.serial_number else "")
+            + (f" at {info.signed_at:%Y-%m-%d %H:%M %Z}" if info.signed_at else "")
+            + (" valid" if info.ok else " INVALID")
+            + (" trusted" if info.trusted else " not trusted")
+            + (" (sertifikat uji, bukan TTE resmi)" if info.demo else "")
+            for info in result.signatures
+        )
+        return "", f"({len(result.signatures)} signature(s) valid, {trust}: {each})"
 
     # The event chains.
 
