@@ -396,6 +396,20 @@ SOPFLOW_SIGNING_PKCS12 = env("SOPFLOW_SIGNING_PKCS12", "")
 SOPFLOW_SIGNING_PASSWORD = env("SOPFLOW_SIGNING_PASSWORD", "")
 SOPFLOW_SIGNING_SERVICE = env("SOPFLOW_SIGNING_SERVICE", "")
 SOPFLOW_SIGNING_TRUST_ROOTS = env_list("SOPFLOW_SIGNING_TRUST_ROOTS", [])
+# The trusted timestamp (RFC 3161) of every signature: the timestamp authority's URL (empty: no
+# timestamp, PAdES B-B) and how long to wait for it; whether the signer may fetch the chain's
+# revocation data (CRL/OCSP) to embed it (PAdES B-LT).
+SOPFLOW_TSA_URL = env("SOPFLOW_TSA_URL", "")
+SOPFLOW_TSA_TIMEOUT = env_int("SOPFLOW_TSA_TIMEOUT", 10)
+SOPFLOW_TSA_TRUST_ROOTS = env_list("SOPFLOW_TSA_TRUST_ROOTS", [])
+SOPFLOW_SIGNING_FETCH_REVOCATION = env_bool("SOPFLOW_SIGNING_FETCH_REVOCATION", True)
+# The number of a naskah (activities/documents/register.py): {klasifikasi}, {urut} (the yearly
+# sequence of the unit), {unit} (the unit's short name) and {tahun}; the kode klasifikasi used
+# when neither the run nor its SOP names one.
+SOPFLOW_NOMOR_NASKAH_FORMAT = env(
+    "SOPFLOW_NOMOR_NASKAH_FORMAT", "{klasifikasi}/{urut}/{unit}/{tahun}"
+)
+SOPFLOW_DEFAULT_KLASIFIKASI = env("SOPFLOW_DEFAULT_KLASIFIKASI", "000")
 # The public /verifikasi/ page: requests per minute and address (django-ratelimit, counting in
 # the shared database cache, so every worker and server sees one count).
 SOPFLOW_VERIFY_RATE = env("SOPFLOW_VERIFY_RATE", "30/m")

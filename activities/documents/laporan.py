@@ -19,7 +19,7 @@ from django_tasks import task
 
 from activities.background.tasks import retried
 from activities.core import events, uploads
-from activities.documents import pdf, signing, verification
+from activities.documents import pdf, register, signing, verification
 from activities.documents.letterhead import Letterhead
 from activities.models import (
     ActingAppointment,
@@ -157,6 +157,8 @@ class RunReport:
     acts: dict = field(default_factory=dict)
     first_roles: str = ""
     verification: Verification | None = None
+    # The number from the unit's register, printed on the archived copy.
+    naskah: register.Naskah | None = None
     # Photos whose small rendition the worker has not made yet: left out, and said so.
     pending_photos: int = 0
     stylesheet: str = field(default_factory=stylesheet_url)
@@ -288,9 +290,9 @@ def _first_step_roles(step_runs):
     return first.roles_display if first else ""
 
 
-def build_run_report(run_id, *, now=None, code=None):
+def build_run_report(run_id, *, now=None, code=None, naskah=None):
     """Everything the laporan of run `run_id` shows, computed up front; `code`: the
-    verification code the archived copy prints."""
+    verification code the archived copy prints, `naskah`: its number from the register."""
     now = now or timezone.now()
     run, step_runs = _load_run(run_id)
     run_timing = timing.run_timing(run, step_runs, run.unit.calendar, now=now)
@@ -339,16 +341,20 @@ def build_run_report(run_id, *, now=None, code=None):
         acts=run.acts(),
         first_roles=_first_step_roles(step_runs),
         verification=Verification(code) if code else None,
+        naskah=naskah,
     )
 
 
-def render_run_report(run_id, *, now=None, code=None):
-    """PDF bytes of the laporan: the final one for a finished run, a marked draft otherwise."""
-    report = build_run_report(run_id, now=now, code=code)
-    return pdf.render_pdf(LAPORAN_TEMPLATE, {"report": report})
+def render_run_report(run_id, *, now=None, code=None, naskah=None):
+    """PDF bytes of the laporan: the final one for a finished run, a marked draft otherwise.
+
+    PDF/A-3b and tagged: the archive keeps the laporan for years, and readers and archive
+    search read its text in order."""
+    report = build_run_report(run_id, now=now, code=code, naskah=naskah)
+    return pdf.render_pdf(LAPORAN_TEMPLATE, {"report": report}, archival=True)
 
 
-def final_document(run, *, now):
+def final_document(run, *, now, naskah=None):
     """(PDF bytes, verification code, signer) of the final laporan of finished `run`.
 
     The one place that makes the archived document, wherever archiving runs (at the finish,
@@ -356,7 +362,7 @@ def final_document(run, *, now):
     code, then signed by the configured signer (PAdES), if any.
     """
     code = verification.new_code()
-    data = render_run_report(run.pk, now=now, code=code)
+    data = render_run_report(run.pk, now=now, code=code, naskah=naskah)
     signer = signing.configured_signer()
     if signer is None:
         return data, code, ""
@@ -371,35 +377,55 @@ def final_document(run, *, now):
 # The archived final laporan ------------------------------------------------------------------
 
 
+class _AlreadyArchived(Exception):
+    pass
+
+
 def ensure_archived(run_id, *, now=None):
     """The archived laporan of a finished run, rendering and storing it the first time.
 
-    Rendering happens outside any transaction (it takes a second and locks nothing). When two
-    requests archive at once, the one-to-one constraint keeps the first and the loser's file is
-    removed again.
+    The laporan carries its naskah number, which is taken from the unit's register in the
+    transaction that stores it (activities/documents/register.py): the document is rendered and
+    signed inside that transaction, holding the lock on the unit's counter of the year (about a
+    second; archivings of other units and years do not wait). Everything that can be read
+    before (the run, the photos' renditions, the counter row) is read outside. When two
+    requests archive the same run at once, the second finds the first's report under the lock.
     """
     existing = ArchivedReport.objects.filter(run_id=run_id).first()
     if existing is not None:
         return existing
     now = now or timezone.now()
-    run = Run.objects.select_related("unit").get(pk=run_id)
+    run = Run.objects.select_related("unit", "sop__klasifikasi", "klasifikasi").get(pk=run_id)
     if run.status != Run.Status.FINISHED:
         raise ValueError(f"run {run_id} is not finished")
     # The archived laporan is final: it must carry every photo, so none may still be waiting.
     uploads.ensure_renditions(run_id)
-    data, code, signed_by = final_document(run, now=now)
-    digest = hashlib.sha256(data).hexdigest()
-    report = ArchivedReport(
-        run=run,
-        sha256=digest,
-        size=len(data),
-        archived_at=now,
-        code=code,
-        signed_by=signed_by,
-    )
-    report.file.save(f"laporan-kegiatan-{run.pk}-{digest[:12]}.pdf", ContentFile(data), save=False)
+    counter = register.counter_for(run.unit_id, register.register_year(run))
+    stored = ""
     try:
         with transaction.atomic():
+            naskah = register.take(run, counter)
+            if ArchivedReport.objects.filter(run_id=run_id).exists():
+                raise _AlreadyArchived
+            data, code, signed_by = final_document(run, now=now, naskah=naskah)
+            digest = hashlib.sha256(data).hexdigest()
+            report = ArchivedReport(
+                run=run,
+                sha256=digest,
+                size=len(data),
+                archived_at=now,
+                code=code,
+                signed_by=signed_by,
+                nomor=naskah.nomor,
+                klasifikasi=naskah.klasifikasi,
+                register_unit_id=naskah.unit_id,
+                register_year=naskah.year,
+                register_number=naskah.number,
+                signature_level=signing.pades_level(data) if signed_by else "",
+            )
+            name = f"laporan-kegiatan-{run.pk}-{digest[:12]}.pdf"
+            report.file.save(name, ContentFile(data), save=False)
+            stored = report.file.name
             report.save()
             events.record(
                 Event.Kind.ARCHIVED,
@@ -411,11 +437,21 @@ def ensure_archived(run_id, *, now=None):
                     "size": len(data),
                     "code": code,
                     "signed_by": signed_by,
+                    "nomor": naskah.nomor,
+                    "klasifikasi": naskah.klasifikasi,
+                    "signature_level": report.signature_level,
                 },
             )
-    except IntegrityError:
-        default_storage.delete(report.file.name)
+    except _AlreadyArchived:
         return ArchivedReport.objects.get(run_id=run_id)
+    except IntegrityError:
+        if stored:
+            default_storage.delete(stored)
+        return ArchivedReport.objects.get(run_id=run_id)
+    except BaseException:
+        if stored:
+            default_storage.delete(stored)
+        raise
     return report
 
 

@@ -55,6 +55,10 @@ from activities.models.people import (
     performed_as,
     record_membership_change,
 )
+from activities.models.register import (
+    Klasifikasi,
+    NaskahCounter,
+)
 from activities.models.runs import (
     Attachment,
     Run,
@@ -131,6 +135,8 @@ __all__ = [
     "EventQuerySet",
     "Event",
     "ArchivedReport",
+    "Klasifikasi",
+    "NaskahCounter",
     "PeriodReport",
     "Notification",
     "Delivery",

@@ -67,6 +67,15 @@ class Sop(models.Model):
     made_on = models.CharField(_("tanggal pembuatan"), max_length=60, blank=True)
     revised_on = models.CharField(_("tanggal revisi"), max_length=60, blank=True)
     effective_on = models.CharField(_("tanggal efektif/pengesahan"), max_length=60, blank=True)
+    # The kode klasifikasi arsip its laporan are numbered under, unless a run says otherwise.
+    klasifikasi = models.ForeignKey(
+        "activities.Klasifikasi",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("kode klasifikasi arsip"),
+    )
     approver_title = models.CharField(_("disahkan oleh (jabatan)"), max_length=200, blank=True)
     approver_name = models.CharField(_("disahkan oleh (nama)"), max_length=200, blank=True)
     approver_rank = models.CharField(_("pangkat/golongan"), max_length=100, blank=True)
