@@ -13,6 +13,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
@@ -68,12 +69,85 @@ class LocalTsa:
             certs_to_embed=[asn1_x509.Certificate.load(root_der)],
         )
         self.requests = 0
+        self.crl_requests = 0
         self._server = None
+        self._root, self._root_key = root, root_key
+        self.crl = b""
+
+    def issue_signer(self, password):
+        """PKCS#12 bytes of a signing certificate issued by this server's root, naming the
+        server's CRL as where its revocation status is published (call after `start`)."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        now = datetime.datetime.now(datetime.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(_name("sopflow TEST penanda tangan"))
+            .issuer_name(self._root.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            full_name=[x509.UniformResourceIdentifier(self.crl_url)],
+                            relative_name=None,
+                            reasons=None,
+                            crl_issuer=None,
+                        )
+                    ]
+                ),
+                critical=False,
+            )
+            .sign(self._root_key, hashes.SHA256())
+        )
+        self.crl = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self._root.subject)
+            .last_update(now - datetime.timedelta(hours=1))
+            .next_update(now + datetime.timedelta(days=7))
+            .sign(self._root_key, hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
+        return pkcs12.serialize_key_and_certificates(
+            b"signer",
+            key,
+            certificate,
+            [self._root],
+            serialization.BestAvailableEncryption(password),
+        )
 
     def start(self):
         tsa = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                if self.path != "/ca.crl" or not tsa.crl:
+                    self.send_error(404)
+                    return
+                tsa.crl_requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/pkix-crl")
+                self.send_header("Content-Length", str(len(tsa.crl)))
+                self.end_headers()
+                self.wfile.write(tsa.crl)
+
             def do_POST(self):  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if self.headers.get("Content-Type") != "application/timestamp-query":
@@ -99,6 +173,11 @@ class LocalTsa:
     def url(self):
         host, port = self._server.server_address
         return f"http://{host}:{port}/tsa"
+
+    @property
+    def crl_url(self):
+        host, port = self._server.server_address
+        return f"http://{host}:{port}/ca.crl"
 
     def stop(self):
         self._server.shutdown()
