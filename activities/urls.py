@@ -4,6 +4,7 @@ from activities.views import (
     acting,
     archive,
     authoring,
+    handover,
     kinerja,
     monitoring,
     notifications,
@@ -31,6 +32,9 @@ urlpatterns = [
     path("kegiatan/baru/", runs.run_create, name="run_create"),
     path("kegiatan/<int:pk>/", runs.run_detail, name="run_detail"),
     path("kegiatan/<int:pk>/batal/", runs.run_cancel, name="run_cancel"),
+    path("kegiatan/<int:pk>/klasifikasi/", handover.run_klasifikasi, name="run_klasifikasi"),
+    path("kegiatan/<int:pk>/srikandi.zip", handover.handover_package, name="handover_package"),
+    path("kegiatan/<int:pk>/srikandi/", handover.handover_register, name="handover_register"),
     path("kegiatan/<int:pk>/langkah/<int:number>/", runs.step_action, name="step_action"),
     path("kegiatan/<int:pk>/laporan.pdf", archive.run_report, name="run_report"),
     path(

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
-from activities.models import Klasifikasi, NaskahCounter, Run, Sop
+from activities.core import events
+from activities.models import ArchivedReport, Event, Klasifikasi, NaskahCounter, Run, Sop
 
 # How long an archiving waits for another archiving of the same unit and year to finish (it
 # renders and signs while it holds the counter): longer than the connection's lock_timeout.
@@ -75,6 +76,12 @@ def take(run: Run, counter: NaskahCounter) -> Naskah:
     locked = NaskahCounter.objects.select_for_update().get(pk=counter.pk)
     locked.last += 1
     locked.save(update_fields=["last"])
+    # The run's row too, so that a change of its kode klasifikasi cannot pass in between.
+    run = (
+        Run.objects.select_for_update(of=("self",))
+        .select_related("unit", "sop__klasifikasi", "klasifikasi")
+        .get(pk=run.pk)
+    )
     klasifikasi = klasifikasi_of(run)
     code = klasifikasi.code if klasifikasi else ""
     return Naskah(
@@ -105,3 +112,33 @@ def load_klasifikasi(path) -> int:
                 klasifikasi=klasifikasi
             )
     return added
+
+
+class NotChangeable(Exception):
+    pass
+
+
+def set_klasifikasi(run_id: int, klasifikasi: Klasifikasi | None, *, actor, now=None) -> bool:
+    """Give run `run_id` its own kode klasifikasi (None: the SOP's) before it is archived;
+    recorded as an event. False when nothing changed; NotChangeable once it is archived."""
+    with transaction.atomic():
+        run = (
+            Run.objects.select_for_update(of=("self",)).select_related("klasifikasi").get(pk=run_id)
+        )
+        if ArchivedReport.objects.filter(run_id=run_id).exists():
+            raise NotChangeable
+        new_id = klasifikasi.pk if klasifikasi else None
+        if run.klasifikasi_id == new_id:
+            return False
+        before = run.klasifikasi.code if run.klasifikasi else ""
+        run.klasifikasi = klasifikasi
+        run.save(update_fields=["klasifikasi"])
+        events.record(
+            Event.Kind.KLASIFIKASI,
+            run=run,
+            actor=actor,
+            at=now or timezone.now(),
+            before={"klasifikasi": before},
+            after={"klasifikasi": klasifikasi.code if klasifikasi else ""},
+        )
+    return True

@@ -33,6 +33,7 @@ from activities.forms import (
 from activities.models import Attachment, Run, Sop, StepRun, Unit
 from activities.paging import InvalidCursor, keyset_page
 from activities.time.timing import format_wall_minutes, run_timing
+from activities.views import handover
 
 PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
@@ -330,6 +331,7 @@ def run_detail(request, pk):
         "step_count": len(steps),
         "acts": run.acts(),
         "first_roles": run.sop.pelaksana(steps[1]) if 1 in steps else "",
+        "naskah": handover.naskah_panel(request.user, run),
     }
     return render(request, "runs/run_detail.html", context)
 
