@@ -268,7 +268,10 @@ def build_archive_report(units, date_from, date_to, *, sop=None, now=None, progr
     for row in counts:
         groups[row["sop"]].cancelled = row["n"]
     ordered = sorted(groups.values(), key=lambda g: (g.sop.unit.name, g.sop.name, g.sop.version))
-    letterhead = Letterhead.for_unit(units[0]) if len(units) == 1 else Letterhead.for_government()
+    if len(units) == 1:
+        letterhead = Letterhead.for_unit(units[0])
+    else:
+        letterhead = Letterhead.for_government(units)
     return ArchiveReport(
         letterhead=letterhead,
         date_from=date_from,

@@ -75,6 +75,9 @@ class StepRow:
     notes: str
     return_reason: str
     attachment_names: list
+    # Done wholly outside office hours (a Saturday sosialisasi): no office minute passed, so it
+    # is not late by the rule, but neither is it "on time" in the usual sense: it says so.
+    outside_office: bool = False
 
     @property
     def details(self):
@@ -236,6 +239,9 @@ def _step_row(round_timing):
             round_timing.difference_minutes, round_timing.day_minutes
         ),
         late=round_timing.late if done else None,
+        outside_office=bool(
+            done and not round_timing.actual_minutes and (round_timing.wall_minutes or 0) > 0
+        ),
         output=(step_run.output or step.output) if done else "",
         notes=step_run.notes,
         return_reason=step_run.return_reason,
@@ -296,7 +302,11 @@ def build_run_report(run_id, *, now=None, code=None, naskah=None):
     now = now or timezone.now()
     run, step_runs = _load_run(run_id)
     run_timing = timing.run_timing(run, step_runs, run.unit.calendar, now=now)
-    rows = [_step_row(round_timing) for round_timing in run_timing.rounds]
+    # In the order they happened: a step reworked after a return follows the return.
+    rows = sorted(
+        (_step_row(round_timing) for round_timing in run_timing.rounds),
+        key=lambda row: (row.started_at is None, row.started_at or now, row.number, row.round),
+    )
     dispositions = [_disposition(sr) for sr in step_runs if sr.decision]
     photos, documents = [], []
     pending_photos = 0

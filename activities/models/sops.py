@@ -156,6 +156,12 @@ class Sop(models.Model):
             self.approver_nip = normalize_nip(self.approver_nip)
 
     @property
+    def is_approved(self):
+        """Whether this version was ever put in force (disahkan): a draft or a submitted
+        revision prints no Nomor, Tanggal Efektif or Disahkan Oleh of its own."""
+        return self.status in (self.Status.ACTIVE, self.Status.RETIRED)
+
+    @property
     def is_frozen(self):
         """A version that runs were opened from never changes again."""
         return self.pk is not None and self.runs.exists()
