@@ -30,6 +30,7 @@ from activities.monitoring import tabel7
 from activities.time.periods import Period
 from activities.views.sops import pdf_context
 from tests.conftest import build_demo, demo_is_there
+from tests.test_photo_time import jpeg as exif_photo
 from tests.test_reports import PERFORMERS, photo, tiny_pdf
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -197,7 +198,8 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory, demo_media):
         captions = [LONG_TEXT[:200], "Peserta mengisi daftar hadir", ""]
         files = {
             11: uploads.validate_uploads(
-                [photo(f"IMG_{n}.jpg", color=(40 * n, 90, 160)) for n in range(3)],
+                [photo(f"IMG_{n}.jpg", color=(40 * n, 90, 160)) for n in range(2)]
+                + [exif_photo("2026:09:29 16:40:00")],
                 captions=captions,
             )
         }
@@ -508,6 +510,7 @@ def test_the_laporan_says_both_office_and_calendar_time(documents):
     assert "Kepala Dinas Komunikasi dan Informatika Kota Tangerang," in text
     assert "Pos-el:" in text
     # A file name is never split inside a word.
+    assert "difoto 29 September 2026 16.40" in " ".join(pdftotext("laporan-sop1").split())
     assert "draf_undangan_narasumber_kecamatan_v1.pdf" in text
 
 

@@ -116,6 +116,8 @@ class Photo:
     step_number: int
     uploaded_by: str
     uploaded_at: datetime.datetime
+    # When the photo was taken (its EXIF), which the stamp prints; None: only the upload time.
+    taken_at: datetime.datetime | None = None
 
 
 @dataclass
@@ -323,6 +325,7 @@ def build_run_report(run_id, *, now=None, code=None, naskah=None):
                         step_number=step_run.step.number,
                         uploaded_by=_person(attachment.uploaded_by),
                         uploaded_at=attachment.uploaded_at,
+                        taken_at=attachment.taken_at,
                     )
                 )
             else:

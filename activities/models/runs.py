@@ -313,6 +313,8 @@ class Attachment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(_("diunggah"))
+    # A photo's own time (EXIF DateTimeOriginal), read before its EXIF was stripped.
+    taken_at = models.DateTimeField(_("waktu pemotretan"), null=True, blank=True)
 
     class Meta:
         ordering = ["uploaded_at", "id"]
