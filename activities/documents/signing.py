@@ -44,6 +44,7 @@ from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -249,7 +250,7 @@ class SignatureCheck:
         return self.signed and self.intact and self.valid and self.whole_file
 
 
-def _covers_whole_file(status) -> bool:
+def _covers_whole_file(status: PdfSignatureStatus) -> bool:
     """The signature covers the file, or everything after it is validation data (the DSS or a
     document timestamp a PAdES B-LT/LTA signature appends), nothing a reader sees."""
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
