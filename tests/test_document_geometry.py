@@ -30,7 +30,6 @@ from activities.monitoring import tabel7
 from activities.time.periods import Period
 from activities.views.sops import pdf_context
 from tests.conftest import build_demo, demo_is_there
-from tests.test_photo_time import jpeg as exif_photo
 from tests.test_reports import PERFORMERS, photo, tiny_pdf
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -198,8 +197,7 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory, demo_media):
         captions = [LONG_TEXT[:200], "Peserta mengisi daftar hadir", ""]
         files = {
             11: uploads.validate_uploads(
-                [photo(f"IMG_{n}.jpg", color=(40 * n, 90, 160)) for n in range(2)]
-                + [exif_photo("2026:09:29 16:40:00")],
+                [photo(f"IMG_{n}.jpg", color=(40 * n, 90, 160)) for n in range(3)],
                 captions=captions,
             )
         }
@@ -217,6 +215,15 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory, demo_media):
             sop2, users, title="Wawaran akhir pekan", place="Cibodas", start=times[1][0]
         )
         run_at(weekend, users, times, now=at(23, 0))
+        running = open_run(sop1, users, title="Sosialisasi berjalan", place="Aula", start=at(8))
+        workflow.complete_step(
+            run_id=running.pk,
+            number=1,
+            user=users[PERFORMERS[sop1.steps.get(number=1).roles.first().name]],
+            started_at=at(8),
+            completed_at=at(8, 30),
+            now=at(9),
+        )
         revision = lifecycle.copy_as_revision(sop1, user=users["kepala"], now=at(23, 0))
         semester = Period.semester_of(DAY)
         tabel = tabel7.draft(unit=kesbangpol, sop=None, period=semester, user=users["kepala"])
@@ -253,6 +260,7 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory, demo_media):
                 weekend.pk, now=at(23, 30), code=verification.new_code()
             ),
             "sop1-draft": _sop_pdf(revision),
+            "laporan-draft": laporan.render_run_report(running.pk, now=at(23, 30)),
             "tabel7": tabel7.render_report(tabel),
             "evaluasi": tabel7.render_evaluation(evaluation),
             "arsip-semua": archive.render_archive_report(
@@ -343,6 +351,7 @@ DOCUMENTS = [
     "tabel7",
     "evaluasi",
     "arsip-semua",
+    "laporan-draft",
 ]
 # The PDF bytes of each document, for pdftotext.
 RAW = {}
@@ -510,7 +519,6 @@ def test_the_laporan_says_both_office_and_calendar_time(documents):
     assert "Kepala Dinas Komunikasi dan Informatika Kota Tangerang," in text
     assert "Pos-el:" in text
     # A file name is never split inside a word.
-    assert "difoto 29 September 2026 16.40" in " ".join(pdftotext("laporan-sop1").split())
     assert "draf_undangan_narasumber_kecamatan_v1.pdf" in text
 
 
@@ -535,3 +543,13 @@ def test_the_multi_unit_period_report_prints_the_emblem_and_on_time_per_run(docu
     assert emblem_drawn(documents["arsip-semua"].pages[0])
     text = " ".join(pdftotext("arsip-semua").split())
     assert "%" not in text.split("Jumlah:")[0].split("Tepat waktu")[-1]
+
+
+def test_watermark_and_demo_emblem_letters_are_not_text(documents):
+    lines = [line.strip() for line in pdftotext("laporan-draft").splitlines()]
+    assert "DRAF" not in lines and "D R A F" not in lines
+    text = " ".join(lines)
+    assert "DRAF – belum final" in text  # the page's own statement stays readable
+    for name in RAW:
+        assert "CONTOH" not in pdftotext(name), name
+    assert emblem_drawn(documents["laporan-draft"].pages[0])

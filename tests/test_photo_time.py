@@ -3,12 +3,15 @@ re-encoding strips EXIF), not the upload time."""
 
 import datetime
 import io
+import subprocess
 import zoneinfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from activities.core import uploads
+from activities.documents import laporan
+from tests.test_reports import open_run, walk, wib
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
 
@@ -43,3 +46,24 @@ def test_no_or_impossible_exif_time_is_unknown():
     assert uploads.validate_uploads([jpeg("1970:01:01 00:00:00")])[0].taken_at is None
     assert uploads.validate_uploads([jpeg("2099:01:01 00:00:00")])[0].taken_at is None
     assert uploads.validate_uploads([jpeg("kemarin sore")])[0].taken_at is None
+
+
+def test_the_laporan_stamps_a_photo_with_the_time_it_was_taken(users, sop2):
+    start = wib(9, 30, 8)
+    files = {4: uploads.validate_uploads([jpeg("2026:09:29 16:40:00"), jpeg()])}
+    run = walk(open_run(sop2, users, start=start), users, start=start, attachments=files)
+    uploads.ensure_renditions(run.pk)
+    report = laporan.build_run_report(run.pk)
+    assert [photo.taken_at for photo in report.photos] == [
+        datetime.datetime(2026, 9, 29, 16, 40, tzinfo=WIB),
+        None,
+    ]
+    text = subprocess.run(
+        ["pdftotext", "-", "-"],
+        input=laporan.render_run_report(run.pk),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    text = " ".join(text.split())
+    assert "difoto 29 September 2026 16.40" in text
+    assert "diunggah" in text  # the photo without EXIF says what its time is

@@ -19,7 +19,7 @@ from django_tasks import task
 
 from activities.background.tasks import retried
 from activities.core import events, uploads
-from activities.documents import pdf, register, signing, verification
+from activities.documents import outlines, pdf, register, signing, verification
 from activities.documents.letterhead import Letterhead
 from activities.models import (
     ActingAppointment,
@@ -173,6 +173,11 @@ class RunReport:
         if self.run.status == Run.Status.CANCELLED:
             return "DIBATALKAN"
         return "" if self.final else "DRAF"
+
+    @property
+    def watermark_image(self):
+        """The watermark drawn in outlines, so that its letters are not read as text."""
+        return outlines.watermark_uri(self.watermark) if self.watermark else ""
 
     @property
     def actual_display(self):
