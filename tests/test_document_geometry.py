@@ -229,6 +229,7 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory, demo_media):
         tabel = tabel7.draft(unit=kesbangpol, sop=None, period=semester, user=users["kepala"])
         tabel.reviewer_name, tabel.reviewer_nip = "Drs. Penilai Contoh", "196406061985031015"
         tabel.signed_on, tabel.status = DAY, MonitoringReport.Status.SIGNED
+        tabel.signed_by = users["kasubag_tu"]
         tabel.save()
         evaluation = SopEvaluation.objects.create(
             sop=sop1,
@@ -496,7 +497,7 @@ def test_tabel7_reads_its_decisions_and_keeps_the_paraf_cell_free(documents):
     assert "✓ Tidak berjalan" in text or "✓ Berjalan" in text
     # The penilai's name is in the signature block only: the paraf cell is left for the paraf.
     assert text.count("Drs. Penilai Contoh") == 1
-    assert "Penilai, Kepala Kantor Kesatuan Bangsa dan Politik," in text
+    assert "Penilai, Kasubag TU," in text  # the jabatan of who signed it
 
 
 def test_the_evaluation_reads_its_answers_roles_and_conclusion(documents, users):
@@ -506,6 +507,7 @@ def test_the_evaluation_reads_its_answers_roles_and_conclusion(documents, users)
     assert "Apakah SOP sinergi" not in text
     assert text.count("✓ Ya") == 6 and text.count("✓ Tidak") == 1
     assert "Kesimpulan dan Rekomendasi" in text and "SOP perlu direvisi: kriteria 3" in text
+    assert "Evaluator, Kepala Kantor Kesatuan Bangsa dan Politik," in text
     assert "Staf seksi:" in text  # criterion 4 by role …
     for user in users.values():  # … never by person
         if user.first_name and user.username != "admin":

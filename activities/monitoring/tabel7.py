@@ -422,13 +422,26 @@ MONITORING_TEMPLATE = "reports/monitoring.html"
 EVALUATION_TEMPLATE = "reports/evaluasi.html"
 
 
+def reviewer_title(signoff, unit, letterhead):
+    """The jabatan printed under "Penilai,": the roles the person who signed holds in the unit,
+    else the unit head's title (the form is the head's to sign)."""
+    if signoff.signed_by_id:
+        names = signoff.signed_by.sop_roles.filter(unit=unit).order_by("position", "name")
+        names = [role.name for role in names]
+        if names:
+            return " / ".join(names)
+    return letterhead.head_title
+
+
 def render_report(report):
     """Tabel 7 as an A4 landscape PDF with the unit's kop; a draft is marked DRAF."""
     rows = list(report.rows.select_related("sop").order_by("position"))
+    letterhead = Letterhead.for_unit(report.unit)
     context = {
+        "reviewer_title": reviewer_title(report, report.unit, letterhead),
         "report": report,
         "rows": rows,
-        "lh": Letterhead.for_unit(report.unit),
+        "lh": letterhead,
         "stylesheet": pdf.static_url("css/report.css"),
         "printed_at": timezone.now(),
     }
@@ -438,14 +451,16 @@ def render_report(report):
 def render_evaluation(evaluation):
     """The evaluation as an A4 portrait PDF with the evidence beside each criterion."""
     stats, evidence = evaluation_evidence(evaluation.sop, evaluation.period)
+    letterhead = Letterhead.for_unit(evaluation.sop.unit)
     context = {
+        "reviewer_title": reviewer_title(evaluation, evaluation.sop.unit, letterhead),
         "evaluation": evaluation,
         "answers": [
             (number, SopEvaluation.QUESTIONS[number], answer, note, evidence[number])
             for number, _text, answer, note in evaluation.answers()
         ],
         "conclusion": conclusion(evaluation, stats),
-        "lh": Letterhead.for_unit(evaluation.sop.unit),
+        "lh": letterhead,
         "stylesheet": pdf.static_url("css/report.css"),
         "printed_at": timezone.now(),
     }
