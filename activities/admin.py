@@ -21,9 +21,11 @@ from activities.models import (
     Attachment,
     Delivery,
     Event,
+    Klasifikasi,
     LaporanSignature,
     MonitoringReport,
     MonitoringRow,
+    NaskahCounter,
     Notification,
     Pegawai,
     PeriodicJob,
@@ -332,6 +334,7 @@ class SopAdmin(PlainTextAdmin, SimpleHistoryAdmin):
     fieldsets = [
         (None, {"fields": ["unit", "section_name", "number", "name", "version", "status"]}),
         (_("Tanggal"), {"fields": ["made_on", "revised_on", "effective_on"]}),
+        (_("Arsip"), {"fields": ["klasifikasi"]}),
         (
             _("Disahkan oleh"),
             {"fields": ["approver_title", "approver_name", "approver_rank", "approver_nip"]},
@@ -610,7 +613,27 @@ class AttachmentAdmin(ReadOnlyAdmin):
 
 @admin.register(ArchivedReport)
 class ArchivedReportAdmin(ReadOnlyAdmin):
-    list_display = ["run", "sha256", "size", "archived_at"]
+    list_display = ["run", "nomor", "signature_level", "sha256", "size", "archived_at"]
+    search_fields = ["nomor", "run__title"]
+
+
+@admin.register(Klasifikasi)
+class KlasifikasiAdmin(PlainTextAdmin, SimpleHistoryAdmin):
+    """The kode klasifikasi arsip the office uses, kept by its records unit (with history); a
+    code an SOP or a kegiatan uses cannot be deleted, only marked as no longer used. Printed
+    numbers keep their code as text."""
+
+    list_display = ["code", "title", "active"]
+    list_filter = ["active"]
+    search_fields = ["code", "title"]
+
+
+@admin.register(NaskahCounter)
+class NaskahCounterAdmin(ReadOnlyAdmin):
+    """The registers: read only, the numbers are taken by archiving alone."""
+
+    list_display = ["unit", "year", "last"]
+    list_filter = ["unit", "year"]
 
 
 @admin.register(PeriodReport)

@@ -417,6 +417,20 @@ SOPFLOW_ESIGN_USERNAME = env("SOPFLOW_ESIGN_USERNAME", "")
 SOPFLOW_ESIGN_PASSWORD = env("SOPFLOW_ESIGN_PASSWORD", "")
 # One signing request waits this long; it is never repeated automatically.
 SOPFLOW_ESIGN_TIMEOUT = float(env("SOPFLOW_ESIGN_TIMEOUT", "30"))
+# The trusted timestamp (RFC 3161) of every signature: the timestamp authority's URL (empty: no
+# timestamp, PAdES B-B) and how long to wait for it; whether the signer may fetch the chain's
+# revocation data (CRL/OCSP) to embed it (PAdES B-LT).
+SOPFLOW_TSA_URL = env("SOPFLOW_TSA_URL", "")
+SOPFLOW_TSA_TIMEOUT = env_int("SOPFLOW_TSA_TIMEOUT", 10)
+SOPFLOW_TSA_TRUST_ROOTS = env_list("SOPFLOW_TSA_TRUST_ROOTS", [])
+SOPFLOW_SIGNING_FETCH_REVOCATION = env_bool("SOPFLOW_SIGNING_FETCH_REVOCATION", True)
+# The number of a naskah (activities/documents/register.py): {klasifikasi}, {urut} (the yearly
+# sequence of the unit), {unit} (the unit's short name) and {tahun}; the kode klasifikasi used
+# when neither the run nor its SOP names one.
+SOPFLOW_NOMOR_NASKAH_FORMAT = env(
+    "SOPFLOW_NOMOR_NASKAH_FORMAT", "{klasifikasi}/{urut}/{unit}/{tahun}"
+)
+SOPFLOW_DEFAULT_KLASIFIKASI = env("SOPFLOW_DEFAULT_KLASIFIKASI", "000")
 # The public /verifikasi/ page: requests per minute and address (django-ratelimit, counting in
 # the shared database cache, so every worker and server sees one count).
 SOPFLOW_VERIFY_RATE = env("SOPFLOW_VERIFY_RATE", "30/m")

@@ -13,6 +13,7 @@ import itertools
 import os
 import pathlib
 import shutil
+import subprocess
 import zoneinfo
 
 import pdfplumber
@@ -21,12 +22,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import override_settings
 
+from activities.authoring import lifecycle, sopdoc
 from activities.core import uploads, workflow
 from activities.documents import archive, laporan, verification
-from activities.models import Sop, Unit
+from activities.models import MonitoringReport, Sop, SopEvaluation, Unit
+from activities.monitoring import tabel7
+from activities.time.periods import Period
 from activities.views.sops import pdf_context
 from tests.conftest import build_demo, demo_is_there
-from tests.test_reports import PERFORMERS, photo
+from tests.test_reports import PERFORMERS, photo, tiny_pdf
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
 DAY = datetime.date(2026, 9, 30)  # the longest date an Indonesian document prints
@@ -94,6 +98,57 @@ def run_through(run, users, *, start, returns=(), files=None, long=False):
     return run
 
 
+def run_at(run, users, times, *, now):
+    """Do the steps of `run` in order at the given (start, end) times, approving every one."""
+    steps = {step.number: step for step in run.sop.steps.prefetch_related("roles")}
+    for number in sorted(steps):
+        step = steps[number]
+        user = users[PERFORMERS[step.roles.all()[0].name]]
+        started, completed = times[number]
+        kwargs = {"started_at": started, "completed_at": completed, "now": now}
+        if step.is_approval:
+            workflow.approve_step(
+                run_id=run.pk, number=number, user=user, instruction="Setuju.", **kwargs
+            )
+        else:
+            workflow.complete_step(
+                run_id=run.pk,
+                number=number,
+                user=user,
+                output=f"Hasil langkah {number}",
+                attachments=files_for(number),
+                **kwargs,
+            )
+    run.refresh_from_db()
+    return run
+
+
+def files_for(number):
+    if number != 1:
+        return ()
+    names = ["draf_undangan_narasumber_kecamatan_v1.pdf", "daftar_hadir_peserta_sosialisasi.pdf"]
+    return uploads.validate_uploads([tiny_pdf(name) for name in names])
+
+
+def multi_day_times(sop):
+    """SOP `sop`'s steps from Friday 25 September 2026 15.00: step 2 on Saturday morning
+    (wholly outside office hours), step 3 from Monday to Tuesday, the rest an hour each."""
+    friday = datetime.date(2026, 9, 25)
+
+    def moment(day, hour, minute=0):
+        return datetime.datetime.combine(
+            friday + datetime.timedelta(days=day), datetime.time(hour, minute), tzinfo=WIB
+        )
+
+    times = {1: (moment(0, 15), moment(0, 15, 30)), 2: (moment(1, 9), moment(1, 11, 5))}
+    times[3] = (moment(3, 8), moment(4, 9))
+    start = moment(4, 9)
+    for number in range(4, sop.steps.count() + 1):
+        times[number] = (start, start + datetime.timedelta(minutes=45))
+        start += datetime.timedelta(minutes=45)
+    return times
+
+
 def open_run(sop, users, *, title, place, start):
     opener = users[PERFORMERS[sop.steps.get(number=1).roles.first().name]]
     return workflow.open_run(
@@ -154,6 +209,41 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory, demo_media):
         )
         run_through(wawaran, users, start=at(8))
         kesbangpol = Unit.objects.get(short_name="Kesbangpol")
+        diskominfo = Unit.objects.get(short_name="Diskominfo")
+        times = multi_day_times(sop2)
+        weekend = open_run(
+            sop2, users, title="Wawaran akhir pekan", place="Cibodas", start=times[1][0]
+        )
+        run_at(weekend, users, times, now=at(23, 0))
+        running = open_run(sop1, users, title="Sosialisasi berjalan", place="Aula", start=at(8))
+        workflow.complete_step(
+            run_id=running.pk,
+            number=1,
+            user=users[PERFORMERS[sop1.steps.get(number=1).roles.first().name]],
+            started_at=at(8),
+            completed_at=at(8, 30),
+            now=at(9),
+        )
+        revision = lifecycle.copy_as_revision(sop1, user=users["kepala"], now=at(23, 0))
+        semester = Period.semester_of(DAY)
+        tabel = tabel7.draft(unit=kesbangpol, sop=None, period=semester, user=users["kepala"])
+        tabel.reviewer_name, tabel.reviewer_nip = "Drs. Penilai Contoh", "196406061985031015"
+        tabel.signed_on, tabel.status = DAY, MonitoringReport.Status.SIGNED
+        tabel.signed_by = users["kasubag_tu"]
+        tabel.save()
+        evaluation = SopEvaluation.objects.create(
+            sop=sop1,
+            period_start=semester.start,
+            period_end=semester.end,
+            created_by=users["kepala"],
+            reviewer_name="Drs. Penilai Contoh",
+            reviewer_nip="196406061985031015",
+            signed_on=DAY,
+            status=SopEvaluation.Status.SIGNED,
+            **{f"answer_{n}": "ya" for n in range(1, 8)},
+        )
+        evaluation.answer_3, evaluation.note_3 = "tidak", LONG_TEXT
+        evaluation.save()
         rendered = {
             "sop1": _sop_pdf(sop1),
             "sop2": _sop_pdf(sop2),
@@ -167,7 +257,18 @@ def documents(django_db_setup, django_db_blocker, tmp_path_factory, demo_media):
             "arsip": archive.render_archive_report(
                 [kesbangpol], DAY.replace(day=1), DAY, now=at(23, 30)
             ),
+            "laporan-weekend": laporan.render_run_report(
+                weekend.pk, now=at(23, 30), code=verification.new_code()
+            ),
+            "sop1-draft": _sop_pdf(revision),
+            "laporan-draft": laporan.render_run_report(running.pk, now=at(23, 30)),
+            "tabel7": tabel7.render_report(tabel),
+            "evaluasi": tabel7.render_evaluation(evaluation),
+            "arsip-semua": archive.render_archive_report(
+                [kesbangpol, diskominfo], DAY.replace(day=1), DAY, now=at(23, 30)
+            ),
         }
+        RAW.update(rendered)
         transaction.set_rollback(True)
     # SOPFLOW_DOCUMENTS_DIR=/some/folder keeps the PDFs to look at (pdftoppm -png).
     if folder := os.environ.get("SOPFLOW_DOCUMENTS_DIR"):
@@ -240,7 +341,21 @@ def overlapping(page_words):
 # Marked so that the test database is set up; the documents themselves are rendered once.
 pytestmark = pytest.mark.django_db
 
-DOCUMENTS = ["sop1", "sop2", "laporan-sop1", "laporan-sop2", "arsip"]
+DOCUMENTS = [
+    "sop1",
+    "sop2",
+    "laporan-sop1",
+    "laporan-sop2",
+    "arsip",
+    "laporan-weekend",
+    "sop1-draft",
+    "tabel7",
+    "evaluasi",
+    "arsip-semua",
+    "laporan-draft",
+]
+# The PDF bytes of each document, for pdftotext.
+RAW = {}
 
 
 @pytest.mark.parametrize("name", DOCUMENTS)
@@ -291,7 +406,8 @@ def test_the_kop_prints_the_units_letterhead_and_its_rule(documents, name):
     text = first.extract_text()
     assert "PEMERINTAH KOTA TANGERANG" in text
     assert "Jl. Satria Sudirman No. 1" in text
-    assert "Telepon" in text and "E-mail" in text and "Laman" in text
+    assert "Telepon" in text and "Pos-el" in text and "Laman" in text
+    assert "E-mail" not in text
     assert emblem_drawn(first)
     rules = [
         rule
@@ -332,3 +448,110 @@ def test_a_standard_time_stays_on_one_line(documents):
         a["text"] == "120" and b["text"] == "menit" and abs(a["top"] - b["top"]) < 1
         for a, b in pairs
     )
+
+
+# Text in reading order (pdftotext), and where the closing blocks fall ---------------------------
+
+
+def pdftotext(name, *options):
+    return subprocess.run(
+        ["pdftotext", *options, "-", "-"], input=RAW[name], capture_output=True, check=True
+    ).stdout.decode()
+
+
+@pytest.mark.parametrize("name", ["sop1", "sop2", "sop1-draft"])
+def test_the_sop_text_tells_who_does_each_step(documents, name):
+    """Each step's pelaksana is text in its row (invisible on paper, beside the symbol)."""
+    sop = Sop.objects.get(
+        unit__short_name="Diskominfo" if name == "sop2" else "Kesbangpol", version=1
+    )
+    expected = [
+        cell.role
+        for page in sopdoc.build(sop, paged=True).pages
+        for row in page.rows
+        for cell in row.cells
+        if cell.symbol
+    ]
+    hidden = []
+    for page in documents[name].pages:
+        tiny = page.filter(lambda obj: obj.get("object_type") != "char" or obj["size"] < 2)
+        hidden += [line for line in tiny.extract_text().splitlines() if line.strip()]
+    assert " ".join(hidden).split() == " ".join(expected).split()
+    text = " ".join(pdftotext(name).split())
+    for role in set(expected):
+        assert role in text
+
+
+def test_a_draft_revision_prints_as_a_draft(documents):
+    text = " ".join(pdftotext("sop1-draft").split())
+    assert "DRAF – belum disahkan · versi 2" in text
+    assert "-----/----- -Kesbangpol / 2018" not in text  # the Nomor of the version in force
+    assert "TEMMY MULYADI" not in text  # nobody approved the draft
+    in_force = " ".join(pdftotext("sop1").split())
+    assert "DRAF" not in in_force and "TEMMY MULYADI" in in_force
+
+
+def test_tabel7_reads_its_decisions_and_keeps_the_paraf_cell_free(documents):
+    text = " ".join(pdftotext("tabel7").split())
+    assert "Catatan Hasil Penilaian" in text
+    assert "✓ Tidak berjalan" in text or "✓ Berjalan" in text
+    # The penilai's name is in the signature block only: the paraf cell is left for the paraf.
+    assert text.count("Drs. Penilai Contoh") == 1
+    assert "Penilai, Kasubag TU," in text  # the jabatan of who signed it
+
+
+def test_the_evaluation_reads_its_answers_roles_and_conclusion(documents, users):
+    text = " ".join(pdftotext("evaluasi").split())
+    assert "Apakah dengan SOP semua orang dapat menjalankan perannya masing-masing?" in text
+    assert "Apakah SOP dapat bersinergi satu dengan lainnya?" in text
+    assert "Apakah SOP sinergi" not in text
+    assert text.count("✓ Ya") == 6 and text.count("✓ Tidak") == 1
+    assert "Kesimpulan dan Rekomendasi" in text and "SOP perlu direvisi: kriteria 3" in text
+    assert "Evaluator, Kepala Kantor Kesatuan Bangsa dan Politik," in text
+    assert "Staf seksi:" in text  # criterion 4 by role …
+    for user in users.values():  # … never by person
+        if user.first_name and user.username != "admin":
+            assert user.get_full_name() not in text, user.get_full_name()
+
+
+def test_the_laporan_says_both_office_and_calendar_time(documents):
+    text = " ".join(pdftotext("laporan-weekend").split())
+    assert "Di luar jam kerja" in text  # step 2 on Saturday: no office minute passed
+    assert "0 menit 2 jam 5 menit kalender" in text
+    assert "Kepala Dinas Komunikasi dan Informatika Kota Tangerang," in text
+    assert "Pos-el:" in text
+    # A file name is never split inside a word.
+    assert "draf_undangan_narasumber_kecamatan_v1.pdf" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "signatory", "content"),
+    [
+        ("evaluasi", "Drs. Penilai Contoh", "Apakah"),
+        ("tabel7", "Drs. Penilai Contoh", "Mekanisme"),
+        ("laporan-sop1", "TEMMY MULYADI", "Rekapitulasi"),
+        ("laporan-weekend", "INDRI ASTUTI", "Rekapitulasi"),
+        ("arsip", "TEMMY MULYADI", "Jumlah"),
+    ],
+)
+def test_no_signature_block_stands_alone_on_a_page(documents, name, signatory, content):
+    pages = [page for page in documents[name].pages if signatory in page.extract_text()]
+    assert pages
+    for page in pages:
+        assert content in page.extract_text(), f"page {page.page_number} has the signature alone"
+
+
+def test_the_multi_unit_period_report_prints_the_emblem_and_on_time_per_run(documents):
+    assert emblem_drawn(documents["arsip-semua"].pages[0])
+    text = " ".join(pdftotext("arsip-semua").split())
+    assert "%" not in text.split("Jumlah:")[0].split("Tepat waktu")[-1]
+
+
+def test_watermark_and_demo_emblem_letters_are_not_text(documents):
+    lines = [line.strip() for line in pdftotext("laporan-draft").splitlines()]
+    assert "DRAF" not in lines and "D R A F" not in lines
+    text = " ".join(lines)
+    assert "DRAF – belum final" in text  # the page's own statement stays readable
+    for name in RAW:
+        assert "CONTOH" not in pdftotext(name), name
+    assert emblem_drawn(documents["laporan-draft"].pages[0])

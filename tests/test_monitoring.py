@@ -51,7 +51,7 @@ def fake_stats(steps_on_time, steps_done, returned, rounds, sop):
         (79, 100, 0, 10, Assessment.POOR),  # just under the on-time threshold
         (8, 10, 31, 100, Assessment.POOR),  # just over the return threshold
         (10, 10, 0, 0, Assessment.GOOD),
-        (0, 0, 0, 0, Assessment.POOR),  # nothing finished: cannot be judged good
+        (0, 0, 0, 0, Assessment.NONE),  # nothing finished: "belum ada kegiatan", not poor
     ],
 )
 def test_proposed_penilaian_at_the_thresholds(sop2, on_time, done, returned, rounds, expected):
@@ -265,7 +265,9 @@ def test_evaluation_with_evidence_signed_and_printed(client_for, sop2, known_run
     for expected in [
         "EVALUASI PENERAPAN SOP",
         "Apakah SOP mampu mendorong peningkatan kinerja?",
-        "Apakah SOP sinergi satu dengan lainnya?",
+        "Apakah SOP dapat bersinergi satu dengan lainnya?",
+        "Apakah dengan SOP semua orang dapat menjalankan perannya masing-masing?",
+        "Kesimpulan dan Rekomendasi",
         "Persetujuan tema sering dikembalikan.",
         "Langkah 3 dikembalikan 1 dari 4 kali (25%)",
         "Ir. Siti Aminah",

@@ -404,6 +404,9 @@ def test_sop1_from_first_to_last_step_with_two_returns(sop1, users):
         "finished": 1,
         "attached": 0,
         "archived": 0,
+        "klasifikasi": 0,
+        "handover_packaged": 0,
+        "handover_registered": 0,
         "reminded": 0,
         "escalated": 0,
     } | {kind: 0 for kind in Event.Kind.values if kind.startswith(("sop_", "appoint"))}

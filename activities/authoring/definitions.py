@@ -248,7 +248,15 @@ def read_sop_file(path):
 
 # Sop fields an SOP file may set; the unit, the version chain and timestamps are the loader's.
 # role_names holds database ids of one installation; a version written elsewhere starts afresh.
-SOP_FILE_EXCLUDED = {"id", "unit", "previous", "created_at", "updated_at", "role_names"}
+SOP_FILE_EXCLUDED = {
+    "id",
+    "unit",
+    "previous",
+    "created_at",
+    "updated_at",
+    "role_names",
+    "klasifikasi",
+}
 
 
 def sop_file_fields():

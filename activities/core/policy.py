@@ -326,6 +326,22 @@ def can_cancel(user: AnyUser, run: Run) -> bool:
     return canceller(user, run) is not None
 
 
+def archivist(user: AnyUser, run: Run, facts: Subject | None = None) -> Actor | None:
+    """Who keeps the run's naskah: sets its kode klasifikasi, hands it over to SRIKANDI
+    (`mengekspor arsip`: TU, the Kepala)."""
+    return unit_actor(user, "export", run.unit_id, facts)
+
+
+def can_hand_over(user: AnyUser, run: Run) -> bool:
+    """Whether `user` may download the SRIKANDI package and record its agenda number."""
+    return run.status == Run.Status.FINISHED and archivist(user, run) is not None
+
+
+def can_classify(user: AnyUser, run: Run, archived: bool) -> bool:
+    """Whether `user` may change the run's kode klasifikasi: only before it is archived."""
+    return not archived and run.status != Run.Status.CANCELLED and archivist(user, run) is not None
+
+
 def sop_approver(user: AnyUser, sop: Sop, facts: Subject | None = None) -> Actor | None:
     return unit_actor(user, "approve_sops", sop.unit_id, facts)
 

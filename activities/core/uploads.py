@@ -18,6 +18,7 @@ real image. Office files and PDFs are kept byte for byte.
 
 import contextlib
 import contextvars
+import datetime
 import hashlib
 import io
 import logging
@@ -32,6 +33,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django_tasks import task
@@ -124,6 +126,8 @@ class ValidUpload:
     data: bytes
     sha256: str
     caption: str = ""
+    # A photo's EXIF DateTimeOriginal, read before re-encoding strips it.
+    taken_at: datetime.datetime | None = None
 
     @property
     def extension(self):
@@ -518,7 +522,10 @@ def _validate_one(upload, caption):
     if kind is PDF:
         _refuse_active_pdf(data)
     content_type = kind.content_type
+    taken_at = None
     if kind.is_image:
+        # Read before the image is re-encoded, which strips its EXIF.
+        taken_at = photo_taken_at(data)
         data, image_format = _process_image(data, kind)
         content_type = CONTENT_TYPE_BY_FORMAT[image_format]
     return ValidUpload(
@@ -527,7 +534,38 @@ def _validate_one(upload, caption):
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
         caption=(caption or "").strip()[:CAPTION_MAX_LENGTH],
+        taken_at=taken_at,
     )
+
+
+EXIF_IFD = 0x8769
+DATE_TIME_ORIGINAL = 0x9003
+OFFSET_TIME_ORIGINAL = 0x9011
+
+
+def photo_taken_at(data):
+    """When the photo was taken, from its EXIF DateTimeOriginal (with OffsetTimeOriginal when
+    the camera wrote one, else in the office's time zone), or None when it does not say or says
+    something impossible (before 2000, or in the future)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            exif = image.getexif().get_ifd(EXIF_IFD)
+    except Exception:  # an image without readable EXIF: its time is simply unknown
+        return None
+    text = str(exif.get(DATE_TIME_ORIGINAL) or "").strip("\x00 ")
+    try:
+        moment = datetime.datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    offset = str(exif.get(OFFSET_TIME_ORIGINAL) or "").strip("\x00 ")
+    try:
+        zone = datetime.datetime.strptime(offset, "%z").tzinfo if offset else None
+    except ValueError:
+        zone = None
+    moment = moment.replace(tzinfo=zone or timezone.get_current_timezone())
+    if moment.year < 2000 or moment > timezone.now() + datetime.timedelta(days=1):
+        return None
+    return moment
 
 
 def validate_uploads(files, captions=()):
@@ -627,6 +665,7 @@ def _store_one(run, step_run, upload, actor, at, written):
         size=len(upload.data),
         sha256=upload.sha256,
         caption=upload.caption,
+        taken_at=upload.taken_at,
         uploaded_by=actor.user,
         uploaded_at=at,
     )

@@ -306,7 +306,7 @@ def build_archive_report(units, date_from, date_to, *, sop=None, now=None, progr
             Letterhead.for_unit(units[0]), units[0].pk, timezone.localdate(now)
         )
     else:
-        letterhead = Letterhead.for_government()
+        letterhead = Letterhead.for_government(units)
     return ArchiveReport(
         letterhead=letterhead,
         date_from=date_from,

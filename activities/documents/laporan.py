@@ -21,7 +21,7 @@ from django_tasks import task
 
 from activities.background.tasks import retried
 from activities.core import events, uploads
-from activities.documents import pdf, signing, tte, verification
+from activities.documents import outlines, pdf, register, signing, tte, verification
 from activities.documents.letterhead import Letterhead
 from activities.models import (
     ActingAppointment,
@@ -88,6 +88,9 @@ class StepRow:
     attachment_names: list
     # (label, text) of the step data the round recorded (jumlah peserta, kelurahan).
     data: list = field(default_factory=list)
+    # Done wholly outside office hours (a Saturday sosialisasi): no office minute passed, so it
+    # is not late by the rule, but neither is it "on time" in the usual sense: it says so.
+    outside_office: bool = False
 
     @property
     def details(self):
@@ -127,6 +130,8 @@ class Photo:
     step_number: int
     uploaded_by: str
     uploaded_at: datetime.datetime
+    # When the photo was taken (its EXIF), which the stamp prints; None: only the upload time.
+    taken_at: datetime.datetime | None = None
 
 
 @dataclass
@@ -186,6 +191,8 @@ class RunReport:
     # The signature blocks of the officials' TTE (pelapor, mengetahui), when they sign it.
     signature_blocks: list = field(default_factory=list)
     tte: str = ""
+    # The number from the unit's register, printed on the archived copy.
+    naskah: register.Naskah | None = None
     # Photos whose small rendition the worker has not made yet: left out, and said so.
     pending_photos: int = 0
     stylesheet: str = field(default_factory=stylesheet_url)
@@ -195,6 +202,11 @@ class RunReport:
         if self.run.status == Run.Status.CANCELLED:
             return "DIBATALKAN"
         return "" if self.final else "DRAF"
+
+    @property
+    def watermark_image(self):
+        """The watermark drawn in outlines, so that its letters are not read as text."""
+        return outlines.watermark_uri(self.watermark) if self.watermark else ""
 
     @property
     def actual_display(self):
@@ -265,6 +277,9 @@ def _step_row(round_timing):
             round_timing.difference_minutes, round_timing.day_minutes
         ),
         late=round_timing.late if done else None,
+        outside_office=bool(
+            done and not round_timing.actual_minutes and (round_timing.wall_minutes or 0) > 0
+        ),
         output=(step_run.output or step.output) if done else "",
         notes=step_run.notes,
         return_reason=step_run.return_reason,
@@ -330,13 +345,17 @@ def _first_step_roles(step_runs):
     return first.roles_display if first else ""
 
 
-def build_run_report(run_id, *, now=None, code=None):
+def build_run_report(run_id, *, now=None, code=None, naskah=None):
     """Everything the laporan of run `run_id` shows, computed up front; `code`: the
-    verification code the archived copy prints."""
+    verification code the archived copy prints, `naskah`: its number from the register."""
     now = now or timezone.now()
     run, step_runs = _load_run(run_id)
     run_timing = timing.run_timing(run, step_runs, run.unit.calendar, now=now)
-    rows = [_step_row(round_timing) for round_timing in run_timing.rounds]
+    # In the order they happened: a step reworked after a return follows the return.
+    rows = sorted(
+        (_step_row(round_timing) for round_timing in run_timing.rounds),
+        key=lambda row: (row.started_at is None, row.started_at or now, row.number, row.round),
+    )
     dispositions = [_disposition(sr) for sr in step_runs if sr.decision]
     photos, documents = [], []
     pending_photos = 0
@@ -353,6 +372,7 @@ def build_run_report(run_id, *, now=None, code=None):
                         step_number=step_run.step.number,
                         uploaded_by=_person(attachment.uploaded_by),
                         uploaded_at=attachment.uploaded_at,
+                        taken_at=attachment.taken_at,
                     )
                 )
             else:
@@ -381,20 +401,24 @@ def build_run_report(run_id, *, now=None, code=None):
         acts=run.acts(),
         first_roles=_first_step_roles(step_runs),
         verification=Verification(code, run.event_count, run.event_head) if code else None,
+        naskah=naskah,
     )
 
 
-def render_run_report(run_id, *, now=None, code=None):
-    """PDF bytes of the laporan: the final one for a finished run, a marked draft otherwise."""
-    report = build_run_report(run_id, now=now, code=code)
-    return pdf.render_pdf(LAPORAN_TEMPLATE, {"report": report})
+def render_run_report(run_id, *, now=None, code=None, naskah=None):
+    """PDF bytes of the laporan: the final one for a finished run, a marked draft otherwise.
+
+    PDF/A-3b and tagged: the archive keeps the laporan for years, and readers and archive
+    search read its text in order."""
+    report = build_run_report(run_id, now=now, code=code, naskah=naskah)
+    return pdf.render_pdf(LAPORAN_TEMPLATE, {"report": report}, archival=True)
 
 
 class AwaitingSignatures(ValueError):
     """The officials have not all signed the laporan yet: it is not archived."""
 
 
-def final_document(run, *, now):
+def final_document(run, *, now, naskah=None):
     """(PDF bytes, verification code, signer) of the final laporan of finished `run`.
 
     The one place that makes the archived document, wherever archiving runs (at the finish,
@@ -411,7 +435,7 @@ def final_document(run, *, now):
         raise AwaitingSignatures(f"the laporan of run {run.pk} waits for its officials' TTE")
     else:
         code = verification.new_code()
-        data = render_run_report(run.pk, now=now, code=code)
+        data = render_run_report(run.pk, now=now, code=code, naskah=naskah)
     signer = signing.configured_signer()
     if signer is None:
         return data, code, ""
@@ -426,18 +450,25 @@ def final_document(run, *, now):
 # The archived final laporan ------------------------------------------------------------------
 
 
+class _AlreadyArchived(Exception):
+    pass
+
+
 def ensure_archived(run_id, *, now=None):
     """The archived laporan of a finished run, rendering and storing it the first time.
 
-    Rendering happens outside any transaction (it takes a second and locks nothing). When two
-    requests archive at once, the one-to-one constraint keeps the first and the loser's file is
-    removed again.
+    The laporan carries its naskah number, which is taken from the unit's register in the
+    transaction that stores it (activities/documents/register.py): the document is rendered and
+    signed inside that transaction, holding the lock on the unit's counter of the year (about a
+    second; archivings of other units and years do not wait). Everything that can be read
+    before (the run, the photos' renditions, the counter row) is read outside. When two
+    requests archive the same run at once, the second finds the first's report under the lock.
     """
     existing = ArchivedReport.objects.filter(run_id=run_id).first()
     if existing is not None:
         return existing
     now = now or timezone.now()
-    run = Run.objects.select_related("unit").get(pk=run_id)
+    run = Run.objects.select_related("unit", "sop__klasifikasi", "klasifikasi").get(pk=run_id)
     if run.status != Run.Status.FINISHED:
         raise ValueError(f"run {run_id} is not finished")
     problem = verification.site_url_problem(settings.SITE_URL, debug=settings.DEBUG)
@@ -446,19 +477,32 @@ def ensure_archived(run_id, *, now=None):
         raise ImproperlyConfigured(f"not archiving run {run_id}: {problem}")
     # The archived laporan is final: it must carry every photo, so none may still be waiting.
     uploads.ensure_renditions(run_id)
-    data, code, signed_by = final_document(run, now=now)
-    digest = hashlib.sha256(data).hexdigest()
-    report = ArchivedReport(
-        run=run,
-        sha256=digest,
-        size=len(data),
-        archived_at=now,
-        code=code,
-        signed_by=signed_by,
-    )
-    report.file.save(f"laporan-kegiatan-{run.pk}-{digest[:12]}.pdf", ContentFile(data), save=False)
+    counter = register.counter_for(run.unit_id, register.register_year(run))
+    stored = ""
     try:
         with transaction.atomic():
+            naskah = register.take(run, counter)
+            if ArchivedReport.objects.filter(run_id=run_id).exists():
+                raise _AlreadyArchived
+            data, code, signed_by = final_document(run, now=now, naskah=naskah)
+            digest = hashlib.sha256(data).hexdigest()
+            report = ArchivedReport(
+                run=run,
+                sha256=digest,
+                size=len(data),
+                archived_at=now,
+                code=code,
+                signed_by=signed_by,
+                nomor=naskah.nomor,
+                klasifikasi=naskah.klasifikasi,
+                register_unit_id=naskah.unit_id,
+                register_year=naskah.year,
+                register_number=naskah.number,
+                signature_level=signing.pades_level(data) if signed_by else "",
+            )
+            name = f"laporan-kegiatan-{run.pk}-{digest[:12]}.pdf"
+            report.file.save(name, ContentFile(data), save=False)
+            stored = report.file.name
             report.save()
             events.record(
                 Event.Kind.ARCHIVED,
@@ -470,11 +514,21 @@ def ensure_archived(run_id, *, now=None):
                     "size": len(data),
                     "code": code,
                     "signed_by": signed_by,
+                    "nomor": naskah.nomor,
+                    "klasifikasi": naskah.klasifikasi,
+                    "signature_level": report.signature_level,
                 },
             )
-    except IntegrityError:
-        default_storage.delete(report.file.name)
+    except _AlreadyArchived:
         return ArchivedReport.objects.get(run_id=run_id)
+    except IntegrityError:
+        if stored:
+            default_storage.delete(stored)
+        return ArchivedReport.objects.get(run_id=run_id)
+    except BaseException:
+        if stored:
+            default_storage.delete(stored)
+        raise
     return report
 
 

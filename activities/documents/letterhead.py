@@ -152,10 +152,12 @@ class Letterhead:
         )
 
     @classmethod
-    def for_government(cls):
-        """The kop of a document over several units: the government alone."""
+    def for_government(cls, units=()):
+        """The kop of a document over several units: the government, with the emblem the
+        units print (the government's own)."""
         government = settings.SOPFLOW_PARENT_GOVERNMENT
-        return cls(government=government, city=_city(government))
+        emblem = next((pdf.media_url(unit.emblem.name) for unit in units if unit.emblem), "")
+        return cls(government=government, city=_city(government), emblem_url=emblem)
 
     @property
     def unit_name(self):
@@ -168,7 +170,8 @@ class Letterhead:
         if self.phone:
             contact.append(f"{_('Telepon')} {self.phone}")
         if self.email:
-            contact.append(f"{_('E-mail')}: {self.email}")
+            # Tata naskah dinas writes the e-mail address as "Pos-el".
+            contact.append(f"{_('Pos-el')}: {self.email}")
         website = f"{_('Laman')}: {self.website}" if self.website else ""
         return [line for line in (self.address, " · ".join(contact), website) if line]
 

@@ -71,13 +71,25 @@ class ProjectFileFetcher(URLFetcher):
         return URLFetcherResponse(url, data, headers)
 
 
-def render_pdf(template_name, context, request=None):
+# The archival variant (ISO 19005-3, level b: what is seen is preserved; PDF/A-3 so that the
+# signature's validation data and files may be added later).
+ARCHIVAL_VARIANT = "pdf/a-3b"
+
+
+def render_pdf(template_name, context, request=None, *, archival=False):
     """Render a template to PDF bytes. Build `context` completely first: no queries here.
 
     Documents are official papers of the office and always in Bahasa Indonesia, whatever
     language the person printing them reads the screens in: the archived final laporan is
     rendered once and must not depend on who finished the run.
+
+    Every document is tagged (headings, tables, reading order: for screen readers and for text
+    extraction); `archival` makes it PDF/A-3b as well (the laporan the archive keeps).
     """
     with translation.override(settings.LANGUAGE_CODE):
         html = render_to_string(template_name, context, request=request)
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=ProjectFileFetcher()).write_pdf()
+    document = HTML(string=html, base_url=BASE_URL, url_fetcher=ProjectFileFetcher())
+    options = {"pdf_tags": True}
+    if archival:
+        options["pdf_variant"] = ARCHIVAL_VARIANT
+    return document.write_pdf(**options)

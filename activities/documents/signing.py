@@ -9,6 +9,12 @@ The signer is configured in settings:
   and the service only signs its digest with the key it holds;
 - neither: archived laporan are stored unsigned (their SHA-256 is still recorded and checked).
 
+Every signature carries a trusted timestamp (RFC 3161) from the timestamp authority at
+`SOPFLOW_TSA_URL` (PAdES B-T) and, in the same incremental update, the validation data of the
+signer's chain (the Document Security Store: certificates, and the CRLs or OCSP responses where
+the chain names where to get them: PAdES B-LT), so that the signature can be checked after the
+certificate has expired. The signed file stays PDF/A: pyHanko only appends to it.
+
 `verify_signature` checks a PDF's signatures: intact (the signed bytes are unchanged), valid,
 covering the whole file, and whether the signer chains to a trusted certificate
 (`SOPFLOW_SIGNING_TRUST_ROOTS`, by default the configured signer's own chain).
@@ -21,6 +27,7 @@ import concurrent.futures
 import datetime
 import functools
 import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,17 +37,21 @@ from asn1crypto import x509
 from django.conf import settings
 from django.utils.module_loading import import_string
 from pyhanko.keys import load_certs_from_pemder
+from pyhanko.pdf_utils.generic import ArrayObject, DictionaryObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 FIELD_NAME = "TandaTanganElektronik"
+logger = logging.getLogger(__name__)
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -116,16 +127,33 @@ class DocumentSigner:
         return [self.certificate, *self.signer.cert_registry]
 
     def sign(self, data: bytes, *, reason: str, location: str) -> bytes:
-        writer = IncrementalPdfFileWriter(io.BytesIO(data))
-        meta = signers.PdfSignatureMetadata(
-            field_name=FIELD_NAME,
-            md_algorithm="sha256",
-            subfilter=SigSeedSubFilter.PADES,
-            reason=reason,
-            location=location,
-        )
-        signed: io.BytesIO = _outside_event_loop(signers.sign_pdf, writer, meta, signer=self.signer)
-        return signed.getvalue()
+        """PAdES B-LT where the validation data can be had, B-T otherwise (B-B without a
+        timestamp authority configured)."""
+        timestamper = configured_timestamper()
+
+        def attempt(embed: bool) -> bytes:
+            writer = IncrementalPdfFileWriter(io.BytesIO(data))
+            meta = signers.PdfSignatureMetadata(
+                field_name=FIELD_NAME,
+                md_algorithm="sha256",
+                subfilter=SigSeedSubFilter.PADES,
+                reason=reason,
+                location=location,
+                embed_validation_info=embed,
+                validation_context=_embedding_context() if embed else None,
+            )
+            signed: io.BytesIO = _outside_event_loop(
+                signers.sign_pdf, writer, meta, signer=self.signer, timestamper=timestamper
+            )
+            return signed.getvalue()
+
+        if timestamper is None:
+            return attempt(False)
+        try:
+            return attempt(True)
+        except Exception as error:  # pyHanko raises many kinds when a chain cannot be validated
+            logger.warning("validation data not embedded (%s); signing as PAdES B-T", error)
+            return attempt(False)
 
 
 @functools.cache
@@ -148,6 +176,56 @@ def configured_signer() -> DocumentSigner | None:
         settings.SOPFLOW_SIGNING_PASSWORD or "",
         settings.SOPFLOW_SIGNING_SERVICE or "",
     )
+
+
+def configured_timestamper() -> TimeStamper | None:
+    """The RFC 3161 client of the timestamp authority SOPFLOW_TSA_URL names, or None."""
+    url = settings.SOPFLOW_TSA_URL
+    if not url:
+        return None
+    return HTTPTimeStamper(url, timeout=settings.SOPFLOW_TSA_TIMEOUT)
+
+
+def _embedding_context() -> ValidationContext:
+    """What the signer validates its chain (and the timestamp authority's) against when it
+    embeds the validation data: missing revocation data is tolerated (soft-fail)."""
+    tsa_roots = [path for path in settings.SOPFLOW_TSA_TRUST_ROOTS if path]
+    return ValidationContext(
+        trust_roots=trust_roots() + (list(load_certs_from_pemder(tsa_roots)) if tsa_roots else []),
+        allow_fetching=settings.SOPFLOW_SIGNING_FETCH_REVOCATION,
+        revocation_mode="soft-fail",
+    )
+
+
+def pades_level(data: bytes) -> str:
+    """ "B-LT", "B-T" or "B-B": how far the outermost signature of PDF `data` reaches; "" for
+    an unsigned or unreadable file."""
+    try:
+        reader = PdfFileReader(io.BytesIO(data))
+        embedded = reader.embedded_signatures
+        if not embedded:
+            return ""
+        unsigned = embedded[-1].signer_info["unsigned_attrs"]
+        timestamped = any(
+            attribute["type"].native == "signature_time_stamp_token"
+            for attribute in (unsigned if unsigned.native is not None else [])
+        )
+        dss = reader.root["/DSS"] if "/DSS" in reader.root else None
+    except Exception:  # a damaged file: pyHanko raises many kinds
+        return ""
+    if not timestamped:
+        return "B-B"
+    if isinstance(dss, DictionaryObject) and _has_revocation_data(dss):
+        return "B-LT"
+    return "B-T"
+
+
+def _has_revocation_data(dss: DictionaryObject) -> bool:
+    for key in ("/CRLs", "/OCSPs"):
+        value = dss.get(key)
+        if isinstance(value, ArrayObject) and len(value):
+            return True
+    return False
 
 
 def trust_roots() -> list[x509.Certificate]:
@@ -244,7 +322,7 @@ def _signature_info(embedded: Any, roots: list[x509.Certificate], last: bool) ->
         return SignatureInfo(field=name, signer="", problem=str(error))
     certificate = status.signing_cert
     level = status.modification_level
-    whole_file = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    whole_file = _covers_whole_file(status)
     problem = ""
     if not (status.intact and status.valid):
         problem = "signature does not match"
@@ -272,6 +350,18 @@ def _signature_info(embedded: Any, roots: list[x509.Certificate], last: bool) ->
         whole_file=whole_file,
         modification=level.name if level else "",
         problem=problem,
+    )
+
+
+def _covers_whole_file(status: PdfSignatureStatus) -> bool:
+    """The signature covers the file, or everything after it is validation data (the DSS or a
+    document timestamp a PAdES B-LT/LTA signature appends), nothing a reader sees."""
+    if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        return True
+    return (
+        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and status.modification_level is not None
+        and status.modification_level <= ModificationLevel.LTA_UPDATES
     )
 
 

@@ -63,6 +63,10 @@ from activities.models.people import (
     performed_as,
     record_membership_change,
 )
+from activities.models.register import (
+    Klasifikasi,
+    NaskahCounter,
+)
 from activities.models.runs import (
     Attachment,
     Run,
@@ -159,6 +163,8 @@ __all__ = [
     "EventQuerySet",
     "Event",
     "ArchivedReport",
+    "Klasifikasi",
+    "NaskahCounter",
     "PeriodReport",
     "Notification",
     "Delivery",

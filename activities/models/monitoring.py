@@ -14,6 +14,8 @@ from activities.time.periods import Period
 class Assessment(models.TextChoices):
     GOOD = "good", _("Berjalan dengan baik")
     POOR = "poor", _("Tidak berjalan dengan baik")
+    # No kegiatan finished in the period: nothing to judge the SOP by yet.
+    NONE = "none", _("Belum ada kegiatan")
 
 
 class SignOff(models.Model):
@@ -174,6 +176,16 @@ class SopEvaluation(SignOff):
         (6, _("Mampu menjawab kebutuhan peningkatan kinerja organisasi")),
         (7, _("Sinergi satu dengan lainnya")),
     )
+    # Each criterion as the question the printed evaluation asks (Permenpan RB 35/2012).
+    QUESTIONS = {
+        1: _("Apakah SOP mampu mendorong peningkatan kinerja?"),
+        2: _("Apakah SOP mudah dipahami?"),
+        3: _("Apakah SOP mudah dilaksanakan?"),
+        4: _("Apakah dengan SOP semua orang dapat menjalankan perannya masing-masing?"),
+        5: _("Apakah SOP mampu mengatasi permasalahan yang berkaitan dengan proses?"),
+        6: _("Apakah SOP mampu menjawab kebutuhan peningkatan kinerja organisasi?"),
+        7: _("Apakah SOP dapat bersinergi satu dengan lainnya?"),
+    }
 
     sop = models.ForeignKey(
         Sop, on_delete=models.PROTECT, related_name="evaluations", verbose_name=_("SOP")

@@ -35,6 +35,15 @@ class Run(models.Model):
     scheduled_on = models.DateField(_("tanggal pelaksanaan"))
     place = models.CharField(_("tempat"), max_length=200)
     notes = models.TextField(_("catatan"), blank=True)
+    # Chosen before archiving; empty: the SOP's own kode klasifikasi.
+    klasifikasi = models.ForeignKey(
+        "activities.Klasifikasi",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("kode klasifikasi arsip"),
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.RUNNING)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -310,6 +319,8 @@ class Attachment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(_("diunggah"))
+    # A photo's own time (EXIF DateTimeOriginal), read before its EXIF was stripped.
+    taken_at = models.DateTimeField(_("waktu pemotretan"), null=True, blank=True)
 
     class Meta:
         ordering = ["uploaded_at", "id"]

@@ -67,6 +67,15 @@ class Sop(models.Model):
     made_on = models.CharField(_("tanggal pembuatan"), max_length=60, blank=True)
     revised_on = models.CharField(_("tanggal revisi"), max_length=60, blank=True)
     effective_on = models.CharField(_("tanggal efektif/pengesahan"), max_length=60, blank=True)
+    # The kode klasifikasi arsip its laporan are numbered under, unless a run says otherwise.
+    klasifikasi = models.ForeignKey(
+        "activities.Klasifikasi",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("kode klasifikasi arsip"),
+    )
     approver_title = models.CharField(_("disahkan oleh (jabatan)"), max_length=200, blank=True)
     approver_name = models.CharField(_("disahkan oleh (nama)"), max_length=200, blank=True)
     approver_rank = models.CharField(_("pangkat/golongan"), max_length=100, blank=True)
@@ -165,6 +174,12 @@ class Sop(models.Model):
     def clean(self):
         if self.approver_nip:
             self.approver_nip = normalize_nip(self.approver_nip)
+
+    @property
+    def is_approved(self):
+        """Whether this version was ever put in force (disahkan): a draft or a submitted
+        revision prints no Nomor, Tanggal Efektif or Disahkan Oleh of its own."""
+        return self.status in (self.Status.ACTIVE, self.Status.RETIRED)
 
     @property
     def is_frozen(self):

@@ -104,8 +104,8 @@ def propose(stats, on_time_threshold, return_threshold):
     if worst:
         parts = [
             _(
-                "langkah %(number)s (%(activity)s): kelebihan %(overrun)s, median %(median)s "
-                "dari baku %(standard)s"
+                "langkah %(number)s (%(activity)s): median waktu %(median)s terhadap waktu "
+                "baku %(standard)s, jumlah kelebihan semua putaran %(overrun)s"
             )
             % {
                 "number": stat.number,
@@ -125,19 +125,29 @@ def propose(stats, on_time_threshold, return_threshold):
             for stat in returned
         ]
         notes.append(_("Pengembalian: %(steps)s.") % {"steps": ", ".join(parts)})
+    if share is None:
+        assessment = Assessment.NONE
+    else:
+        assessment = Assessment.GOOD if good else Assessment.POOR
     data_note = step_data.note(getattr(stats, "data", ()))
     if data_note:
         notes.append(data_note)
     return Proposal(
-        assessment=Assessment.GOOD if good else Assessment.POOR,
+        assessment=assessment,
         basis=" ".join(basis),
         notes=" ".join(notes),
     )
 
 
 def _short(text, limit=60):
+    """`text` cut to `limit` characters at a word boundary, marked with an ellipsis."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
 
 
 def report_sops(unit, period):
@@ -285,12 +295,10 @@ def evaluation_evidence(sop, period):
     if not approvals:
         evidence[3].append(_("Belum ada keputusan persetujuan pada periode ini."))
 
-    for person in performer_shares(steps, period):
+    # Per role, never per person: an SOP's evaluation is no appraisal of its staff.
+    for role in role_shares(steps, period):
         evidence[4].append(
-            _(
-                "%(name)s (%(role)s): %(within)s dari %(rounds)s langkah dalam waktu baku (%(share)s)."
-            )
-            % person
+            _("%(role)s: %(within)s dari %(rounds)s langkah dalam waktu baku (%(share)s).") % role
         )
     if not evidence[4]:
         evidence[4].append(_("Belum ada langkah selesai pada periode ini."))
@@ -320,42 +328,72 @@ def _closed_rounds(steps, period):
     )
 
 
-def performer_shares(steps, period):
-    """Each pelaksana's rounds and how many kept the standard: one GROUP BY."""
+def role_shares(steps, period):
+    """Each role's rounds and how many kept the standard (a Plt./Plh. counts for the role he
+    acted as): one GROUP BY."""
     rows = (
         _closed_rounds(steps, period)
         .filter(completed_by__isnull=False)
-        .values(
-            "completed_by",
-            "completed_by__first_name",
-            "completed_by__last_name",
-            "completed_by__username",
-            "completed_as__name",
-        )
+        .values("completed_as__name")
         .order_by()
         .annotate(
             rounds=Count("id"),
             within=Count("id", filter=Q(handling_office_minutes__lte=F("step__standard_minutes"))),
         )
-        .order_by("completed_as__name", "completed_by__username")
+        .order_by("completed_as__name")
     )
-    people = []
-    for row in rows:
-        name = " ".join(
-            part
-            for part in (row["completed_by__first_name"], row["completed_by__last_name"])
-            if part
-        )
-        people.append(
-            {
-                "name": name or row["completed_by__username"],
-                "role": row["completed_as__name"] or _("atas nama"),
-                "rounds": row["rounds"],
-                "within": row["within"],
-                "share": _percent(row["within"] / row["rounds"]),
-            }
-        )
-    return people
+    return [
+        {
+            "role": row["completed_as__name"] or _("atas nama jabatan"),
+            "rounds": row["rounds"],
+            "within": row["within"],
+            "share": _percent(row["within"] / row["rounds"]),
+        }
+        for row in rows
+    ]
+
+
+@dataclass
+class Conclusion:
+    summary: str
+    steps: list
+
+
+def conclusion(evaluation, stats):
+    """The evaluation's overall conclusion: keep the SOP or revise it, and which steps."""
+    answers = {number: answer for number, _text, answer, _note in evaluation.answers()}
+    missing = [number for number, answer in answers.items() if answer not in ("ya", "tidak")]
+    failed = [number for number, answer in answers.items() if answer == "tidak"]
+    steps = [
+        _("Langkah %(number)s (%(activity)s): %(within)s dari %(rounds)s putaran dalam waktu baku.")
+        % {
+            "number": stat.number,
+            "activity": _short(stat.step.activity),
+            "within": stat.within,
+            "rounds": stat.rounds,
+        }
+        for stat in stats.bottlenecks[:WORST_STEPS]
+    ]
+    steps += [
+        _("Langkah %(number)s dikembalikan %(returned)s dari %(rounds)s kali.")
+        % {"number": stat.number, "returned": stat.returned, "rounds": stat.rounds}
+        for stat in stats.steps
+        if stat.step.is_approval and stat.returned
+    ]
+    if missing:
+        summary = _("Belum dapat disimpulkan: kriteria %(numbers)s belum dijawab.") % {
+            "numbers": ", ".join(map(str, missing))
+        }
+    elif failed:
+        summary = _(
+            "SOP perlu direvisi: kriteria %(numbers)s dijawab “Tidak”. Rekomendasi: tinjau "
+            "langkah di bawah ini pada revisi berikutnya."
+        ) % {"numbers": ", ".join(map(str, failed))}
+    else:
+        summary = _("SOP tetap digunakan: ketujuh kriteria dijawab “Ya”.")
+        if steps:
+            summary += " " + _("Langkah di bawah ini tetap perlu dipantau.")
+    return Conclusion(summary=summary, steps=steps)
 
 
 def overdue_by_month(steps, period):
@@ -387,13 +425,26 @@ MONITORING_TEMPLATE = "reports/monitoring.html"
 EVALUATION_TEMPLATE = "reports/evaluasi.html"
 
 
+def reviewer_title(signoff, unit, letterhead):
+    """The jabatan printed under "Penilai,": the roles the person who signed holds in the unit,
+    else the unit head's title (the form is the head's to sign)."""
+    if signoff.signed_by_id:
+        names = signoff.signed_by.sop_roles.filter(unit=unit).order_by("position", "name")
+        names = [role.name for role in names]
+        if names:
+            return " / ".join(names)
+    return letterhead.head_title
+
+
 def render_report(report):
     """Tabel 7 as an A4 landscape PDF with the unit's kop; a draft is marked DRAF."""
     rows = list(report.rows.select_related("sop").order_by("position"))
+    letterhead = Letterhead.for_unit(report.unit)
     context = {
+        "reviewer_title": reviewer_title(report, report.unit, letterhead),
         "report": report,
         "rows": rows,
-        "lh": Letterhead.for_unit(report.unit),
+        "lh": letterhead,
         "stylesheet": pdf.static_url("css/report.css"),
         "printed_at": timezone.now(),
     }
@@ -402,14 +453,17 @@ def render_report(report):
 
 def render_evaluation(evaluation):
     """The evaluation as an A4 portrait PDF with the evidence beside each criterion."""
-    _stats, evidence = evaluation_evidence(evaluation.sop, evaluation.period)
+    stats, evidence = evaluation_evidence(evaluation.sop, evaluation.period)
+    letterhead = Letterhead.for_unit(evaluation.sop.unit)
     context = {
+        "reviewer_title": reviewer_title(evaluation, evaluation.sop.unit, letterhead),
         "evaluation": evaluation,
         "answers": [
-            (number, text, answer, note, evidence[number])
-            for number, text, answer, note in evaluation.answers()
+            (number, SopEvaluation.QUESTIONS[number], answer, note, evidence[number])
+            for number, _text, answer, note in evaluation.answers()
         ],
-        "lh": Letterhead.for_unit(evaluation.sop.unit),
+        "conclusion": conclusion(evaluation, stats),
+        "lh": letterhead,
         "stylesheet": pdf.static_url("css/report.css"),
         "printed_at": timezone.now(),
     }

@@ -37,7 +37,7 @@ from activities.forms import (
 from activities.models import Attachment, Run, Sop, StepRun, Unit
 from activities.paging import InvalidCursor, keyset_page
 from activities.time.timing import format_wall_minutes, run_timing
-from activities.views import tte
+from activities.views import handover, tte
 
 PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
@@ -263,7 +263,7 @@ def _run_with_attachments(user, pk):
     attachments = Attachment.objects.order_by("uploaded_at", "id")
     runs = (
         access.run_queryset(user)
-        .select_related("archived_report")
+        .select_related("archived_report", "klasifikasi", "sop__klasifikasi")
         .prefetch_related(
             Prefetch("step_runs__attachments", queryset=attachments), "step_runs__values"
         )
@@ -338,6 +338,7 @@ def run_detail(request, pk):
         "step_count": len(steps),
         "acts": run.acts(),
         "first_roles": run.sop.pelaksana(steps[1]) if 1 in steps else "",
+        "naskah": handover.naskah_panel(request.user, run),
     }
     return render(request, "runs/run_detail.html", context)
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from activities.documents import laporan, signing, verification
+from activities.documents import handover, laporan, signing, verification
 from activities.models import ArchivedReport, LaporanSignature
 
 
@@ -153,6 +153,7 @@ def verify_document(request, code):
         "report": report,
         "intact": report is not None and _stored_file_matches(report),
         "signed": bool(report and report.signed_by),
+        "agenda": handover.srikandi_agenda(report.run) if report is not None else None,
         "upload_form": upload_form,
         "upload": upload,
     }

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.core.files.base import ContentFile
@@ -6,6 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
+from activities.documents import register
 from activities.models import Pegawai, ReferenceItem, ReferenceList, Role, Unit
 
 # username, full name, unit, roles: one demo account for every role of the two seed SOPs.
@@ -155,6 +157,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, password, **options):
         call_command("load_sops", stdout=self.stdout)
+        register.load_klasifikasi(settings.BASE_DIR / "fixtures" / "klasifikasi-arsip.json")
         User = get_user_model()
         created = 0
         for username, full_name, unit_name, role_names in DEMO_USERS:
