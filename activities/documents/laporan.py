@@ -113,6 +113,8 @@ class Photo:
     step_number: int
     uploaded_by: str
     uploaded_at: datetime.datetime
+    # When it was taken (the photo's EXIF time), if the file said.
+    taken_at: datetime.datetime | None = None
 
 
 @dataclass
@@ -311,6 +313,7 @@ def build_run_report(run_id, *, now=None, code=None):
                         step_number=step_run.step.number,
                         uploaded_by=_person(attachment.uploaded_by),
                         uploaded_at=attachment.uploaded_at,
+                        taken_at=attachment.taken_at,
                     )
                 )
             else:
