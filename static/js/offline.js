@@ -297,7 +297,8 @@
       return Antrean.add({
         id: crypto.randomUUID(),
         user: root.dataset.pengguna || "",
-        url: form.action,
+        // Not form.action: the form's own input named "action" shadows that property.
+        url: new URL(form.getAttribute("action") || location.href, location.href).pathname,
         title: document.title.replace(/ · sopflow$/, ""),
         fields: fields,
         files: reduced.map(function (file) {
@@ -317,7 +318,8 @@
       } else {
         setStatus(t.tersimpan);
       }
-    }, function () {
+    }, function (error) {
+      if (window.console) console.error("antrean:", error);
       buttons.forEach(function (element) { element.disabled = false; });
       setStatus(t.tidakTersimpan);
     });

@@ -6,6 +6,7 @@ import re
 
 import pdfplumber
 from django.contrib.sessions.models import Session
+from django.utils.timezone import localtime
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -179,7 +180,7 @@ def test_a_field_day_without_signal(browser, live_server, login, users, sop1):
     assert closed.state == StepRun.State.DONE and closed.client_id is not None
     attachments = Attachment.objects.filter(step_run__run=run).order_by("taken_at")
     assert attachments.count() == 5
-    assert [a.taken_at.strftime("%H.%M") for a in attachments] == ["09.41", "10.02", "10.47", "11.15", "13.05"]
+    assert [localtime(a.taken_at).strftime("%H.%M") for a in attachments] == ["09.41", "10.02", "10.47", "11.15", "13.05"]
     completions = Event.objects.filter(run=run, step_run=closed, kind=Event.Kind.COMPLETED)
     assert completions.count() == 1
     assert Event.objects.filter(run=run, step_run=closed, kind=Event.Kind.ATTACHED).count() == 5
