@@ -530,7 +530,14 @@ def photo_taken_at(data):
     the re-encoding strips the metadata), or None when the file does not say."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            exif = image.getexif().get_ifd(EXIF_IFD)
+            # The EXIF block the header gave, never `getexif()`: for some formats (PNG) that
+            # decodes the whole picture, before its size was checked. Cameras write JPEG, HEIC.
+            raw = image.info.get("exif") if image.format in ("JPEG", "MPO", "HEIF") else None
+            if not raw:
+                return None
+            exif = Image.Exif()
+            exif.load(raw)
+            exif = exif.get_ifd(EXIF_IFD)
     except Exception:
         # No EXIF, or EXIF a decoder cannot read: the photo simply has no taken-at time.
         return None

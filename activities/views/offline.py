@@ -8,8 +8,10 @@ are sent. docs/DESIGN.md ("Offline") describes both.
 
 import hashlib
 import json
+import os
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -40,6 +42,18 @@ def _shell_urls():
     return [static(name) for name in SHELL_STATIC]
 
 
+def _shell_stamp():
+    """Size and time of each shell file: with DEBUG's unhashed static names an edited script
+    keeps its URL, and this still gives the worker, and so its cache, a new version."""
+    stamps = []
+    for name in SHELL_STATIC:
+        path = finders.find(name)
+        if isinstance(path, str):
+            status = os.stat(path)
+            stamps.append(f"{name}:{status.st_size}:{status.st_mtime_ns}")
+    return "\n".join(stamps)
+
+
 @require_safe
 def service_worker(request):
     """/sw.js: the service worker. Its cache's name carries a digest of what it caches and of
@@ -56,7 +70,7 @@ def service_worker(request):
         "offline/sw.js",
         {"config": json.dumps(config), "antrean_js": json.dumps(static("js/antrean.js"))},
     )
-    version = hashlib.sha256(body.encode()).hexdigest()[:12]
+    version = hashlib.sha256((body + _shell_stamp()).encode()).hexdigest()[:12]
     response = HttpResponse(
         body.replace("__VERSION__", version), content_type="text/javascript; charset=utf-8"
     )

@@ -5,7 +5,9 @@
 (function () {
   "use strict";
   var Antrean = window.SopflowAntrean;
-  var root = document.documentElement;
+  // The page's <body>: data-sumber="cache" when the worker showed its kept copy, and whose
+  // session made the page (data-pengguna).
+  var root = document.body;
   var MAX_SIDE = 2560;
   var JPEG_QUALITY = 0.85;
   var STEP_PAGE = /^\/kegiatan\/\d+\/langkah\/\d+\/$/;

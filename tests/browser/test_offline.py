@@ -17,7 +17,13 @@ from tests.conftest import PASSWORD
 
 PHONE = {"width": 390, "height": 844}
 STEP = 11  # SOP 1's sosialisasi itself: a day in a kelurahan hall, the staf's step
-TAKEN = ["2026:05:14 09:41:07", "2026:05:14 10:02:30", "2026:05:14 10:47:00", "2026:05:14 11:15:59", "2026:05:14 13:05:12"]
+TAKEN = [
+    "2026:05:14 09:41:07",
+    "2026:05:14 10:02:30",
+    "2026:05:14 10:47:00",
+    "2026:05:14 11:15:59",
+    "2026:05:14 13:05:12",
+]
 
 
 def camera_photo(taken, color):
@@ -100,7 +106,9 @@ def test_installable_on_a_phone_and_tugas_opens_offline(
     assert {"/tugas/", step_path} <= set(kept_pages(page))
     context.set_offline(True)
     page.goto("/tugas/")
-    expect(page.locator("#offline-banner")).to_have_text(re.compile(r"^offline — data dari \d\d\.\d\d$"))
+    expect(page.locator("#offline-banner")).to_have_text(
+        re.compile(r"^offline — data dari \d\d\.\d\d$")
+    )
     expect(page.get_by_role("link", name=run.title)).to_be_visible()
     page.goto(step_path)
     expect(page.locator("#offline-banner")).to_be_visible()
@@ -172,7 +180,9 @@ def test_a_field_day_without_signal(browser, live_server, login, users, sop1):
 
     context.route(re.compile(re.escape(step_path) + "$"), flaky)
     context.set_offline(False)
-    expect(page.locator("#antrean-langkah .antrean-status")).to_contain_text("terkirim", timeout=30_000)
+    expect(page.locator("#antrean-langkah .antrean-status")).to_contain_text(
+        "terkirim", timeout=30_000
+    )
     expect(page.locator("#antrean-badge")).to_be_hidden()
     assert len(posts) == 3
 
@@ -180,7 +190,13 @@ def test_a_field_day_without_signal(browser, live_server, login, users, sop1):
     assert closed.state == StepRun.State.DONE and closed.client_id is not None
     attachments = Attachment.objects.filter(step_run__run=run).order_by("taken_at")
     assert attachments.count() == 5
-    assert [localtime(a.taken_at).strftime("%H.%M") for a in attachments] == ["09.41", "10.02", "10.47", "11.15", "13.05"]
+    assert [localtime(a.taken_at).strftime("%H.%M") for a in attachments] == [
+        "09.41",
+        "10.02",
+        "10.47",
+        "11.15",
+        "13.05",
+    ]
     completions = Event.objects.filter(run=run, step_run=closed, kind=Event.Kind.COMPLETED)
     assert completions.count() == 1
     assert Event.objects.filter(run=run, step_run=closed, kind=Event.Kind.ATTACHED).count() == 5
@@ -211,7 +227,11 @@ def test_the_session_ends_while_offline_and_the_queue_goes_out_after_logging_in(
     page.goto(step_path)
     page.locator("input[name=lampiran]").set_input_files(
         [
-            {"name": f"IMG_{n}.jpg", "mimeType": "image/jpeg", "buffer": camera_photo(TAKEN[n], "#777")}
+            {
+                "name": f"IMG_{n}.jpg",
+                "mimeType": "image/jpeg",
+                "buffer": camera_photo(TAKEN[n], "#777"),
+            }
             for n in range(3)
         ]
     )
@@ -232,7 +252,9 @@ def test_the_session_ends_while_offline_and_the_queue_goes_out_after_logging_in(
     page.locator("#id_password").fill(PASSWORD)
     page.get_by_role("button", name="Masuk").click()
     expect(page).to_have_url(re.compile(re.escape(step_path) + "$"))
-    expect(page.locator("#antrean-langkah .antrean-status")).to_contain_text("terkirim", timeout=15_000)
+    expect(page.locator("#antrean-langkah .antrean-status")).to_contain_text(
+        "terkirim", timeout=15_000
+    )
     expect(notice).to_be_hidden()
     closed = StepRun.objects.get(run=run, step__number=STEP)
     assert closed.state == StepRun.State.DONE
