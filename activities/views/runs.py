@@ -541,6 +541,9 @@ def _done(request, closed, action):
     message = _progress_message(closed, action == "kembalikan")
     url = reverse("run_detail", args=[closed.run_id])
     if _from_queue(request):
+        if request.headers.get("X-Sopflow-Langsung") == "1":
+            # Sent right from the form, whose page opens `url` next: it says what happened.
+            messages.success(request, message)
         return JsonResponse({"status": "terkirim", "message": message, "url": url})
     messages.success(request, message)
     return redirect(url)

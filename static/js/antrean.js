@@ -157,6 +157,9 @@
     return put(item).then(function () {
       notify();
       var headers = Object.assign({ "X-CSRFToken": csrf }, HEADERS);
+      // Sent right from its form, whose page then opens the answer's page: that page says
+      // what happened, as after the form's own POST.
+      if (item.shownAt && Date.now() - item.shownAt < 60 * 1000) headers["X-Sopflow-Langsung"] = "1";
       return root.fetch(item.url, {
         method: "POST", body: body(item, csrf), credentials: "same-origin",
         redirect: "manual", headers: headers,

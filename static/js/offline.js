@@ -302,13 +302,15 @@
         // Not form.action: the form's own input named "action" shadows that property.
         url: new URL(form.getAttribute("action") || location.href, location.href).pathname,
         title: document.title.replace(/ · sopflow$/, ""),
+        shownAt: Date.now(),
         fields: fields,
         files: reduced.map(function (file) {
           return { id: crypto.randomUUID(), name: file.name, blob: file.blob, takenAt: file.takenAt };
         }),
       });
     }).then(function (item) {
-      form.reset();
+      // Ask that the browser never clears the queue to make room (granted to installed apps).
+      if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () { return null; });
       setStatus(t.tersimpan);
       return send().then(function () { return Antrean.get(item.id); });
     }).then(function (item) {
@@ -316,8 +318,11 @@
       if (item && item.state === "terkirim" && item.result && item.result.url) {
         window.location.assign(item.result.url);
       } else if (item && item.state === "gagal") {
-        setStatus(stateText(item));
+        // Refused while the user is still on the form: the page's own POST shows each error
+        // on its field, as without the queue, and the form still holds what was entered.
+        Antrean.remove(item.id).then(function () { HTMLFormElement.prototype.submit.call(form); });
       } else {
+        form.reset();
         setStatus(t.tersimpan);
       }
     }, function (error) {
@@ -350,7 +355,12 @@
     registerWorker();
     keepOpenSteps();
     if (window.BroadcastChannel) {
-      new BroadcastChannel(Antrean.CHANNEL).onmessage = function () { refresh(); };
+      // The worker (Background Sync) or another tab changed the queue: draw it again, and
+      // wait for the next item due, since the sender that had the lock may have left it.
+      new BroadcastChannel(Antrean.CHANNEL).onmessage = function () {
+        refresh();
+        scheduleRetry();
+      };
     }
     window.addEventListener("online", function () { showBanner(); send(); });
     window.addEventListener("offline", showBanner);
