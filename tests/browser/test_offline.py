@@ -260,3 +260,23 @@ def test_the_session_ends_while_offline_and_the_queue_goes_out_after_logging_in(
     assert closed.state == StepRun.State.DONE
     assert Attachment.objects.filter(step_run=closed).count() == 3
     context.close()
+
+
+def test_a_form_refused_while_online_shows_its_errors_and_leaves_nothing_queued(
+    browser, live_server, login, users, sop1
+):
+    run = run_to(sop1, users, "Sosialisasi Pemilu Damai Kecamatan Karawaci", STEP - 1)
+    context = phone(browser, live_server)
+    page = login(context.new_page(), "staf")
+    page.goto(f"/kegiatan/{run.pk}/langkah/{STEP}/")
+    wait_for_worker(page)
+    page.locator("input[name=completed_at]").fill("2099-01-01T10:00")
+    page.get_by_role("button", name="Selesai").click()
+    # The queue's send is refused (400); the form's own POST then shows why, on the form.
+    expect(page.get_by_text("Waktu selesai tidak boleh di masa depan.")).to_be_visible(
+        timeout=15_000
+    )
+    assert queue_states(page) == []
+    expect(page.locator("#antrean-badge")).to_be_hidden()
+    assert StepRun.objects.get(run=run, step__number=STEP).state == StepRun.State.ACTIVE
+    context.close()
