@@ -929,7 +929,7 @@ def test_complete_step_bad_times(client_for, users, sop1, times, field, message)
 
 
 def test_rejected_uploads_change_nothing(client_for, users, sop1, monkeypatch):
-    def refuse(files):
+    def refuse(files, **_ids_and_times):
         raise ValidationError(["undangan.exe: jenis berkas tidak diizinkan."])
 
     monkeypatch.setattr("activities.core.uploads.validate_uploads", refuse)
@@ -943,7 +943,9 @@ def test_rejected_uploads_change_nothing(client_for, users, sop1, monkeypatch):
 
 def test_valid_uploads_are_passed_to_the_workflow(client_for, users, sop1, monkeypatch):
     passed = {}
-    monkeypatch.setattr("activities.core.uploads.validate_uploads", lambda files: ["checked"])
+    monkeypatch.setattr(
+        "activities.core.uploads.validate_uploads", lambda files, **_ids_and_times: ["checked"]
+    )
     monkeypatch.setattr(
         "activities.core.uploads.store",
         lambda run, step_run, uploads, actor, at: passed.update(uploads=uploads),

@@ -23,6 +23,7 @@ import hashlib
 import io
 import logging
 import re
+import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -126,8 +127,9 @@ class ValidUpload:
     data: bytes
     sha256: str
     caption: str = ""
-    # A photo's EXIF DateTimeOriginal, read before re-encoding strips it.
+    # When the photo was taken (`photo_taken_at`), and the id the browser's queue gave it.
     taken_at: datetime.datetime | None = None
+    client_id: uuid.UUID | None = None
 
     @property
     def extension(self):
@@ -484,7 +486,70 @@ def rendition_bytes(data):
     return buffer.getvalue()
 
 
-def _validate_one(upload, caption):
+# EXIF tags: the Exif IFD, DateTimeOriginal and its OffsetTimeOriginal (EXIF 2.31).
+EXIF_IFD = 0x8769
+DATE_TIME_ORIGINAL = 0x9003
+OFFSET_TIME_ORIGINAL = 0x9011
+EXIF_DATE = re.compile(
+    r"^\s*(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?\s*([+-]\d{2}:\d{2})?\s*$"
+)
+EXIF_OFFSET = re.compile(r"^\s*([+-])(\d{2}):(\d{2})\s*$")
+EARLIEST_PHOTO = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+def exif_time(text, offset=""):
+    """An EXIF date-time ("2026:05:14 09:41:07", its offset "+07:00" given apart as EXIF keeps it
+    or at its end as the browser's queue sends it) as an aware moment, or None when it is not one or is implausible (before 2000, or tomorrow or later).
+
+    EXIF times carry no zone unless OffsetTimeOriginal says it: a camera's clock shows local
+    time, read here in the office's zone (Jakarta)."""
+    match = EXIF_DATE.match(str(text or ""))
+    if match is None:
+        return None
+    *parts, written_offset = match.groups()
+    try:
+        naive = datetime.datetime(*(int(part) for part in parts))
+    except ValueError:
+        return None
+    zone_match = EXIF_OFFSET.match(str(offset or written_offset or ""))
+    if zone_match is not None:
+        sign, hours, minutes = zone_match.groups()
+        delta = datetime.timedelta(hours=int(hours), minutes=int(minutes))
+        if delta > datetime.timedelta(hours=14):
+            return None
+        moment = naive.replace(tzinfo=datetime.timezone(-delta if sign == "-" else delta))
+    else:
+        moment = timezone.make_aware(naive)
+    if not EARLIEST_PHOTO <= moment <= timezone.now() + datetime.timedelta(days=1):
+        return None
+    return moment
+
+
+def photo_taken_at(data):
+    """When a photo was taken, from its EXIF DateTimeOriginal (the file's own bytes, read before
+    the re-encoding strips the metadata), or None when the file does not say."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            # The EXIF block the header gave, never `getexif()`: for some formats (PNG) that
+            # decodes the whole picture, before its size was checked. Cameras write JPEG, HEIC.
+            raw = image.info.get("exif") if image.format in ("JPEG", "MPO", "HEIF") else None
+            if not raw:
+                return None
+            exif = Image.Exif()
+            exif.load(raw)
+            exif = exif.get_ifd(EXIF_IFD)
+    except Exception:
+        # No EXIF, or EXIF a decoder cannot read: the photo simply has no taken-at time.
+        return None
+    text, offset = exif.get(DATE_TIME_ORIGINAL), exif.get(OFFSET_TIME_ORIGINAL)
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    if isinstance(offset, bytes):
+        offset = offset.decode("ascii", "replace")
+    return exif_time(text, offset)
+
+
+def _validate_one(upload, caption, taken_at=None, client_id=None):
     name = PurePath(upload.name or "").name or "berkas"
     limit = max_file_bytes()
     if upload.size is not None and upload.size > limit:
@@ -524,8 +589,8 @@ def _validate_one(upload, caption):
     content_type = kind.content_type
     taken_at = None
     if kind.is_image:
-        # Read before the image is re-encoded, which strips its EXIF.
-        taken_at = photo_taken_at(data)
+        # The file's own time first: the re-encoding below drops it.
+        taken_at = photo_taken_at(data) or taken_at
         data, image_format = _process_image(data, kind)
         content_type = CONTENT_TYPE_BY_FORMAT[image_format]
     return ValidUpload(
@@ -534,48 +599,40 @@ def _validate_one(upload, caption):
         data=data,
         sha256=hashlib.sha256(data).hexdigest(),
         caption=(caption or "").strip()[:CAPTION_MAX_LENGTH],
-        taken_at=taken_at,
+        taken_at=taken_at if kind.is_image else None,
+        client_id=client_id,
     )
 
 
-EXIF_IFD = 0x8769
-DATE_TIME_ORIGINAL = 0x9003
-OFFSET_TIME_ORIGINAL = 0x9011
-
-
-def photo_taken_at(data):
-    """When the photo was taken, from its EXIF DateTimeOriginal (with OffsetTimeOriginal when
-    the camera wrote one, else in the office's time zone), or None when it does not say or says
-    something impossible (before 2000, or in the future)."""
+def client_uuid(value):
+    """A client-generated id (a UUID in text) as a UUID, or None when it is not one."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            exif = image.getexif().get_ifd(EXIF_IFD)
-    except Exception:  # an image without readable EXIF: its time is simply unknown
-        return None
-    text = str(exif.get(DATE_TIME_ORIGINAL) or "").strip("\x00 ")
-    try:
-        moment = datetime.datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
+        return uuid.UUID(str(value or "").strip())
     except ValueError:
         return None
-    offset = str(exif.get(OFFSET_TIME_ORIGINAL) or "").strip("\x00 ")
-    try:
-        zone = datetime.datetime.strptime(offset, "%z").tzinfo if offset else None
-    except ValueError:
-        zone = None
-    moment = moment.replace(tzinfo=zone or timezone.get_current_timezone())
-    if moment.year < 2000 or moment > timezone.now() + datetime.timedelta(days=1):
-        return None
-    return moment
 
 
-def validate_uploads(files, captions=()):
+def validate_uploads(files, captions=(), client_ids=(), taken_ats=()):
     """Check every file by content and size; return them ready to store, or refuse them all.
 
-    `captions`, if given, pairs a caption with each file in order.
+    `captions`, if given, pairs a caption with each file in order; so do `client_ids` (the ids
+    the browser's offline queue gave the files: a file whose id came before in the same list
+    is the same file sent twice and is left out) and `taken_ats` (the EXIF DateTimeOriginal the
+    browser read before it made its smaller copy, used when the file itself has none).
     """
     files = [upload for upload in files if upload is not None]
     if not files:
         return []
+    captions = list(captions) + [""] * len(files)
+    ids = [client_uuid(value) for value in client_ids] + [None] * len(files)
+    times = [exif_time(value) for value in taken_ats] + [None] * len(files)
+    seen, kept = set(), []
+    for position, upload in enumerate(files):
+        if ids[position] is not None and ids[position] in seen:
+            continue
+        seen.add(ids[position])
+        kept.append((upload, captions[position], ids[position], times[position]))
+    files = [upload for upload, *_rest in kept]
     errors = []
     total = sum(upload.size or 0 for upload in files)
     if total > max_step_bytes():
@@ -583,11 +640,10 @@ def validate_uploads(files, captions=()):
             _("Jumlah ukuran lampiran %(size)s melebihi batas %(limit)s per langkah.")
             % {"size": filesizeformat(total), "limit": filesizeformat(max_step_bytes())}
         )
-    captions = list(captions) + [""] * (len(files) - len(captions))
     valid = []
-    for upload, caption in zip(files, captions, strict=False):
+    for upload, caption, client_id, taken_at in kept:
         try:
-            valid.append(_validate_one(upload, caption))
+            valid.append(_validate_one(upload, caption, taken_at, client_id))
         except Refused as refusal:
             name = PurePath(upload.name or "").name or _("(tanpa nama)")
             errors.append(
@@ -665,9 +721,10 @@ def _store_one(run, step_run, upload, actor, at, written):
         size=len(upload.data),
         sha256=upload.sha256,
         caption=upload.caption,
-        taken_at=upload.taken_at,
         uploaded_by=actor.user,
         uploaded_at=at,
+        taken_at=upload.taken_at,
+        client_id=upload.client_id,
     )
     base = _stored_name(upload)
     attachment.file.save(base + upload.extension, ContentFile(upload.data), save=False)
@@ -687,7 +744,9 @@ def _store_one(run, step_run, upload, actor, at, written):
             "content_type": attachment.content_type,
             "size": attachment.size,
             "sha256": attachment.sha256,
-        },
+        }
+        | ({"taken_at": attachment.taken_at.isoformat()} if attachment.taken_at else {})
+        | ({"client_id": str(attachment.client_id)} if attachment.client_id else {}),
     )
     return attachment
 

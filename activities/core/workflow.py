@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -558,10 +559,12 @@ def _finish_step(
     fields: Payload,
     event_kind: Event.Kind,
     event_after: Payload,
+    client_id: uuid.UUID | None = None,
 ) -> None:
     """Conditionally close `current`; exactly one of two racing callers gets past this.
 
-    The round's office minutes are computed here, once, and stored with it.
+    The round's office minutes are computed here, once, and stored with it, and so is the
+    `client_id` of the form that closed it (a unique constraint per run keeps it once).
     """
     figures = timing.round_figures(
         run.unit.calendar, current.activated_at, fields["started_at"], fields["completed_at"]
@@ -576,6 +579,7 @@ def _finish_step(
         on_behalf=actor.on_behalf,
         acting=actor.acting,
         entered_at=now,
+        client_id=client_id,
         version=F("version") + 1,
     )
     if updated != 1:
@@ -588,7 +592,10 @@ def _finish_step(
         setattr(current, name, value)
     current.completed_by, current.completed_as = actor.user, actor.role
     current.on_behalf, current.acting, current.entered_at = actor.on_behalf, actor.acting, now
+    current.client_id = client_id
     current.version += 1
+    if client_id is not None:
+        event_after = {**event_after, "client_id": str(client_id)}
     before, after = closed_payload(current, actor, now, event_after, figures)
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
@@ -680,13 +687,16 @@ def complete_step(
     attachments: Sequence[uploads.ValidUpload] = (),
     data: Sequence[Mapping[str, Any]] = (),
     now: datetime.datetime | None = None,
+    client_id: uuid.UUID | None = None,
 ) -> StepRun:
     """Record process step `number` as done (with its attachments, already validated) and
     activate the next one.
 
     Refused (`Stale`) when the active round is not `expected_round` or its version not
     `expected_version`, the ones a form was read for. Returns the closed round; its
-    `following` is the round it activated (None when the run finished)."""
+    `following` is the round it activated (None when the run finished). `client_id`, the id a
+    browser gave the form, is kept on the round: `replayed` finds it when the form comes
+    again."""
     now = now or timezone.now()
     turn = _locked_turn(
         run_id, number, user, expected_round, expected_version, act_day(completed_at, now)
@@ -706,7 +716,7 @@ def complete_step(
     )
     after = serialise(fields) | _data_after(current, data)
     with events.batch(run):
-        _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, after)
+        _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, after, client_id)
         StepValue.record(current, data)
         uploads.store(run, current, attachments, actor, now)
         _advance(turn, completed_at, now)
@@ -732,9 +742,10 @@ def approve_step(
     attachments: Sequence[uploads.ValidUpload] = (),
     data: Sequence[Mapping[str, Any]] = (),
     now: datetime.datetime | None = None,
+    client_id: uuid.UUID | None = None,
 ) -> StepRun:
     """Approve approval step `number` with a disposisi and activate the next one. Refused and
-    returned as `complete_step`."""
+    returned as `complete_step`, and its `client_id` kept the same way."""
     now = now or timezone.now()
     turn = _locked_turn(
         run_id, number, user, expected_round, expected_version, act_day(completed_at, now)
@@ -767,13 +778,43 @@ def approve_step(
     )
     after = serialise(fields) | _data_after(current, data)
     with events.batch(run):
-        _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, after)
+        _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, after, client_id)
         StepValue.record(current, data)
         uploads.store(run, current, attachments, actor, now)
         # The disposisi's batas waktu is the due time of the step it orders.
         _advance(turn, completed_at, now, deadline=deadline)
     current.following = turn.following
     return current
+
+
+def replayed(*, run_id: int, user: policy.User, client_id: uuid.UUID | None) -> StepRun | None:
+    """The round of run `run_id` that `user` closed with the form of `client_id`, or None.
+
+    A browser that lost the answer to a completion sends the same form again with the same
+    client id; the view answers it with this round, as the first send was answered, and the
+    step is never closed twice. Its `following` is the round that completion activated (the
+    next step's round activated at the moment entered as completed), None when it finished
+    the run."""
+    if client_id is None:
+        return None
+    closed = (
+        StepRun.objects.select_related("step", "run__sop")
+        .filter(run_id=run_id, client_id=client_id, completed_by=user.pk)
+        .first()
+    )
+    if closed is None:
+        return None
+    closed.following = (
+        StepRun.objects.select_related("step")
+        .filter(
+            run_id=run_id,
+            activated_at=closed.completed_at,
+            step__number__gt=closed.step.number,
+        )
+        .order_by("step__number", "round")
+        .first()
+    )
+    return closed
 
 
 @_guarded

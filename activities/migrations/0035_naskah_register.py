@@ -113,7 +113,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='attachment',
             name='taken_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='waktu pemotretan'),
+            field=models.DateTimeField(blank=True, null=True, verbose_name='diambil'),
         ),
         migrations.AlterField(
             model_name='event',

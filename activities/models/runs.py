@@ -215,6 +215,9 @@ class StepRun(models.Model):
     # Bumped by every transition; a conditional UPDATE on it is the race guard that still
     # holds where select_for_update does not (SQLite).
     version = models.PositiveIntegerField(default=0)
+    # The id the browser gave the form that closed this round (a completion sent from the
+    # offline queue): a replay of that form is answered with this round, never a second close.
+    client_id = models.UUIDField(_("id klien"), null=True, blank=True, editable=False)
     # Not a column: set on the round a transition returns (`workflow.complete_step`,
     # `approve_step`, `return_step`) to the round it activated, None when the run finished.
     following: "StepRun | None"
@@ -228,6 +231,12 @@ class StepRun(models.Model):
             # At most one step of a run is active: a second guard against double advances.
             models.UniqueConstraint(
                 fields=["run"], condition=Q(state="active"), name="one_active_step_per_run"
+            ),
+            # A client id closes at most one round of its run.
+            models.UniqueConstraint(
+                fields=["run", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="unique_completion_client_id",
             ),
         ]
         indexes = [
@@ -319,13 +328,23 @@ class Attachment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(_("diunggah"))
-    # A photo's own time (EXIF DateTimeOriginal), read before its EXIF was stripped.
-    taken_at = models.DateTimeField(_("waktu pemotretan"), null=True, blank=True)
+    # When a photo was taken, from its EXIF DateTimeOriginal read before the metadata is
+    # stripped (`uploads.photo_taken_at`); None when the file does not say.
+    taken_at = models.DateTimeField(_("diambil"), null=True, blank=True)
+    # The id the browser gave this file in its offline queue: stored once per step round.
+    client_id = models.UUIDField(_("id klien"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["uploaded_at", "id"]
         verbose_name = _("lampiran")
         verbose_name_plural = _("lampiran")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["step_run", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="unique_attachment_client_id",
+            ),
+        ]
 
     def __str__(self):
         return self.original_name

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Prefetch
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -502,7 +502,12 @@ def _checked_uploads(request, action):
     if action == "kembalikan":
         return (), []
     try:
-        return uploads.validate_uploads(request.FILES.getlist("lampiran")), []
+        checked = uploads.validate_uploads(
+            request.FILES.getlist("lampiran"),
+            client_ids=request.POST.getlist("lampiran_client_id"),
+            taken_ats=request.POST.getlist("lampiran_diambil"),
+        )
+        return checked, []
     except ValidationError as error:
         return (), error.messages
 
@@ -528,7 +533,14 @@ def _post_step(request, pk, number, action, now):
     (`workflow.read_turn`), so photos are re-encoded and PDFs parsed while nobody waits on the
     run; then one transition locks the run, checks that the round and version are still the
     ones the form was read for, and writes. Returns the redirect after the change; raises
-    `_Refused` or a `workflow.WorkflowError` otherwise, and nothing is written."""
+    `_Refused` or a `workflow.WorkflowError` otherwise, and nothing is written.
+
+    A form sent again with the `client_id` of one that already closed a round (the offline
+    queue lost the first answer) gets the first answer, and nothing is written twice."""
+    client_id = uploads.client_uuid(request.POST.get("client_id"))
+    closed = workflow.replayed(run_id=pk, user=request.user, client_id=client_id)
+    if closed is not None:
+        return _done(request, closed, action)
     day = _act_day(request, action, now)
     current = workflow.read_turn(run_id=pk, number=number, user=request.user, day=day).current
     forms = _step_forms(request, current.step, current, now, action)
@@ -542,9 +554,34 @@ def _post_step(request, pk, number, action, now):
     if not form.is_valid() or upload_errors:
         raise _Refused(forms, upload_errors)
     values = _transition_values(action, form, attachments)
+    if action != "kembalikan":
+        values["client_id"] = client_id
     closed = TRANSITIONS[action](run_id=pk, number=number, user=request.user, now=now, **values)
-    messages.success(request, _progress_message(closed, action == "kembalikan"))
-    return redirect("run_detail", pk)
+    return _done(request, closed, action)
+
+
+def _done(request, closed, action):
+    """The answer to a transition that closed `closed`: the run's page with what happened, or
+    for the offline queue the same as JSON."""
+    message = _progress_message(closed, action == "kembalikan")
+    url = reverse("run_detail", args=[closed.run_id])
+    if _from_queue(request):
+        if request.headers.get("X-Sopflow-Langsung") == "1":
+            # Sent right from the form, whose page opens `url` next: it says what happened.
+            messages.success(request, message)
+        return JsonResponse({"status": "terkirim", "message": message, "url": url})
+    messages.success(request, message)
+    return redirect(url)
+
+
+def _from_queue(request):
+    """Whether the offline queue sent this request (it wants JSON, never a page)."""
+    return request.headers.get("X-Sopflow-Queue") == "1"
+
+
+def _queue_refusal(error, status):
+    """The queue's answer to a refused item: the reason, as the step's page would show it."""
+    return JsonResponse({"status": "gagal", "message": str(error)}, status=status)
 
 
 def _render_step(request, pk, number, now, *, refused=None, invalid=None):
@@ -609,6 +646,8 @@ def step_action(request, pk, number):
     now = timezone.now()
     if request.method != "POST":
         return _render_step(request, pk, number, now)
+    if _from_queue(request):
+        return _queued_post(request, pk, number, now)
     try:
         return _post_step(request, pk, number, request.POST.get("action"), now)
     except _Refused as refused:
@@ -621,3 +660,31 @@ def step_action(request, pk, number):
             return _refused_turn(request, pk, number, error)
         _refuse_by_type(error)
         return _render_step(request, pk, number, now, invalid=error)
+
+
+def _queued_post(request, pk, number, now):
+    """A step form sent by the offline queue: the same checks and transition as the page's
+    POST, answered in JSON. A refusal carries the message the page would show (a round that
+    moved on: the message a racing POST gets); a lost race against its own earlier send is
+    answered with that send's result."""
+    action = request.POST.get("action")
+    try:
+        return _post_step(request, pk, number, action, now)
+    except _Refused as refused:
+        reasons = [refused.message] if refused.message else []
+        for form in (refused.forms or {}).values():
+            reasons += [str(error) for errors in form.errors.values() for error in errors]
+        return _queue_refusal("; ".join(reasons + refused.upload_errors), 400)
+    except errors.Forbidden as error:
+        return _queue_refusal(error.message, 403)
+    except errors.NotFound as error:
+        return _queue_refusal(error.message, 404)
+    except workflow.WorkflowError as error:
+        client_id = uploads.client_uuid(request.POST.get("client_id"))
+        closed = workflow.replayed(run_id=pk, user=request.user, client_id=client_id)
+        if closed is not None:
+            return _done(request, closed, action)
+        if isinstance(error, errors.Unavailable):
+            # Storage down: the queue keeps the item and tries again later.
+            return _queue_refusal(error.message, 503)
+        return _queue_refusal(error.message, 409 if isinstance(error, errors.Stale) else 400)

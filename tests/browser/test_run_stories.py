@@ -70,7 +70,9 @@ def take_step(page, title, number, *, count, disposisi=None, fill=None):
     else:
         page.get_by_label("Isi disposisi").fill(disposisi)
         page.get_by_role("button", name="Setujui", exact=True).click()
-    expect(page).to_have_url(RUN_URL)
+    # The form is sent by the page's queue (fetch), so the click does not wait for the answer
+    # as it waits for a form's own navigation; the last step archives the laporan meanwhile.
+    expect(page).to_have_url(RUN_URL, timeout=30_000)
     expect(page.get_by_role("alert")).to_contain_text(f"Langkah {number} selesai.")
 
 
