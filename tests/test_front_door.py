@@ -258,6 +258,7 @@ def production_env(**extra):
         SOPFLOW_CHAIN_KEY="y" * 20 + "a-long-and-random-chain-key-1234567890",
         ALLOWED_HOSTS="sop.tangerangkota.go.id",
         CSRF_TRUSTED_ORIGINS="https://sop.tangerangkota.go.id",
+        SITE_URL="https://sop.tangerangkota.go.id",
         ADMINS="Admin Diskominfo <admin@tangerangkota.go.id>, Piket <piket@tangerangkota.go.id>",
         SERVER_EMAIL="sopflow@tangerangkota.go.id",
         **extra,

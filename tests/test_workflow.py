@@ -409,7 +409,11 @@ def test_sop1_from_first_to_last_step_with_two_returns(sop1, users):
         "handover_registered": 0,
         "reminded": 0,
         "escalated": 0,
-    } | {kind: 0 for kind in Event.Kind.values if kind.startswith(("sop_", "appoint"))}
+    } | {
+        kind: 0
+        for kind in Event.Kind.values
+        if kind.startswith(("sop_", "appoint", "laporan_", "signing_", "people_"))
+    }
     assert kinds(run)[-2:] == [Event.Kind.COMPLETED, Event.Kind.FINISHED]
 
 

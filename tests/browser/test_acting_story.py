@@ -55,7 +55,9 @@ def test_a_plh_kepala_approves_and_signs_while_the_kepala_is_away(
     expect(kepala.get_by_role("heading", name=re.compile("pelaksana harian"))).to_be_visible()
     kepala.get_by_label("Jabatan yang dilaksanakan").select_option(label="Kepala (Kesbangpol)")
     kepala.get_by_label("Sebagai").select_option(label="Plh.")
-    kepala.get_by_label("Pegawai yang ditunjuk").select_option(label="Siti Rahmawati")
+    kepala.get_by_label("Pegawai yang ditunjuk").select_option(
+        label="Siti Rahmawati, S.E. — NIP 19750211 200003 2 002"
+    )
     kepala.get_by_label("Mulai").fill(today.isoformat())
     kepala.get_by_label("Sampai").fill(last_day.isoformat())
     kepala.get_by_label("Nomor surat perintah").fill("800/045/Kesbangpol/2026")

@@ -87,7 +87,8 @@ def test_pelapor_and_plh_sign_then_the_office_seals(
     assert urls, found
     # Anyone holding the paper, without an account.
     page.goto(urls[-1][len(settings.SITE_URL) :])
-    expect(page.get_by_text("Hendra Wijaya, S.T.")).to_be_visible()
-    expect(page.get_by_text("Plh. Kepala Bidang DIKP")).to_be_visible()
-    expect(page.get_by_text("NIP 19920314 201903 1 005")).to_be_visible()
+    expect(page.get_by_text("Hendra Wijaya, S.T.", exact=True)).to_be_visible()
+    expect(page.get_by_text("Fajar Nugroho, S.Kom.", exact=True)).to_be_visible()
+    expect(page.get_by_text("Plh. Kepala Bidang DIKP").first).to_be_visible()
+    expect(page.get_by_text("NIP 19920314 201903 1 005", exact=True)).to_be_visible()
     expect(page.get_by_text("sertifikat uji, bukan TTE resmi").first).to_be_visible()
