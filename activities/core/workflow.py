@@ -240,11 +240,14 @@ def _activate(
     returned: bool = False,
     deadline: datetime.date | None = None,
 ) -> None:
-    due_at = deadlines.due_time(run.unit.calendar, activated_at, step_run.step, deadline=deadline)
+    calendar = run.unit.calendar
+    due_at = deadlines.due_time(calendar, activated_at, step_run.step, deadline=deadline)
+    next_alert_at = deadlines.first_alert(calendar, activated_at, due_at)
     updated = StepRun.objects.filter(pk=step_run.pk, state=StepRun.State.WAITING).update(
         state=StepRun.State.ACTIVE,
         activated_at=activated_at,
         due_at=due_at,
+        next_alert_at=next_alert_at,
         version=F("version") + 1,
     )
     if updated != 1:
@@ -256,6 +259,7 @@ def _activate(
         activated_at,
         due_at,
     )
+    step_run.next_alert_at = next_alert_at
     step_run.version += 1
     # The holders are told by a task once the change is committed (in-app, mail, webhook): the
     # transition itself writes only the change and its events.
@@ -552,6 +556,7 @@ def _finish_step(
         on_behalf=actor.on_behalf,
         acting=actor.acting,
         entered_at=now,
+        next_alert_at=None,
         version=F("version") + 1,
     )
     if updated != 1:
@@ -564,6 +569,7 @@ def _finish_step(
         setattr(current, name, value)
     current.completed_by, current.completed_as = actor.user, actor.role
     current.on_behalf, current.acting, current.entered_at = actor.on_behalf, actor.acting, now
+    current.next_alert_at = None
     current.version += 1
     before, after = closed_payload(current, actor, now, event_after, figures)
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
@@ -817,7 +823,8 @@ def cancel_run(
     # now and is stored, like the run's figures.
     for step_run in active:
         figures = timing.round_figures(run.unit.calendar, step_run.activated_at, None, now)
-        StepRun.objects.filter(pk=step_run.pk).update(**figures)
+        # Nothing more is sent for a cancelled run's round.
+        StepRun.objects.filter(pk=step_run.pk).update(**figures, next_alert_at=None)
     run.status, run.cancelled_at, run.closed_at = Run.Status.CANCELLED, now, now
     figures = _run_figures(run)
     updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
