@@ -43,9 +43,8 @@ def setup_django():
     settings.ALLOWED_HOSTS = ["*"]
 
 
-def main():
-    args = parse_args()
-    setup_django()
+def measure(runs, repeat=3, unit=None):
+    """Print the figures of both exports of the SOP with the most runs (of `unit` if given)."""
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.db.models import Count
@@ -55,29 +54,30 @@ def main():
 
     from activities.models import Run
 
+    all_runs = Run.objects.filter(unit=unit) if unit is not None else Run.objects.all()
     sop_id = (
-        Run.objects.values("sop_id")
+        all_runs.values("sop_id")
         .annotate(n=Count("pk"))
         .order_by("-n")
         .values_list("sop_id", flat=True)
         .first()
     )
     newest = Run.objects.filter(sop_id=sop_id).order_by("-opened_at")
-    first = timezone.localdate(newest[args.runs - 1].opened_at)
+    first = timezone.localdate(newest[min(runs, newest.count()) - 1].opened_at)
     last = timezone.localdate(newest[0].opened_at)
-    runs = Run.objects.filter(
+    count = Run.objects.filter(
         sop_id=sop_id, opened_at__date__gte=first, opened_at__date__lte=last
     ).count()
     admin = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
     client = Client()
     client.force_login(admin)
-    print(f"SOP {sop_id}: {runs} runs opened {first} – {last}")
-    print("| export | CPU s | wall s | MB | queries | sha256 (first 12) |")
-    print("|--------|-------|--------|----|---------|-------------------|")
+    print(f"event-log exports: SOP {sop_id}, {count} runs opened {first} – {last}")
+    print("| export  | CPU s | wall s |   MB | queries | sha256 (first 12) |")
+    print("|---------|-------|--------|------|---------|-------------------|")
     for extension in ("csv", "xes"):
         url = f"/sop/{sop_id}/log.{extension}?dari={first}&sampai={last}"
         best = None
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             with CaptureQueriesContext(connection) as queries:
                 cpu, wall = time.process_time(), time.perf_counter()
                 response = client.get(url)
@@ -86,11 +86,17 @@ def main():
             assert response.status_code == 200, response.status_code
             if best is None or cpu < best[0]:
                 best = (cpu, wall, len(body), len(queries), hashlib.sha256(body).hexdigest())
-        cpu, wall, size, count, digest = best
+        cpu, wall, size, queries_count, digest = best
         print(
-            f"| log.{extension} | {cpu:.2f} | {wall:.2f} | {size / 1e6:.1f} | {count} "
-            f"| {digest[:12]} |"
+            f"| log.{extension} | {cpu:>5.2f} | {wall:>6.2f} | {size / 1e6:>4.1f} "
+            f"| {queries_count:>7} | {digest[:12]:<17} |"
         )
+
+
+def main():
+    args = parse_args()
+    setup_django()
+    measure(args.runs, args.repeat)
 
 
 if __name__ == "__main__":
