@@ -529,6 +529,7 @@ def send_digests(now: datetime.datetime) -> int:
     )
     users = get_user_model().objects.filter(pk__in=set(steps_of) - done, is_active=True)
     sent = 0
+    notes: list[announcements.Note] = []
     for user in users.order_by("pk"):
         step_runs = sorted(steps_of[user.pk].values(), key=lambda sr: (_due_at(sr), sr.pk))
         context = {
@@ -543,17 +544,23 @@ def send_digests(now: datetime.datetime) -> int:
             "later": [sr for sr in step_runs if timezone.localdate(_due_at(sr)) > today],
             "site_url": settings.SITE_URL.rstrip("/"),
         }
-        with transaction.atomic():
-            announcements.notify(
-                [user],
+        notes.append(
+            announcements.Note(
+                users=[user],
                 kind=Notification.Kind.DIGEST,
                 key=key,
                 subject=channels.render_text("emails/digest_subject.txt", context),
                 body=channels.render_text("emails/digest.txt", context),
                 url=reverse("inbox"),
-                now=now,
             )
+        )
         sent += 1
+        if len(notes) == _Sweep.BATCH:
+            with transaction.atomic():
+                announcements.notify_many(notes, now=now)
+            notes = []
+    with transaction.atomic():
+        announcements.notify_many(notes, now=now)
     return sent
 
 
