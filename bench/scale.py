@@ -41,7 +41,7 @@ def parse_args():
         "Kesbangpol's",
     )
     parser.add_argument(
-        "--no-sweep", action="store_true", help="leave out the deadline sweep and the exports"
+        "--no-sweep", action="store_true", help="leave out the deadline sweep (city-wide)"
     )
     return parser.parse_args()
 
@@ -304,10 +304,10 @@ def main():
     if not args.no_sweep:
         print()
         measure_sweep()
-        print()
-        from bench import eventlog
+    print()
+    from bench import eventlog
 
-        eventlog.measure(2000, repeat=2, unit=unit)
+    eventlog.measure(2000, repeat=2, unit=unit)
 
 
 def measure_sweep(due=1000):
