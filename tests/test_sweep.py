@@ -274,3 +274,24 @@ def test_the_escalation_names_the_late_step_s_roles_as_text(staf_step, users, sw
     assert "QuerySet" not in escalation.body and "<Role" not in escalation.body
     (message,) = [m for m in mail.outbox if m.to == [users["kasi"].email]]
     assert "Langkah 4 (Staf seksi) melewati jatuh tempo" in message.body
+
+
+def test_the_migration_gives_active_rounds_a_next_alert_no_later_than_the_true_one(
+    staf_step, sop2, users, sweep
+):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("activities.migrations.0032_round_next_alert")
+    (cancelled,) = open_runs(sop2, users["subkor"], 1, wib(23, 8, 0), cancel=True)
+    exact = staf_step.next_alert_at
+    StepRun.objects.update(next_alert_at=None)
+    migration.fill(apps, None)
+    staf_step.refresh_from_db()
+    assert staf_step.next_alert_at is not None and staf_step.next_alert_at <= exact
+    assert not cancelled.step_runs.filter(next_alert_at__isnull=False).exists()
+    # A sweep before that moment sends nothing, and the moment stays.
+    assert sweep(wib(23, 9, 0)).reminders == 0
+    staf_step.refresh_from_db()
+    assert staf_step.next_alert_at == exact
