@@ -21,7 +21,8 @@ help:
 	@echo "make test-browser  only the browser tests (Chromium at /usr/bin/chromium)"
 	@echo "make lint          ruff check, ruff format --check, makemigrations --check, mypy"
 	@echo "make bench         the benchmarks in bench/ (PDF, import, statistics, sweep)"
-	@echo "make bench-scale   pages and transitions at RUNS runs (default 100000) on DATABASE_URL"
+	@echo "make bench-scale   pages, transitions, the sweep and the exports at RUNS runs (default"
+	@echo "                   100000) over 50 units and in BIG_UNITS units of 50,000 runs, on DATABASE_URL"
 	@echo "make clean         remove .venv, caches, collected static files and test artifacts"
 
 $(PY):
@@ -105,8 +106,11 @@ bench: $(STAMP)
 # process and over HTTP (gunicorn + wrk). Use a database of its own for each size, e.g.
 # DATABASE_URL=postgres://postgres@127.0.0.1:5432/sopflow_bench_100k make bench-scale
 RUNS ?= 100000
+BIG_UNITS ?= 1
 bench-scale: $(STAMP)
-	PYTHONPATH=$(CURDIR) $(PY) bench/scale.py --runs $(RUNS)
+	PYTHONPATH=$(CURDIR) $(PY) bench/scale.py --runs $(RUNS) --big-units $(BIG_UNITS)
+	if [ "$(BIG_UNITS)" -gt 0 ]; then \
+		PYTHONPATH=$(CURDIR) $(PY) bench/scale.py --runs $(RUNS) --unit Besar001 --no-sweep; fi
 	PYTHONPATH=$(CURDIR) $(PY) bench/scale_http.py --runs $(RUNS)
 
 # The English catalogue: collects new msgids into locale/en/LC_MESSAGES/django.po, then compiles

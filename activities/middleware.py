@@ -2,8 +2,8 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.middleware import get_user
 from django.core.exceptions import BadRequest
 from django.http import HttpResponse
 from django.middleware.locale import LocaleMiddleware
@@ -11,6 +11,7 @@ from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -18,6 +19,12 @@ from django_htmx.http import HttpResponseClientRedirect
 class IdleSessionMiddleware:
     """Ends a session after SOPFLOW_IDLE_MINUTES without a request by its user, so a shared
     office PC left logged in does not stay open to the next person.
+
+    The check is made when the request first reads `request.user` (which a view of a person's
+    data always does), not before every request: a view that never reads the user (the static
+    files, the health check, the offline page) reads neither the session nor the user. An ended
+    session makes the user anonymous for the rest of the request, so a page that needs a login
+    sends to the login form, with the reason as a message.
 
     The inbox's automatic refresh (header X-Sopflow-Poll) does not count as activity. The last
     activity is written at most once a minute, not on every request.
@@ -30,38 +37,40 @@ class IdleSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        user = getattr(request, "user", None)
-        idle = settings.SOPFLOW_IDLE_MINUTES * 60
-        if idle and user is not None and user.is_authenticated:
-            now = int(time.time())
-            seen = request.session.get(self.KEY)
-            started = request.session.setdefault(self.STARTED, now)
-            if seen is not None and now - seen > idle:
-                return self._ended(
-                    request,
-                    _(
-                        "Sesi Anda berakhir karena tidak ada aktivitas selama %(minutes)s menit. "
-                        "Silakan masuk lagi."
-                    )
-                    % {"minutes": settings.SOPFLOW_IDLE_MINUTES},
-                )
-            # Saving the session renews its cookie; the lifetime counts from the login.
-            if now - started > settings.SESSION_COOKIE_AGE:
-                return self._ended(request, _("Sesi Anda sudah terlalu lama. Silakan masuk lagi."))
-            if not request.headers.get("X-Sopflow-Poll") and (seen is None or now - seen >= 60):
-                request.session[self.KEY] = now
+        if settings.SOPFLOW_IDLE_MINUTES and hasattr(request, "user"):
+            request.user = SimpleLazyObject(lambda: self._checked_user(request))
         return self.get_response(request)
+
+    def _checked_user(self, request):
+        session = request.session
+        if SESSION_KEY not in session:
+            return get_user(request)  # anonymous: nothing to end
+        now = int(time.time())
+        seen = session.get(self.KEY)
+        started = session.setdefault(self.STARTED, now)
+        ended = None
+        if seen is not None and now - seen > settings.SOPFLOW_IDLE_MINUTES * 60:
+            ended = _(
+                "Sesi Anda berakhir karena tidak ada aktivitas selama %(minutes)s menit. "
+                "Silakan masuk lagi."
+            ) % {"minutes": settings.SOPFLOW_IDLE_MINUTES}
+        # Saving the session renews its cookie; the lifetime counts from the login.
+        elif now - started > settings.SESSION_COOKIE_AGE:
+            ended = _("Sesi Anda sudah terlalu lama. Silakan masuk lagi.")
+        if ended is not None:
+            request.user = get_user(request)
+            logout(request)  # flushes the session, sets request.user to the anonymous user
+            messages.info(request, ended)
+            return request.user
+        if not request.headers.get("X-Sopflow-Poll") and (seen is None or now - seen >= 60):
+            session[self.KEY] = now
+        return get_user(request)
 
     @classmethod
     def started(cls, sender, request, user, **kwargs):
         now = int(time.time())
         request.session[cls.KEY] = now
         request.session[cls.STARTED] = now
-
-    def _ended(self, request, message):
-        logout(request)
-        messages.info(request, message)
-        return redirect_to_login(request.get_full_path())
 
 
 class ContentSecurityPolicyMiddleware:
@@ -96,6 +105,11 @@ class PrivatePagesMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        # A response that never read the session cannot hold anything of a logged-in user:
+        # its user is not read here either (that would cost the session and the user).
+        session = getattr(request, "session", None)
+        if session is None or not session.accessed:
+            return response
         user = getattr(request, "user", None)
         already = "no-store" in response.get("Cache-Control", "")
         if not already and user is not None and user.is_authenticated:

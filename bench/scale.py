@@ -27,6 +27,22 @@ def parse_args():
     parser.add_argument("--runs", type=int, default=100_000, help="runs the database must hold")
     parser.add_argument("--repeat", type=int, default=20, help="GETs per page (default 20)")
     parser.add_argument("--posts", type=int, default=20, help="POSTs per transition (default 20)")
+    parser.add_argument(
+        "--big-units",
+        type=int,
+        default=0,
+        help="big units (Besar001, ...) of --big-runs runs the database must hold besides",
+    )
+    parser.add_argument("--big-runs", type=int, default=50_000, help="runs of each big unit")
+    parser.add_argument(
+        "--unit",
+        default="",
+        help="measure the pages as the people of this unit (Besar001: the big unit), not "
+        "Kesbangpol's",
+    )
+    parser.add_argument(
+        "--no-sweep", action="store_true", help="leave out the deadline sweep (city-wide)"
+    )
     return parser.parse_args()
 
 
@@ -47,19 +63,43 @@ def setup_django():
     settings.ALLOWED_HOSTS = ["*"]
 
 
-def ensure_runs(wanted):
+def ensure_runs(wanted, big_units=0, big_runs=50_000):
     from django.core.management import call_command
 
-    from activities.models import Run
+    from activities.models import Run, Unit
 
+    started = time.perf_counter()
     call_command("migrate", verbosity=0)
+    print(f"migrate: {time.perf_counter() - started:.1f} s")
     # DEBUG=0 serves hashed static names from the manifest that collectstatic writes.
     call_command("collectstatic", interactive=False, verbosity=0)
-    have = Run.objects.count()
+    big = Unit.objects.filter(short_name__startswith="Besar")
+    have = Run.objects.exclude(unit__in=big).count()
     if have < wanted:
         print(f"the database holds {have} runs; adding {wanted - have} with seed_scale")
         call_command("seed_scale", runs=wanted - have)
+    if big.count() < big_units:
+        print(f"adding big units of {big_runs} runs with seed_scale")
+        call_command("seed_scale", runs=0, big_units=big_units, big_runs=big_runs)
     return Run.objects.count()
+
+
+def unit_users(short_name):
+    """The people of unit `short_name` under the demo accounts' names: the holder of the role
+    of the same name as the demo account's role (a big unit copies Kesbangpol's roles)."""
+    from django.contrib.auth import get_user_model
+
+    from activities.models import Role
+
+    roles = {role.name: role for role in Role.objects.filter(unit__short_name=short_name)}
+    users = {}
+    for user in get_user_model().objects.filter(is_staff=False).prefetch_related("sop_roles"):
+        for role in user.sop_roles.all():
+            twin = roles.get(role.name)
+            if twin is not None and twin.members.exists():
+                users[user.username] = twin.members.order_by("pk").first()
+                break
+    return users
 
 
 class SqlClock:
@@ -248,12 +288,16 @@ def main():
 
     from activities.models import Event, StepRun
 
-    total = ensure_runs(args.runs)
+    total = ensure_runs(args.runs, args.big_units, args.big_runs)
     users = {user.username: user for user in get_user_model().objects.filter(is_staff=False)}
     users |= {"kepala": get_user_model().objects.get(username="kepala")}
+    if args.unit:
+        users |= unit_users(args.unit)
+    unit = users["kasi"].sop_roles.first().unit
     print(
         f"database: {connection.vendor} {connection.settings_dict['NAME']}; {total} runs, "
-        f"{StepRun.objects.count()} step rounds, {Event.objects.count()} events"
+        f"{StepRun.objects.count()} step rounds, {Event.objects.count()} events; pages of "
+        f"{unit.short_name} ({unit.runs.count()} runs)"
     )
     print(f"pages: median of {args.repeat} GETs in process (queries: the most of one GET)")
     header = f"| {'page':<38} | status | queries | SQL ms | median ms | HTML bytes |"
@@ -278,6 +322,83 @@ def main():
             f"| {kind:<22} | {username:<6} | {posts:>5} | {median_ms:>9.1f} | {queries:>7} "
             f"| {sql_ms:>6.2f} |"
         )
+    if not args.no_sweep:
+        print()
+        measure_sweep()
+    print()
+    from bench import eventlog
+
+    eventlog.measure(2000, repeat=2, unit=unit)
+
+
+def measure_sweep(due=1000):
+    """The deadline sweep over the whole database: with nothing due on a Sunday night and on a
+    Tuesday morning (every active round's next alert moved past the moment for good: this
+    changes the database), and with `due` rounds due, in a transaction rolled back."""
+    import datetime
+    import zoneinfo
+
+    from django.db import connection, transaction
+
+    from activities.models import PeriodicJob, StepRun
+    from activities.time import deadlines
+
+    wib = zoneinfo.ZoneInfo("Asia/Jakarta")
+    today = datetime.datetime.now(wib).date()
+    sunday = today + datetime.timedelta(days=(6 - today.weekday()) % 7)
+    moments = {
+        "Sunday night": datetime.datetime.combine(sunday, datetime.time(22, 0), tzinfo=wib),
+        "Tuesday morning": datetime.datetime.combine(
+            sunday + datetime.timedelta(days=2), datetime.time(9, 0), tzinfo=wib
+        ),
+    }
+    active = StepRun.objects.filter(state="active", run__status="running")
+    print(f"deadline sweep: {active.count()} active rounds")
+    print(
+        "| sweep                                   | seconds | queries | sent (due + escalations) |"
+    )
+    print(
+        "|-----------------------------------------|---------|---------|--------------------------|"
+    )
+
+    def one(label, now, prepare):
+        with transaction.atomic():
+            prepare(now)
+            clock = SqlClock()
+            with connection.execute_wrapper(clock):
+                started = time.perf_counter()
+                result = deadlines.sweep(now)
+                seconds = time.perf_counter() - started
+            transaction.set_rollback(True)
+        sent = result.reminders + result.due + result.escalations
+        print(f"| {label:<39} | {seconds:>7.3f} | {clock.queries:>7} | {sent:>24} |")
+
+    def caught_up(now):
+        StepRun.objects.filter(next_alert_at__isnull=False).update(
+            next_alert_at=now + datetime.timedelta(days=7)
+        )
+        PeriodicJob.objects.update_or_create(
+            name=deadlines.DIGEST_JOB, defaults={"next_run_at": now + datetime.timedelta(days=1)}
+        )
+
+    def some_due(now):
+        ids = list(active.order_by("-pk").values_list("pk", flat=True)[:due])
+        StepRun.objects.filter(pk__in=ids).update(next_alert_at=now - datetime.timedelta(minutes=1))
+
+    # A city whose sweep has kept up: every next alert after the moments measured, written
+    # for good and vacuumed, as autovacuum leaves the table between two sweeps.
+    last = max(moments.values())
+    caught_up(last)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE activities_steprun")
+    for label, now in moments.items():
+        one(f"nothing due, {label}", now, lambda now: None)
+    one(f"{due} rounds due, Tuesday morning", moments["Tuesday morning"], some_due)
+
+    def digest_due(now):
+        PeriodicJob.objects.filter(name=deadlines.DIGEST_JOB).delete()
+
+    one("the morning digest, Tuesday", moments["Tuesday morning"], digest_due)
 
 
 if __name__ == "__main__":

@@ -37,10 +37,10 @@ def parse_args():
     return parser.parse_args()
 
 
-def server_env():
+def server_env(settings_module="bench.http_settings"):
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="bench.http_settings",
+        DJANGO_SETTINGS_MODULE=settings_module,
         PYTHONPATH=str(ROOT),
         DEBUG="0",
         SOPFLOW_BENCH="1",
@@ -54,7 +54,7 @@ def server_env():
     return env
 
 
-def start_gunicorn(port):
+def start_gunicorn(port, settings_module="bench.http_settings"):
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [
@@ -68,7 +68,7 @@ def start_gunicorn(port):
             f"127.0.0.1:{port}",
         ],
         cwd=ROOT,
-        env=server_env(),
+        env=server_env(settings_module),
         stdout=subprocess.DEVNULL,
     )
     for _attempt in range(100):
@@ -103,6 +103,33 @@ def wrk(url, cookie, seconds, connections):
     return rate, (int(bad.group(1)) if bad else 0) + (int(timeouts.group(1)) if timeouts else 0)
 
 
+def floors_table(args, cookie):
+    """The trivial views through sopflow's stack against the same views through the bare
+    stack (bench/http_bare_settings.py: without sopflow's own middleware), pair by pair, one
+    server at a time so that each has both cores."""
+    print("| floor (logged in)           | sopflow req/s | bare req/s | ratio sopflow ÷ bare |")
+    print("|-----------------------------|---------------|------------|----------------------|")
+    for path in ("/bench/floor/", "/bench/floor-user/"):
+        ours, bare = [], []
+        for _pair in range(args.pairs):
+            for settings_module, rates in (
+                ("bench.http_settings", ours),
+                ("bench.http_bare_settings", bare),
+            ):
+                server = start_gunicorn(args.port, settings_module)
+                try:
+                    url = f"http://127.0.0.1:{args.port}{path}"
+                    rates.append(wrk(url, cookie, args.seconds, args.connections)[0])
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+        ratio = statistics.median(o / b for o, b in zip(ours, bare, strict=True))
+        print(
+            f"| {path:<27} | {statistics.median(ours):>13.0f} | {statistics.median(bare):>10.0f} "
+            f"| {ratio:>20.2f} |"
+        )
+
+
 def main():
     args = parse_args()
     scale.setup_django()
@@ -125,6 +152,8 @@ def main():
         f"{total} runs; {args.pairs} × ({args.seconds} s floor, {args.seconds} s page)"
     )
     header = f"| {'page':<38} | floor req/s | page req/s | ratio page ÷ floor | errors |"
+    floors_table(args, cookies["kasi"])
+    print()
     print(header)
     print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
     server = start_gunicorn(args.port)

@@ -180,3 +180,21 @@ def test_hostile_parameters_never_fail(client_for, logged_runs):
         export(url, query)
 
     any_parameters()
+
+
+def test_a_log_of_more_runs_than_a_download_holds_is_refused_with_a_message(
+    client_for, logged_runs, monkeypatch
+):
+    sop_id = logged_runs[0].sop_id
+    monkeypatch.setattr(eventlog, "MAX_RUNS", 1)
+    client = client_for("kabid")
+    for extension in ("csv", "xes"):
+        response = client.get(f"/sop/{sop_id}/log.{extension}?dari=2026-09-01&sampai=2026-09-30")
+        assert response.status_code == 302
+        assert response["Location"] == (
+            f"/sop/{sop_id}/statistik/?dari=2026-09-01&sampai=2026-09-30"
+        )
+    page = client.get(response["Location"]).content.decode()
+    assert "satu log memuat paling banyak 1" in page
+    monkeypatch.setattr(eventlog, "MAX_RUNS", 2)  # both runs fit
+    assert client.get(f"/sop/{sop_id}/log.csv?dari=2026-09-01&sampai=2026-09-30").status_code == 200

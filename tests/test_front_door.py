@@ -346,3 +346,27 @@ def test_a_stuck_transaction_does_not_hold_a_run_for_ever(sop1, users, short_loc
     assert error.value.code == "locked" and "sedang diubah orang lain" in error.value.message
     assert waited < 3
     workflow.complete_step(run_id=run.pk, number=1, user=users["kasi"])
+
+
+def test_a_view_that_never_reads_the_user_reads_no_session(
+    client_for, settings, django_assert_num_queries
+):
+    """The floor of a request: nothing of the session or the user is read unless the view
+    needs them, and such a request does not count as activity."""
+    settings.SOPFLOW_IDLE_MINUTES = 30
+    settings.ROOT_URLCONF = "bench.http_urls"
+    client = client_for("kasi")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert client.get(reverse("inbox")).status_code == 200
+    with time_machine.travel(start + datetime.timedelta(minutes=20), tick=False):
+        with django_assert_num_queries(0):
+            response = client.get("/bench/floor/")
+        assert response.status_code == 200 and "no-store" not in response.get("Cache-Control", "")
+    with time_machine.travel(start + datetime.timedelta(minutes=31), tick=False):
+        # The poll reads the user: the idle session ends there too, as on any page.
+        response = client.get(reverse("inbox"), HTTP_HX_REQUEST="true", HTTP_X_SOPFLOW_POLL="1")
+        assert response.status_code == 200 and response.has_header("HX-Redirect")
+        response = client.get(reverse("run_list"), follow=True)
+    assert response.redirect_chain[0][0].startswith(reverse("login"))
+    assert "tidak ada aktivitas selama 30 menit" in response.content.decode()

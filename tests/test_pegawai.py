@@ -161,7 +161,7 @@ def test_the_migration_fills_people_from_the_nips_typed_so_far(seeded, users):
 
     from activities.models import ActingAppointment, Role, Sop, Unit
 
-    fill = importlib.import_module("activities.migrations.0032_people_and_tte").fill_pegawai
+    fill = importlib.import_module("activities.migrations.0034_people_and_tte").fill_pegawai
     kesbangpol = Unit.objects.get(short_name="Kesbangpol")
     ActingAppointment.objects.create(
         unit=kesbangpol,

@@ -8,9 +8,11 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from activities.background import schedule
-from activities.core import workflow
+from activities.core import chain, events, workflow
 from activities.models import Event, Notification, StepRun
 from activities.time import deadlines
 
@@ -57,7 +59,7 @@ def sweep(django_capture_on_commit_callbacks):
     return run
 
 
-def events(step_run, kind):
+def events_of(step_run, kind):
     return list(Event.objects.filter(step_run=step_run, kind=kind).order_by("id"))
 
 
@@ -76,16 +78,18 @@ def test_reminders_then_escalation_up_the_chain_each_sent_once(staf_step, users,
     assert sweep(wib(23, 10, 31)).escalations == 1  # 61 minutes late: to the Kasi
     assert sweep(wib(23, 11, 29)).escalations == 0  # 119 minutes late
     assert sweep(wib(23, 11, 31)).escalations == 1  # 121 office minutes late: to the Kepala
-    assert sweep(wib(23, 12, 30)).silent == 1  # the lunch break is not office time
-    assert sweep(wib(23, 16, 0)).escalations == 0  # the chain ends at the Kepala
+    # The chain ends at the Kepala: nothing more is to come for the round.
+    assert StepRun.objects.get(pk=staf_step.pk).next_alert_at is None
+    assert sweep(wib(23, 12, 30)).as_dict() == deadlines.SweepResult().as_dict()
+    assert sweep(wib(23, 16, 0)).escalations == 0
 
     escalations = Notification.objects.filter(kind=Notification.Kind.ESCALATION)
     assert sorted(n.recipient.username for n in escalations) == ["kasi", "kepala"]
-    assert len(events(staf_step, Event.Kind.REMINDED)) == 2
-    levels = [e.after["level"] for e in events(staf_step, Event.Kind.ESCALATED)]
+    assert len(events_of(staf_step, Event.Kind.REMINDED)) == 2
+    levels = [e.after["level"] for e in events_of(staf_step, Event.Kind.ESCALATED)]
     assert levels == [1, 2]
-    assert events(staf_step, Event.Kind.ESCALATED)[0].after["roles"] == ["Kasi"]
-    assert events(staf_step, Event.Kind.ESCALATED)[0].after["recipients"] == ["kasi"]
+    assert events_of(staf_step, Event.Kind.ESCALATED)[0].after["roles"] == ["Kasi"]
+    assert events_of(staf_step, Event.Kind.ESCALATED)[0].after["recipients"] == ["kasi"]
     # Each notification went out by mail once (besides Monday's morning digest).
     subjects = [m.subject for m in mail.outbox if "Ringkasan" not in m.subject]
     assert len(subjects) == 4 and len(mail.outbox) == 5
@@ -108,9 +112,12 @@ def test_the_sweep_is_silent_on_days_off_and_outside_office_hours(sop1, users, s
             place="Aula",
         )
     mail.outbox.clear()
+    step_run = run.step_runs.get(step__number=1)
+    # 80 % of 15 minutes: 10 on Friday before 16:30, 2 on Monday from 07:30.
+    assert step_run.next_alert_at == wib(30, 7, 32)
     for moment in (wib(27, 20, 0), wib(28, 10, 0), wib(29, 23, 0), wib(30, 7, 20)):
         result = sweep(moment)
-        assert result.silent == 1 and result.reminders == result.due == 0, moment
+        assert result.checked == result.reminders == result.due == 0, moment
     assert not Notification.objects.filter(kind=Notification.Kind.REMINDER).exists()
     # Only Monday's morning digest (07:00, before the office opens) went out.
     assert [m.subject for m in mail.outbox if "Ringkasan" not in m.subject] == []
@@ -153,25 +160,111 @@ def test_the_command_prints_its_counts(staf_step, capsys):
     assert "1 due" in capsys.readouterr().out
 
 
-def test_sweep_queries_grow_with_active_steps_not_with_runs(
-    staf_step, sop2, users, django_assert_max_num_queries, sweep
-):
-    # Finished and cancelled runs are not read at all.
-    for index in range(5):
-        with at(wib(23, 8, 0)):
+def open_runs(sop, user, count, moment, *, cancel=False):
+    runs = []
+    for index in range(count):
+        with at(moment):
             run = workflow.open_run(
-                sop=sop2,
-                user=users["subkor"],
+                sop=sop,
+                user=user,
                 title=f"R{index}",
                 scheduled_on=datetime.date(2026, 12, 10),
                 place="Aula",
             )
-            workflow.cancel_run(run_id=run.pk, user=users["subkor"], reason="Ditunda")
-    sweep(wib(23, 8, 40))
-    # Active steps with their runs, SOPs and steps; their roles; the units' calendars (unit,
-    # days off, special periods, working hours); the digest is not due: nothing else.
-    with django_assert_max_num_queries(8):
-        sweep(wib(23, 8, 41))
+            if cancel:
+                workflow.cancel_run(run_id=run.pk, user=user, reason="Ditunda")
+        runs.append(run)
+    return runs
+
+
+def test_a_sweep_with_nothing_due_is_two_queries_whatever_the_active_steps(
+    staf_step, sop2, users, django_assert_num_queries, sweep
+):
+    open_runs(sop2, users["subkor"], 5, wib(23, 8, 0))
+    open_runs(sop2, users["subkor"], 3, wib(23, 8, 0), cancel=True)
+    sweep(wib(23, 8, 5))  # the morning digest, once a day
+    # The rounds whose alert has come (none), and whether the digest is due: nothing else.
+    with django_assert_num_queries(2):
+        result = sweep(wib(23, 8, 6))
+    assert result.as_dict() == deadlines.SweepResult().as_dict()
+    with django_assert_num_queries(1):  # before the digest time: one query
+        sweep(wib(23, 6, 30))
+
+
+def test_the_sweep_s_queries_do_not_grow_with_the_alerts_it_sends(sop2, users, sweep):
+    def queries_for(count, day):
+        runs = open_runs(sop2, users["subkor"], count, wib(day, 8, 0))
+        sweep(wib(day, 7, 55))  # the digest of that morning, before the runs were opened
+        # The sweep alone: the deliveries it queues run after its commits, in their tasks.
+        with at(wib(day, 15, 0)), CaptureQueriesContext(connection) as captured:
+            result = deadlines.sweep()
+        assert result.due == count and result.escalations >= count
+        for run in runs:
+            (step_run,) = run.step_runs.filter(state=StepRun.State.ACTIVE)
+            assert step_run.alert_stage >= deadlines.Stage.ESCALATED
+        return len(captured)
+
+    # Step 1 of SOP 2 (15 menit) was due at 08:15: by 15:00 due, and escalated up the chain.
+    # Per batch: the runs locked, the rounds, their update, the notifications already sent,
+    # the notifications and deliveries, the events (runs locked, one INSERT, the runs' heads).
+    one = queries_for(1, 24)
+    eight = queries_for(8, 25)
+    assert eight == one
+
+
+def test_after_an_outage_the_office_hours_still_hold_and_a_killed_sweep_resumes(
+    staf_step, sop2, users, sweep, monkeypatch
+):
+    """A sweep killed half-way keeps its finished batches, and the next sends each of the
+    rest once, the hash chains whole."""
+    runs = [staf_step.run, *open_runs(sop2, users["subkor"], 4, wib(23, 8, 0))]
+    # Nobody swept on Monday: at 20:00 the office is closed, so nothing is sent yet.
+    result = sweep(wib(23, 20, 0))
+    assert result.silent == 5 and result.checked == 0
+    assert not Notification.objects.filter(kind=Notification.Kind.REMINDER).exists()
+
+    monkeypatch.setattr(deadlines._Sweep, "BATCH", 2)
+    calls = []
+    real = events.record_many
+
+    def dies_on_the_second_batch(entries):
+        calls.append(len(entries))
+        if len(calls) == 2:
+            raise RuntimeError("worker killed")
+        return real(entries)
+
+    monkeypatch.setattr(events, "record_many", dies_on_the_second_batch)
+    with pytest.raises(RuntimeError):
+        sweep(wib(24, 7, 45))
+    assert Notification.objects.filter(kind=Notification.Kind.REMINDER).count() == 2
+    assert StepRun.objects.filter(alert_stage__gt=0).count() == 2
+
+    monkeypatch.setattr(events, "record_many", real)
+    result = sweep(wib(24, 7, 46))
+    assert result.due == 3
+    reminders = Notification.objects.filter(kind=Notification.Kind.REMINDER)
+    assert reminders.count() == 5 and len({n.step_run_id for n in reminders}) == 5
+    assert sweep(wib(24, 7, 47)).due == 0
+    for run in runs:
+        run.refresh_from_db()
+        rows = list(Event.objects.filter(run=run))
+        assert chain.verify_run(run.pk, rows, run.event_count, run.event_head) is None
+        assert [e.kind for e in rows].count(Event.Kind.REMINDED) == 1
+
+
+def test_the_next_alert_is_set_on_activation_and_cleared_when_the_round_closes(
+    staf_step, sop2, users
+):
+    # Step 4: 60 minutes from 08:30, the reminder at 80 %.
+    assert staf_step.next_alert_at == wib(23, 9, 18)
+    with at(wib(23, 9, 0)):
+        workflow.complete_step(run_id=staf_step.run_id, number=4, user=users["staf"])
+    staf_step.refresh_from_db()
+    assert staf_step.next_alert_at is None
+    following = StepRun.objects.get(run=staf_step.run, state=StepRun.State.ACTIVE)
+    assert following.next_alert_at is not None and following.next_alert_at > wib(23, 9, 0)
+    (run,) = open_runs(sop2, users["subkor"], 1, wib(23, 8, 0), cancel=True)
+    assert not run.step_runs.filter(next_alert_at__isnull=False).exists()
 
 
 def test_the_escalation_names_the_late_step_s_roles_as_text(staf_step, users, sweep):
@@ -181,3 +274,24 @@ def test_the_escalation_names_the_late_step_s_roles_as_text(staf_step, users, sw
     assert "QuerySet" not in escalation.body and "<Role" not in escalation.body
     (message,) = [m for m in mail.outbox if m.to == [users["kasi"].email]]
     assert "Langkah 4 (Staf seksi) melewati jatuh tempo" in message.body
+
+
+def test_the_migration_gives_active_rounds_a_next_alert_no_later_than_the_true_one(
+    staf_step, sop2, users, sweep
+):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("activities.migrations.0037_round_next_alert")
+    (cancelled,) = open_runs(sop2, users["subkor"], 1, wib(23, 8, 0), cancel=True)
+    exact = staf_step.next_alert_at
+    StepRun.objects.update(next_alert_at=None)
+    migration.fill(apps, None)
+    staf_step.refresh_from_db()
+    assert staf_step.next_alert_at is not None and staf_step.next_alert_at <= exact
+    assert not cancelled.step_runs.filter(next_alert_at__isnull=False).exists()
+    # A sweep before that moment sends nothing, and the moment stays.
+    assert sweep(wib(23, 9, 0)).reminders == 0
+    staf_step.refresh_from_db()
+    assert staf_step.next_alert_at == exact

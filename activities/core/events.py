@@ -54,6 +54,40 @@ def record(
     An `Actor` also records the role acted as, whether a superuser acted on behalf, and
     whether the user acted as Plt./Plh. of that role.
     """
+    fields = _fields(kind, actor, at, run, step_run, sop, appointment, before, after)
+    held = _batch.get()
+    if held is not None and run is not None and run.pk == held[0].pk:
+        event = Event(**fields)
+        held[1].append(event)
+        return event
+    return Event.objects.create(**fields)
+
+
+def record_many(entries):
+    """Write many events, of many runs, in one INSERT (the deadline sweep's batches): each
+    entry holds the keywords of `record`. Each run's chain continues from its head, read under
+    its row lock (`Event.objects.bulk_create`)."""
+    return Event.objects.bulk_create(
+        [
+            Event(
+                **_fields(
+                    entry["kind"],
+                    entry.get("actor"),
+                    entry.get("at"),
+                    entry.get("run"),
+                    entry.get("step_run"),
+                    entry.get("sop"),
+                    entry.get("appointment"),
+                    entry.get("before"),
+                    entry.get("after"),
+                )
+            )
+            for entry in entries
+        ]
+    )
+
+
+def _fields(kind, actor, at, run, step_run, sop, appointment, before, after):
     user, role, on_behalf, acting = None, None, False, ""
     if actor is not None and hasattr(actor, "user"):
         user, role, on_behalf, acting = actor.user, actor.role, actor.on_behalf, actor.acting
@@ -73,9 +107,4 @@ def record(
         before=before or {},
         after=after or {},
     )
-    held = _batch.get()
-    if held is not None and run is not None and run.pk == held[0].pk:
-        event = Event(**fields)
-        held[1].append(event)
-        return event
-    return Event.objects.create(**fields)
+    return fields

@@ -241,11 +241,14 @@ def _activate(
     returned: bool = False,
     deadline: datetime.date | None = None,
 ) -> None:
-    due_at = deadlines.due_time(run.unit.calendar, activated_at, step_run.step, deadline=deadline)
+    calendar = run.unit.calendar
+    due_at = deadlines.due_time(calendar, activated_at, step_run.step, deadline=deadline)
+    next_alert_at = deadlines.first_alert(calendar, activated_at, due_at)
     updated = StepRun.objects.filter(pk=step_run.pk, state=StepRun.State.WAITING).update(
         state=StepRun.State.ACTIVE,
         activated_at=activated_at,
         due_at=due_at,
+        next_alert_at=next_alert_at,
         version=F("version") + 1,
     )
     if updated != 1:
@@ -257,6 +260,7 @@ def _activate(
         activated_at,
         due_at,
     )
+    step_run.next_alert_at = next_alert_at
     step_run.version += 1
     # The holders are told by a task once the change is committed (in-app, mail, webhook): the
     # transition itself writes only the change and its events.
@@ -580,6 +584,7 @@ def _finish_step(
         acting=actor.acting,
         entered_at=now,
         client_id=client_id,
+        next_alert_at=None,
         version=F("version") + 1,
     )
     if updated != 1:
@@ -593,6 +598,7 @@ def _finish_step(
     current.completed_by, current.completed_as = actor.user, actor.role
     current.on_behalf, current.acting, current.entered_at = actor.on_behalf, actor.acting, now
     current.client_id = client_id
+    current.next_alert_at = None
     current.version += 1
     if client_id is not None:
         event_after = {**event_after, "client_id": str(client_id)}
@@ -908,7 +914,8 @@ def cancel_run(
     # now and is stored, like the run's figures.
     for step_run in active:
         figures = timing.round_figures(run.unit.calendar, step_run.activated_at, None, now)
-        StepRun.objects.filter(pk=step_run.pk).update(**figures)
+        # Nothing more is sent for a cancelled run's round.
+        StepRun.objects.filter(pk=step_run.pk).update(**figures, next_alert_at=None)
     run.status, run.cancelled_at, run.closed_at = Run.Status.CANCELLED, now, now
     figures = _run_figures(run)
     updated = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(

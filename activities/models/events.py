@@ -67,11 +67,20 @@ class EventQuerySet(models.QuerySet):
         return latest or (0, chain.GENESIS)
 
     def _set_heads(self, last):
-        for run_id, (count, head) in last.items():
-            if run_id is not None:
-                apps.get_model("activities", "Run").objects.filter(pk=run_id).update(
-                    event_count=count, event_head=head
-                )
+        Run = apps.get_model("activities", "Run")
+        heads = [(run_id, count, head) for run_id, (count, head) in last.items() if run_id]
+        if len(heads) > 1:
+            # Many runs at once (the deadline sweep's batches): one UPDATE.
+            Run.objects.bulk_update(
+                [
+                    Run(pk=run_id, event_count=count, event_head=head)
+                    for run_id, count, head in heads
+                ],
+                ["event_count", "event_head"],
+            )
+            return
+        for run_id, count, head in heads:
+            Run.objects.filter(pk=run_id).update(event_count=count, event_head=head)
 
     def create(self, **kwargs):
         event = self.model(**kwargs)

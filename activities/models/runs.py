@@ -199,6 +199,10 @@ class StepRun(models.Model):
     due_at = models.DateTimeField(_("jatuh tempo"), null=True, blank=True)
     # How far the deadline sweep has gone with this round: see activities.time.deadlines.Stage.
     alert_stage = models.PositiveSmallIntegerField(default=0)
+    # When the sweep next has something to send for this round (its reminder, its due time, its
+    # next escalation), in the office time of the run's unit; set on activation and at each
+    # stage, None once nothing more is to come or the round is closed.
+    next_alert_at = models.DateTimeField(null=True, blank=True, editable=False)
     decision_notes = models.TextField(_("catatan disposisi"), blank=True)
     return_reason = models.TextField(_("alasan pengembalian"), blank=True)
     # Office minutes under the unit's calendar, computed once when the round closes (done or
@@ -246,6 +250,12 @@ class StepRun(models.Model):
             ),
             # /tugas/ sorted by due time, and the deadline sweep over active steps.
             models.Index(fields=["due_at"], condition=Q(state="active"), name="steprun_active_due"),
+            # The deadline sweep: the rounds whose next alert has come, and nothing else.
+            models.Index(
+                fields=["next_alert_at"],
+                condition=Q(next_alert_at__isnull=False),
+                name="steprun_next_alert",
+            ),
             # /tugas/ and its navigation badge: the active rounds of the user's steps, soonest
             # due first (`policy.inbox` filters on the step ids of the user's roles).
             models.Index(

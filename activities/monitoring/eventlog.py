@@ -1,8 +1,6 @@
 """The event log of an SOP's runs for process mining: CSV, and XES (IEEE 1849-2016).
 
-One trace per run (case), one event per start, completion and return of a step round; a
-completion carries the step data its round recorded (CSV: a JSON column `data`; XES:
-`data:<key>` attributes). Events
+One trace per run (case), one event per start, completion and return of a step round. Events
 are read from the step rounds (`StepRun`), which carry the times as entered by hand, not from the
 `Event` table, whose `at` is the moment of recording. Rows are streamed in chunks, so a log of
 many thousand runs is written without holding it in memory.
@@ -21,31 +19,71 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.utils import timezone
 
-from activities.models import StepRun
+from activities.documents.spreadsheets import safe_cell
+from activities.models import Role, Run, StepRun, StepValue
 
 CHUNK_SIZE = 2000
+# The most runs one download holds: a longer period is refused with a message (the log of
+# 2,000 runs takes well under a second of CPU, streamed; this keeps a download in the tens of
+# seconds of a web worker at most).
+MAX_RUNS = 20_000
 ACTIVITY_LABEL_CHARS = 80
 
 START, COMPLETE = "start", "complete"
 OUTCOME_DONE, OUTCOME_RETURNED = "selesai", "dikembalikan"
 
 
-@dataclass
-class LogEvent:
+@dataclass(frozen=True)
+class Fixed:
+    """What every event of one step done by one person as one role has in common, with its
+    XES attributes and CSV cells escaped once for all of them."""
+
     activity: str
     step: int
+    standard_minutes: int
+    resource: str
+    role: str
+    xes_name: str
+    xes_middle: str
+    xes_standard: str
+    csv_activity: str
+    csv_person: tuple[str, str]
+
+
+@dataclass(slots=True)
+class LogEvent:
+    fixed: Fixed
     round: int
     timestamp: datetime.datetime
     transition: str
-    resource: str
-    role: str
-    standard_minutes: int
     office_minutes: float | None
     outcome: str = ""
-    # The step data the round recorded, on its completion: {field key: value or [values]}.
+    # {field key: value} of the step data the round recorded (on its completion event).
     data: dict = field(default_factory=dict)
+
+    @property
+    def activity(self):
+        return self.fixed.activity
+
+    @property
+    def step(self):
+        return self.fixed.step
+
+    @property
+    def resource(self):
+        return self.fixed.resource
+
+    @property
+    def role(self):
+        return self.fixed.role
+
+    @property
+    def standard_minutes(self):
+        return self.fixed.standard_minutes
 
 
 @dataclass
@@ -83,13 +121,80 @@ def _resource(user, pseudonymous):
     return user.get_full_name() or user.get_username()
 
 
-def traces(sop, period, *, pseudonymous=False):
-    """The traces of the runs of `sop` opened in `period`, in run order, events in time order."""
+class _Names:
+    """The steps of the SOP, and the people and roles of its rounds, each read once (a handful
+    of rows however many runs the log holds), and the `Fixed` part of their events."""
+
+    def __init__(self, sop, pseudonymous):
+        self.pseudonymous = pseudonymous
+        self.steps = {
+            step.pk: (step, ", ".join(sop.role_name(role) for role in step.roles.all()))
+            for step in sop.steps.prefetch_related("roles")
+        }
+        # step id → the keys of its data fields that take several values; empty: no step
+        # of the SOP asks for data, and no value is read.
+        self.multiple = {
+            pk: {spec.get("key") for spec in step.data_fields or () if spec.get("multiple")}
+            for pk, (step, _roles) in self.steps.items()
+            if step.data_fields
+        }
+        self.people: dict[int | None, str] = {None: ""}
+        self.roles: dict[int, str] = {}
+        self.fixed: dict[tuple, Fixed] = {}
+
+    def person(self, user_id):
+        if user_id not in self.people:
+            user = get_user_model().objects.filter(pk=user_id).first()
+            self.people[user_id] = _resource(user, self.pseudonymous)
+        return self.people[user_id]
+
+    def role(self, role_id, step_id):
+        if role_id is None:
+            return self.steps[step_id][1]
+        if role_id not in self.roles:
+            self.roles[role_id] = Role.objects.filter(pk=role_id).values_list("name", flat=True)[0]
+        return self.roles[role_id]
+
+    def of(self, step_id, user_id, role_id):
+        key = (step_id, user_id, role_id)
+        fixed = self.fixed.get(key)
+        if fixed is None:
+            step = self.steps[step_id][0]
+            resource, role = self.person(user_id), self.role(role_id, step_id)
+            label = activity_label(step)
+            middle = ""
+            if resource:
+                middle += _attr("string", "org:resource", resource, "      ")
+            if role:
+                middle += _attr("string", "org:role", role, "      ")
+            middle += _attr("int", "step", step.number, "      ")
+            fixed = self.fixed[key] = Fixed(
+                activity=label,
+                step=step.number,
+                standard_minutes=step.standard_minutes,
+                resource=resource,
+                role=role,
+                xes_name=_attr("string", "concept:name", label, "      "),
+                xes_middle=middle,
+                xes_standard=_attr("int", "standard_minutes", step.standard_minutes, "      "),
+                csv_activity=safe_cell(label),
+                csv_person=(safe_cell(resource), safe_cell(role)),
+            )
+        return fixed
+
+
+def run_count(sop, period):
+    """How many runs of `sop` were opened in `period` (the runs a log of it holds)."""
     first, after = period.bounds
-    step_roles = {
-        step.pk: ", ".join(sop.role_name(role) for role in step.roles.all())
-        for step in sop.steps.prefetch_related("roles")
-    }
+    return Run.objects.filter(sop=sop, opened_at__gte=first, opened_at__lt=after).count()
+
+
+def traces(sop, period, *, pseudonymous=False):
+    """The traces of the runs of `sop` opened in `period`, in run order, events in time order.
+
+    The rounds are read as plain values (no model instances), in chunks."""
+    first, after = period.bounds
+    names = _Names(sop, pseudonymous)
     rounds = (
         StepRun.objects.filter(
             run__sop=sop,
@@ -97,28 +202,89 @@ def traces(sop, period, *, pseudonymous=False):
             run__opened_at__lt=after,
             started_at__isnull=False,
         )
-        .select_related("run", "step", "completed_by", "completed_as")
-        .prefetch_related("values")
         .order_by("run_id", "started_at", "id")
+        .values_list(
+            "id",
+            "run_id",
+            "run__title",
+            "run__status",
+            "step_id",
+            "round",
+            "state",
+            "started_at",
+            "completed_at",
+            "handling_office_minutes",
+            "completed_by_id",
+            "completed_as_id",
+        )
     )
     trace = None
-    for step_run in rounds.iterator(chunk_size=CHUNK_SIZE):
-        run = step_run.run
-        if trace is None or trace.run_id != run.pk:
-            if trace is not None:
-                yield _sorted(trace)
-            trace = Trace(
-                run_id=run.pk,
-                title=run.title,
-                sop_number=sop.number,
-                sop_name=sop.name,
-                sop_version=sop.version,
-                unit=sop.unit.short_name,
-                status=run.status,
-            )
-        trace.events.extend(_round_events(step_run, step_roles, pseudonymous))
+    returned_state = StepRun.State.RETURNED
+    for chunk in _chunks(rounds.iterator(chunk_size=CHUNK_SIZE)):
+        data = _round_data(names, chunk) if names.multiple else {}
+        for row in chunk:
+            (pk, run_id, title, status, step_id, round_, state, started, completed, minutes) = row[
+                :10
+            ]
+            by, as_ = row[10:]
+            if trace is None or trace.run_id != run_id:
+                if trace is not None:
+                    yield _sorted(trace)
+                trace = Trace(
+                    run_id=run_id,
+                    title=title,
+                    sop_number=sop.number,
+                    sop_name=sop.name,
+                    sop_version=sop.version,
+                    unit=sop.unit.short_name,
+                    status=status,
+                )
+            fixed = names.of(step_id, by, as_)
+            trace.events.append(LogEvent(fixed, round_, started, START, None))
+            if completed is not None:
+                outcome = OUTCOME_RETURNED if state == returned_state else OUTCOME_DONE
+                trace.events.append(
+                    LogEvent(
+                        fixed,
+                        round_,
+                        completed,
+                        COMPLETE,
+                        _rounded(minutes),
+                        outcome,
+                        data.get(pk, {}),
+                    )
+                )
     if trace is not None:
         yield _sorted(trace)
+
+
+def _chunks(rows):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK_SIZE:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _round_data(names, chunk):
+    """{round id: {field key: value}} of the step data the rounds of `chunk` recorded (one
+    query); a field that takes several values gives a list. Values as the completion event
+    carries them: numbers and dates as text, yes/no as true/false, a list item by its name."""
+    ids = [row[0] for row in chunk if row[4] in names.multiple and row[8] is not None]
+    data: dict[int, dict] = {}
+    if not ids:
+        return data
+    values = StepValue.objects.filter(step_run_id__in=ids).annotate(step=F("step_run__step_id"))
+    for value in values.order_by("step_run_id", "position", "id"):
+        recorded = data.setdefault(value.step_run_id, {})
+        if value.key in names.multiple.get(value.step, ()):
+            recorded.setdefault(value.key, []).append(value.as_json())
+        else:
+            recorded[value.key] = value.as_json()
+    return data
 
 
 def _sorted(trace):
@@ -130,45 +296,6 @@ def _sorted(trace):
 
 def _rounded(minutes):
     return None if minutes is None else round(minutes, 2)
-
-
-def _round_events(step_run, step_roles, pseudonymous):
-    step = step_run.step
-    role = step_run.completed_as.name if step_run.completed_as else step_roles.get(step.pk, "")
-    resource = _resource(step_run.completed_by, pseudonymous)
-    common = {
-        "activity": activity_label(step),
-        "step": step.number,
-        "round": step_run.round,
-        "resource": resource,
-        "role": role,
-        "standard_minutes": step.standard_minutes,
-    }
-    yield LogEvent(**common, timestamp=step_run.started_at, transition=START, office_minutes=None)
-    if step_run.completed_at is not None:
-        returned = step_run.state == StepRun.State.RETURNED
-        yield LogEvent(
-            **common,
-            timestamp=step_run.completed_at,
-            transition=COMPLETE,
-            office_minutes=_rounded(step_run.handling_office_minutes),
-            outcome=OUTCOME_RETURNED if returned else OUTCOME_DONE,
-            data=round_data(step_run),
-        )
-
-
-def round_data(step_run):
-    """{field key: value} of the step data a round recorded; a field that takes several values
-    (a choice or list marked "banyak") gives a list. Values as the completion event has them:
-    numbers and dates as text, yes/no as true/false, a list item by its name."""
-    multiple = {spec.get("key") for spec in step_run.step.data_fields or () if spec.get("multiple")}
-    data: dict = {}
-    for value in step_run.values.all():
-        if value.key in multiple:
-            data.setdefault(value.key, []).append(value.as_json())
-        else:
-            data[value.key] = value.as_json()
-    return data
 
 
 # CSV ---------------------------------------------------------------------------------------
@@ -194,26 +321,31 @@ CSV_HEADER = [
 
 
 def csv_rows(traces_):
-    """The header, then one row per event; timestamps in ISO 8601 with the WIB offset."""
+    """The header, then one row per event; timestamps in ISO 8601 with the WIB offset. Every
+    cell is safe for a spreadsheet already (`spreadsheets.safe_cell`), each text once."""
     yield CSV_HEADER
     for trace in traces_:
+        head = [
+            trace.run_id,
+            safe_cell(trace.title),
+            safe_cell(trace.sop_number),
+            trace.sop_version,
+            safe_cell(trace.unit),
+        ]
         for event in trace.events:
+            fixed = event.fixed
+            minutes = event.office_minutes
             yield [
-                trace.run_id,
-                trace.title,
-                trace.sop_number,
-                trace.sop_version,
-                trace.unit,
-                event.activity,
-                event.step,
+                *head,
+                fixed.csv_activity,
+                fixed.step,
                 event.round,
                 _timestamp(event.timestamp),
                 event.transition,
                 event.outcome,
-                event.resource,
-                event.role,
-                event.standard_minutes,
-                "" if event.office_minutes is None else event.office_minutes,
+                *fixed.csv_person,
+                fixed.standard_minutes,
+                "" if minutes is None else minutes,
                 json.dumps(event.data, ensure_ascii=False) if event.data else "",
             ]
 
@@ -240,6 +372,14 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 def _attr(kind, key, value, indent):
     text = _NOT_XML.sub("", str(value))
     return f"{indent}<{kind} key={quoteattr(key)} value={quoteattr(text)}/>\n"
+
+
+_TRANSITIONS = {
+    name: _attr("string", "lifecycle:transition", name, "      ") for name in (START, COMPLETE)
+}
+_OUTCOMES = {
+    name: _attr("string", "outcome", name, "      ") for name in (OUTCOME_DONE, OUTCOME_RETURNED)
+}
 
 
 def _data_attr(key, value):
@@ -284,21 +424,22 @@ def xes_chunks(traces_, *, sop, period):
         parts.append(_attr("string", "unit", trace.unit, "    "))
         parts.append(_attr("string", "status", trace.status, "    "))
         for event in trace.events:
+            fixed = event.fixed
             parts.append("    <event>\n")
-            parts.append(_attr("string", "concept:name", event.activity, "      "))
-            parts.append(_attr("date", "time:timestamp", _timestamp(event.timestamp), "      "))
-            parts.append(_attr("string", "lifecycle:transition", event.transition, "      "))
-            if event.resource:
-                parts.append(_attr("string", "org:resource", event.resource, "      "))
-            if event.role:
-                parts.append(_attr("string", "org:role", event.role, "      "))
-            parts.append(_attr("int", "step", event.step, "      "))
-            parts.append(_attr("int", "round", event.round, "      "))
-            parts.append(_attr("int", "standard_minutes", event.standard_minutes, "      "))
+            parts.append(fixed.xes_name)
+            parts.append(
+                f'      <date key="time:timestamp" value="{_timestamp(event.timestamp)}"/>\n'
+            )
+            parts.append(_TRANSITIONS[event.transition])
+            parts.append(fixed.xes_middle)
+            parts.append(f'      <int key="round" value="{event.round}"/>\n')
+            parts.append(fixed.xes_standard)
             if event.office_minutes is not None:
-                parts.append(_attr("float", "office_minutes", event.office_minutes, "      "))
+                parts.append(
+                    f'      <float key="office_minutes" value="{event.office_minutes}"/>\n'
+                )
             if event.outcome:
-                parts.append(_attr("string", "outcome", event.outcome, "      "))
+                parts.append(_OUTCOMES[event.outcome])
             for key, value in event.data.items():
                 parts.append(_data_attr(key, value))
             parts.append("    </event>\n")

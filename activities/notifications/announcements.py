@@ -3,6 +3,8 @@
 A notification is written in the same transaction as the change it reports, so it exists exactly
 when the change does; its deliveries go out through `activities.notifications.channels`."""
 
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
@@ -16,35 +18,61 @@ from activities.notifications import channels
 from activities.notifications.channels import enabled_channels, one_line, render_text
 
 
+@dataclass
+class Note:
+    """One occasion to tell `users` of (its `key`: a user told of it once is not told again)."""
+
+    users: list
+    kind: str
+    key: str
+    subject: str
+    body: str
+    url: str = ""
+    run: Run | None = None
+    step_run: StepRun | None = None
+
+
 def notify(users, *, kind, key, subject, body, url="", run=None, step_run=None, now=None):
     """Write one notification per user for the occasion `key` (users already notified of it are
     skipped) and queue its outside deliveries for after the commit. Returns the new rows."""
+    note = Note(list(users), kind, key, subject, body, url, run, step_run)
+    return notify_many([note], now=now)[0]
 
-    users = list(users)
-    if not users:
-        return []
+
+def notify_many(notes, *, now=None):
+    """`notify` for many occasions at once (the deadline sweep's batches): one query for who
+    was told already, one INSERT of the notifications and one of their deliveries. Returns the
+    new rows of each note, in order."""
+    notes = list(notes)
+    keys = {note.key for note in notes if note.users}
+    if not keys:
+        return [[] for _ in notes]
     now = now or timezone.now()
+    recipients = {user.pk for note in notes for user in note.users}
     already = set(
-        Notification.objects.filter(recipient__in=users, key=key).values_list(
-            "recipient_id", flat=True
-        )
+        Notification.objects.filter(key__in=keys, recipient_id__in=recipients)
+        .values_list("key", "recipient_id")
+        .order_by()
     )
-    fresh = [
-        Notification(
-            recipient=user,
-            kind=kind,
-            key=key,
-            run=run,
-            step_run=step_run,
-            subject=one_line(subject),
-            body=body,
-            url=url,
-            created_at=now,
-        )
-        for user in users
-        if user.pk not in already
-    ]
-    created = Notification.objects.bulk_create(fresh)
+    fresh = []
+    for note in notes:
+        rows = [
+            Notification(
+                recipient=user,
+                kind=note.kind,
+                key=note.key,
+                run=note.run,
+                step_run=note.step_run,
+                subject=one_line(note.subject),
+                body=note.body,
+                url=note.url,
+                created_at=now,
+            )
+            for user in note.users
+            if (note.key, user.pk) not in already
+        ]
+        fresh.append(rows)
+    created = Notification.objects.bulk_create([row for rows in fresh for row in rows])
     deliveries = Delivery.objects.bulk_create(
         [
             Delivery(notification=notification, channel=channel.name)
@@ -55,7 +83,7 @@ def notify(users, *, kind, key, subject, body, url="", run=None, step_run=None, 
     )
     for delivery in deliveries:
         enqueue_on_commit(channels.delivery_task(delivery.channel), delivery.pk)
-    return created
+    return fresh
 
 
 def role_holders(roles, *, exclude=None):

@@ -12,17 +12,18 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import IntEnum
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
 from activities.core import events
-from activities.models import Event, Notification, Role, Run, Step, StepRun, Unit
+from activities.models import Event, Notification, PeriodicJob, Role, Run, Sop, Step, StepRun, Unit
 from activities.notifications import announcements, channels
 from activities.time.calendar import OfficeCalendar
 
@@ -54,21 +55,28 @@ def due_time(
 
 
 def recompute_due_times(unit: Unit) -> int:
-    """Due times of the unit's active steps again, after its calendar changed. Returns how
-    many changed. A disposisi's batas waktu stays what the Kepala set."""
+    """Due times of the unit's active steps again, after its calendar changed, and when the
+    sweep next looks at each. Returns how many due times changed. A disposisi's batas waktu
+    stays what the Kepala set."""
     calendar: OfficeCalendar = Unit.objects.calendars([unit.pk])[unit.pk]
+    roles = Role.objects.select_related("reports_to__reports_to__reports_to")
     active = (
         StepRun.objects.filter(run__unit=unit, state=StepRun.State.ACTIVE, run__status="running")
         .select_related("step")
+        .prefetch_related(Prefetch("step__roles", queryset=roles))
         .order_by("pk")
     )
     changed = 0
     for step_run in active:
         deadline = _ordering_deadline(step_run)
-        due_at = due_time(calendar, _activated_at(step_run), step_run.step, deadline=deadline)
-        if due_at != step_run.due_at:
-            StepRun.objects.filter(pk=step_run.pk).update(due_at=due_at)
-            changed += 1
+        activated_at = _activated_at(step_run)
+        due_at = due_time(calendar, activated_at, step_run.step, deadline=deadline)
+        alert_at = next_alert(
+            calendar, activated_at, due_at, step_run.alert_stage, _chain_depth(step_run.step)
+        )
+        if due_at != step_run.due_at or alert_at != step_run.next_alert_at:
+            StepRun.objects.filter(pk=step_run.pk).update(due_at=due_at, next_alert_at=alert_at)
+            changed += due_at != step_run.due_at
     return changed
 
 
@@ -151,119 +159,294 @@ def _chain_depth(step: Step) -> int:
     return depth
 
 
-def _target_stage(step_run: StepRun, calendar: OfficeCalendar, now: datetime.datetime) -> int:
-    activated_at, due_at = _activated_at(step_run), _due_at(step_run)
-    elapsed = calendar.office_minutes(activated_at, now)
+# When each stage is due. Every moment is moved to the next minute of office time of the unit
+# (`add_office_minutes(moment, 0)`): a round due at closing time is next looked at when the
+# office opens again, so a sweep at night or on a weekend finds nothing to read.
+
+
+def _reminder_moment(
+    calendar: OfficeCalendar, activated_at: datetime.datetime, due_at: datetime.datetime
+) -> datetime.datetime:
+    """When SOPFLOW_REMINDER_PERCENT of the round's standard (in office minutes) has passed."""
     standard = calendar.office_minutes(activated_at, due_at)
+    share = standard * settings.SOPFLOW_REMINDER_PERCENT / 100
+    if share >= standard:
+        return due_at
+    return min(calendar.add_office_minutes(activated_at, share), due_at)
+
+
+def _escalation_moment(
+    calendar: OfficeCalendar, due_at: datetime.datetime, level: int
+) -> datetime.datetime:
+    """When the round has been late `level` escalation margins of office time."""
+    return calendar.add_office_minutes(due_at, level * settings.SOPFLOW_ESCALATION_MINUTES)
+
+
+def next_alert(
+    calendar: OfficeCalendar,
+    activated_at: datetime.datetime,
+    due_at: datetime.datetime,
+    stage: int,
+    depth: int,
+) -> datetime.datetime | None:
+    """When a round that has reached `stage` next has something to send (in office time), or
+    None when nothing more is to come (escalated to the top of a chain `depth` roles high)."""
+    if stage == Stage.NONE:
+        moment = _reminder_moment(calendar, activated_at, due_at)
+    elif stage == Stage.REMINDED:
+        moment = due_at
+    else:
+        level = stage - Stage.ESCALATED + 1  # escalations sent so far
+        if settings.SOPFLOW_ESCALATION_MINUTES <= 0 or level >= depth:
+            return None
+        moment = _escalation_moment(calendar, due_at, level + 1)
+    return calendar.add_office_minutes(moment, 0)
+
+
+def first_alert(
+    calendar: OfficeCalendar, activated_at: datetime.datetime, due_at: datetime.datetime
+) -> datetime.datetime | None:
+    """`next_alert` of a round just activated: set by the transition that activates it."""
+    return next_alert(calendar, activated_at, due_at, Stage.NONE, 0)
+
+
+def _target_stage(
+    calendar: OfficeCalendar,
+    activated_at: datetime.datetime,
+    due_at: datetime.datetime,
+    depth: int,
+    now: datetime.datetime,
+) -> int:
+    """The stage a round has reached at `now`, from the same moments `next_alert` gives."""
     if now < due_at:
-        if elapsed >= standard * settings.SOPFLOW_REMINDER_PERCENT / 100:
+        if now >= _reminder_moment(calendar, activated_at, due_at):
             return Stage.REMINDED
         return Stage.NONE
-    margin = settings.SOPFLOW_ESCALATION_MINUTES
-    late = calendar.office_minutes(due_at, now)
-    levels = min(int(late // margin) if margin > 0 else 0, _chain_depth(step_run.step))
+    levels = 0
+    if settings.SOPFLOW_ESCALATION_MINUTES > 0:
+        while levels < depth and _escalation_moment(calendar, due_at, levels + 1) <= now:
+            levels += 1
     return Stage.DUE + levels
 
 
-def _send_stage(step_run: StepRun, stage: int, now: datetime.datetime) -> Event.Kind:
-    """Write the Event and the notifications of one stage of one round."""
-    run, step = step_run.run, step_run.step
-    context: dict[str, object] = {"step_run": step_run, "run": run, "step": step}
-    # The performers go to the step itself; a superior, who may not act on it, to the run.
-    url = reverse("step_action", args=[run.pk, step.number])
-    if stage < Stage.ESCALATED:
-        kind, event_kind = Notification.Kind.REMINDER, Event.Kind.REMINDED
-        users = announcements.role_holders(step.roles.all())
-        context["due"] = stage == Stage.DUE
-        template, level = "reminder", None
-    else:
-        level = stage - Stage.ESCALATED + 1
-        kind, event_kind = Notification.Kind.ESCALATION, Event.Kind.ESCALATED
-        superiors = _superiors(step, level)
-        users = announcements.role_holders(superiors)
-        context.update(level=level, superiors=superiors)
-        template, url = "escalation", run.get_absolute_url()
-    sent = announcements.notify(
-        users,
-        kind=kind,
-        key=f"{kind}:{int(stage)}:{step_run.pk}",
-        subject=channels.render_text(f"emails/{template}_subject.txt", context),
-        body=channels.render_text(f"emails/{template}.txt", context),
-        url=url,
-        run=run,
-        step_run=step_run,
-        now=now,
-    )
-    after: dict[str, object] = {
-        "step": step.number,
-        "round": step_run.round,
-        "stage": int(stage),
-        "due_at": _due_at(step_run).isoformat(),
-        "recipients": sorted(n.recipient.get_username() for n in sent),
-    }
-    if level is not None:
-        after["level"] = level
-        after["roles"] = [role.name for role in _superiors(step, level)]
-
-    events.record(event_kind, actor=None, at=now, run=run, step_run=step_run, after=after)
-    return event_kind
+@dataclass
+class _Alert:
+    step_run: StepRun
+    stage: int
 
 
-def _claim_and_send(
-    step_run: StepRun, target: int, now: datetime.datetime, result: SweepResult
-) -> None:
-    """Move the round from its stage to `target` with a conditional UPDATE (one sweep wins a
-    race) and send each stage crossed; a share reminder is skipped once the step is due."""
-    current = step_run.alert_stage
-    with transaction.atomic():
-        claimed = StepRun.objects.filter(
-            pk=step_run.pk, state=StepRun.State.ACTIVE, alert_stage=current
-        ).update(alert_stage=target)
-        if not claimed:
-            return
-        for stage in range(current + 1, target + 1):
-            if stage == Stage.REMINDED and target > Stage.REMINDED:
+class _Sweep:
+    """The rounds whose next alert has come, in batches of `BATCH`: each batch one transaction
+    that locks its runs (in id order, as the transitions lock them first), reads the rounds
+    again, moves each to its stage and its next alert and writes all the batch's
+    notifications and events in bulk (the events continue each run's hash chain). A sweep
+    killed half-way leaves whole batches done and the rest as they were."""
+
+    BATCH = 200
+
+    def __init__(self, now: datetime.datetime, calendars: Mapping[int, OfficeCalendar]):
+        self.now = now
+        self.calendars = calendars
+        self.result = SweepResult()
+        self.steps: dict[int, Step] = {}
+        self.sops: dict[int, Sop] = {}
+        self.holders: dict[int, list[Any]] = {}
+
+    def run(self, unit_ids: list[int]) -> None:
+        after: tuple[datetime.datetime | None, int] | None = None
+        while True:
+            due = StepRun.objects.filter(next_alert_at__lte=self.now, run__unit_id__in=unit_ids)
+            if after is not None:
+                due = due.filter(
+                    Q(next_alert_at__gt=after[0]) | Q(next_alert_at=after[0], pk__gt=after[1])
+                )
+            keys = list(
+                due.order_by("next_alert_at", "pk").values_list("next_alert_at", "pk", "run_id")[
+                    : self.BATCH
+                ]
+            )
+            if not keys:
+                return
+            with transaction.atomic():
+                self._batch([pk for _, pk, _ in keys], sorted({run for _, _, run in keys}))
+            after = keys[-1][:2]
+            if len(keys) < self.BATCH:
+                return
+
+    def _batch(self, ids: list[int], run_ids: list[int]) -> None:
+        list(
+            Run.objects.select_for_update(of=("self",))
+            .filter(pk__in=run_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        rounds = list(
+            StepRun.objects.filter(pk__in=ids, next_alert_at__lte=self.now)
+            .select_related("run")
+            .only(
+                "pk",
+                "round",
+                "state",
+                "step_id",
+                "activated_at",
+                "due_at",
+                "alert_stage",
+                "next_alert_at",
+                "run__title",
+                "run__status",
+                "run__sop_id",
+                "run__unit_id",
+            )
+            .order_by("pk")
+        )
+        self._load(rounds)
+        changed, alerts = [], []
+        for step_run in rounds:
+            run = step_run.run
+            step_run.step = self.steps[step_run.step_id]
+            run.sop = self.sops[run.sop_id]
+            if step_run.state != StepRun.State.ACTIVE or run.status != Run.Status.RUNNING:
+                step_run.next_alert_at = None  # closed by a path that did not clear it
+                changed.append(step_run)
                 continue
-            _send_stage(step_run, stage, now)
-            if stage == Stage.REMINDED:
-                result.reminders += 1
-            elif stage == Stage.DUE:
-                result.due += 1
+            self.result.checked += 1
+            calendar = self.calendars[run.unit_id]
+            activated_at, due_at = _activated_at(step_run), _due_at(step_run)
+            depth = _chain_depth(step_run.step)
+            target = _target_stage(calendar, activated_at, due_at, depth, self.now)
+            current = step_run.alert_stage
+            for stage in range(current + 1, target + 1):
+                if stage == Stage.REMINDED and target > Stage.REMINDED:
+                    continue  # a share reminder is skipped once the step is due
+                alerts.append(_Alert(step_run, stage))
+            step_run.alert_stage = max(current, target)
+            step_run.next_alert_at = next_alert(
+                calendar, activated_at, due_at, step_run.alert_stage, depth
+            )
+            changed.append(step_run)
+        StepRun.objects.bulk_update(changed, ["alert_stage", "next_alert_at"])
+        self._send(alerts)
+
+    def _load(self, rounds: Sequence[StepRun]) -> None:
+        """The rounds' steps (with their roles up the reports_to chain) and SOP versions, once
+        per sweep."""
+        step_ids = {sr.step_id for sr in rounds} - set(self.steps)
+        if step_ids:
+            roles = Role.objects.select_related("reports_to__reports_to__reports_to")
+            for step in Step.objects.filter(pk__in=step_ids).prefetch_related(
+                Prefetch("roles", queryset=roles)
+            ):
+                self.steps[step.pk] = step
+        sop_ids = {sr.run.sop_id for sr in rounds} - set(self.sops)
+        if sop_ids:
+            for sop in Sop.objects.filter(pk__in=sop_ids).only("pk", "name", "role_names"):
+                self.sops[sop.pk] = sop
+        role_ids = {
+            role.pk
+            for sr in rounds
+            for level in range(_chain_depth(self.steps[sr.step_id]) + 1)
+            for role in _superiors(self.steps[sr.step_id], level)
+        } - set(self.holders)
+        if role_ids:
+            for role_id in role_ids:
+                self.holders[role_id] = []
+            members = (
+                Role.members.through.objects.filter(role_id__in=role_ids, user__is_active=True)
+                .select_related("user")
+                .order_by("user_id")
+            )
+            for member in members:
+                self.holders[member.role_id].append(member.user)
+
+    def _users(self, roles: Sequence[Role]) -> list[Any]:
+        users = {user.pk: user for role in roles for user in self.holders[role.pk]}
+        return [users[pk] for pk in sorted(users)]
+
+    def _send(self, alerts: Sequence[_Alert]) -> None:
+        notes = [self._note(alert) for alert in alerts]
+        sent = announcements.notify_many(notes, now=self.now)
+        entries = []
+        for alert, created in zip(alerts, sent, strict=True):
+            step_run, stage = alert.step_run, alert.stage
+            after: dict[str, object] = {
+                "step": step_run.step.number,
+                "round": step_run.round,
+                "stage": int(stage),
+                "due_at": _due_at(step_run).isoformat(),
+                "recipients": sorted(n.recipient.get_username() for n in created),
+            }
+            if stage >= Stage.ESCALATED:
+                level = stage - Stage.ESCALATED + 1
+                after["level"] = level
+                after["roles"] = [role.name for role in _superiors(step_run.step, level)]
+                kind = Event.Kind.ESCALATED
+                self.result.escalations += 1
             else:
-                result.escalations += 1
+                kind = Event.Kind.REMINDED
+                if stage == Stage.REMINDED:
+                    self.result.reminders += 1
+                else:
+                    self.result.due += 1
+            entries.append(
+                dict(kind=kind, at=self.now, run=step_run.run, step_run=step_run, after=after)
+            )
+        events.record_many(entries)
+
+    def _note(self, alert: _Alert) -> announcements.Note:
+        """The notification of one stage of one round: to the performers (a link to the step
+        itself), or, escalated, to the superiors (who may not act on it: a link to the run)."""
+        step_run, stage = alert.step_run, alert.stage
+        run, step = step_run.run, step_run.step
+        context: dict[str, object] = {"step_run": step_run, "run": run, "step": step}
+        if stage < Stage.ESCALATED:
+            kind = Notification.Kind.REMINDER
+            users = self._users(list(step.roles.all()))
+            context["due"] = stage == Stage.DUE
+            template, url = "reminder", reverse("step_action", args=[run.pk, step.number])
+        else:
+            level = stage - Stage.ESCALATED + 1
+            kind = Notification.Kind.ESCALATION
+            superiors = _superiors(step, level)
+            users = self._users(superiors)
+            context.update(level=level, superiors=superiors)
+            template, url = "escalation", run.get_absolute_url()
+        return announcements.Note(
+            users=users,
+            kind=kind,
+            key=f"{kind}:{int(stage)}:{step_run.pk}",
+            subject=channels.render_text(f"emails/{template}_subject.txt", context),
+            body=channels.render_text(f"emails/{template}.txt", context),
+            url=url,
+            run=run,
+            step_run=step_run,
+        )
+
+
+DIGEST_JOB = "deadline_digest"
 
 
 def sweep(now: datetime.datetime | None = None) -> SweepResult:
-    """Reminders, escalations and the morning digest for every active step: idempotent, so a
-    rerun (or a second scheduler) sends nothing new. Units outside their office hours (nights,
-    weekends, holidays, their own days off) are left alone until their next office hour."""
+    """Reminders, escalations and the morning digest: idempotent, so a rerun (or a second
+    scheduler) sends nothing new. Only the rounds whose next alert has come are read (an index
+    on `StepRun.next_alert_at`), and only in the units whose office is open now: a round of a
+    unit outside its office hours (nights, weekends, holidays, its own days off) waits for its
+    next office hour. With nothing due the sweep is one query (two after the digest time)."""
     now = now or timezone.now()
-    result = SweepResult()
-    roles = Role.objects.select_related("reports_to__reports_to__reports_to")
-    active = list(
-        StepRun.objects.filter(
-            state=StepRun.State.ACTIVE,
-            run__status=Run.Status.RUNNING,
-            due_at__isnull=False,
-            activated_at__isnull=False,
-        )
-        .select_related("run__sop", "step")
-        .prefetch_related(Prefetch("step__roles", queryset=roles))
-        .order_by("due_at", "pk")
+    due_per_unit = dict(
+        StepRun.objects.filter(next_alert_at__lte=now)
+        .order_by()
+        .values("run__unit_id")
+        .annotate(rounds=Count("pk"))
+        .values_list("run__unit_id", "rounds")
     )
-    calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in active})
-    for step_run in active:
-        result.checked += 1
-        calendar = calendars[step_run.run.unit_id]
-        if not calendar.is_office_time(now):
-            result.silent += 1
-            continue
-        if now < _due_at(step_run) and step_run.alert_stage >= Stage.REMINDED:
-            continue  # reminded already; nothing more until it is due
-        target = _target_stage(step_run, calendar, now)
-        if target > step_run.alert_stage:
-            _claim_and_send(step_run, target, now, result)
-    result.digests = send_digests(active, calendars, now)
+    calendars = Unit.objects.calendars(list(due_per_unit))
+    open_units = sorted(pk for pk, calendar in calendars.items() if calendar.is_office_time(now))
+    work = _Sweep(now, calendars)
+    if open_units:
+        work.run(open_units)
+    result = work.result
+    result.silent = sum(n for pk, n in due_per_unit.items() if pk not in open_units)
+    result.digests = _daily_digest(now)
     return result
 
 
@@ -275,22 +458,58 @@ def _digest_time() -> datetime.time:
     return datetime.time(hour, minute)
 
 
-def send_digests(
-    active: Sequence[StepRun], calendars: Mapping[int, OfficeCalendar], now: datetime.datetime
-) -> int:
+def _daily_digest(now: datetime.datetime) -> int:
+    """The morning digest, once a day from SOPFLOW_DIGEST_TIME: a row of the scheduler's
+    PeriodicJob (`DIGEST_JOB`) keeps when it is next due, moved on once the day's digests are
+    all sent (a sweep killed half-way leaves it, and the next one sends the rest)."""
+    local = timezone.localtime(now)
+    if local.time() < _digest_time():
+        return 0
+    next_run = (
+        PeriodicJob.objects.filter(name=DIGEST_JOB).values_list("next_run_at", flat=True).first()
+    )
+    if next_run is not None and next_run > now:
+        return 0
+    sent = send_digests(now)
+    tomorrow = datetime.datetime.combine(
+        local.date() + datetime.timedelta(days=1), _digest_time(), tzinfo=local.tzinfo
+    )
+    PeriodicJob.objects.update_or_create(
+        name=DIGEST_JOB, defaults={"next_run_at": tomorrow, "last_run_at": now}
+    )
+    return sent
+
+
+def send_digests(now: datetime.datetime) -> int:
     """One digest per user per working morning: their active steps, those due today and those
     overdue. Sent from SOPFLOW_DIGEST_TIME until that day's office hours end, on days that are
-    working days of the steps' unit; never twice a day (its key is the date)."""
+    working days of the steps' unit; never twice a day (its key is the date). The active rounds
+    are read with the few columns the digest prints."""
     local = timezone.localtime(now)
     today = local.date()
     if local.time() < _digest_time():
         return 0
+    active = list(
+        StepRun.objects.filter(
+            state=StepRun.State.ACTIVE,
+            run__status=Run.Status.RUNNING,
+            due_at__isnull=False,
+            activated_at__isnull=False,
+        )
+        .select_related("run")
+        .only("pk", "step_id", "due_at", "activated_at", "run__title", "run__unit_id")
+        .order_by("due_at", "pk")
+    )
+    calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in active})
+    steps = Step.objects.filter(pk__in={sr.step_id for sr in active}).prefetch_related("roles")
+    step_of = {step.pk: step for step in steps.only("pk", "number", "activity")}
     by_user: defaultdict[int, list[StepRun]] = defaultdict(list)
     for step_run in active:
         calendar = calendars[step_run.run.unit_id]
         end = calendar.end_of_day(today)
         if end is None or now >= end:
             continue  # a day off of this unit, or its office hours are over
+        step_run.step = step_of[step_run.step_id]
         for role in step_run.step.roles.all():
             by_user[role.pk].append(step_run)
     if not by_user:
@@ -310,6 +529,7 @@ def send_digests(
     )
     users = get_user_model().objects.filter(pk__in=set(steps_of) - done, is_active=True)
     sent = 0
+    notes: list[announcements.Note] = []
     for user in users.order_by("pk"):
         step_runs = sorted(steps_of[user.pk].values(), key=lambda sr: (_due_at(sr), sr.pk))
         context = {
@@ -324,17 +544,23 @@ def send_digests(
             "later": [sr for sr in step_runs if timezone.localdate(_due_at(sr)) > today],
             "site_url": settings.SITE_URL.rstrip("/"),
         }
-        with transaction.atomic():
-            announcements.notify(
-                [user],
+        notes.append(
+            announcements.Note(
+                users=[user],
                 kind=Notification.Kind.DIGEST,
                 key=key,
                 subject=channels.render_text("emails/digest_subject.txt", context),
                 body=channels.render_text("emails/digest.txt", context),
                 url=reverse("inbox"),
-                now=now,
             )
+        )
         sent += 1
+        if len(notes) == _Sweep.BATCH:
+            with transaction.atomic():
+                announcements.notify_many(notes, now=now)
+            notes = []
+    with transaction.atomic():
+        announcements.notify_many(notes, now=now)
     return sent
 
 

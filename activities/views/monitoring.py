@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -35,8 +36,22 @@ ALL_TIME = Period(
 
 
 def _log_request(request, pk):
+    """(sop, period, its traces), or (sop, period, a redirect) when the period holds more runs
+    than one download may (`eventlog.MAX_RUNS`): back to the statistics, with a message."""
     sop = access.get_monitored_sop(request.user, pk)
     period = PeriodForm(request.GET or None).period(ALL_TIME)
+    count = eventlog.run_count(sop, period)
+    if count > eventlog.MAX_RUNS:
+        messages.error(
+            request,
+            _(
+                "Periode ini berisi %(count)s kegiatan; satu log memuat paling banyak "
+                "%(limit)s. Pilih periode yang lebih pendek."
+            )
+            % {"count": count, "limit": eventlog.MAX_RUNS},
+        )
+        target = reverse("sop_statistics", args=[sop.pk])
+        return sop, period, redirect(f"{target}?{period.query()}")
     pseudonymous = request.GET.get("samaran") == "1"
     return sop, period, eventlog.traces(sop, period, pseudonymous=pseudonymous)
 
@@ -53,9 +68,11 @@ def _filename(sop, period, extension):
 def log_csv(request, pk):
     """The event log as CSV: one row per start, completion and return of a step round."""
     sop, period, traces = _log_request(request, pk)
+    if isinstance(traces, HttpResponse):
+        return traces
     rows = eventlog.csv_rows(traces)
     header = next(rows)
-    return spreadsheets.csv_response(header, rows, _filename(sop, period, "csv"))
+    return spreadsheets.csv_response(header, rows, _filename(sop, period, "csv"), cells_safe=True)
 
 
 @login_required
@@ -63,6 +80,8 @@ def log_csv(request, pk):
 def log_xes(request, pk):
     """The event log as XES (IEEE 1849-2016), one trace per run."""
     sop, period, traces = _log_request(request, pk)
+    if isinstance(traces, HttpResponse):
+        return traces
     response = StreamingHttpResponse(
         eventlog.xes_chunks(traces, sop=sop, period=period),
         content_type="application/xml; charset=utf-8",

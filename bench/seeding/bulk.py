@@ -360,6 +360,7 @@ class BulkWriter:
         step_run.state = StepRun.State.ACTIVE
         step_run.activated_at = activated_at
         step_run.due_at = due_at
+        step_run.next_alert_at = deadlines.first_alert(office.calendar, activated_at, due_at)
         step_run.version += 1
         before, after = workflow.activated_payload(step_run, activated_at, due_at)
         self._event(
@@ -417,6 +418,7 @@ class BulkWriter:
                 active.__dict__.update(
                     timing.round_figures(office.calendar, active.activated_at, None, action.now)
                 )
+                active.next_alert_at = None
                 run.status = Run.Status.CANCELLED
                 run.cancelled_at = action.now
                 run.cancel_reason = action.text
@@ -518,6 +520,7 @@ class BulkWriter:
         row.on_behalf = actor.on_behalf
         row.acting = actor.acting or ""
         row.entered_at = action.now
+        row.next_alert_at = None
         row.version += 1
         before, after = workflow.closed_payload(row, actor, action.now, after, figures)
         self._event(run, kind, actor, action.now, step_run=row, before=before, after=after)
@@ -734,6 +737,21 @@ def offices(run_count, templates):
             sops.append(unit.sops.get(status=Sop.Status.ACTIVE))
             continue
         sops.append(_copy_office(template, district + suffix, short_name))
+    return [Office(sop) for sop in sops]
+
+
+def big_offices(count, templates):
+    """`count` offices meant for tens of thousands of runs each (units Besar001, Besar002, ...),
+    copies of the templates in turn; an existing one is reused."""
+    sops = []
+    for index in range(1, count + 1):
+        short_name = f"Besar{index:03d}"
+        unit = Unit.objects.filter(short_name=short_name).first()
+        if unit is not None:
+            sops.append(unit.sops.get(status=Sop.Status.ACTIVE))
+            continue
+        template = templates[(index - 1) % len(templates)]
+        sops.append(_copy_office(template, f"Besar {index}", short_name))
     return [Office(sop) for sop in sops]
 
 

@@ -25,10 +25,22 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=100_000, help="runs to add")
         parser.add_argument("--seed", type=int, default=2026, help="random seed")
         parser.add_argument("--batch", type=int, default=2000, help="runs written per transaction")
+        parser.add_argument(
+            "--big-units",
+            type=int,
+            default=0,
+            help="also build this many big units (Besar001, ...), each with --big-runs runs of "
+            "one SOP version",
+        )
+        parser.add_argument(
+            "--big-runs", type=int, default=50_000, help="runs of each big unit (default 50,000)"
+        )
 
-    def handle(self, *args, runs, seed, batch, **options):
-        if runs < 1:
-            raise CommandError("--runs must be at least 1")
+    def handle(self, *args, runs, seed, batch, big_units, big_runs, **options):
+        if runs < 0 or (runs == 0 and big_units < 1):
+            raise CommandError("--runs must be at least 1, or 0 with --big-units")
+        if big_units < 0 or (big_units and big_runs < 1):
+            raise CommandError("--big-units must not be negative, --big-runs at least 1")
         started = time.monotonic()
         call_command("seed_demo", stdout=self.stdout)
         now = timezone.now()
@@ -44,12 +56,32 @@ class Command(BaseCommand):
             )
         self.stdout.write("bulk rows match the transitions on a sample of every shape")
 
-        with transaction.atomic():
-            offices = bulk.offices(Run.objects.count() + runs, templates)
-        self.stdout.write(f"{len(offices)} units")
         rng = random.Random(seed)
-        first_number = Run.objects.count() + 1
         totals = [0, 0, 0]
+        if runs:
+            with transaction.atomic():
+                offices = bulk.offices(Run.objects.count() + runs, templates)
+            self.stdout.write(f"{len(offices)} units")
+            totals = self._write(offices, runs, rng, now, batch, totals, started)
+        if big_units:
+            with transaction.atomic():
+                big = bulk.big_offices(big_units, templates)
+            for office in big:
+                self.stdout.write(f"{office.unit.short_name}: {big_runs} runs of one SOP version")
+                totals = self._write([office], big_runs, rng, now, batch, totals, started)
+        # A bulk load leaves the planner without statistics until autovacuum gets round to the
+        # tables (it may take a while): without them it guesses thousands of rounds per run and
+        # plans the run page as a parallel scan.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        self.stdout.write(
+            f"{totals[0]} runs, {totals[1]} step rounds, {totals[2]} events written and analysed "
+            f"in {time.monotonic() - started:.0f} s"
+        )
+
+    def _write(self, offices, runs, rng, now, batch, totals, started):
+        """Write `runs` runs spread over `offices` in transactions of `batch` runs."""
+        first_number = Run.objects.count() + 1
         done = 0
         while done < runs:
             size = min(batch, runs - done)
@@ -74,12 +106,4 @@ class Command(BaseCommand):
                 f"  {done:>7} runs, {totals[1]:>8} step rounds, {totals[2]:>8} events "
                 f"({time.monotonic() - started:.0f} s)"
             )
-        # A bulk load leaves the planner without statistics until autovacuum gets round to the
-        # tables (it may take a while): without them it guesses thousands of rounds per run and
-        # plans the run page as a parallel scan.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-        self.stdout.write(
-            f"{totals[0]} runs, {totals[1]} step rounds, {totals[2]} events written and analysed "
-            f"in {time.monotonic() - started:.0f} s"
-        )
+        return totals
