@@ -72,7 +72,11 @@ class Command(BaseCommand):
         # A bulk load leaves the planner without statistics until autovacuum gets round to the
         # tables (it may take a while): without them it guesses thousands of rounds per run and
         # plans the run page as a parallel scan.
-        with connection.cursor() as cursor:
+        # Autovacuum may be analysing the same tables after the bulk load (it holds the lock
+        # ANALYZE needs): wait for it rather than give up after the app's lock_timeout.
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET LOCAL lock_timeout = 0")
             cursor.execute("ANALYZE")
         self.stdout.write(
             f"{totals[0]} runs, {totals[1]} step rounds, {totals[2]} events written and analysed "
