@@ -1,5 +1,6 @@
 from django.urls import path
 
+from activities.api.v1 import api as api_v1
 from activities.views import (
     acting,
     archive,
@@ -75,4 +76,5 @@ urlpatterns = [
         "notifikasi/baca-semua/", notifications.notification_read_all, name="notification_read_all"
     ),
     path("notifikasi/<int:pk>/", notifications.notification_open, name="notification_open"),
+    path("api/v1/", api_v1.urls),
 ]
