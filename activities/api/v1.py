@@ -377,6 +377,18 @@ def _bound(form, values):
 
 
 def _act(request, run_id, number, action, values):
+    """`_acted`, with a refusal answered as the page answers it: the page's own reading of
+    the step (`views.runs._step_page`) decides 404 (another unit's run, no such step) and 403
+    (not the step's role) first, as `views.runs._refused_turn` does; what is left (the run is
+    closed, the step not active or moved on) is a 409 with the transition's message."""
+    try:
+        return _acted(request, run_id, number, action, values)
+    except (errors.Forbidden, errors.Stale) as error:
+        run_pages._step_page(request.auth, run_id, number)
+        raise error from None
+
+
+def _acted(request, run_id, number, action, values):
     """One action on step `number`, the walk of `views.runs._post_step`: read the turn
     without a lock (404, 403, closed), bind the step's own form, refuse a form of an earlier
     round or version, then one transition given that round and version."""
