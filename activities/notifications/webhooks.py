@@ -139,7 +139,7 @@ def attempt(delivery_id: int, now: datetime.datetime | None = None) -> str:
         duration_ms=took,
         error=error,
     )
-    done = timezone.now()
+    done = max(now, timezone.now())
     if succeeded:
         WebhookDelivery.objects.filter(pk=delivery_id).update(
             status=WebhookDelivery.Status.DELIVERED,
