@@ -137,20 +137,20 @@ def sop_list(request, paging: Query[Paging], status: str | None = None):
     }
 
 
-@api.get("/sops/{int:sop_id}", response={200: s.SopDetail, **PROBLEMS}, tags=["SOP"])
+@api.get("/sops/{sop_id}", response={200: s.SopDetail, **PROBLEMS}, tags=["SOP"])
 def sop_detail(request, sop_id: int):
     """One SOP version with its steps (the mutu baku of each)."""
     sop = access.get_sop_for_user(request.auth, sop_id)
     return {**_sop(sop), "steps": _steps(sop)}
 
 
-@api.get("/sops/{int:sop_id}/steps", response={200: list[s.StepOut], **PROBLEMS}, tags=["SOP"])
+@api.get("/sops/{sop_id}/steps", response={200: list[s.StepOut], **PROBLEMS}, tags=["SOP"])
 def sop_steps(request, sop_id: int):
     """The steps of an SOP version, in order."""
     return _steps(access.get_sop_for_user(request.auth, sop_id))
 
 
-@api.get("/sops/{int:sop_id}/versions", response={200: list[s.SopOut], **PROBLEMS}, tags=["SOP"])
+@api.get("/sops/{sop_id}/versions", response={200: list[s.SopOut], **PROBLEMS}, tags=["SOP"])
 def sop_versions(request, sop_id: int):
     """Every version of the same SOP (same unit and name), newest first (at most 100)."""
     sop = access.get_sop_for_user(request.auth, sop_id)
@@ -163,7 +163,7 @@ def sop_versions(request, sop_id: int):
     return [_sop(version) for version in versions]
 
 
-@api.get("/sops/{int:sop_id}/statistics", response={200: s.StatisticsOut, **PROBLEMS}, tags=["SOP"])
+@api.get("/sops/{sop_id}/statistics", response={200: s.StatisticsOut, **PROBLEMS}, tags=["SOP"])
 def sop_statistics(request, sop_id: int, dari: str | None = None, sampai: str | None = None):
     """Statistics of an SOP version over a period (`dari`, `sampai`; this semester by
     default), for the roles that see statistics, as on `/sop/<id>/statistik/`."""
@@ -343,7 +343,7 @@ def run_open(request, body: s.RunOpen):
     return 201, _run_detail(user, run.pk)
 
 
-@api.get("/runs/{int:run_id}", response={200: s.RunDetail, **PROBLEMS}, tags=["Kegiatan"])
+@api.get("/runs/{run_id}", response={200: s.RunDetail, **PROBLEMS}, tags=["Kegiatan"])
 def run_detail(request, run_id: int):
     """A run with every round of every step, their times against the standard, and the run's
     figures (office minutes; `figures.day_minutes` is one working day of its unit)."""
@@ -415,7 +415,7 @@ def _acted(request, run_id, number, action, values):
     }
 
 
-STEP = "/runs/{int:run_id}/steps/{int:number}"
+STEP = "/runs/{run_id}/steps/{number}"
 
 
 @api.post(f"{STEP}/complete", response={200: s.ActionResult, **PROBLEMS}, tags=["Langkah"])
@@ -472,7 +472,7 @@ def inbox(request, page: int = 1):
     }
 
 
-@api.get("/runs/{int:run_id}/events", response={200: s.EventPage, **PROBLEMS}, tags=["Kegiatan"])
+@api.get("/runs/{run_id}/events", response={200: s.EventPage, **PROBLEMS}, tags=["Kegiatan"])
 def run_events(request, run_id: int, paging: Query[Paging]):
     """The run's event log in its chain's order (`seq`), with each link's hash; `cursor` from
     `next_cursor`."""
