@@ -357,3 +357,31 @@ def test_a_key_made_in_the_app_is_shown_once_works_and_is_revoked_there(client, 
     assert [kind for kind, _ in history] == ["+", "~"] and history[-1][1] is not None
     refused = client.post(reverse("api_keys"), {"name": "", "scope": "write", "days": "7"})
     assert refused.status_code == 200 and ApiKey.objects.filter(user=kasi).count() == 1
+
+
+def test_the_admin_makes_a_key_for_a_user_and_revokes_it(client, users):
+    client.force_login(users["admin"])
+    expires = (timezone.localtime() + datetime.timedelta(days=10)).strftime("%Y-%m-%d")
+    response = client.post(
+        reverse("admin:activities_apikey_add"),
+        {
+            "user": users["kepala"].pk,
+            "name": "Dasbor command center",
+            "scope": "read",
+            "expires_at_0": expires,
+            "expires_at_1": "10:00:00",
+        },
+        follow=True,
+    )
+    key = ApiKey.objects.get(user=users["kepala"])
+    shown = [str(message) for message in response.context["messages"]]
+    token = next(word for text in shown for word in text.split() if word.startswith("sopflow_"))
+    assert key.hashed == hashlib.sha256(token.encode()).hexdigest()
+    assert key.created_by == users["admin"] and key.scope == "read"
+    assert call(client, "get", "/api/v1/inbox", token).status_code == 200
+    client.post(
+        reverse("admin:activities_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [key.pk]},
+    )
+    is_problem(call(client, "get", "/api/v1/inbox", token), 401)
+    assert key.history.count() == 2
