@@ -23,8 +23,16 @@ import tempfile
 def setup_django(database_url):
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sopflow.settings")
-    # The fuzzer measures answers, not the per-key limit.
+    # The fuzzer measures answers, not the per-key limit; and answers as in production
+    # (DEBUG off: Django's error handlers, not its debug pages), over plain HTTP.
     os.environ["SOPFLOW_API_RATE"] = "1000000/m"
+    os.environ.update(
+        DEBUG="0",
+        SECRET_KEY="api-fuzz-" + "x" * 40,
+        ALLOWED_HOSTS="localhost,127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        SECURE_COOKIES="0",
+    )
     import django
 
     django.setup()

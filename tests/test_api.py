@@ -385,3 +385,11 @@ def test_the_admin_makes_a_key_for_a_user_and_revokes_it(client, users):
     )
     is_problem(call(client, "get", "/api/v1/inbox", token), 401)
     assert key.history.count() == 2
+
+
+def test_errors_raised_before_the_api_are_problems_too(client, users):
+    token = key_for(users["kasi"])
+    response = call(client, "get", "/api/v1/inbox?x=%00", token)
+    is_problem(response, 400)
+    is_problem(call(client, "get", "/api/v1/tidak-ada", token), 404)
+    is_problem(call(client, "get", "/api/v1/runs/abc", token), 422)
