@@ -352,3 +352,14 @@ def test_the_body_sent_is_the_stored_payload(secret):
     }
     with time_machine.travel(datetime.datetime.fromtimestamp(1700000000, datetime.UTC), tick=False):
         assert Webhook(secret).verify(body, headers) == delivery.payload
+
+
+def test_only_the_due_time_reminder_is_step_overdue():
+    from activities.time.deadlines import Stage
+
+    due = Event(kind=Event.Kind.REMINDED, after={"stage": int(Stage.DUE)})
+    early = Event(kind=Event.Kind.REMINDED, after={"stage": int(Stage.REMINDED)})
+    escalated = Event(kind=Event.Kind.ESCALATED, after={"stage": int(Stage.ESCALATED)})
+    assert dispatcher.catalogue_type(due) == "step.overdue"
+    assert dispatcher.catalogue_type(early) is None
+    assert dispatcher.catalogue_type(escalated) == "step.escalated"

@@ -33,6 +33,7 @@ from activities.models import (
     WebhookSubscription,
 )
 from activities.notifications import webhooks as sending
+from activities.time.deadlines import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ CATALOGUE: dict[str, str] = {
 }
 
 # Event kind → catalogue type. A reminder is `step.overdue` only at its due-time stage
-# (`activities.time.deadlines.Stage.DUE`); the one at 80 % of the standard is not announced.
+# (`Stage.DUE`); the one at 80 % of the standard is not announced.
 EVENT_TYPES: dict[str, str] = {
     Event.Kind.OPENED: "run.opened",
     Event.Kind.ACTIVATED: "step.activated",
@@ -69,7 +70,6 @@ EVENT_TYPES: dict[str, str] = {
     Event.Kind.APPOINTED: "appointment.started",
     Event.Kind.APPOINTMENT_ENDED: "appointment.ended",
 }
-DUE_STAGE = 2
 
 # Events read in one round; the rest wait for the next.
 BATCH = 500
@@ -79,7 +79,7 @@ CURSOR = "events"
 
 def catalogue_type(event: Event) -> str | None:
     kind = EVENT_TYPES.get(event.kind)
-    if event.kind == Event.Kind.REMINDED and (event.after or {}).get("stage") != DUE_STAGE:
+    if event.kind == Event.Kind.REMINDED and (event.after or {}).get("stage") != Stage.DUE:
         return None
     return kind
 
