@@ -14,9 +14,11 @@ from activities.authoring import lifecycle
 from activities.authoring import steps as step_fields
 from activities.authoring.definitions import check_steps, spec_of
 from activities.core import policy
+from activities.core import webhooks as webhook_catalogue
 from activities.core.errors import WorkflowError
 from activities.models import (
     ActingAppointment,
+    ApiKey,
     ArchivedReport,
     Attachment,
     Delivery,
@@ -43,9 +45,14 @@ from activities.models import (
     UnitDayOff,
     UnitSpecialSchedule,
     UnitWorkingHours,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
     format_nip,
+    new_webhook_secret,
     record_membership_change,
 )
+from activities.notifications import webhooks
 from activities.text import plain_text
 from activities.time import deadlines
 
@@ -738,3 +745,135 @@ class ReferenceItemAdmin(PlainTextAdmin, SimpleHistoryAdmin):
     list_display = ["name", "group", "reference_list", "active"]
     list_filter = ["reference_list", "active"]
     search_fields = ["name", "group"]
+
+
+# The REST API's keys and the webhook subscriptions ------------------------------------------
+
+
+class ApiKeyAddForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["user", "name", "scope", "expires_at"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(PlainTextAdmin, SimpleHistoryAdmin):
+    """Keys of every user: made here for a user (the token is shown once, in the message after
+    saving) and revoked; every change is in "Riwayat"."""
+
+    list_display = ["name", "user", "prefix", "scope", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope"]
+    search_fields = ["name", "user__username", "prefix"]
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name", "scope", "expires_at"]
+        return [
+            "user",
+            "name",
+            "scope",
+            "prefix",
+            "created_at",
+            "created_by",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["user", "scope", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        key, token = ApiKey.issue(
+            user=obj.user,
+            name=obj.name,
+            scope=obj.scope,
+            expires_at=obj.expires_at,
+            created_by=request.user,
+        )
+        obj.pk = key.pk
+        self.message_user(
+            request,
+            _(
+                "Kunci API untuk %(user)s: %(token)s — salin sekarang; kunci ini tidak ditampilkan "
+                "lagi."
+            )
+            % {"user": key.user.get_username(), "token": token},
+            messages.WARNING,
+        )
+
+    @admin.action(description=_("Cabut kunci API yang dipilih"))
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at=None):
+            key.revoke()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(label=_("Alamat penerima"), max_length=500, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        label=_("Jenis peristiwa"),
+        choices=list(webhook_catalogue.CATALOGUE.items()),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["owner", "url", "description", "event_types", "units", "active"]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(PlainTextAdmin, SimpleHistoryAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ["url", "owner", "active", "created_at", "disabled_at"]
+    list_filter = ["active"]
+    filter_horizontal = ["units"]
+
+    def save_model(self, request, obj, form, change):
+        if not obj.secret:
+            obj.secret = new_webhook_secret()
+        super().save_model(request, obj, form, change)
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ["number", "at", "status_code", "succeeded", "duration_ms", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "event_type",
+        "subscription",
+        "status",
+        "attempts",
+        "last_status_code",
+        "delivered_at",
+    ]
+    list_filter = ["status", "event_type"]
+    inlines = [WebhookAttemptInline]
+    actions = ["resend"]
+
+    @admin.action(description=_("Kirim ulang"))
+    def resend(self, request, queryset):
+        for delivery in queryset:
+            webhooks.resend(delivery)

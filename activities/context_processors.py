@@ -62,4 +62,12 @@ def navigation(request):
     def unread_count():
         return read_counts()[1]
 
-    return {"inbox_count": inbox_count, "unread_count": unread_count, "may_appoint": may_appoint}
+    def may_subscribe():
+        return policy.may_subscribe_webhooks(user)
+
+    return {
+        "inbox_count": inbox_count,
+        "unread_count": unread_count,
+        "may_appoint": may_appoint,
+        "may_subscribe_webhooks": may_subscribe,
+    }

@@ -749,3 +749,65 @@ class EvaluationForm(forms.ModelForm):
 class EvaluationSignOffForm(SignOffForm):
     class Meta(SignOffForm.Meta):
         model = SopEvaluation
+
+
+# The REST API's keys and webhook subscriptions --------------------------------------------
+
+
+class ApiKeyForm(PlainTextMixin, forms.Form):
+    """A new API key of the user himself."""
+
+    DAYS = [(30, _("30 hari")), (90, _("90 hari")), (180, _("180 hari")), (365, _("1 tahun"))]
+
+    name = forms.CharField(
+        label=_("Nama kunci"),
+        max_length=100,
+        help_text=_("Untuk apa kunci ini, mis. “Dasbor command center”."),
+        error_messages={"required": _("Nama kunci wajib diisi.")},
+    )
+    scope = forms.ChoiceField(
+        label=_("Cakupan"),
+        choices=[("read", _("baca saja")), ("write", _("baca dan tulis (bertindak atas langkah)"))],
+        initial="read",
+        widget=forms.RadioSelect,
+    )
+    days = forms.TypedChoiceField(label=_("Berlaku selama"), choices=DAYS, coerce=int, initial=90)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = helper_without_form_tag()
+
+
+class WebhookSubscriptionForm(PlainTextMixin, forms.Form):
+    """A new webhook subscription: the receiver, the event types, optionally some units."""
+
+    url = forms.URLField(
+        label=_("Alamat penerima (URL)"),
+        max_length=500,
+        assume_scheme="https",
+        error_messages={
+            "required": _("Alamat penerima wajib diisi."),
+            "invalid": _("Masukkan alamat http:// atau https:// yang valid."),
+        },
+    )
+    description = forms.CharField(label=_("Keterangan"), max_length=200, required=False)
+    event_types = forms.MultipleChoiceField(
+        label=_("Jenis peristiwa"),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Pilih sedikitnya satu jenis peristiwa.")},
+    )
+    units = forms.ModelMultipleChoiceField(
+        label=_("Unit kerja"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Kosongkan untuk semua unit yang boleh Anda langgani."),
+    )
+
+    def __init__(self, *args, catalogue, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["event_types"].choices = [
+            (name, f"{name} — {meaning}") for name, meaning in catalogue.items()
+        ]
+        self.fields["units"].queryset = units
+        self.helper = helper_without_form_tag()

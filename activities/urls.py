@@ -1,10 +1,12 @@
 from django.urls import path
 
+from activities.api.v1 import api as api_v1
 from activities.views import (
     acting,
     archive,
     authoring,
     handover,
+    integrations,
     kinerja,
     monitoring,
     notifications,
@@ -100,4 +102,15 @@ urlpatterns = [
         "notifikasi/baca-semua/", notifications.notification_read_all, name="notification_read_all"
     ),
     path("notifikasi/<int:pk>/", notifications.notification_open, name="notification_open"),
+    path("akun/kunci-api/", integrations.api_keys, name="api_keys"),
+    path("akun/kunci-api/<int:pk>/cabut/", integrations.api_key_revoke, name="api_key_revoke"),
+    path("webhook/", integrations.webhook_list, name="webhook_list"),
+    path("webhook/<int:pk>/", integrations.webhook_detail, name="webhook_detail"),
+    path("webhook/<int:pk>/status/", integrations.webhook_status, name="webhook_status"),
+    path(
+        "webhook/<int:pk>/kirim-ulang/<int:delivery_id>/",
+        integrations.webhook_resend,
+        name="webhook_resend",
+    ),
+    path("api/v1/", api_v1.urls),
 ]

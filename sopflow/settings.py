@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    # The REST API (/api/v1/); its documentation page's Swagger UI comes from its static files.
+    "ninja",
 ]
 # Benchmark data (bench/seeding: `manage.py seed_scale`): a development app, installed with
 # DEBUG on or SOPFLOW_BENCH=1 (the benchmark scripts set it), never in production.
@@ -319,6 +321,12 @@ SOPFLOW_WEBHOOK_URL = env("SOPFLOW_WEBHOOK_URL", "")
 SOPFLOW_WEBHOOK_SECRET = env("SOPFLOW_WEBHOOK_SECRET", "")
 # Seconds a webhook receiver has to answer; a slow one is retried later rather than waited for.
 SOPFLOW_WEBHOOK_TIMEOUT = env_int("SOPFLOW_WEBHOOK_TIMEOUT", 5)
+# The REST API: requests per key (django-ratelimit's "N/s|m|h"), how long a new key is valid
+# unless chosen otherwise.
+SOPFLOW_API_RATE = env("SOPFLOW_API_RATE", "120/m")
+# How often the scheduler has new events turned into webhook deliveries (the scheduler itself
+# wakes every 15 s).
+SOPFLOW_WEBHOOK_DISPATCH_SECONDS = env_int("SOPFLOW_WEBHOOK_DISPATCH_SECONDS", 15)
 if "webhook" in SOPFLOW_NOTIFICATION_CHANNELS and not (
     SOPFLOW_WEBHOOK_URL and SOPFLOW_WEBHOOK_SECRET
 ):

@@ -50,6 +50,11 @@ JOBS: list[Job] = [
         datetime.timedelta(minutes=5),
     ),
     Job(
+        "dispatch_webhooks",
+        "activities.core.webhooks.dispatch_webhooks",
+        datetime.timedelta(seconds=settings.SOPFLOW_WEBHOOK_DISPATCH_SECONDS),
+    ),
+    Job(
         "clean_orphan_files",
         "activities.core.uploads.clean_orphan_files",
         datetime.timedelta(days=1),

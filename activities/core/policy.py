@@ -490,3 +490,28 @@ def units_where(user: AnyUser, capability: str) -> QuerySet[Unit]:
     if facts.is_superuser:
         return Unit.objects.all()
     return Unit.objects.filter(pk__in=facts.units_with(capability))
+
+
+# Webhook subscriptions ---------------------------------------------------------------------
+
+
+def webhook_unit_ids(user: AnyUser) -> set[int] | None:
+    """Units whose events `user` may subscribe another system to: every unit for a superuser
+    (None), else the units whose head (a role of kind Pimpinan) he is himself. Acting for the
+    head gives his steps, not this; an inactive user has none."""
+    facts = subject(user)
+    if facts.is_superuser:
+        return None
+    return {role.unit_id for role in facts.roles if role.kind == Role.Kind.HEAD}
+
+
+def may_subscribe_webhooks(user: AnyUser) -> bool:
+    units = webhook_unit_ids(user)
+    return units is None or bool(units)
+
+
+def subscribable_units(user: AnyUser) -> QuerySet[Unit]:
+    units = webhook_unit_ids(user)
+    if units is None:
+        return Unit.objects.all()
+    return Unit.objects.filter(pk__in=units)

@@ -8,6 +8,7 @@
 - `archive`: archived laporan and period reports
 - `notifications`: in-app notifications and outside deliveries
 - `jobs`: periodic jobs of the scheduler
+- `integrations`: API keys, webhook subscriptions, their deliveries and attempts
 - `monitoring`: Tabel 7 reports and SOP evaluations
 - `stepdata`: reference lists and the data rounds record at their steps
 
@@ -34,6 +35,16 @@ from activities.models.events import (
     RUNLESS_CHAIN_LOCK,
     Event,
     EventQuerySet,
+)
+from activities.models.integrations import (
+    KEY_PREFIX,
+    ApiKey,
+    WebhookAttempt,
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookSubscription,
+    hash_key,
+    new_webhook_secret,
 )
 from activities.models.jobs import (
     PeriodicJob,
@@ -169,6 +180,14 @@ __all__ = [
     "Notification",
     "Delivery",
     "PeriodicJob",
+    "KEY_PREFIX",
+    "ApiKey",
+    "hash_key",
+    "new_webhook_secret",
+    "WebhookSubscription",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookAttempt",
     "Assessment",
     "SignOff",
     "MonitoringReport",

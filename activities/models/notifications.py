@@ -25,6 +25,7 @@ class Notification(models.Model):
         ARCHIVED = "archived", _("Laporan diarsipkan")
         DIGEST = "digest", _("Ringkasan harian")
         MONITORING = "monitoring", _("Monitoring SOP")
+        WEBHOOK = "webhook", _("Webhook dinonaktifkan")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
