@@ -29,6 +29,8 @@ from activities.models import (
     Role,
     Run,
     StepRun,
+    StepSignOff,
+    performed_as,
 )
 from activities.notifications import announcements
 from activities.time import timing
@@ -75,6 +77,8 @@ class StepRow:
     notes: str
     return_reason: str
     attachment_names: list
+    # A joint step's sign-offs: each required performer's part, with its times.
+    sign_offs: list = field(default_factory=list)
 
     @property
     def details(self):
@@ -194,7 +198,16 @@ def _load_run(run_id):
     step_runs = list(
         StepRun.objects.filter(run=run)
         .select_related("step__return_to", "completed_by", "completed_as")
-        .prefetch_related("step__roles", Prefetch("attachments", queryset=attachments))
+        .prefetch_related(
+            "step__roles",
+            Prefetch("attachments", queryset=attachments),
+            Prefetch(
+                "sign_offs",
+                queryset=StepSignOff.objects.select_related("user", "role").order_by(
+                    "entered_at", "pk"
+                ),
+            ),
+        )
         .order_by("step__number", "round")
     )
     for step_run in step_runs:
@@ -238,7 +251,32 @@ def _step_row(round_timing):
         notes=step_run.notes,
         return_reason=step_run.return_reason,
         attachment_names=[a.original_name for a in step_run.attachments.all()],
+        sign_offs=[
+            SignedPart(
+                performer=_person(sign_off.user),
+                role=performed_as(sign_off.role, sign_off.acting, step_run.run.sop),
+                on_behalf=sign_off.on_behalf,
+                started_at=sign_off.started_at,
+                completed_at=sign_off.completed_at,
+                actual=timing.format_minutes(
+                    sign_off.handling_office_minutes, round_timing.day_minutes
+                ),
+            )
+            for sign_off in step_run.sign_offs.all()
+        ],
     )
+
+
+@dataclass
+class SignedPart:
+    """One performer's sign-off of a joint step, as the laporan prints it under the step."""
+
+    performer: str
+    role: str
+    on_behalf: bool
+    started_at: datetime.datetime
+    completed_at: datetime.datetime
+    actual: str
 
 
 def _disposition(step_run):

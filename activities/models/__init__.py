@@ -59,6 +59,7 @@ from activities.models.runs import (
     Attachment,
     Run,
     StepRun,
+    StepSignOff,
     attachment_path,
     rendition_path,
 )
@@ -70,7 +71,9 @@ from activities.models.sops import (
     SopItem,
     SopQuerySet,
     Step,
+    critical_path,
     duration_error_message,
+    parallel_stages,
     validate_standard_text,
 )
 from activities.models.units import (
@@ -124,6 +127,9 @@ __all__ = [
     "SopAct",
     "Run",
     "StepRun",
+    "StepSignOff",
+    "critical_path",
+    "parallel_stages",
     "attachment_path",
     "rendition_path",
     "Attachment",

@@ -49,7 +49,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(offices)} units")
         rng = random.Random(seed)
         first_number = Run.objects.count() + 1
-        totals = [0, 0, 0]
+        totals = [0, 0, 0, 0]
         done = 0
         while done < runs:
             size = min(batch, runs - done)
