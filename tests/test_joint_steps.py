@@ -127,3 +127,50 @@ def test_the_laporan_lists_both_performers_with_their_times(run7, users):
         wib(2026, 9, 21, 10),
         wib(2026, 9, 21, 11),
     ]
+
+
+def test_the_statistics_count_every_performers_part(run7, users, client_for):
+    sign(run7, users["tim"], wib(2026, 9, 21, 10))
+    sign(run7, users["supir"], wib(2026, 9, 21, 11))
+    response = client_for("kabid").get(
+        f"/sop/{run7.sop_id}/statistik/?dari=2026-09-01&sampai=2026-09-30"
+    )
+    assert response.context["stats"].sign_offs == [(7, "Kernet/Supir", 1), (7, "Tim", 1)]
+    assert "Langkah bersama: bagian tiap pelaksana" in response.content.decode()
+
+
+def test_a_quorum_approval_returned_by_one_performer_keeps_the_round_sign_offs(sop2, users):
+    from django.contrib.auth import get_user_model
+
+    from activities.models import Role, Step
+
+    kabid_role = Role.objects.get(unit=sop2.unit, name="Kepala Bidang DIKP")
+    deputy = get_user_model().objects.create_user("wakil", first_name="Wakil Kabid")
+    kabid_role.members.add(deputy)
+    Step.objects.filter(sop=sop2, number=5).update(completion="quorum", quorum=2)
+    opener = next(
+        u for u in users.values() if u.sop_roles.filter(opens_runs=True, unit=sop2.unit).exists()
+    )
+    run = open_run(sop2, opener, now=wib(2026, 9, 21, 8))
+    for number in range(1, 5):
+        act(run, number, now=wib(2026, 9, 21, 8, 8 * number))
+    first = workflow.approve_step(
+        run_id=run.pk,
+        number=5,
+        user=users["kabid"],
+        instruction="Setuju.",
+        now=wib(2026, 9, 21, 9),
+    )
+    assert first.sign_offs_needed == 1 and first.following is None
+    returned = workflow.return_step(
+        run_id=run.pk,
+        number=5,
+        user=deputy,
+        reason="Narasi belum lengkap.",
+        now=wib(2026, 9, 21, 9, 30),
+    )
+    assert returned.state == StepRun.State.RETURNED
+    assert list(returned.sign_offs.values_list("user__username", flat=True)) == ["kabid"]
+    assert StepRun.objects.get(run=run, step__number=4, round=2).state == StepRun.State.ACTIVE
+    new_round = StepRun.objects.get(run=run, step__number=5, round=2)
+    assert not new_round.sign_offs.exists()
