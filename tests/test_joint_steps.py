@@ -174,3 +174,10 @@ def test_a_quorum_approval_returned_by_one_performer_keeps_the_round_sign_offs(s
     assert StepRun.objects.get(run=run, step__number=4, round=2).state == StepRun.State.ACTIVE
     new_round = StepRun.objects.get(run=run, step__number=5, round=2)
     assert not new_round.sign_offs.exists()
+
+
+def test_a_cancelled_run_offers_its_joint_step_to_nobody(run7, users, client_for):
+    sign(run7, users["tim"], wib(2026, 9, 21, 10))
+    workflow.cancel_run(run_id=run7.pk, user=users["admin"], reason="Hujan deras")
+    page = client_for("supir").get(f"/kegiatan/{run7.pk}/").content.decode()
+    assert "Kerjakan" not in page

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
@@ -39,7 +39,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from activities.background.tasks import enqueue_on_commit
-from activities.core import events, locking, policy, uploads
+from activities.core import events, locking, policy, stages, uploads
 from activities.core.errors import Closed, Forbidden, Invalid, NotFound, Stale, WorkflowError
 from activities.documents import laporan
 from activities.models import Event, Role, Run, Sop, Step, StepRun, StepSignOff
@@ -459,7 +459,7 @@ def _turn(run: Run, number: int, user: policy.User) -> Turn:
     current = next((r for r in active if r.step.number == number), None)
     if current is None:
         raise _not_active_error(run, number, active[0] if active else None)
-    stage, holds = _next_stage(current, rounds)
+    stage, holds = stages.next_stage(current, rounds)
     following = stage[0] if stage else None
     steps = [current.step] + [r.step for r in stage]
     facts, roles = policy.step_facts(user, steps)
@@ -469,38 +469,6 @@ def _turn(run: Run, number: int, user: policy.User) -> Turn:
     if actor is None:
         raise Forbidden(_("Anda tidak memegang jabatan pelaksana langkah ini."))
     return Turn(run, current, following, actor, stage, holds)
-
-
-def _in_group(step_run: StepRun, group: int | None) -> bool:
-    return group is not None and step_run.step.parallel_group == group
-
-
-def _next_stage(current: StepRun, rounds: Sequence[StepRun]) -> tuple[list[StepRun], bool]:
-    """(the rounds closing `current` activates, whether another step of its parallel group is
-    still active) from the run's active and waiting rounds.
-
-    A step on its own hands over to the next waiting step; if that one opens a parallel group,
-    the whole group becomes active. A step of a group hands over only when no other step of
-    the group is active; a step of the group waiting again after a return inside the group
-    comes first, then the step after the group."""
-    group = current.step.parallel_group
-    members = [r for r in rounds if r is not current and _in_group(r, group)]
-    if any(r.state == StepRun.State.ACTIVE for r in members):
-        return [], True
-    waiting_members = [r for r in members if r.state == StepRun.State.WAITING]
-    if waiting_members:
-        return waiting_members, False
-    after = [
-        r
-        for r in rounds
-        if r.state == StepRun.State.WAITING
-        and r.step.number > current.step.number
-        and not _in_group(r, group)
-    ]
-    if not after:
-        return [], False
-    first = after[0]
-    return [first] + [r for r in after[1:] if _in_group(r, first.step.parallel_group)], False
 
 
 def read_turn(*, run_id: int, number: int, user: policy.User) -> Turn:
@@ -610,54 +578,6 @@ def _finish_step(
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
 
-def _signed_text(sign_offs: Sequence[StepSignOff], name: str) -> str:
-    """One field of every sign-off of a round, as the closed round keeps it: "Tim: …"."""
-    lines = []
-    for sign_off in sign_offs:
-        value = getattr(sign_off, name).strip()
-        if value:
-            who = sign_off.role.name if sign_off.role else sign_off.user.get_username()
-            lines.append(f"{who}: {value}")
-    return "\n".join(lines)
-
-
-def signed_off_payload(
-    step_run: StepRun,
-    signer: policy.Actor,
-    now: datetime.datetime,
-    fields: Payload,
-    figures: dict[str, float | None],
-    earlier: int,
-) -> tuple[Payload, Payload]:
-    """Before/after of a sign-off's event: the round, how many sign-offs it had, and what this
-    performer entered, as whom."""
-    before = {"step": step_run.step.number, "round": step_run.round, "sign_offs": earlier}
-    after = serialise(fields) | {
-        "state": StepRun.State.ACTIVE,
-        "handling_office_minutes": figures["handling_office_minutes"],
-        "entered_at": _iso(now),
-    }
-    if signer.role is not None:
-        after["role"] = signer.role.name
-    if signer.acting:
-        assert signer.appointment is not None
-        after["acting"], after["appointment"] = signer.acting, signer.appointment.pk
-    return before, after
-
-
-def joint_closing_fields(fields: Payload, sign_offs: Sequence[StepSignOff]) -> Payload:
-    """The fields of a joint step's round closed by its last sign-off (`fields`, this
-    performer's): from the first start to the last completion, every part's texts."""
-    closing = dict(fields)
-    closing["started_at"] = min(s.started_at for s in sign_offs)
-    closing["completed_at"] = max(s.completed_at for s in sign_offs)
-    for name in ("output", "notes", "instruction", "decision_notes", "requirements_checked"):
-        if name in closing:
-            source = "notes" if name == "decision_notes" else name
-            closing[name] = _signed_text(sign_offs, source)
-    return closing
-
-
 def _sign_off(
     turn: Turn,
     fields: Payload,
@@ -718,7 +638,7 @@ def _sign_off(
             _("Langkah ini baru saja diubah orang lain. Muat ulang halaman."), code="conflict"
         )
     current.version += 1
-    before, after = signed_off_payload(current, signer, now, fields, figures, len(sign_offs))
+    before, after = stages.signed_off_payload(current, signer, now, fields, figures, len(sign_offs))
     sign_offs.append(sign_off)
     signed.append(signer.role.pk if signer.role else None)
     _log(run, Event.Kind.SIGNED_OFF, signer, now, step_run=current, before=before, after=after)
@@ -728,7 +648,7 @@ def _sign_off(
     if current.sign_offs_needed:
         current.following = None
         return current
-    closing = joint_closing_fields(fields, sign_offs)
+    closing = stages.joint_closing_fields(fields, sign_offs)
     kind = Event.Kind.APPROVED if step.is_approval else Event.Kind.COMPLETED
     event_after = serialise(closing) | {"sign_offs": len(sign_offs)}
     _finish_step(run, current, signer, now, closing, kind, event_after)
@@ -776,11 +696,8 @@ def _run_figures(run: Run) -> dict[str, float | int | None]:
     return timing.run_figures(timing.run_timing(run, step_runs, run.unit.calendar))
 
 
-def serialise(fields: Mapping[str, Any]) -> Payload:
-    return {
-        key: (_iso(value) if hasattr(value, "isoformat") else value)
-        for key, value in fields.items()
-    }
+# JSON values of a change's fields (dates as ISO text), for its event.
+serialise = stages.serialise
 
 
 def _guarded(transition: Callable[_P, _R]) -> Callable[_P, _R]:

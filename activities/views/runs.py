@@ -340,14 +340,15 @@ def run_detail(request, pk):
     timing = run_timing(run, step_runs, run.unit.calendar)
     _mark_awaiting(step_runs, run.sop)
     # Steps of a parallel group are active side by side; the user's own comes first.
-    actives = [sr for sr in step_runs if sr.state == StepRun.State.ACTIVE]
+    running = run.is_running
+    # A cancelled run keeps its active round as it stood, offered to nobody.
+    actives = [sr for sr in step_runs if sr.state == StepRun.State.ACTIVE and running]
     mine = [
         sr
         for sr in actives
         if policy.can_act(request.user, sr.step) and not _signed_by(request.user, sr)
     ]
     active = (mine or actives or [None])[0]
-    running = run.is_running
     context = {
         "run": run,
         "timing": timing,

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from activities.authoring import lifecycle
-from activities.core import chain, policy, workflow
+from activities.core import chain, policy, stages, workflow
 from activities.models import Event, Role, Run, Sop, Step, StepRun, StepSignOff, Unit
 from activities.time import deadlines, timing
 
@@ -525,7 +525,7 @@ class BulkWriter:
             handling_office_minutes=figures["handling_office_minutes"],
         )
         row.version += 1
-        before, after = workflow.signed_off_payload(
+        before, after = stages.signed_off_payload(
             row, signer, action.now, fields, figures, len(parts)
         )
         row.sign_offs = [*parts, part]
@@ -534,7 +534,7 @@ class BulkWriter:
         )
         if policy.sign_offs_needed(step, [*signed, part.role_id]):
             return None
-        row.joint_fields = workflow.joint_closing_fields(fields, row.sign_offs)
+        row.joint_fields = stages.joint_closing_fields(fields, row.sign_offs)
         return signer
 
     @staticmethod
