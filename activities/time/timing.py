@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils import timezone
 
@@ -170,9 +171,9 @@ class Standard:
 
 def sop_standards(sop_ids: Iterable[int]) -> dict[int, Standard]:
     """{sop id: `Standard`} of the given SOP versions, in one query of their steps."""
-    steps: dict[int, list[Step]] = {}
-    rows = Step.objects.filter(sop_id__in=set(sop_ids)).only(
-        "sop_id", "number", "standard_text", "standard_minutes", "parallel_group"
+    steps: dict[int, list[Any]] = {}
+    rows = Step.objects.filter(sop_id__in=set(sop_ids)).values_list(
+        "sop_id", "number", "standard_text", "standard_minutes", "parallel_group", named=True
     )
     for step in rows:
         steps.setdefault(step.sop_id, []).append(step)
