@@ -231,12 +231,15 @@ class StepInlineForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"] = step_fields.BY_NAME["action"].form_field()
+        # A row sent without the completion rule keeps the default (any one pelaksana).
+        self.fields["completion"] = step_fields.BY_NAME["completion"].form_field()
         if self.instance.pk and self.instance.return_to_id:
             self.fields["return_number"].initial = self.instance.return_to.number
 
     def clean(self):
         data = super().clean()
         data["action"] = step_fields.BY_NAME["action"].from_form(data, data)
+        data["completion"] = step_fields.BY_NAME["completion"].from_form(data, data)
         return data
 
 

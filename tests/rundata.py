@@ -10,7 +10,7 @@ import datetime
 import zoneinfo
 from dataclasses import dataclass, field
 
-from activities.models import Run, StepRun
+from activities.models import Run, StepRun, StepSignOff
 from activities.time import timing
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -128,5 +128,25 @@ def add_runs(sop, plans):
             own = [step_run for step_run in step_runs if step_run.run is run]
             _set(run, timing.run_figures(timing.run_timing(run, own, calendar)))
     StepRun.objects.bulk_create(step_runs)
+    # A joint step's done round carries a sign-off of a holder of each of its roles, with the
+    # round's times, as the workflow writes them.
+    sign_offs = []
+    for step_run in step_runs:
+        step = step_run.step
+        if step_run.state != StepRun.State.DONE or not step.is_joint:
+            continue
+        for role in sorted(step.roles.all(), key=lambda r: (r.position, r.name)):
+            sign_offs.append(
+                StepSignOff(
+                    step_run=step_run,
+                    user=sorted(role.members.all(), key=lambda u: u.pk)[0],
+                    role=role,
+                    started_at=step_run.started_at,
+                    completed_at=step_run.completed_at,
+                    entered_at=step_run.completed_at,
+                    handling_office_minutes=step_run.handling_office_minutes,
+                )
+            )
+    StepSignOff.objects.bulk_create(sign_offs)
     Run.objects.bulk_update(runs, ["finished_at", "cancelled_at", "cancel_reason", *FIGURES])
     return runs

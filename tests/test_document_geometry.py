@@ -82,16 +82,19 @@ def run_through(run, users, *, start, returns=(), files=None, long=False):
             )
             number += 1
         else:
-            workflow.complete_step(
-                run_id=run.pk,
-                number=number,
-                user=user,
-                output=(f"{LONG_TEXT} {LONG_WORD}" if long else f"Hasil langkah {number}"),
-                notes=(LONG_TEXT if long else ""),
-                attachments=files.get(number, ()),
-                now=now,
-                **times,
-            )
+            # A joint step is signed off by a performer of each of its roles.
+            performers = [users[PERFORMERS[role.name]] for role in step.roles.all()]
+            for performer in performers if step.is_joint else [user]:
+                workflow.complete_step(
+                    run_id=run.pk,
+                    number=number,
+                    user=performer,
+                    output=(f"{LONG_TEXT} {LONG_WORD}" if long else f"Hasil langkah {number}"),
+                    notes=(LONG_TEXT if long else ""),
+                    attachments=files.get(number, ()) if performer == user else (),
+                    now=now,
+                    **times,
+                )
             number += 1
         moment = times["completed_at"]
     run.refresh_from_db()

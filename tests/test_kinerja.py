@@ -29,7 +29,7 @@ def test_own_steps_of_the_month(client_for, month_runs):
     response = client_for("tim").get("/kinerja/?bulan=2026-09")
     assert response.status_code == 200
     activities = response.context["activities"]
-    # tim holds steps 4, 7 (first role) and 8 of SOP 2.
+    # tim holds steps 4, 7 (with the Kernet/Supir: his own sign-off) and 8 of SOP 2.
     assert [(a.step, a.office_minutes, a.standard_minutes) for a in activities] == [
         (4, 5.0, 5),
         (7, 60.0, 120),
@@ -66,7 +66,8 @@ def test_csv_export(client_for, month_runs):
     table = rows(client_for("kabid").get("/kinerja/?bulan=2026-09&pegawai=semua&format=csv"))
     header, body = table[0], table[1:]
     assert header[:3] == ["Tanggal", "Jam selesai", "Pegawai"]
-    assert len(body) == 9
+    # Nine steps of SOP 2, step 7 signed off by both its performers.
+    assert len(body) == 10
     assert body[0][0] == "2026-09-08"
     assert body[0][1] == "08:10"
     # Whole minutes as whole numbers, like the standard beside them.

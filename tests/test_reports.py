@@ -80,14 +80,17 @@ def walk(run, users, *, start, now=LATER, until=None, return_at=None, attachment
             )
             number += 1
         else:
-            workflow.complete_step(
-                run_id=run.pk,
-                number=number,
-                user=user,
-                output=f"Hasil langkah {number}",
-                attachments=attachments.get(number, ()),
-                **times,
-            )
+            # A joint step is signed off by a performer of each of its roles.
+            performers = [users[PERFORMERS[role.name]] for role in step.roles.all()]
+            for performer in performers if step.is_joint else [user]:
+                workflow.complete_step(
+                    run_id=run.pk,
+                    number=number,
+                    user=performer,
+                    output=f"Hasil langkah {number}",
+                    attachments=attachments.get(number, ()) if performer == user else (),
+                    **times,
+                )
             number += 1
         moment = done
     run.refresh_from_db()

@@ -102,7 +102,9 @@ def finish_sop2(run, admin):
         if step_run(run, number).step.is_approval:
             approve(run, number, admin)
         else:
-            complete(run, number, admin)
+            # A joint step (7: Tim and Kernet/Supir) takes a part for each of its roles.
+            while step_run(run, number).state == StepRun.State.ACTIVE:
+                complete(run, number, admin)
     run.refresh_from_db()
     assert run.status == Run.Status.FINISHED
     return run
@@ -752,7 +754,9 @@ def test_last_step_finishes_the_run(client_for, users, sop2):
         if step_run(run, number).step.is_approval:
             approve(run, number, users["kabid"])
         else:
-            complete(run, number, users["admin"])
+            # Step 7 takes a part for each of its two roles.
+            while step_run(run, number).state == StepRun.State.ACTIVE:
+                complete(run, number, users["admin"])
     response = client_for("kabid").post(step_url(run, 9), form_data(run, 9, "selesai"), follow=True)
     assert "Langkah 9 selesai. Kegiatan ini selesai." in messages_of(response)
     run.refresh_from_db()

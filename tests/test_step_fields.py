@@ -46,6 +46,10 @@ DUMMY = {
         {"key": "narasumber", "label": "Narasumber", "type": "reference", "list": "narasumber"},
         {"key": "hasil", "label": "Hasil", "type": "choice", "choices": ["Baik", "Kurang"]},
     ],
+    "completion": Step.Completion.QUORUM,
+    "quorum": 2,
+    # Side by side with step 4 (`_file` puts step 4 in the group too).
+    "parallel": 1,
 }
 # The same step again with every value the diff compares changed (a decision symbol that does
 # not approve, so it has no return target).
@@ -70,11 +74,18 @@ ALTERNATE = {
             "multiple": True,
         },
     ],
+    "completion": Step.Completion.ANY,
+    "quorum": None,
+    "parallel": None,
 }
 
 
 def _file_step(dummy):
-    return {f.key: dummy[f.name] for f in steps.FIELDS if dummy[f.name] is not None}
+    return {
+        f.key: dummy[f.name]
+        for f in steps.FIELDS
+        if dummy[f.name] is not None and f.exported(dummy[f.name])
+    }
 
 
 def _declared(step):
@@ -86,6 +97,10 @@ def _declared(step):
 def _file(sop, dummy):
     data = export_sop(sop)
     data["steps"][dummy["number"] - 1] = _file_step(dummy)
+    # A parallel group holds two steps or more: step 4 joins step 3's.
+    data["steps"][dummy["number"]].pop("parallel", None)
+    if dummy["parallel"] is not None:
+        data["steps"][dummy["number"]]["parallel"] = dummy["parallel"]
     return data
 
 
@@ -156,6 +171,7 @@ def test_the_editor_saves_every_field(client_for, sop1, users, dummy):
     values, errors = steps.loaded(_file_step(dummy), _roles(draft.unit), "Langkah 3")
     assert not errors
     rows[2] = {"id": rows[2]["id"], **steps.initial(values)}
+    rows[3]["parallel_group"] = dummy["parallel"] or ""
     response = client_for("kasubag_tu").post(
         f"/sop/{draft.pk}/ubah/", _post(draft, rows, action="simpan")
     )
@@ -170,7 +186,8 @@ def test_the_pengesahan_diff_shows_every_compared_field(sop1, users, before, aft
     draft, _created = load_sop(_file(sop1, after), unit=sop1.unit, as_draft=True)
     assert draft.previous == base
     diff = pengesahan.diff(draft)
-    [changed] = diff.steps
+    # Step 4 changes too: it enters or leaves step 3's parallel group.
+    [changed] = [step for step in diff.steps if step.number_after == 3]
     assert (changed.state, changed.number_before, changed.number_after) == ("changed", 3, 3)
     old, _errors = steps.loaded(_file_step(before), _roles(draft.unit), "")
     new, _errors = steps.loaded(_file_step(after), _roles(draft.unit), "")

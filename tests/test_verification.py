@@ -55,7 +55,12 @@ def finish(sop, users, captured):
                     run_id=run.pk, number=step.number, user=user, instruction="Setuju", **times
                 )
             else:
-                workflow.complete_step(run_id=run.pk, number=step.number, user=user, **times)
+                # A joint step is signed off by a performer of each of its roles.
+                performers = [users[PERFORMERS[role.name]] for role in step.roles.all()]
+                for performer in performers if step.is_joint else [user]:
+                    workflow.complete_step(
+                        run_id=run.pk, number=step.number, user=performer, **times
+                    )
             moment = times["completed_at"]
     run.refresh_from_db()
     assert run.status == Run.Status.FINISHED

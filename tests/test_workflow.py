@@ -40,9 +40,14 @@ def holder(run, number):
 
 
 def act(run, number, user=None, **times):
-    """Do step `number` the ordinary way: complete a process step, approve an approval step."""
-    user = user or holder(run, number)
+    """Do step `number` the ordinary way: complete a process step, approve an approval step.
+    A joint step is signed off by a holder of each of its roles (`user` signs first)."""
     step = run.sop.steps.get(number=number)
+    if step.is_joint and user is None:
+        for role in step.roles.order_by("position", "name"):
+            closed = act(run, number, role.members.order_by("pk").first(), **times)
+        return closed
+    user = user or holder(run, number)
     if step.is_approval:
         return workflow.approve_step(
             run_id=run.pk, number=number, user=user, instruction="Lanjutkan.", **times
@@ -396,6 +401,7 @@ def test_sop1_from_first_to_last_step_with_two_returns(sop1, users):
     # last activated another one, plus step 1 at opening.
     assert counts == {
         "opened": 1,
+        "signed_off": 0,
         "activated": 19,
         "completed": 12,
         "approved": 5,

@@ -39,6 +39,10 @@ class StepSpec:
     row: object = None
     # What a run does at the step; None: what the symbol has always meant (a decision approves).
     action: str | None = None
+    # Who must complete it (`Step.Completion`), the quorum, and its parallel group.
+    completion: str | None = None
+    quorum: int | None = None
+    parallel: int | None = None
 
     @property
     def approves(self) -> bool:
@@ -57,6 +61,9 @@ def spec_of(values: steps.StepValues, row: object = None) -> StepSpec:
         standard=values["standard"],
         row=row,
         action=values["action"],
+        completion=values.get("completion"),
+        quorum=values.get("quorum"),
+        parallel=values.get("parallel"),
     )
 
 
@@ -210,6 +217,7 @@ def check_steps(unit_id, specs):
                     "return_to",
                 )
             )
+        errors += _completion_errors(spec, n)
         if spec.standard is not None:
             message = standard_error(spec.standard)
             if message:
@@ -218,6 +226,73 @@ def check_steps(unit_id, specs):
                         _("Langkah %(n)s: %(msg)s") % {"n": n, "msg": message},
                         spec.row,
                         "standard",
+                    )
+                )
+    return errors + _parallel_errors(specs)
+
+
+def _completion_errors(spec, n):
+    """A joint step names at least two roles (every role) or a quorum of two or more."""
+    errors = []
+    if spec.completion == Step.Completion.ALL and spec.role_unit_ids is not None:
+        if len(spec.role_unit_ids) < 2:
+            errors.append(
+                RuleError(
+                    _(
+                        "Langkah %(n)s: “diselesaikan oleh semua pelaksana” memerlukan paling "
+                        "sedikit dua pelaksana."
+                    )
+                    % {"n": n},
+                    spec.row,
+                    "completion",
+                )
+            )
+    if spec.completion == Step.Completion.QUORUM and (spec.quorum or 0) < 2:
+        errors.append(
+            RuleError(
+                _("Langkah %(n)s: kuorum harus diisi, paling sedikit 2 orang.") % {"n": n},
+                spec.row,
+                "quorum",
+            )
+        )
+    if spec.completion != Step.Completion.QUORUM and spec.quorum is not None:
+        errors.append(
+            RuleError(
+                _("Langkah %(n)s: kuorum hanya untuk langkah yang diselesaikan secara kuorum.")
+                % {"n": n},
+                spec.row,
+                "quorum",
+            )
+        )
+    return errors
+
+
+def _parallel_errors(specs):
+    """A parallel group is two or more consecutive steps between Mulai and Selesai."""
+    numbered = sorted(
+        (spec for spec in specs if spec.number is not None), key=lambda spec: spec.number
+    )
+    groups: dict[int, list[StepSpec]] = {}
+    for spec in numbered:
+        if spec.parallel is not None:
+            groups.setdefault(spec.parallel, []).append(spec)
+    errors = []
+    for group, members in groups.items():
+        numbers = [spec.number for spec in members]
+        if len(members) < 2 or numbers != list(range(numbers[0], numbers[-1] + 1)):
+            message = _(
+                "Kelompok paralel %(group)s harus terdiri atas paling sedikit dua langkah "
+                "yang berurutan (langkah %(numbers)s)."
+            ) % {"group": group, "numbers": ", ".join(map(str, numbers))}
+            errors += [RuleError(message, spec.row, "parallel") for spec in members]
+        for spec in members:
+            if spec.kind in (Step.Kind.START, Step.Kind.END):
+                errors.append(
+                    RuleError(
+                        _("Langkah Mulai dan Selesai tidak dapat masuk kelompok paralel.")
+                        + f" ({spec.number})",
+                        spec.row,
+                        "parallel",
                     )
                 )
     return errors

@@ -21,6 +21,8 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from activities.models import parallel_stages
+
 # A4 landscape (297 × 210 mm) less the @page margins of sopdoc.css (14 mm top and bottom,
 # 10 mm left and right): 277 × 182 mm, 1046 px wide. The step table's columns get 1045 px: its
 # collapsed outer borders (half a pixel each side) come on top, and the identity block's tables
@@ -548,6 +550,45 @@ def _paint_return_stub(painter, frame, kind, col, toward_left, target_number, wi
         painter.label(col, width - 2, cy + 10, f"→ {target_number}", anchor="end")
 
 
+def _bar(painter, cols, y, name):
+    """A synchronisation bar (the thick line of a fork or a join) across the centres of the
+    columns `cols`, with a little overhang."""
+    lo, hi = min(cols), max(cols)
+    overhang = painter.shape_w / 2
+    for col in range(lo, hi + 1):
+        x1 = painter.cx - overhang if col == lo else 0
+        x2 = painter.cx + overhang if col == hi else painter.w
+        painter._add(
+            col, "line", x1=x1, y1=y, x2=x2, y2=y, stroke="#000", stroke_width=4, data_symbol=name
+        )
+
+
+def _paint_parallel(painters, frames, steps, performers, width):
+    """Steps side by side (a parallel group): a fork bar above the group's first row, from
+    which a line leads down into every branch's column, and a join bar under its last row,
+    into which every branch leads; the flow goes on from the join."""
+    index_of = {step.pk: index for index, step in enumerate(steps)}
+    for stage in parallel_stages(steps):
+        if len(stage) < 2:
+            continue
+        first, last = index_of[stage[0].pk], index_of[stage[-1].pk]
+        cols = sorted({col for index in range(first, last + 1) for col in performers[index]})
+        fork = painters[first]
+        fork_y = 3
+        _bar(fork, cols, fork_y, "fork")
+        fork.label(min(cols), 2, fork_y + 10, _("Paralel"))
+        join = painters[last]
+        join_y = frames[last].height - 3
+        _bar(join, cols, join_y, "join")
+        # Each branch's lane from the fork down to its own row, and from its row to the join.
+        for index in range(first, last + 1):
+            for col in performers[index]:
+                for between in range(first, index):
+                    painters[between].line_down(col, painters[between].cx - 6, 0)
+                for below in range(index + 1, last + 1):
+                    painters[below].line_down(col, painters[below].cx + 6, 0)
+
+
 def _text_px(step, widths):
     return max(
         text_height(str(step.number), widths["number"]),
@@ -672,6 +713,8 @@ def build(sop, steps=None, *, paged=False):
                 steps[target].number,
                 width,
             )
+
+    _paint_parallel(painters, frames, steps, performers, width)
 
     rows = [
         Row(

@@ -429,6 +429,74 @@ class DataFieldsField(StepField):
         return fields
 
 
+@dataclass(frozen=True)
+class RuleChoiceField(ChoiceField):
+    """A choice whose default files and exports leave out (old files stay as they were)."""
+
+    def exported(self, value: Any) -> bool:
+        return bool(value != self.default)
+
+    def load(self, raw: Any, roles: Mapping[str, Role], where: str) -> Any:
+        value = super().load(raw, roles, where)
+        if value not in dict(self.choices):
+            raise FieldError(
+                _("%(where)s: “%(key)s” tidak dikenal: “%(value)s”.")
+                % {"where": where, "key": self.key, "value": value}
+            )
+        return value
+
+    def form_field(self) -> forms.Field:
+        # A row sent without it keeps the default.
+        return forms.ChoiceField(
+            label=self.label,
+            choices=self.choices,
+            required=False,
+            widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        )
+
+    def from_form(self, data: Mapping[str, Any], values: StepValues) -> Any:
+        return data.get(self.form_name) or self.default
+
+
+@dataclass(frozen=True)
+class OptionalNumberField(StepField):
+    """A small whole number a step may leave empty (None), left out of files when empty."""
+
+    default: Any = None
+    maximum: int = 999
+
+    def exported(self, value: Any) -> bool:
+        return value is not None
+
+    def load(self, raw: Any, roles: Mapping[str, Role], where: str) -> Any:
+        if raw is None:
+            return None
+        if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= self.maximum:
+            raise FieldError(
+                _("%(where)s: “%(key)s” harus bilangan bulat 1 sampai %(max)s.")
+                % {"where": where, "key": self.key, "max": self.maximum}
+            )
+        return raw
+
+    def show(self, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    def form_field(self) -> forms.Field:
+        return forms.IntegerField(
+            label=self.label,
+            required=False,
+            min_value=1,
+            max_value=self.maximum,
+            widget=forms.NumberInput(attrs={"class": "form-control form-control-sm sop-no"}),
+        )
+
+    def from_form(self, data: Mapping[str, Any], values: StepValues) -> Any:
+        return data.get(self.form_name)
+
+    def from_raw(self, raw: Any, roles: Mapping[int, Role]) -> Any:
+        return as_int(raw)
+
+
 def _default_action(values: StepValues) -> str:
     action: str = Step.default_action(values.get("kind"))
     return action
@@ -467,6 +535,23 @@ FIELDS: tuple[StepField, ...] = (
         "return_to", gettext_lazy("Kembali ke langkah"), form_name="return_number", group="return"
     ),
     DataFieldsField("data_fields", gettext_lazy("Isian data"), group="data"),
+    # Who must complete the step (a joint step: every role named, or a quorum of holders).
+    RuleChoiceField(
+        "completion",
+        gettext_lazy("Diselesaikan oleh"),
+        default=Step.Completion.ANY,
+        choices=tuple(Step.Completion.choices),
+        group="behaviour",
+    ),
+    OptionalNumberField("quorum", gettext_lazy("Kuorum (orang)"), group="behaviour", maximum=99),
+    # Consecutive steps with the same number run side by side.
+    OptionalNumberField(
+        "parallel",
+        gettext_lazy("Kelompok paralel"),
+        attribute="parallel_group",
+        form_name="parallel_group",
+        group="behaviour",
+    ),
 )
 BY_NAME: dict[str, StepField] = {f.name: f for f in FIELDS}
 FILE_KEYS: frozenset[str] = frozenset(f.key for f in FIELDS)

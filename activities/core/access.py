@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from activities.core import policy
-from activities.models import PeriodReport, Role, Step, StepRun
+from activities.models import PeriodReport, Role, Step, StepRun, StepSignOff
 
 
 def sop_queryset(user):
@@ -38,6 +38,20 @@ def run_queryset(user):
         .select_related("sop", "unit", "opened_by")
         .prefetch_related(Prefetch("step_runs", queryset=step_runs))
     )
+
+
+def attach_sign_offs(step_runs):
+    """Give every round `parts`: the sign-offs of a joint step's round (each performer's part,
+    oldest first), [] for other rounds; one query, and none for a run without joint steps."""
+    joint = [step_run for step_run in step_runs if step_run.step.is_joint]
+    found = {}
+    if joint:
+        sign_offs = StepSignOff.objects.filter(step_run__in=joint).select_related("user", "role")
+        for sign_off in sign_offs.order_by("entered_at", "id"):
+            found.setdefault(sign_off.step_run_id, []).append(sign_off)
+    for step_run in step_runs:
+        step_run.parts = found.get(step_run.pk, [])
+    return step_runs
 
 
 def get_run_for_user(user, pk):

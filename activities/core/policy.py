@@ -270,6 +270,54 @@ def own_work_refusal(actor: Actor, approved: StepRun | None) -> str | None:
     ) % {"number": approved.step.number}
 
 
+def sign_off_actor(
+    user: AnyUser,
+    step: Step,
+    signed_role_ids: Collection[int | None],
+    facts: Subject | StepFacts | None = None,
+) -> Actor | None:
+    """The `Actor` through whom `user` signs off his part of joint `step`, or None.
+
+    Under "all" each role the step names signs once: the user signs for a role of his (own,
+    else acting for it today) that nobody has signed for yet; a superuser signs on behalf of
+    the first such role. Under "quorum" any holder signs, as `step_actor` says."""
+    if step.completion != Step.Completion.ALL:
+        return step_actor(user, step, facts)
+    if not user.is_authenticated:
+        return None
+    facts = facts or subject(user)
+    open_roles = [role for role in step.roles.all() if role.pk not in signed_role_ids]
+    for role in open_roles:
+        if role.pk in facts.own_role_ids:
+            return Actor(user, role)
+    for role in open_roles:
+        appointment = facts.acting.get(role.pk)
+        if appointment is not None:
+            return Actor(user, role, acting=appointment.kind, appointment=appointment)
+    if facts.is_superuser and open_roles:
+        return Actor(user, open_roles[0], on_behalf=True)
+    return None
+
+
+def awaited_roles(step: Step, signed_role_ids: Collection[int | None]) -> list[Role]:
+    """Under "all": the roles of `step` nobody has signed off for yet (reads `step.roles`)."""
+    if step.completion != Step.Completion.ALL:
+        return []
+    return [role for role in step.roles.all() if role.pk not in signed_role_ids]
+
+
+def sign_offs_needed(step: Step, signed_role_ids: Collection[int | None]) -> int:
+    """How many more sign-offs close a round of `step`: 0 when its completion rule is met.
+
+    "any": the first completion; "all": one per role the step names; "quorum": `quorum`
+    distinct people holding (or acting for) one of its roles."""
+    if step.completion == Step.Completion.ALL:
+        return len(awaited_roles(step, signed_role_ids))
+    if step.completion == Step.Completion.QUORUM:
+        return max((step.quorum or 1) - len(signed_role_ids), 0)
+    return 0 if signed_role_ids else 1
+
+
 def can_act(user: AnyUser, step: Step) -> bool:
     return step_actor(user, step) is not None
 

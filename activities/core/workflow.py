@@ -31,7 +31,7 @@ import datetime
 import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import IntegrityError, transaction
@@ -40,10 +40,10 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from activities.background.tasks import enqueue_on_commit
-from activities.core import events, locking, policy, uploads
+from activities.core import events, locking, policy, stages, uploads
 from activities.core.errors import Closed, Forbidden, Invalid, NotFound, Stale, WorkflowError
 from activities.documents import laporan
-from activities.models import Event, Role, Run, Sop, Step, StepRun, StepValue
+from activities.models import Event, Role, Run, Sop, Step, StepRun, StepSignOff, StepValue
 from activities.notifications import announcements
 from activities.time import deadlines, timing
 
@@ -360,7 +360,9 @@ def closed_round_message(rounds: Sequence[StepRun]) -> str | None:
     }
     if closed.state == StepRun.State.RETURNED:
         target = closed.step.return_to
-        assert target is not None
+        if target is None:
+            # A step of a parallel group closed by its neighbour's return.
+            return _("Langkah %(number)s sudah dikembalikan oleh %(who)s pada %(when)s.") % params
         params["target"] = target.number
         return (
             _(
@@ -405,6 +407,12 @@ class Turn:
     actor: policy.Actor
     # The round an approval of the current step approves (`policy.approved_round`).
     approved: StepRun | None = None
+    # The rounds closing `current` activates together: `following` and, when it opens a
+    # parallel group, the rest of that group; or the waiting rounds of `current`'s own group.
+    stage: list[StepRun] = field(default_factory=list)
+    # Another step of `current`'s parallel group is still active: closing `current` activates
+    # nothing and the run goes on when that one closes.
+    holds: bool = False
 
 
 def _with_roles(step: Step, roles: Iterable[Role]) -> None:
@@ -432,7 +440,13 @@ def check_expected(
             ),
             code="round_moved",
         )
-    if expected_version is not None and current.version != expected_version:
+    # The sign-offs of a joint step bump its version; another performer's sign-off does not
+    # make a form stale (a second sign-off of one person is refused on its own).
+    if (
+        expected_version is not None
+        and current.version != expected_version
+        and not current.step.is_joint
+    ):
         raise Stale(
             _("Langkah ini baru saja diubah orang lain. Muat ulang halaman dan periksa lagi.")
         )
@@ -453,18 +467,13 @@ def _turn(run: Run, number: int, user: policy.User, day: datetime.date | None = 
         )
         .order_by("step__number", "-round")
     )
-    current = next((r for r in rounds if r.state == StepRun.State.ACTIVE), None)
-    if current is None or current.step.number != number:
-        raise _not_active_error(run, number, current)
-    following = next(
-        (
-            r
-            for r in rounds
-            if r.state == StepRun.State.WAITING and r.step.number > current.step.number
-        ),
-        None,
-    )
-    steps = [current.step] + ([following.step] if following else [])
+    active = [r for r in rounds if r.state == StepRun.State.ACTIVE]
+    current = next((r for r in active if r.step.number == number), None)
+    if current is None:
+        raise _not_active_error(run, number, active[0] if active else None)
+    stage, holds = stages.next_stage(current, rounds)
+    following = stage[0] if stage else None
+    steps = [current.step] + [r.step for r in stage]
     facts, roles = policy.step_facts(user, steps, day)
     for step in steps:
         _with_roles(step, roles[step.pk])
@@ -479,7 +488,9 @@ def _turn(run: Run, number: int, user: policy.User, day: datetime.date | None = 
         )
     if actor is None:
         raise Forbidden(_("Anda tidak memegang jabatan pelaksana langkah ini."))
-    return Turn(run, current, following, actor, policy.approved_round(current.step, rounds))
+    return Turn(
+        run, current, following, actor, policy.approved_round(current.step, rounds), stage, holds
+    )
 
 
 def read_turn(
@@ -606,6 +617,91 @@ def _finish_step(
     _log(run, event_kind, actor, now, step_run=current, before=before, after=after)
 
 
+def _sign_off(
+    turn: Turn,
+    fields: Payload,
+    attachments: Sequence[uploads.ValidUpload],
+    now: datetime.datetime,
+    *,
+    deadline: datetime.date | None = None,
+    data: Sequence[Mapping[str, Any]] = (),
+) -> StepRun:
+    """One required performer's part of a joint step (`Step.completion` "all" or "quorum"),
+    under the run's lock: his sign-off, its event and files; when the step's rule is met the
+    round closes in the same transition (from its activation to the last sign-off) and the run
+    moves on. A person signs a round once."""
+    run, current, actor = turn.run, turn.current, turn.actor
+    step = current.step
+    sign_offs = list(current.sign_offs.select_related("user", "role"))
+    # A superuser without the step's roles may enter each role's part on its behalf (a.n.)
+    # of an "all" step; everybody else signs a round once.
+    for_each_role = actor.on_behalf and step.completion == Step.Completion.ALL
+    mine = next((s for s in sign_offs if s.user_id == actor.user.pk), None)
+    if mine is not None and not for_each_role:
+        raise Stale(
+            _("Anda sudah menyelesaikan bagian Anda pada langkah %(number)s (%(when)s).")
+            % {"number": step.number, "when": _when(mine.entered_at)},
+            code="already_signed",
+        )
+    signed = [s.role_id for s in sign_offs]
+    signer = policy.sign_off_actor(actor.user, step, signed, policy.fresh_subject(actor.user))
+    if signer is None:
+        raise Stale(
+            _("Bagian jabatan Anda pada langkah %(number)s sudah diselesaikan orang lain.")
+            % {"number": step.number},
+            code="already_signed",
+        )
+    figures = timing.round_figures(
+        run.unit.calendar, None, fields["started_at"], fields["completed_at"]
+    )
+    sign_off = StepSignOff.objects.create(
+        step_run=current,
+        user=signer.user,
+        role=signer.role,
+        on_behalf=signer.on_behalf,
+        acting=signer.acting,
+        started_at=fields["started_at"],
+        completed_at=fields["completed_at"],
+        entered_at=now,
+        requirements_checked=fields.get("requirements_checked", ""),
+        output=fields.get("output", ""),
+        notes=fields.get("notes", "") or fields.get("decision_notes", ""),
+        instruction=fields.get("instruction", ""),
+        handling_office_minutes=figures["handling_office_minutes"],
+    )
+    # The compare-and-set that serialises sign-offs where row locks do not (SQLite).
+    updated = StepRun.objects.filter(
+        pk=current.pk, state=StepRun.State.ACTIVE, version=current.version
+    ).update(version=F("version") + 1)
+    if updated != 1:
+        raise Stale(
+            _("Langkah ini baru saja diubah orang lain. Muat ulang halaman."), code="conflict"
+        )
+    current.version += 1
+    before, after = stages.signed_off_payload(current, signer, now, fields, figures, len(sign_offs))
+    after |= _data_after(current, data)
+    if data and not current.values.exists():
+        # The round's step data are the first that a sign-off gives; each sign-off's own
+        # entry stays in its event.
+        StepValue.record(current, data)
+    sign_offs.append(sign_off)
+    signed.append(signer.role.pk if signer.role else None)
+    _log(run, Event.Kind.SIGNED_OFF, signer, now, step_run=current, before=before, after=after)
+    uploads.store(run, current, attachments, signer, now)
+    current.awaiting = policy.awaited_roles(step, signed)
+    current.sign_offs_needed = policy.sign_offs_needed(step, signed)
+    if current.sign_offs_needed:
+        current.following = None
+        return current
+    closing = stages.joint_closing_fields(fields, sign_offs)
+    kind = Event.Kind.APPROVED if step.is_approval else Event.Kind.COMPLETED
+    event_after = serialise(closing) | {"sign_offs": len(sign_offs)}
+    _finish_step(run, current, signer, now, closing, kind, event_after)
+    _advance(turn, closing["completed_at"], now, deadline=deadline)
+    current.following = turn.following
+    return current
+
+
 def _advance(
     turn: Turn,
     at: datetime.datetime,
@@ -613,8 +709,11 @@ def _advance(
     *,
     deadline: datetime.date | None = None,
 ) -> StepRun | None:
-    """Activate the next step at `at`, or finish the run after its last step."""
+    """Activate the next step (or the steps of a parallel group) at `at`, or finish the run
+    after its last step; nothing while another step of the current group is still active."""
     run, actor, following = turn.run, turn.actor, turn.following
+    if turn.holds:
+        return None
     if following is None:
         # closed_at is computed by the database from finished_at; kept in step here.
         run.status, run.finished_at, run.closed_at = Run.Status.FINISHED, at, at
@@ -631,7 +730,8 @@ def _advance(
         _log(run, Event.Kind.FINISHED, actor, now, before=before, after=after)
         _archive_when_committed(run, actor, now)
         return None
-    _activate(run, following, at, actor, now, deadline=deadline)
+    for step_run in turn.stage or [following]:
+        _activate(run, step_run, at, actor, now, deadline=deadline)
     return following
 
 
@@ -641,11 +741,8 @@ def _run_figures(run: Run) -> dict[str, float | int | None]:
     return timing.run_figures(timing.run_timing(run, step_runs, run.unit.calendar))
 
 
-def serialise(fields: Mapping[str, Any]) -> Payload:
-    return {
-        key: (_iso(value) if hasattr(value, "isoformat") else value)
-        for key, value in fields.items()
-    }
+# JSON values of a change's fields (dates as ISO text), for its event.
+serialise = stages.serialise
 
 
 def _data_after(current: StepRun, data: Sequence[Mapping[str, Any]]) -> Payload:
@@ -722,6 +819,8 @@ def complete_step(
     )
     after = serialise(fields) | _data_after(current, data)
     with events.batch(run):
+        if current.step.is_joint:
+            return _sign_off(turn, fields, attachments, now, data=data)
         _finish_step(run, current, actor, now, fields, Event.Kind.COMPLETED, after, client_id)
         StepValue.record(current, data)
         uploads.store(run, current, attachments, actor, now)
@@ -784,6 +883,8 @@ def approve_step(
     )
     after = serialise(fields) | _data_after(current, data)
     with events.batch(run):
+        if current.step.is_joint:
+            return _sign_off(turn, fields, attachments, now, deadline=deadline, data=data)
         _finish_step(run, current, actor, now, fields, Event.Kind.APPROVED, after, client_id)
         StepValue.record(current, data)
         uploads.store(run, current, attachments, actor, now)
@@ -866,6 +967,12 @@ def return_step(
                 "number"
             )
         )
+        group = step.parallel_group
+        if group is not None and target.parallel_group == group:
+            # A return inside a parallel group reruns only what it names: the target and the
+            # returning step; the group's other steps keep their rounds.
+            rerun = [s for s in rerun if s.pk in (target.pk, step.pk)]
+        _return_siblings(run, current, rerun, actor, completed_at, now)
         latest_rounds: dict[int, int] = {}
         latest_versions: dict[int, int] = {}
         for step_id, round_, version in run.step_runs.values_list("step_id", "round", "version"):
@@ -886,13 +993,72 @@ def return_step(
                 for s in rerun
             ]
         )
-        first = next(new for new in created if new.step_id == target.pk)
-        # As in `open_run`: no ids returned, the pk stays None (unknown to django-stubs).
-        if first.pk is None:
-            first = run.step_runs.select_related("step").get(step=target, round=first.round)  # type: ignore[unreachable]
-        _activate(run, first, completed_at, actor, now, returned=True)
+        # As in `open_run`: a database that returns no ids leaves them None.
+        if any(new.pk is None for new in created):
+            created = list(
+                run.step_runs.select_related("step").filter(
+                    step__in=rerun, round__in={new.round for new in created}, state="waiting"
+                )
+            )
+        by_step = {new.step_id: new for new in created}
+        first = by_step[target.pk]
+        first.step = target
+        # The target opens again; when it opens a parallel group the return left from outside,
+        # the group's steps open with it.
+        together = [first]
+        if target.parallel_group is not None and step.parallel_group != target.parallel_group:
+            together += [
+                by_step[s.pk]
+                for s in rerun
+                if s.pk != target.pk and s.parallel_group == target.parallel_group
+            ]
+        for new in together:
+            new.step = next(s for s in rerun if s.pk == new.step_id)
+            _activate(run, new, completed_at, actor, now, returned=True)
     current.following = first
     return current
+
+
+def _return_siblings(
+    run: Run,
+    current: StepRun,
+    rerun: Sequence[Step],
+    actor: policy.Actor,
+    completed_at: datetime.datetime,
+    now: datetime.datetime,
+) -> None:
+    """Close as returned the other active rounds of the steps a return reruns (steps of a
+    parallel group still open beside the returning one): each gets a new round instead."""
+    others = list(
+        run.step_runs.select_related("step")
+        .filter(state=StepRun.State.ACTIVE, step__in=rerun)
+        .exclude(pk=current.pk)
+    )
+    for other in others:
+        figures = timing.round_figures(run.unit.calendar, other.activated_at, None, completed_at)
+        updated = StepRun.objects.filter(
+            pk=other.pk, state=StepRun.State.ACTIVE, version=other.version
+        ).update(
+            state=StepRun.State.RETURNED,
+            completed_at=completed_at,
+            completed_by=actor.user,
+            completed_as=actor.role,
+            entered_at=now,
+            return_reason=current.return_reason,
+            version=F("version") + 1,
+            **figures,
+        )
+        if updated != 1:
+            raise Stale(
+                _("Langkah ini baru saja diubah orang lain. Muat ulang halaman."), code="conflict"
+            )
+        before = {"state": StepRun.State.ACTIVE, "step": other.step.number, "round": other.round}
+        after = {
+            "state": StepRun.State.RETURNED,
+            "with": current.step.number,
+            "completed_at": _iso(completed_at),
+        } | figures
+        _log(run, Event.Kind.RETURNED, actor, now, step_run=other, before=before, after=after)
 
 
 @_guarded

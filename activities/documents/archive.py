@@ -81,7 +81,7 @@ def bulk_timings(runs, *, now=None):
     if not runs:
         return {}
     calendars = Unit.objects.calendars({run.unit_id for run in runs})
-    steps = Step.objects.only("id", "number", "standard_text", "standard_minutes")
+    steps = Step.objects.only("id", "number", "standard_text", "standard_minutes", "parallel_group")
     step_runs = defaultdict(list)
     rows = (
         StepRun.objects.filter(run_id__in=[run.pk for run in runs])

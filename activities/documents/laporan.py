@@ -33,9 +33,11 @@ from activities.models import (
     Run,
     SignedLaporan,
     StepRun,
+    StepSignOff,
     grouped_values,
     normalize_nip,
     pegawai_of,
+    performed_as,
 )
 from activities.notifications import announcements
 from activities.time import timing
@@ -91,6 +93,8 @@ class StepRow:
     # Done wholly outside office hours (a Saturday sosialisasi): no office minute passed, so it
     # is not late by the rule, but neither is it "on time" in the usual sense: it says so.
     outside_office: bool = False
+    # A joint step's sign-offs: each required performer's part, with its times.
+    sign_offs: list = field(default_factory=list)
 
     @property
     def details(self):
@@ -237,7 +241,17 @@ def _load_run(run_id):
     step_runs = list(
         StepRun.objects.filter(run=run)
         .select_related("step__return_to", "completed_by__pegawai", "completed_as")
-        .prefetch_related("step__roles", "values", Prefetch("attachments", queryset=attachments))
+        .prefetch_related(
+            "step__roles",
+            "values",
+            Prefetch("attachments", queryset=attachments),
+            Prefetch(
+                "sign_offs",
+                queryset=StepSignOff.objects.select_related("user__pegawai", "role").order_by(
+                    "entered_at", "pk"
+                ),
+            ),
+        )
         .order_by("step__number", "round")
     )
     for step_run in step_runs:
@@ -285,7 +299,32 @@ def _step_row(round_timing):
         return_reason=step_run.return_reason,
         attachment_names=[a.original_name for a in step_run.attachments.all()],
         data=grouped_values(step_run.values.all()),
+        sign_offs=[
+            SignedPart(
+                performer=_person(sign_off.user),
+                role=performed_as(sign_off.role, sign_off.acting, step_run.run.sop),
+                on_behalf=sign_off.on_behalf,
+                started_at=sign_off.started_at,
+                completed_at=sign_off.completed_at,
+                actual=timing.format_minutes(
+                    sign_off.handling_office_minutes, round_timing.day_minutes
+                ),
+            )
+            for sign_off in step_run.sign_offs.all()
+        ],
     )
+
+
+@dataclass
+class SignedPart:
+    """One performer's sign-off of a joint step, as the laporan prints it under the step."""
+
+    performer: str
+    role: str
+    on_behalf: bool
+    started_at: datetime.datetime
+    completed_at: datetime.datetime
+    actual: str
 
 
 def _disposition(step_run):

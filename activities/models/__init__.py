@@ -82,6 +82,7 @@ from activities.models.runs import (
     Attachment,
     Run,
     StepRun,
+    StepSignOff,
     attachment_path,
     rendition_path,
 )
@@ -93,7 +94,9 @@ from activities.models.sops import (
     SopItem,
     SopQuerySet,
     Step,
+    critical_path,
     duration_error_message,
+    parallel_stages,
     validate_standard_text,
 )
 from activities.models.stepdata import (
@@ -167,6 +170,9 @@ __all__ = [
     "SopAct",
     "Run",
     "StepRun",
+    "StepSignOff",
+    "critical_path",
+    "parallel_stages",
     "attachment_path",
     "rendition_path",
     "Attachment",

@@ -125,6 +125,7 @@ class Event(AppendOnly):
         ACTIVATED = "activated", _("Langkah aktif")
         COMPLETED = "completed", _("Langkah diselesaikan")
         APPROVED = "approved", _("Disetujui")
+        SIGNED_OFF = "signed_off", _("Bagian pelaksana diselesaikan")
         RETURNED = "returned", _("Dikembalikan")
         CANCELLED = "cancelled", _("Kegiatan dibatalkan")
         FINISHED = "finished", _("Kegiatan selesai")

@@ -225,6 +225,10 @@ class StepRun(models.Model):
     # Not a column: set on the round a transition returns (`workflow.complete_step`,
     # `approve_step`, `return_step`) to the round it activated, None when the run finished.
     following: "StepRun | None"
+    # Not columns either: set on the round a joint step's sign-off returns: the roles still
+    # awaited ("all") and how many sign-offs are still needed (0: the round closed).
+    awaiting: "list[Role]"
+    sign_offs_needed: int
 
     class Meta:
         ordering = ["run", "step__number", "round"]
@@ -232,9 +236,12 @@ class StepRun(models.Model):
         verbose_name_plural = _("langkah kegiatan")
         constraints = [
             models.UniqueConstraint(fields=["run", "step", "round"], name="unique_step_round"),
-            # At most one step of a run is active: a second guard against double advances.
+            # At most one round of a step of a run is active (steps of a parallel group are
+            # active side by side, each once): a second guard against double advances.
             models.UniqueConstraint(
-                fields=["run"], condition=Q(state="active"), name="one_active_step_per_run"
+                fields=["run", "step"],
+                condition=Q(state="active"),
+                name="one_active_round_per_step",
             ),
             # A client id closes at most one round of its run.
             models.UniqueConstraint(
@@ -310,6 +317,71 @@ class StepRun(models.Model):
             and self.due_at is not None
             and self.due_at < (now or timezone.now())
         )
+
+
+class StepSignOff(models.Model):
+    """One required performer's part of a joint step's round (`Step.completion` "all" or
+    "quorum"): who signed off as which role, his own times, notes and output. The round closes
+    when the step's rule is met; a returned round keeps its sign-offs."""
+
+    step_run = models.ForeignKey(StepRun, on_delete=models.PROTECT, related_name="sign_offs")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("pelaksana"),
+    )
+    role = models.ForeignKey(
+        Role,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sebagai"),
+    )
+    on_behalf = models.BooleanField(_("atas nama"), default=False)
+    acting = models.CharField(
+        _("pelaksana tugas/harian"), max_length=3, choices=Acting.choices, blank=True
+    )
+    started_at = models.DateTimeField(_("mulai"))
+    completed_at = models.DateTimeField(_("selesai"))
+    entered_at = models.DateTimeField(_("dicatat"))
+    requirements_checked = models.TextField(_("kelengkapan diperiksa"), blank=True)
+    output = models.TextField(_("output"), blank=True)
+    notes = models.TextField(_("catatan"), blank=True)
+    instruction = models.TextField(_("disposisi"), blank=True)
+    # Office minutes started → completed under the unit's calendar, stored when signed.
+    handling_office_minutes = models.FloatField(
+        _("waktu pengerjaan (menit kerja)"), null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        ordering = ["step_run", "entered_at", "id"]
+        verbose_name = _("bagian pelaksana")
+        verbose_name_plural = _("bagian pelaksana")
+        constraints = [
+            # A person signs off a round once (a superuser entering the parts of a joint step
+            # on behalf of its roles signs once for each role: a.n.).
+            models.UniqueConstraint(
+                fields=["step_run", "user"],
+                condition=Q(on_behalf=False),
+                name="one_sign_off_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["step_run", "user", "role"], name="one_sign_off_per_person_and_role"
+            ),
+        ]
+        indexes = [
+            # e-Kinerja: a person's sign-offs of a month.
+            models.Index(fields=["user", "completed_at"], name="signoff_user_completed"),
+        ]
+
+    def __str__(self):
+        return f"{self.step_run} · {self.user}"
+
+    @property
+    def performed_as(self):
+        return performed_as(self.role, self.acting, self.step_run.run.sop)
 
 
 def attachment_path(instance, filename):

@@ -206,9 +206,10 @@ class Sop(models.Model):
         return [item.text for item in self.sop_items.all() if item.section == section]
 
     def standard_total(self, steps=None):
-        """(days, minutes) as the document totals it: days as days, the rest as minutes."""
+        """(days, minutes) as the document totals it: days as days, the rest as minutes; of a
+        parallel group only its longest branch counts (the critical path)."""
         steps = self.steps.all() if steps is None else steps
-        return durations.total(step.standard for step in steps)
+        return durations.total(step.standard for step in critical_path(steps))
 
     def standard_total_display(self, steps=None):
         return durations.format_total(*self.standard_total(steps))
@@ -295,6 +296,28 @@ class SopItem(models.Model):
         return self.text[:80]
 
 
+def parallel_stages(steps):
+    """The steps in order, as stages: a single step, or the consecutive steps of one parallel
+    group (`Step.parallel_group`), which run side by side."""
+    stages = []
+    for step in sorted(steps, key=lambda step: step.number):
+        group = step.parallel_group
+        if group is not None and stages and stages[-1][-1].parallel_group == group:
+            stages[-1].append(step)
+        else:
+            stages.append([step])
+    return stages
+
+
+def critical_path(steps):
+    """The steps whose standards make the SOP's total: every step, and of a parallel group
+    only the one with the longest standard (the group lasts as long as its longest branch)."""
+    return [
+        max(stage, key=lambda step: (step.standard_minutes or 0, -step.number))
+        for stage in parallel_stages(steps)
+    ]
+
+
 def validate_standard_text(value):
     try:
         durations.parse(value)
@@ -334,6 +357,13 @@ class Step(models.Model):
         WORK = "work", _("Pekerjaan")
         APPROVAL = "approval", _("Persetujuan")
 
+    class Completion(models.TextChoices):
+        # Who must complete the step: one of its pelaksana (the default), every role it
+        # names (a joint step), or a quorum of its role holders.
+        ANY = "any", _("Salah satu pelaksana")
+        ALL = "all", _("Semua pelaksana")
+        QUORUM = "quorum", _("Kuorum")
+
     sop = models.ForeignKey(Sop, on_delete=models.CASCADE, related_name="steps")
     number = models.PositiveSmallIntegerField(_("nomor"))
     activity = models.TextField(_("aktivitas"))
@@ -362,6 +392,14 @@ class Step(models.Model):
     # The data a run records at the step (jumlah peserta, kelurahan yang dilalui): a list of
     # field objects, checked by `activities.authoring.steps` and read as `DataFieldSpec`s.
     data_fields = models.JSONField(_("isian data"), default=list, blank=True)
+    completion = models.CharField(
+        _("penyelesaian"), max_length=10, choices=Completion, default=Completion.ANY
+    )
+    # With completion "quorum": how many of the step's role holders must sign off.
+    quorum = models.PositiveSmallIntegerField(_("kuorum"), null=True, blank=True)
+    # Consecutive steps with the same number form a parallel group: they become active
+    # together and the step after them waits until all of them are done.
+    parallel_group = models.PositiveSmallIntegerField(_("kelompok paralel"), null=True, blank=True)
     history = ConfigurationHistory(m2m_fields=[roles])
 
     class Meta:
@@ -398,6 +436,11 @@ class Step(models.Model):
     @property
     def is_approval(self):
         return self.action == self.Action.APPROVAL
+
+    @property
+    def is_joint(self):
+        """Whether more than one sign-off may be needed to complete the step."""
+        return self.completion != self.Completion.ANY
 
     def requirement_items(self):
         """Kelengkapan as a checklist: the document separates items with commas and “dan”."""

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from activities.core import policy
-from activities.models import StepRun, Unit, pegawai_of
+from activities.models import Step, StepRun, StepSignOff, Unit, pegawai_of
 from activities.time import durations, timing
 
 MAX_ROWS = 10_000
@@ -96,14 +97,66 @@ def activities(viewer, month, *, person=None):
         rounds = rounds.filter(completed_by=viewer)
     else:
         rounds = rounds.filter(supervised, completed_by=person)
-    rounds = rounds.select_related(
+    # A joint step's done round is its performers' sign-offs, each in his own month.
+    rounds = rounds.exclude(state=StepRun.State.DONE, step__completion__in=_JOINT).select_related(
         "run__sop", "run__unit", "step", "completed_by__pegawai", "completed_as"
-    ).order_by("completed_at", "id")
+    )
+    rounds = rounds.order_by("completed_at", "id")
+    sign_offs = _sign_offs(viewer, person, first, after)
     rows = list(rounds[: MAX_ROWS + 1])
-    if len(rows) > MAX_ROWS:
-        raise TooManyRows(rounds.count())
-    calendars = Unit.objects.calendars({row.run.unit_id for row in rows})
-    return [_activity(row, calendars[row.run.unit_id].day_minutes) for row in rows]
+    signed = list(sign_offs[: MAX_ROWS + 1])
+    if len(rows) + len(signed) > MAX_ROWS:
+        raise TooManyRows(rounds.count() + sign_offs.count())
+    units = {row.run.unit_id for row in rows} | {s.step_run.run.unit_id for s in signed}
+    calendars = Unit.objects.calendars(units)
+    found = [_activity(row, calendars[row.run.unit_id].day_minutes) for row in rows] + [
+        _signed_activity(s, calendars[s.step_run.run.unit_id].day_minutes) for s in signed
+    ]
+    return sorted(found, key=lambda activity: activity.completed_at)
+
+
+_JOINT = (Step.Completion.ALL, Step.Completion.QUORUM)
+
+
+def _sign_offs(viewer, person, first, after):
+    """The sign-offs of joint steps in the month that `viewer` may see of `person`."""
+    sign_offs = StepSignOff.objects.filter(completed_at__gte=first, completed_at__lt=after)
+    supervised = Q(step_run__run__unit__in=supervised_units(viewer))
+    if person is None:
+        sign_offs = sign_offs.filter(supervised | Q(user=viewer))
+    elif person.pk == viewer.pk:
+        sign_offs = sign_offs.filter(user=viewer)
+    else:
+        sign_offs = sign_offs.filter(supervised, user=person)
+    return sign_offs.select_related(
+        "step_run__run__sop", "step_run__run__unit", "step_run__step", "user__pegawai", "role"
+    ).order_by("completed_at", "id")
+
+
+def _signed_activity(sign_off, day_minutes):
+    user, step_run = sign_off.user, sign_off.step_run
+    run, step = step_run.run, step_run.step
+    person = pegawai_of(user)
+    return Activity(
+        person=person.full_name if person else (user.get_full_name() or user.get_username()),
+        nip=(person.nip or "") if person else "",
+        username=user.get_username(),
+        completed_at=timezone.localtime(sign_off.completed_at),
+        unit=run.unit.short_name,
+        sop_number=run.sop.number,
+        sop_name=run.sop.name,
+        run_id=run.pk,
+        run_title=run.title,
+        step=step.number,
+        round=step_run.round,
+        activity=" ".join(step.activity.split()),
+        role=sign_off.role.name if sign_off.role else "",
+        outcome=str(_("Bagian pelaksana")),
+        returned=False,
+        standard_minutes=step.standard_minutes,
+        office_minutes=_minutes(sign_off.handling_office_minutes or 0.0),
+        day_minutes=day_minutes,
+    )
 
 
 def total_display(activities, minutes_of):

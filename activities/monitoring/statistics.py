@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db.models import Avg, Case, Count, F, FloatField, Max, Min, Q, StdDev, Sum, Value, When
 from django.db.models.functions import Greatest, TruncMonth
 
-from activities.models import Run, StepRun
+from activities.models import Run, StepRun, StepSignOff, critical_path
 from activities.monitoring import step_data
 from activities.monitoring.aggregates import Percentile
 from activities.time import timing
@@ -121,6 +121,8 @@ class SopStatistics:
     day_minutes: int
     # The step data over the period (`step_data.totals`): total peserta, kelurahan covered.
     data: list = field(default_factory=list)
+    # Sign-offs of joint steps in the period: [(step number, performer's role, count)].
+    sign_offs: list = field(default_factory=list)
 
     def display(self, minutes):
         """Office minutes of this SOP's figures, in days of its unit ("" for None)."""
@@ -192,6 +194,20 @@ def _counts(sop, first, after):
             filter=Q(opened_at__lt=after) & (Q(status=Run.Status.RUNNING) | closed_after_end),
         ),
     )
+
+
+def _sign_offs(sop, first, after):
+    """How many sign-offs each role gave on the joint steps of `sop` in the period: every
+    required performer counts, not only the one who closed the round."""
+    rows = (
+        StepSignOff.objects.filter(
+            step_run__run__sop=sop, completed_at__gte=first, completed_at__lt=after
+        )
+        .values("step_run__step__number", "role__name")
+        .annotate(count=Count("id"))
+        .order_by("step_run__step__number", "role__name")
+    )
+    return [(row["step_run__step__number"], row["role__name"] or "", row["count"]) for row in rows]
 
 
 def _finished(sop, first, after):
@@ -271,8 +287,8 @@ def _months(runs):
 
 
 def for_sop(sop, period, steps=None):
-    """The statistics of `sop` (its steps loaded or given) over `period`: five queries, and a
-    sixth when its steps declare data fields that add up."""
+    """The statistics of `sop` (its steps loaded or given) over `period`: six queries, and a
+    seventh when its steps declare data fields that add up."""
     steps = list(sop.steps.all()) if steps is None else steps
     first, after = period.bounds
     figures = _round_figures(steps, first, after)
@@ -284,7 +300,8 @@ def for_sop(sop, period, steps=None):
             for name, value in row.items():
                 setattr(stat, name, value if value is not None else getattr(stat, name))
         stats.append(stat)
-    standard_total = sum(step.standard_minutes for step in steps)
+    # A parallel group counts by its longest branch (the critical path).
+    standard_total = sum(step.standard_minutes for step in critical_path(steps))
     runs = _finished(sop, first, after)
     lead, steps_done, steps_on_time = _lead_times(runs, standard_total)
     return SopStatistics(
@@ -298,5 +315,6 @@ def for_sop(sop, period, steps=None):
         steps_on_time=steps_on_time,
         day_minutes=sop.unit.calendar.day_minutes,
         data=step_data.totals(steps, first, after),
+        sign_offs=_sign_offs(sop, first, after),
         **_counts(sop, first, after),
     )

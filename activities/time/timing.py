@@ -18,10 +18,11 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils import timezone
 
-from activities.models import Run, Step, StepRun
+from activities.models import Run, Step, StepRun, critical_path, parallel_stages
 from activities.time import durations
 from activities.time.calendar import OfficeCalendar
 
@@ -170,16 +171,18 @@ class Standard:
 
 def sop_standards(sop_ids: Iterable[int]) -> dict[int, Standard]:
     """{sop id: `Standard`} of the given SOP versions, in one query of their steps."""
-    steps: dict[int, list[tuple[str, int]]] = {}
+    steps: dict[int, list[Any]] = {}
     rows = Step.objects.filter(sop_id__in=set(sop_ids)).values_list(
-        "sop_id", "standard_text", "standard_minutes"
+        "sop_id", "number", "standard_text", "standard_minutes", "parallel_group", named=True
     )
-    for sop_id, text, minutes in rows:
-        steps.setdefault(sop_id, []).append((text, minutes))
+    for step in rows:
+        steps.setdefault(step.sop_id, []).append(step)
     standards = {}
-    for sop_id, texts in steps.items():
-        days, minutes_part = durations.total(durations.parse(text) for text, _minutes in texts)
-        standards[sop_id] = Standard(days, minutes_part, sum(minutes for _text, minutes in texts))
+    for sop_id, sop_steps in steps.items():
+        # A parallel group counts by its longest branch (the critical path).
+        critical = critical_path(sop_steps)
+        days, minutes_part = durations.total(durations.parse(s.standard_text) for s in critical)
+        standards[sop_id] = Standard(days, minutes_part, sum(s.standard_minutes for s in critical))
     return standards
 
 
@@ -330,11 +333,16 @@ def run_timing(
         total.done = step_run.state == "done"
         timing.rounds.append(row)
     timing.steps = [totals[step.pk] for step in steps]
+    # Steps side by side (a parallel group) count once, by their longest branch: the critical
+    # path of the standard, and of the time taken.
+    critical = critical_path(steps)
     timing.standard_days, timing.standard_minutes_part = durations.total(
-        durations.parse(step.standard_text) for step in steps
+        durations.parse(step.standard_text) for step in critical
     )
-    timing.standard_total_minutes = sum(step.standard_minutes for step in steps)
-    timing.actual_total_minutes = sum(total.actual_minutes for total in timing.steps)
+    timing.standard_total_minutes = sum(step.standard_minutes for step in critical)
+    timing.actual_total_minutes = sum(
+        max(totals[step.pk].actual_minutes for step in stage) for stage in parallel_stages(steps)
+    )
     timing.steps_done = sum(1 for total in timing.steps if total.done)
     timing.steps_on_time = sum(1 for total in timing.steps if total.done and not total.late)
     stored_lead = getattr(run, "lead_office_minutes", None)

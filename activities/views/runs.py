@@ -278,6 +278,7 @@ def _steps_and_rounds(run):
     step_runs = list(run.step_runs.all())
     for step_run in step_runs:
         step_run.step = steps.setdefault(step_run.step.number, step_run.step)
+    access.attach_sign_offs(step_runs)
     return steps, step_runs
 
 
@@ -317,6 +318,27 @@ def _timeline(timing, active):
     return list(timeline.values())
 
 
+def _mark_awaiting(step_runs, sop):
+    """Give each active round of a joint step `awaiting_display`: whom it still waits for
+    ("Kernet/Supir", or how many more sign-offs), as `policy` counts them."""
+    for step_run in step_runs:
+        step_run.awaiting_display = ""
+        if step_run.state != StepRun.State.ACTIVE or not step_run.step.is_joint:
+            continue
+        signed = [sign_off.role_id for sign_off in step_run.parts]
+        roles = policy.awaited_roles(step_run.step, signed)
+        if roles:
+            step_run.awaiting_display = ", ".join(sop.role_name(role) for role in roles)
+        else:
+            needed = policy.sign_offs_needed(step_run.step, signed)
+            step_run.awaiting_display = _("%(count)s pelaksana lagi") % {"count": needed}
+
+
+def _signed_by(user, step_run):
+    """The user's sign-off of a joint step's round, or None."""
+    return next((s for s in step_run.parts if s.user_id == user.pk), None)
+
+
 @login_required
 @require_safe
 def run_detail(request, pk):
@@ -324,14 +346,25 @@ def run_detail(request, pk):
     run = _run_with_attachments(request.user, pk)
     steps, step_runs = _steps_and_rounds(run)
     timing = run_timing(run, step_runs, run.unit.calendar)
-    active = next((sr for sr in step_runs if sr.state == StepRun.State.ACTIVE), None)
+    _mark_awaiting(step_runs, run.sop)
+    # Steps of a parallel group are active side by side; the user's own comes first.
     running = run.is_running
+    # A cancelled run keeps its active round as it stood, offered to nobody.
+    actives = [sr for sr in step_runs if sr.state == StepRun.State.ACTIVE and running]
+    mine = [
+        sr
+        for sr in actives
+        if policy.can_act(request.user, sr.step) and not _signed_by(request.user, sr)
+    ]
+    active = (mine or actives or [None])[0]
     context = {
         "run": run,
         "timing": timing,
         "timeline": _timeline(timing, active),
         "active": active if running else None,
-        "may_act": bool(running and active and policy.can_act(request.user, active.step)),
+        "actives": actives if running else [],
+        "my_step_ids": {sr.step_id for sr in mine},
+        "may_act": bool(running and mine),
         "may_cancel": running and policy.can_cancel(request.user, run),
         "cancel_form": CancelRunForm(),
         "lead_wall": format_wall_minutes(timing.lead_wall_minutes),
@@ -370,6 +403,11 @@ def _read_only_reason(run, rounds):
         return _("Kegiatan ini sudah selesai; langkahnya hanya dapat dilihat.")
     if run.status == Run.Status.CANCELLED:
         return _("Kegiatan ini dibatalkan; langkahnya hanya dapat dilihat.")
+    latest = rounds[-1]
+    if latest.state == StepRun.State.ACTIVE and getattr(latest, "awaiting_display", ""):
+        return _("Bagian Anda sudah tercatat; menunggu %(roles)s.") % {
+            "roles": latest.awaiting_display
+        }
     message = workflow.closed_round_message(rounds)
     if message is not None:
         return message
@@ -395,12 +433,24 @@ def _handed_over_by(step_runs, current):
 def _progress_message(closed, returned):
     """What the transition did, from the round it closed and the one it activated."""
     step, following = closed.step, closed.following
+    if getattr(closed, "sign_offs_needed", 0):
+        return _("Bagian Anda pada langkah %(number)s tercatat. Menunggu %(roles)s.") % {
+            "number": step.number,
+            "roles": ", ".join(closed.run.sop.role_name(role) for role in closed.awaiting)
+            or _("%(count)s pelaksana lagi") % {"count": closed.sign_offs_needed},
+        }
     if returned:
         return _("Langkah %(number)s dikembalikan. Langkah %(next)s (%(roles)s) aktif lagi.") % {
             "number": step.number,
             "next": following.step.number,
             "roles": closed.run.sop.pelaksana(following.step),
         }
+    if following is None and closed.run.status == Run.Status.RUNNING:
+        # A step of a parallel group whose other steps are still active.
+        return _(
+            "Langkah %(number)s selesai. Langkah berikutnya menunggu langkah yang berjalan "
+            "bersamaan."
+        ) % {"number": step.number}
     if following is None:
         return _("Langkah %(number)s selesai. Kegiatan ini selesai.") % {"number": step.number}
     return _("Langkah %(number)s selesai. Berikutnya langkah %(next)s: %(roles)s.") % {
@@ -484,7 +534,13 @@ def _step_page(user, pk, number):
     if actor is None:
         raise PermissionDenied
     rounds = [sr for sr in step_runs if sr.step_id == step.pk]
-    editable = run.is_running and rounds[-1].state == StepRun.State.ACTIVE
+    editable = (
+        run.is_running
+        and rounds[-1].state == StepRun.State.ACTIVE
+        # A performer who has signed off his part of a joint step waits for the others.
+        and _signed_by(user, rounds[-1]) is None
+    )
+    _mark_awaiting(step_runs, run.sop)
     return run, steps, step_runs, step, actor, rounds, editable
 
 

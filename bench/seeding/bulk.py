@@ -20,8 +20,8 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from activities.authoring import lifecycle
-from activities.core import chain, policy, workflow
-from activities.models import Event, Role, Run, Sop, StepRun, Unit
+from activities.core import chain, policy, stages, workflow
+from activities.models import Event, Role, Run, Sop, Step, StepRun, StepSignOff, Unit
 from activities.time import deadlines, timing
 
 # Kecamatan of Kota Tangerang: extra offices beyond the two of the seed SOPs.
@@ -196,7 +196,7 @@ def plan_run(office, rng, now, *, outcome, returned, title_number):
             action.requirements = tuple(step.requirement_items())
         else:
             action.text = rng.choice(RETURN_REASONS)
-        actions.append(action)
+        actions += _parts(office, step, action)
     if outcome == "cancelled":
         actions.append(
             Action(
@@ -217,6 +217,18 @@ def plan_run(office, rng, now, *, outcome, returned, title_number):
         opened_at=opened_at,
         actions=actions,
     )
+
+
+def _parts(office, step, action):
+    """A joint step done by every role it names is one sign-off per role, each by a holder of
+    that role; any other action stays as it is."""
+    if action.kind == "return" or step.completion != Step.Completion.ALL:
+        return [action]
+    parts = []
+    for role in step.roles.all():
+        holder = next(user for held, user in office.holders[step.number] if held.pk == role.pk)
+        parts.append(dataclasses.replace(action, user=holder))
+    return parts
 
 
 # Driving a plan through the transitions -------------------------------------------------------
@@ -296,7 +308,7 @@ class BulkWriter:
     end (`finish`). Run it on a database nobody else writes to at the same time.
     """
 
-    MODELS = (Run, StepRun, Event)
+    MODELS = (Run, StepRun, Event, StepSignOff)
 
     def __init__(self, offices):
         self.offices = {office.sop.pk: office for office in offices}
@@ -434,6 +446,10 @@ class BulkWriter:
                 )
                 continue
             actor = self._step_actor(action.user, active.step)
+            if active.step.is_joint and action.kind != "return":
+                actor = self._sign_off(run, active, action, office)
+                if actor is None:
+                    continue
             self._close(run, active, action, actor, office)
             if action.kind == "return":
                 step = active.step
@@ -481,6 +497,68 @@ class BulkWriter:
         run.__dict__.update(figures)
         return figures
 
+    def _sign_off(self, run, row, action, office):
+        """What `workflow._sign_off` writes for one performer's part of a joint step: returns
+        the signer when his part meets the step's rule (the round closes), else None."""
+        step = row.step
+        parts = getattr(row, "sign_offs", [])
+        signed = [part.role_id for part in parts]
+        signer = policy.sign_off_actor(action.user, step, signed, self._facts(action.user))
+        fields = self._fields(row, action)
+        figures = timing.round_figures(
+            office.calendar, None, action.started_at, action.completed_at
+        )
+        part = self._new(
+            StepSignOff,
+            step_run_id=row.id,
+            user_id=signer.user.pk,
+            user=signer.user,
+            role_id=signer.role.pk if signer.role else None,
+            role=signer.role,
+            on_behalf=signer.on_behalf,
+            acting=signer.acting or "",
+            started_at=action.started_at,
+            completed_at=action.completed_at,
+            entered_at=action.now,
+            requirements_checked=fields.get("requirements_checked", ""),
+            output=fields.get("output", ""),
+            notes=fields.get("notes", "") or fields.get("decision_notes", ""),
+            instruction=fields.get("instruction", ""),
+            handling_office_minutes=figures["handling_office_minutes"],
+        )
+        row.version += 1
+        before, after = stages.signed_off_payload(
+            row, signer, action.now, fields, figures, len(parts)
+        )
+        row.sign_offs = [*parts, part]
+        self._event(
+            run, Event.Kind.SIGNED_OFF, signer, action.now, step_run=row, before=before, after=after
+        )
+        if policy.sign_offs_needed(step, [*signed, part.role_id]):
+            return None
+        row.joint_fields = stages.joint_closing_fields(fields, row.sign_offs)
+        return signer
+
+    @staticmethod
+    def _fields(row, action):
+        if action.kind == "complete":
+            return workflow.completed_fields(
+                started_at=action.started_at,
+                completed_at=action.completed_at,
+                output=action.text,
+                notes="",
+                requirements_checked=action.requirements,
+            )
+        return workflow.approved_fields(
+            started_at=action.started_at,
+            completed_at=action.completed_at,
+            instruction=action.text,
+            deadline=action.deadline,
+            decision_notes="",
+            output=row.step.output,
+            requirements_checked=action.requirements,
+        )
+
     def _close(self, run, row, action, actor, office):
         step = row.step
         if action.kind == "complete":
@@ -511,8 +589,12 @@ class BulkWriter:
             )
             kind = Event.Kind.RETURNED
             after = workflow.serialise(fields) | {"return_to": step.return_to.number}
+        joint = getattr(row, "joint_fields", None)
+        if joint is not None:
+            fields = joint
+            after = workflow.serialise(fields) | {"sign_offs": len(row.sign_offs)}
         figures = timing.round_figures(
-            office.calendar, row.activated_at, action.started_at, action.completed_at
+            office.calendar, row.activated_at, fields["started_at"], fields["completed_at"]
         )
         row.__dict__.update(fields | figures)
         row.completed_by_id = actor.user.pk
@@ -526,7 +608,7 @@ class BulkWriter:
         self._event(run, kind, actor, action.now, step_run=row, before=before, after=after)
 
     def flush(self):
-        """Insert the rows added so far; returns (runs, step runs, events) written."""
+        """Insert the rows added so far; returns (runs, step runs, events, sign-offs) written."""
         counts = tuple(len(self.rows[model]) for model in self.MODELS)
         for model in self.MODELS:
             if connection.vendor == "postgresql":
@@ -622,6 +704,10 @@ def snapshot(run_ids):
             {
                 "run": _values(run, SKIPPED_FIELDS | CHAIN_FIELDS),
                 "step_runs": [_values(row) for row in rows],
+                "sign_offs": [
+                    _values(sign_off)
+                    for sign_off in StepSignOff.objects.filter(step_run__run=run).order_by("pk")
+                ],
                 "events": events,
                 "chain": str(broken) if broken else "intact",
                 "position": position,

@@ -5,10 +5,12 @@ the inbox (/tugas/) and records or decides it on the step page.
 """
 
 import datetime
+import io
 import re
 
 from django.utils import timezone
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from activities.models import Run
 
@@ -261,7 +263,36 @@ def test_sop2_mobil_wawaran_runs_with_a_return_from_kabid(person, sop2):
     take_step(person("tim"), title, 4, count=count)
     take_step(person("kabid"), title, 5, count=count, disposisi="Rute disetujui, berangkat.")
     take_step(person("supir"), title, 6, count=count)
-    take_step(person("supir"), title, 7, count=count)
+    # Step 7 is done by the Tim and the Kernet/Supir together: each signs off his part.
+    tim = person("tim")
+    task = inbox_task(tim, title, 7)
+    task.get_by_role("link", name="Kerjakan").click()
+    tim.get_by_label("Catatan").fill("Informasi DBD disampaikan di 7 kelurahan.")
+    tim.get_by_role("button", name="Selesai", exact=True).click()
+    expect(tim.get_by_role("alert")).to_contain_text(
+        "Bagian Anda pada langkah 7 tercatat. Menunggu Kernet/Supir."
+    )
+    expect(tim.locator("#langkah-7")).to_contain_text("menunggu Kernet/Supir")
+    supir = person("supir")
+    inbox_task(supir, title, 7).get_by_role("link", name="Kerjakan").click()
+    expect(supir.locator(".sign-off")).to_contain_text("Fajar Nugroho (Tim)")
+    supir.get_by_label("Catatan").fill("Mobil wawaran menempuh rute Karawaci.")
+    supir.get_by_role("button", name="Selesai", exact=True).click()
+    expect(supir.get_by_role("alert")).to_contain_text("Langkah 7 selesai.")
+    parts = supir.locator("#langkah-7 .sign-off")
+    expect(parts).to_have_count(2)
+    expect(parts.nth(0)).to_contain_text("Fajar Nugroho (Tim)")
+    expect(parts.nth(1)).to_contain_text("Ujang Suherman (Kernet/Supir)")
+    # The (draft) laporan lists both performers of step 7 with their times.
+    run_id = int(RUN_URL.search(supir.url).group(1))
+    report = supir.request.get(f"/kegiatan/{run_id}/laporan.pdf")
+    assert report.ok
+    text = " ".join(
+        " ".join((page.extract_text() or "").split())
+        for page in PdfReader(io.BytesIO(report.body())).pages
+    )
+    assert re.search(r"Pelaksana bersama Fajar Nugroho \(Tim\): .+? \d\d\.\d\d", text), text
+    assert re.search(r"Ujang Suherman \(Kernet/Supir\): .+? \d\d\.\d\d", text), text
     take_step(person("tim"), title, 8, count=count)
     kabid = person("kabid")
     take_step(kabid, title, 9, count=count)

@@ -67,6 +67,18 @@ RECIPIENT_WORDS = {"dengan", "pada", "kepada", "kpd", "ke", "untuk", "bersama", 
 RANK_WORDS = re.compile(
     r"\b(pembina|penata|pengatur|juru)\b|\b(I|II|III|IV)/[a-e]\b", re.IGNORECASE
 )
+# A step marked in several pelaksana columns that its text says they do together: every one of
+# them must complete it ("bersama", not "bersamaan", which is about time).
+TOGETHER_WORDS = re.compile(
+    r"\b(bersama|bersama-sama|secara\s+bersama|semua\s+pelaksana|seluruh\s+pelaksana)\b",
+    re.IGNORECASE,
+)
+# A step whose keterangan says it runs at the same time as another: "paralel dengan langkah 4",
+# "bersamaan dengan langkah 3", "serentak dengan langkah 5".
+PARALLEL_WORDS = re.compile(
+    r"\b(?:paralel|bersamaan|serentak|sejalan)\s+dengan\s+langkah\s+(?:no\.?\s*)?(\d+)\b",
+    re.IGNORECASE,
+)
 UNIT_WORD = re.compile(r"^(menit|mnt|jam|hari|hr)\.?$", re.IGNORECASE)
 
 IDENTITY_LABELS = {
@@ -127,6 +139,10 @@ class ImportedStep:
     output: str = ""
     remarks: str = ""
     return_to: int | None = None
+    # Who must complete the step (`Step.Completion`; None: the default, any one pelaksana)
+    # and the parallel group it runs in (None: on its own).
+    completion: str | None = None
+    parallel: int | None = None
     # field → why a person must check it
     notes: dict = field(default_factory=dict)
     # pelaksana column name → the symbol found in it
@@ -532,6 +548,10 @@ def _propose(imported, unit_roles):
                     "Simbol pelaksana tidak terbaca dan teks aktivitas tidak menyebut "
                     "pelaksananya: pilih pelaksana langkah ini."
                 )
+        # Marked in several columns, the text decides whether all of them must complete it;
+        # without such words one of them does, as before.
+        if len(step.marks) > 1 and TOGETHER_WORDS.search(f"{step.activity}\n{step.remarks}"):
+            step.completion = Step.Completion.ALL
 
         step.action = Step.default_action(step.kind)
         if step.action == Step.Action.APPROVAL:
@@ -626,8 +646,41 @@ def parse_rows(rows, unit_roles=()):
     limit_steps(imported)
     renumber(imported)
     _propose(imported, unit_roles)
+    _read_parallel(imported)
     check_standards(imported, total)
     return imported
+
+
+def _read_parallel(imported):
+    """Parallel groups from the keterangan ("paralel dengan langkah 4"); a step said to run
+    beside a step that is not its neighbour, or a start or end step, is a structure the step
+    table cannot hold: the source is refused."""
+    by_number = {step.number: step for step in imported.steps}
+    for step in imported.steps:
+        match = PARALLEL_WORDS.search(step.remarks or "")
+        if match is None:
+            continue
+        other = by_number.get(int(match.group(1)))
+        ends = (Step.Kind.START, Step.Kind.END)
+        if (
+            other is None
+            or abs(other.number - step.number) != 1
+            or {
+                step.kind,
+                other.kind,
+            }
+            & set(ends)
+        ):
+            raise ImportRefused(
+                _(
+                    "Struktur langkah %(n)s tidak dikenal: langkah yang berjalan bersamaan harus "
+                    "langkah proses yang berurutan (keterangan: “%(text)s”)."
+                )
+                % {"n": step.number, "text": match.group(0)}
+            )
+        first = min(step, other, key=lambda s: s.number)
+        group = first.parallel or other.parallel or step.parallel or first.number
+        step.parallel = other.parallel = first.parallel = group
 
 
 def limit_steps(imported):

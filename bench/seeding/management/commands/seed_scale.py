@@ -57,7 +57,7 @@ class Command(BaseCommand):
         self.stdout.write("bulk rows match the transitions on a sample of every shape")
 
         rng = random.Random(seed)
-        totals = [0, 0, 0]
+        totals = [0, 0, 0, 0]
         if runs:
             with transaction.atomic():
                 offices = bulk.offices(Run.objects.count() + runs, templates)
