@@ -79,6 +79,7 @@ TYPED := \
 	activities/authoring/steps.py \
 	activities/core/policy.py \
 	activities/core/workflow.py \
+	activities/core/payloads.py \
 	activities/core/stages.py \
 	activities/time/calendar.py \
 	activities/time/deadlines.py \

@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from activities.authoring import lifecycle
-from activities.core import chain, policy, stages, workflow
+from activities.core import chain, payloads, policy, stages, workflow
 from activities.models import Event, Role, Run, Sop, Step, StepRun, StepSignOff, Unit
 from activities.time import deadlines, timing
 
@@ -374,7 +374,7 @@ class BulkWriter:
         step_run.due_at = due_at
         step_run.next_alert_at = deadlines.first_alert(office.calendar, activated_at, due_at)
         step_run.version += 1
-        before, after = workflow.activated_payload(step_run, activated_at, due_at)
+        before, after = payloads.activated_payload(step_run, activated_at, due_at)
         self._event(
             run,
             Event.Kind.ACTIVATED,
@@ -414,7 +414,7 @@ class BulkWriter:
             Event.Kind.OPENED,
             opener,
             plan.opened_at,
-            after=workflow.opened_payload(
+            after=payloads.opened_payload(
                 plan.sop,
                 title=plan.title,
                 scheduled_on=plan.scheduled_on,
@@ -435,7 +435,7 @@ class BulkWriter:
                 run.cancelled_at = action.now
                 run.cancel_reason = action.text
                 figures = self._run_figures(run, rows, office)
-                before, after = workflow.cancelled_payload([active], action.text, figures)
+                before, after = payloads.cancelled_payload([active], action.text, figures)
                 self._event(
                     run,
                     Event.Kind.CANCELLED,
@@ -487,7 +487,7 @@ class BulkWriter:
                 run.status = Run.Status.FINISHED
                 run.finished_at = action.completed_at
                 figures = self._run_figures(run, rows, office)
-                before, after = workflow.finished_payload(action.completed_at, figures)
+                before, after = payloads.finished_payload(action.completed_at, figures)
                 self._event(run, Event.Kind.FINISHED, actor, action.now, before=before, after=after)
         return run
 
@@ -542,14 +542,14 @@ class BulkWriter:
     @staticmethod
     def _fields(row, action):
         if action.kind == "complete":
-            return workflow.completed_fields(
+            return payloads.completed_fields(
                 started_at=action.started_at,
                 completed_at=action.completed_at,
                 output=action.text,
                 notes="",
                 requirements_checked=action.requirements,
             )
-        return workflow.approved_fields(
+        return payloads.approved_fields(
             started_at=action.started_at,
             completed_at=action.completed_at,
             instruction=action.text,
@@ -562,7 +562,7 @@ class BulkWriter:
     def _close(self, run, row, action, actor, office):
         step = row.step
         if action.kind == "complete":
-            fields = workflow.completed_fields(
+            fields = payloads.completed_fields(
                 started_at=action.started_at,
                 completed_at=action.completed_at,
                 output=action.text,
@@ -572,7 +572,7 @@ class BulkWriter:
             kind = Event.Kind.COMPLETED
             after = workflow.serialise(fields)
         elif action.kind == "approve":
-            fields = workflow.approved_fields(
+            fields = payloads.approved_fields(
                 started_at=action.started_at,
                 completed_at=action.completed_at,
                 instruction=action.text,
@@ -584,7 +584,7 @@ class BulkWriter:
             kind = Event.Kind.APPROVED
             after = workflow.serialise(fields)
         else:
-            fields = workflow.returned_fields(
+            fields = payloads.returned_fields(
                 started_at=action.started_at, completed_at=action.completed_at, reason=action.text
             )
             kind = Event.Kind.RETURNED
@@ -604,7 +604,7 @@ class BulkWriter:
         row.entered_at = action.now
         row.next_alert_at = None
         row.version += 1
-        before, after = workflow.closed_payload(row, actor, action.now, after, figures)
+        before, after = payloads.closed_payload(row, actor, action.now, after, figures)
         self._event(run, kind, actor, action.now, step_run=row, before=before, after=after)
 
     def flush(self):
