@@ -114,14 +114,17 @@ def run_at(run, users, times, *, now):
                 run_id=run.pk, number=number, user=user, instruction="Setuju.", **kwargs
             )
         else:
-            workflow.complete_step(
-                run_id=run.pk,
-                number=number,
-                user=user,
-                output=f"Hasil langkah {number}",
-                attachments=files_for(number),
-                **kwargs,
-            )
+            # A joint step is signed off by a performer of each of its roles.
+            performers = [users[PERFORMERS[role.name]] for role in step.roles.all()]
+            for performer in performers if step.is_joint else [user]:
+                workflow.complete_step(
+                    run_id=run.pk,
+                    number=number,
+                    user=performer,
+                    output=f"Hasil langkah {number}",
+                    attachments=files_for(number) if performer == user else (),
+                    **kwargs,
+                )
     run.refresh_from_db()
     return run
 
