@@ -322,7 +322,7 @@ def _signature_info(embedded: Any, roots: list[x509.Certificate], last: bool) ->
         return SignatureInfo(field=name, signer="", problem=str(error))
     certificate = status.signing_cert
     level = status.modification_level
-    whole_file = _covers_whole_file(status)
+    whole_file = _covers_whole_file(embedded, status)
     problem = ""
     if not (status.intact and status.valid):
         problem = "signature does not match"
@@ -353,13 +353,16 @@ def _signature_info(embedded: Any, roots: list[x509.Certificate], last: bool) ->
     )
 
 
-def _covers_whole_file(status: PdfSignatureStatus) -> bool:
-    """The signature covers the file, or everything after it is validation data (the DSS or a
-    document timestamp a PAdES B-LT/LTA signature appends), nothing a reader sees."""
+def _covers_whole_file(embedded: Any, status: PdfSignatureStatus) -> bool:
+    """The signature covers the file, or every revision after it is validation data (the DSS or
+    a document timestamp a PAdES B-LT/LTA signature appends), nothing a reader sees. Bytes
+    after the last revision (no new revision at all) are never covered."""
     if status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return True
+    later_revisions = embedded.signed_revision < embedded.reader.total_revisions - 1
     return (
-        status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        later_revisions
+        and status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
         and status.modification_level is not None
         and status.modification_level <= ModificationLevel.LTA_UPDATES
     )
