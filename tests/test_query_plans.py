@@ -90,11 +90,6 @@ def big_unit(scaled):
     return scaled | scale.unit_users("Besar001")
 
 
-@pytest.mark.xfail(
-    reason="found, not fixed: with one unit holding half the runs PostgreSQL plans that "
-    "unit's /tugas/ as a sequential scan of activities_run (see bench/RESULTS.md)",
-    strict=False,
-)
 def test_list_pages_of_a_big_unit_never_scan_the_run_or_step_tables(big_unit, client):
     checked = 0
     for label, user, url in scale.pages(big_unit):
@@ -114,11 +109,6 @@ def test_list_pages_of_a_big_unit_never_scan_the_run_or_step_tables(big_unit, cl
     assert checked >= 10
 
 
-@pytest.mark.xfail(
-    reason="not confirmed: without fresh statistics after the UPDATE the planner joined the "
-    "due rounds to a sequential scan of activities_run; rerun with the ANALYZE below",
-    strict=False,
-)
 def test_the_deadline_sweep_reads_the_due_rounds_through_their_index(big_unit):
     """With nothing due the sweep's one query finds that out from `steprun_next_alert` alone."""
     import datetime
