@@ -119,8 +119,9 @@ def test_the_laporan_lists_both_performers_with_their_times(run7, users):
     sign(run7, users["supir"], wib(2026, 9, 21, 11))
     report = laporan.build_run_report(run7.pk, now=wib(2026, 9, 21, 12))
     row = next(row for row in report.rows if row.number == 7)
+    # Each under the name his person record prints (with gelar where he has one).
     assert [(part.performer, part.role) for part in row.sign_offs] == [
-        ("Fajar Nugroho", "Tim"),
+        ("Fajar Nugroho, S.Kom.", "Tim"),
         ("Ujang Suherman", "Kernet/Supir"),
     ]
     assert [part.completed_at for part in row.sign_offs] == [

@@ -50,8 +50,18 @@ def run_to(sop, user, number, *, now, title="Sosialisasi wawasan kebangsaan"):
         if step_run(run, n).step.is_approval:
             workflow.approve_step(run_id=run.pk, number=n, user=user, instruction="Lanjut", now=now)
         else:
-            workflow.complete_step(run_id=run.pk, number=n, user=user, now=now)
+            complete(run, n, user, now=now)
     return run
+
+
+def complete(run, number, user, *, now, data=()):
+    """Step `number` of `run` done by `user` (on behalf): a joint step (Wawaran's 7, by the Tim
+    and the Kernet/Supir) signed off once for each of its roles, each part with `data` as the
+    step form sends it; returns the closed round."""
+    step = step_run(run, number).step
+    for _role in step.roles.all() if step.is_joint else [None]:
+        closed = workflow.complete_step(run_id=run.pk, number=number, user=user, data=data, now=now)
+    return closed
 
 
 def narasumber(sop):
@@ -385,9 +395,7 @@ def test_kelurahan_covered_are_counted_and_named_in_tabel_7(sop2, users):
             }
             for item in kelurahan(*route)
         ]
-        workflow.complete_step(
-            run_id=run.pk, number=7, user=admin, data=entries, now=wib(2026, 8, 3 + number, 11)
-        )
+        complete(run, 7, admin, data=entries, now=wib(2026, 8, 3 + number, 11))
     stats = statistics.for_sop(sop2, SEMESTER)
     [covered] = stats.data
     assert covered.counts == [("Sukasari", 3), ("Babakan", 1), ("Cikokol", 1)]

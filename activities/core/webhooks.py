@@ -54,7 +54,10 @@ CATALOGUE: dict[str, str] = {
 }
 
 # Event kind → catalogue type. A reminder is `step.overdue` only at its due-time stage
-# (`Stage.DUE`); the one at 80 % of the standard is not announced.
+# (`Stage.DUE`); the one at 80 % of the standard is not announced. Kinds the catalogue has no
+# type for are not announced: an attachment, a retired or revised SOP version, one performer's
+# part of a joint step (`step.completed` comes when the step itself closes), and the records
+# around the laporan and the office (TTE signing, SRIKANDI handover, klasifikasi, people import).
 EVENT_TYPES: dict[str, str] = {
     Event.Kind.OPENED: "run.opened",
     Event.Kind.ACTIVATED: "step.activated",
