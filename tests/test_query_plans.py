@@ -10,7 +10,7 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from activities import context_processors
@@ -24,16 +24,32 @@ LIST_PAGES = ("/tugas/", "/kegiatan/", "/kegiatan/ deep", "/arsip/", "/arsip/ de
 RUNS = 4000
 
 
-@pytest.fixture
-def scaled(db, monkeypatch):
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """The city seeded once for the module, in a transaction rolled back after its tests (each
+    test runs in a savepoint inside it)."""
     if connection.vendor != "postgresql":
+        yield None
+        return
+    per_unit = bulk.RUNS_PER_UNIT
+    with django_db_blocker.unblock(), transaction.atomic():
+        # Many small units, as in a city: a user's unit holds a small share of the runs.
+        bulk.RUNS_PER_UNIT = 100
+        try:
+            call_command("seed_scale", runs=RUNS, batch=RUNS, stdout=io.StringIO())
+        finally:
+            bulk.RUNS_PER_UNIT = per_unit
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        yield {user.username: user for user in get_user_model().objects.all()}
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def scaled(seeded, db):
+    if seeded is None:
         pytest.skip("query plans are PostgreSQL's: run with DATABASE_URL=postgres://…")
-    # Many small units, as in a city: a user's unit holds a small share of the runs.
-    monkeypatch.setattr(bulk, "RUNS_PER_UNIT", 100)
-    call_command("seed_scale", runs=RUNS, batch=RUNS, stdout=io.StringIO())
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return {user.username: user for user in get_user_model().objects.all()}
+    return seeded
 
 
 def sequential_scans(sql, params=()):
@@ -81,13 +97,24 @@ def test_the_check_sees_a_query_that_no_index_serves(scaled):
     assert scanned == ["activities_steprun"]
 
 
+@pytest.fixture(scope="module")
+def big_seeded(seeded, django_db_blocker):
+    """Besides the city's small units, one unit holding as many runs as all of them (seeded
+    once, inside the module's transaction)."""
+    if seeded is None:
+        return None
+    with django_db_blocker.unblock():
+        call_command(
+            "seed_scale", runs=0, big_units=1, big_runs=RUNS, batch=RUNS, stdout=io.StringIO()
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        return seeded | scale.unit_users("Besar001")
+
+
 @pytest.fixture
-def big_unit(scaled):
-    """Besides the city's small units, one unit holding as many runs as all of them."""
-    call_command("seed_scale", runs=0, big_units=1, big_runs=RUNS, batch=RUNS, stdout=io.StringIO())
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return scaled | scale.unit_users("Besar001")
+def big_unit(big_seeded, scaled):
+    return big_seeded
 
 
 def test_list_pages_of_a_big_unit_never_scan_the_run_or_step_tables(big_unit, client):
