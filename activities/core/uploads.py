@@ -587,9 +587,9 @@ def _validate_one(upload, caption, taken_at=None, client_id=None):
     if kind is PDF:
         _refuse_active_pdf(data)
     content_type = kind.content_type
-    taken_at = None
     if kind.is_image:
-        # The file's own time first: the re-encoding below drops it.
+        # The file's own time first (the re-encoding below drops it), else the time the
+        # browser's queue read from it before it made its smaller copy.
         taken_at = photo_taken_at(data) or taken_at
         data, image_format = _process_image(data, kind)
         content_type = CONTENT_TYPE_BY_FORMAT[image_format]
