@@ -210,7 +210,7 @@ def test_a_field_day_without_signal(browser, live_server, login, users, sop1):
         text = "\n".join(p.extract_text() or "" for p in pdf.pages)
         images = sum(len(p.images) for p in pdf.pages)
     for stamp in ["09.41", "10.02", "10.47", "11.15", "13.05"]:
-        assert f"diambil 14 Mei 2026 {stamp}" in text
+        assert f"difoto 14 Mei 2026 {stamp}" in text
     assert images >= 5
     context.close()
 
