@@ -588,7 +588,8 @@ def _validate_one(upload, caption, taken_at=None, client_id=None):
         _refuse_active_pdf(data)
     content_type = kind.content_type
     if kind.is_image:
-        # The file's own time first (the re-encoding below drops it), else the browser's.
+        # The file's own time first (the re-encoding below drops it), else the time the
+        # browser's queue read from it before it made its smaller copy.
         taken_at = photo_taken_at(data) or taken_at
         data, image_format = _process_image(data, kind)
         content_type = CONTENT_TYPE_BY_FORMAT[image_format]

@@ -63,8 +63,6 @@ def test_a_plh_kepala_approves_and_signs_while_the_kepala_is_away(
     kepala.get_by_label("Nomor surat perintah").fill("800/045/Kesbangpol/2026")
     kepala.get_by_label("Tanggal surat perintah").fill(today.isoformat())
     kepala.get_by_label("Alasan").fill("Cuti tahunan")
-    kepala.get_by_label("Pangkat/golongan pegawai").fill("Penata Tk.I, III/d")
-    kepala.get_by_label("NIP pegawai").fill("19700101 199503 1 002")
     kepala.get_by_role("button", name="Simpan penunjukan").click()
     expect(kepala.get_by_role("alert")).to_contain_text("ditunjuk sebagai Plh. Kepala")
     expect(kepala.locator("#appointments")).to_contain_text("berlaku")
@@ -80,7 +78,8 @@ def test_a_plh_kepala_approves_and_signs_while_the_kepala_is_away(
     expect(tu).to_have_url(RUN_URL)
     expect(tu.locator("body")).to_contain_text("(Plh. Kepala)")
 
-    # The run finishes; the archived laporan prints the Plh. as signatory, with his NIP.
+    # The run finishes; the archived laporan prints the Plh. as signatory, with the NIP of his
+    # person record (the appointment form asks none).
     finish(run, users)
     assert Run.objects.get(pk=run.pk).status == Run.Status.FINISHED
     tu.goto(f"/kegiatan/{run.pk}/")
@@ -90,7 +89,7 @@ def test_a_plh_kepala_approves_and_signs_while_the_kepala_is_away(
     assert response.ok
     text = pdf_text(response.body())
     assert "Plh. Kepala Kantor Kesatuan Bangsa dan Politik" in text
-    assert "Siti Rahmawati" in text and "NIP 19700101 199503 1 002" in text
+    assert "Siti Rahmawati, S.E." in text and "NIP 19750211 200003 2 002" in text
     assert "Plh. Kepala" in text.split("Plh. Kepala Kantor")[0]  # the disposisi, before it
 
     # After the week the Plh. has no more of the Kepala's steps and may not act on them.

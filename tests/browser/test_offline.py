@@ -141,6 +141,7 @@ def test_a_field_day_without_signal(browser, live_server, login, users, sop1):
     )
     for box in page.locator("input[name=requirements]").all():
         box.check()
+    page.get_by_label("Jumlah peserta").fill("60")
     page.locator("textarea[name=notes]").fill("Dihadiri 60 peserta; foto terlampir.")
     page.get_by_role("button", name="Selesai").click()
     expect(page.locator("[data-antrean-status]")).to_contain_text("Tersimpan di antrean")
@@ -188,6 +189,7 @@ def test_a_field_day_without_signal(browser, live_server, login, users, sop1):
 
     closed = StepRun.objects.get(run=run, step__number=STEP)
     assert closed.state == StepRun.State.DONE and closed.client_id is not None
+    assert [(v.key, v.display) for v in closed.values.all()] == [("jumlah_peserta", "60")]
     attachments = Attachment.objects.filter(step_run__run=run).order_by("taken_at")
     assert attachments.count() == 5
     assert [localtime(a.taken_at).strftime("%H.%M") for a in attachments] == [
@@ -208,7 +210,7 @@ def test_a_field_day_without_signal(browser, live_server, login, users, sop1):
         text = "\n".join(p.extract_text() or "" for p in pdf.pages)
         images = sum(len(p.images) for p in pdf.pages)
     for stamp in ["09.41", "10.02", "10.47", "11.15", "13.05"]:
-        assert f"diambil 14 Mei 2026 {stamp}" in text
+        assert f"difoto 14 Mei 2026 {stamp}" in text
     assert images >= 5
     context.close()
 
@@ -235,6 +237,7 @@ def test_the_session_ends_while_offline_and_the_queue_goes_out_after_logging_in(
             for n in range(3)
         ]
     )
+    page.get_by_label("Jumlah peserta").fill("45")
     page.get_by_role("button", name="Selesai").click()
     expect(page.locator("[data-antrean-status]")).to_contain_text("Tersimpan di antrean")
 
@@ -270,6 +273,7 @@ def test_a_form_refused_while_online_shows_its_errors_and_leaves_nothing_queued(
     page = login(context.new_page(), "staf")
     page.goto(f"/kegiatan/{run.pk}/langkah/{STEP}/")
     wait_for_worker(page)
+    page.get_by_label("Jumlah peserta").fill("75")
     page.locator("input[name=completed_at]").fill("2099-01-01T10:00")
     page.get_by_role("button", name="Selesai").click()
     # The queue's send is refused (400); the form's own POST then shows why, on the form.

@@ -283,7 +283,8 @@ def test_sop2_mobil_wawaran_runs_with_a_return_from_kabid(person, sop2):
     expect(parts).to_have_count(2)
     expect(parts.nth(0)).to_contain_text("Fajar Nugroho (Tim)")
     expect(parts.nth(1)).to_contain_text("Ujang Suherman (Kernet/Supir)")
-    # The (draft) laporan lists both performers of step 7 with their times.
+    # The (draft) laporan lists both performers of step 7 with their times, named as its
+    # rows name people: with the gelar of their person records.
     run_id = int(RUN_URL.search(supir.url).group(1))
     report = supir.request.get(f"/kegiatan/{run_id}/laporan.pdf")
     assert report.ok
@@ -291,7 +292,9 @@ def test_sop2_mobil_wawaran_runs_with_a_return_from_kabid(person, sop2):
         " ".join((page.extract_text() or "").split())
         for page in PdfReader(io.BytesIO(report.body())).pages
     )
-    assert re.search(r"Pelaksana bersama Fajar Nugroho \(Tim\): .+? \d\d\.\d\d", text), text
+    assert re.search(r"Pelaksana bersama Fajar Nugroho, S\.Kom\. \(Tim\): .+? \d\d\.\d\d", text), (
+        text
+    )
     assert re.search(r"Ujang Suherman \(Kernet/Supir\): .+? \d\d\.\d\d", text), text
     take_step(person("tim"), title, 8, count=count)
     kabid = person("kabid")
