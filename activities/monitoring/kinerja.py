@@ -134,27 +134,14 @@ def _sign_offs(viewer, person, first, after):
 
 
 def _signed_activity(sign_off, day_minutes):
-    user, step_run = sign_off.user, sign_off.step_run
-    run, step = step_run.run, step_run.step
-    person = pegawai_of(user)
-    return Activity(
-        person=person.full_name if person else (user.get_full_name() or user.get_username()),
-        nip=(person.nip or "") if person else "",
-        username=user.get_username(),
-        completed_at=timezone.localtime(sign_off.completed_at),
-        unit=run.unit.short_name,
-        sop_number=run.sop.number,
-        sop_name=run.sop.name,
-        run_id=run.pk,
-        run_title=run.title,
-        step=step.number,
-        round=step_run.round,
-        activity=" ".join(step.activity.split()),
-        role=sign_off.role.name if sign_off.role else "",
+    return _row(
+        sign_off.step_run,
+        user=sign_off.user,
+        role=sign_off.role,
+        completed_at=sign_off.completed_at,
         outcome=str(_("Bagian pelaksana")),
         returned=False,
-        standard_minutes=step.standard_minutes,
-        office_minutes=_minutes(sign_off.handling_office_minutes or 0.0),
+        office_minutes=sign_off.handling_office_minutes,
         day_minutes=day_minutes,
     )
 
@@ -181,13 +168,29 @@ def _minutes(value: float) -> float | int:
 
 
 def _activity(step_run, day_minutes):
-    user, run, step = step_run.completed_by, step_run.run, step_run.step
+    return _row(
+        step_run,
+        user=step_run.completed_by,
+        role=step_run.completed_as,
+        completed_at=step_run.completed_at,
+        outcome=step_run.get_state_display(),
+        returned=step_run.state == StepRun.State.RETURNED,
+        # Stored when the round closed (see `timing.round_figures`).
+        office_minutes=step_run.handling_office_minutes,
+        day_minutes=day_minutes,
+    )
+
+
+def _row(step_run, *, user, role, completed_at, outcome, returned, office_minutes, day_minutes):
+    """One activity of `user` on a round of `step_run`'s step: a closed round, or one
+    performer's part of a joint step."""
+    run, step = step_run.run, step_run.step
     person = pegawai_of(user)
     return Activity(
         person=person.full_name if person else (user.get_full_name() or user.get_username()),
         nip=(person.nip or "") if person else "",
         username=user.get_username(),
-        completed_at=timezone.localtime(step_run.completed_at),
+        completed_at=timezone.localtime(completed_at),
         unit=run.unit.short_name,
         sop_number=run.sop.number,
         sop_name=run.sop.name,
@@ -196,11 +199,10 @@ def _activity(step_run, day_minutes):
         step=step.number,
         round=step_run.round,
         activity=" ".join(step.activity.split()),
-        role=step_run.completed_as.name if step_run.completed_as else "",
-        outcome=step_run.get_state_display(),
-        returned=step_run.state == StepRun.State.RETURNED,
+        role=role.name if role else "",
+        outcome=outcome,
+        returned=returned,
         standard_minutes=step.standard_minutes,
-        # Stored when the round closed (see `timing.round_figures`).
-        office_minutes=_minutes(step_run.handling_office_minutes or 0.0),
+        office_minutes=_minutes(office_minutes or 0.0),
         day_minutes=day_minutes,
     )
