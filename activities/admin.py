@@ -28,6 +28,7 @@ from activities.models import (
     MonitoringReport,
     MonitoringRow,
     NaskahCounter,
+    NaskahNumber,
     Notification,
     Pegawai,
     PeriodicJob,
@@ -640,10 +641,20 @@ class KlasifikasiAdmin(PlainTextAdmin, SimpleHistoryAdmin):
 
 @admin.register(NaskahCounter)
 class NaskahCounterAdmin(ReadOnlyAdmin):
-    """The registers: read only, the numbers are taken by archiving alone."""
+    """The registers: read only, the numbers are taken by the laporan alone."""
 
     list_display = ["unit", "year", "last"]
     list_filter = ["unit", "year"]
+
+
+@admin.register(NaskahNumber)
+class NaskahNumberAdmin(ReadOnlyAdmin):
+    """Every number each register gave, and the kegiatan whose laporan carries it."""
+
+    list_display = ["unit", "year", "number", "run", "taken_at"]
+    list_filter = ["unit", "year"]
+    list_select_related = ["unit", "run"]
+    search_fields = ["run__title"]
 
 
 @admin.register(PeriodReport)

@@ -194,3 +194,16 @@ def client_for(client, users):
         return client
 
     return login
+
+
+@pytest.fixture
+def tte_on(settings, tmp_path, seeded):
+    """The officials sign laporan with their own (demo) TTE, passphrase "sopflow-demo"; the
+    folder of their certificates."""
+    from django.core.management import call_command
+
+    folder = tmp_path / "tte"
+    settings.SOPFLOW_TTE_SERVICE = "pkcs12"
+    settings.SOPFLOW_TTE_PKCS12_DIR = str(folder)
+    call_command("make_demo_signers", folder=str(folder), passphrase="sopflow-demo", verbosity=0)
+    return folder

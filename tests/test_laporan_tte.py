@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.urls import reverse
@@ -20,17 +19,6 @@ from activities.models import ActingAppointment, ArchivedReport, Event, LaporanS
 from tests.test_verification import finish
 
 PASSPHRASE = "sopflow-demo"
-
-
-@pytest.fixture
-def tte_on(settings, tmp_path, seeded):
-    from django.core.management import call_command
-
-    folder = tmp_path / "tte"
-    settings.SOPFLOW_TTE_SERVICE = "pkcs12"
-    settings.SOPFLOW_TTE_PKCS12_DIR = str(folder)
-    call_command("make_demo_signers", folder=str(folder), passphrase=PASSPHRASE, verbosity=0)
-    return folder
 
 
 def stored(name):

@@ -385,9 +385,10 @@ def can_hand_over(user: AnyUser, run: Run) -> bool:
     return run.status == Run.Status.FINISHED and archivist(user, run) is not None
 
 
-def can_classify(user: AnyUser, run: Run, archived: bool) -> bool:
-    """Whether `user` may change the run's kode klasifikasi: only before it is archived."""
-    return not archived and run.status != Run.Status.CANCELLED and archivist(user, run) is not None
+def can_classify(user: AnyUser, run: Run, printed: bool) -> bool:
+    """Whether `user` may change the run's kode klasifikasi: only until its naskah number is
+    printed on a signed laporan (`printed`: being signed by its officials, or archived)."""
+    return not printed and run.status != Run.Status.CANCELLED and archivist(user, run) is not None
 
 
 def sop_approver(user: AnyUser, sop: Sop, facts: Subject | None = None) -> Actor | None:

@@ -457,17 +457,27 @@ class AwaitingSignatures(ValueError):
     """The officials have not all signed the laporan yet: it is not archived."""
 
 
-def final_document(run, *, now, naskah=None):
-    """(PDF bytes, verification code, signer) of the final laporan of finished `run`.
+@dataclass
+class FinalDocument:
+    data: bytes
+    code: str
+    signed_by: str
+    naskah: register.Naskah
+
+
+def final_document(run, *, now, naskah: register.Naskah) -> FinalDocument:
+    """The final laporan of finished `run`, numbered `naskah`.
 
     The one place that makes the archived document, wherever archiving runs (at the finish,
     in a background task, on the first download): rendered with its verification code and QR
-    code, then signed by the configured signer (PAdES), if any.
+    code, then signed by the configured signer (PAdES), if any. A laporan its officials signed
+    is sealed as they signed it, with the number it prints.
     """
     signed = SignedLaporan.objects.filter(run=run).first()
     if signed is not None and signed.signatures.count() >= 2:
         # Signed by its officials (activities/documents/laporan_tte.py): seal that file.
         code = signed.code
+        naskah = register.as_printed(naskah, signed)
         with default_storage.open(signed.file.name, "rb") as handle:
             data = handle.read()
     elif tte.configured_service() is not None:
@@ -477,13 +487,13 @@ def final_document(run, *, now, naskah=None):
         data = render_run_report(run.pk, now=now, code=code, naskah=naskah)
     signer = signing.configured_signer()
     if signer is None:
-        return data, code, ""
-    signed = signer.sign(
+        return FinalDocument(data, code, "", naskah)
+    sealed = signer.sign(
         data,
         reason=f"Laporan kegiatan {run.pk}: {run.title}"[:200],
         location=run.unit.name,
     )
-    return signed, code, signer.subject
+    return FinalDocument(sealed, code, signer.subject, naskah)
 
 
 # The archived final laporan ------------------------------------------------------------------
@@ -496,12 +506,13 @@ class _AlreadyArchived(Exception):
 def ensure_archived(run_id, *, now=None):
     """The archived laporan of a finished run, rendering and storing it the first time.
 
-    The laporan carries its naskah number, which is taken from the unit's register in the
-    transaction that stores it (activities/documents/register.py): the document is rendered and
-    signed inside that transaction, holding the lock on the unit's counter of the year (about a
-    second; archivings of other units and years do not wait). Everything that can be read
-    before (the run, the photos' renditions, the counter row) is read outside. When two
-    requests archive the same run at once, the second finds the first's report under the lock.
+    The laporan carries its naskah number from the unit's register
+    (activities/documents/register.py): the one its officials' signed page prints, or else one
+    taken in the transaction that stores it, where the document is rendered and sealed holding
+    the lock on the unit's counter of the year (about a second; archivings of other units and
+    years do not wait), so a failure gives it back. Everything that can be read before (the
+    run, the photos' renditions, the counter row) is read outside. When two requests archive
+    the same run at once, the second finds the first's report under the lock.
     """
     existing = ArchivedReport.objects.filter(run_id=run_id).first()
     if existing is not None:
@@ -520,10 +531,11 @@ def ensure_archived(run_id, *, now=None):
     stored = ""
     try:
         with transaction.atomic():
-            naskah = register.take(run, counter)
+            taken = register.take(run, counter, now=now)
             if ArchivedReport.objects.filter(run_id=run_id).exists():
                 raise _AlreadyArchived
-            data, code, signed_by = final_document(run, now=now, naskah=naskah)
+            final = final_document(run, now=now, naskah=taken)
+            data, code, signed_by, naskah = final.data, final.code, final.signed_by, final.naskah
             digest = hashlib.sha256(data).hexdigest()
             report = ArchivedReport(
                 run=run,
@@ -534,9 +546,6 @@ def ensure_archived(run_id, *, now=None):
                 signed_by=signed_by,
                 nomor=naskah.nomor,
                 klasifikasi=naskah.klasifikasi,
-                register_unit_id=naskah.unit_id,
-                register_year=naskah.year,
-                register_number=naskah.number,
                 signature_level=signing.pades_level(data) if signed_by else "",
             )
             name = f"laporan-kegiatan-{run.pk}-{digest[:12]}.pdf"

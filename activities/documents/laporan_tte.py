@@ -1,8 +1,10 @@
 """The officials sign a finished run's laporan with their own TTE, then the office seals it.
 
-1. The pelapor signs first: the final laporan is rendered once, with its verification code and
+1. The pelapor signs first: the final laporan is rendered once, with its verification code, its
+   naskah number (taken from the unit's register for this run now, `register.reserve`) and
    both signature blocks (the pelapor, and the acknowledging official or his Plt./Plh. in force
-   that day), and sent with his passphrase or TOTP to the signing service (`tte`).
+   that day), and sent with his passphrase or TOTP to the signing service (`tte`). A failed
+   signing keeps the run's number: the next attempt prints the same one.
 2. The acknowledging official named on it signs the stored document the same way.
 3. Then `laporan.archive_laporan` (the worker) adds the office seal as the last signature and
    archives the file; its SHA-256 is taken after that seal.
@@ -28,7 +30,7 @@ from django.utils.translation import gettext as _
 from activities.background.tasks import enqueue_on_commit
 from activities.core import events, locking, policy
 from activities.core.errors import Forbidden, Invalid, Stale
-from activities.documents import laporan, signing, tte, verification
+from activities.documents import laporan, register, signing, tte, verification
 from activities.models import (
     ActingAppointment,
     Event,
@@ -104,8 +106,8 @@ def blocks(signed: SignedLaporan) -> list[Block]:
     ]
 
 
-def _render(run: Run, reporter: Pegawai, reporter_as: str, now) -> tuple[bytes, SignedLaporan]:
-    day = timezone.localdate(now)
+def _acknowledger(run: Run, day) -> tuple[Pegawai, str]:
+    """(person, title) of the official who acknowledges run `run`'s laporan signed on `day`."""
     role = run.sop.acknowledging_role()
     if role is None:
         raise Invalid(_("SOP ini belum menetapkan jabatan yang mengetahui laporan."))
@@ -115,6 +117,15 @@ def _render(run: Run, reporter: Pegawai, reporter_as: str, now) -> tuple[bytes, 
             _("Belum ada pegawai pemegang jabatan %(role)s yang dapat menandatangani laporan.")
             % {"role": role.name}
         )
+    return acknowledger, acknowledger_as
+
+
+def _render(run: Run, reporter: Pegawai, reporter_as: str, now) -> tuple[bytes, SignedLaporan]:
+    """The laporan as its officials sign it, with the run's naskah number, taken now if it has
+    none yet (checked first: a laporan that cannot be signed takes no number)."""
+    day = timezone.localdate(now)
+    acknowledger, acknowledger_as = _acknowledger(run, day)
+    naskah = register.reserve(run, now=now)
     signed = SignedLaporan(
         run=run,
         code=verification.new_code(),
@@ -123,8 +134,10 @@ def _render(run: Run, reporter: Pegawai, reporter_as: str, now) -> tuple[bytes, 
         reporter_as=reporter_as,
         acknowledger=acknowledger,
         acknowledger_as=acknowledger_as,
+        nomor=naskah.nomor,
+        klasifikasi=naskah.klasifikasi,
     )
-    report = laporan.build_run_report(run.pk, now=now, code=signed.code)
+    report = laporan.build_run_report(run.pk, now=now, code=signed.code, naskah=naskah)
     report.signature_blocks = blocks(signed)
     report.signed_on = day
     report.tte = "bsre" if isinstance(tte.configured_service(), tte.EsignClient) else "demo"
@@ -206,6 +219,14 @@ def _store(run, actor, person, signed, position, version, data, check, now) -> L
                 current is not None and current.signatures.filter(position=position).exists()
             ):
                 raise Stale(_("Laporan ini baru saja ditandatangani. Muat ulang halamannya."))
+            if current is None and _renumbered(run, signed):
+                raise Stale(
+                    _(
+                        "Kode klasifikasi kegiatan ini baru saja diubah, sehingga nomor naskah "
+                        "pada laporan yang Anda tandatangani tidak berlaku lagi. Muat ulang "
+                        "halamannya dan tandatangani lagi."
+                    )
+                )
             old = current.file.name if current is not None else ""
             signed.file.name = name
             signed.sha256 = digest
@@ -248,6 +269,13 @@ def _store(run, actor, person, signed, position, version, data, check, now) -> L
         # The earlier state of the document is inside the new one (an incremental update).
         transaction.on_commit(lambda: default_storage.delete(old))
     return signature
+
+
+def _renumbered(run: Run, signed: SignedLaporan) -> bool:
+    """Whether the run's number reads otherwise now than on the page just signed (its kode
+    klasifikasi changed while the pelapor signed). Call with the run's row locked."""
+    run = Run.objects.select_related("unit", "sop__klasifikasi", "klasifikasi").get(pk=run.pk)
+    return register.naskah_of(run, run.naskah_number).nomor != signed.nomor
 
 
 def complete(run: Run) -> SignedLaporan | None:

@@ -1,12 +1,21 @@
-"""The register of naskah numbers (nomor naskah dinas) of archived laporan.
+"""The register of naskah numbers (nomor naskah dinas) of laporan.
 
-Each unit numbers its naskah per year: the number is taken in the same transaction that stores
-the archived laporan (`laporan.ensure_archived`), under a row lock on the unit's counter of the
-year, and printed on the laporan before it is signed. A rollback (a failed render, a failed
-signature, a lost race for the same run) gives the number back, so the register has no gaps and
-no doubles. The lock covers one unit's counter of one year only, never a run.
+Each unit numbers its naskah per year. A number is taken under a row lock on the unit's counter
+of the year and bound to its run for good (`NaskahNumber`); the lock covers the counter and the
+new row only, never a render or a signature. When it is taken:
+
+- with the office seal alone, in the transaction that archives the laporan
+  (`laporan.ensure_archived`), which prints it on the document before sealing it: a rollback
+  (a failed render, a failed seal) gives the number back;
+- with the officials' own TTE, when the pelapor first signs (`laporan_tte.sign`): the page they
+  sign must print it. It is committed before the signing service is called; if the signing
+  fails or is left for later, the number stays with the run and the next attempt prints the
+  same one, so no number is lost and none is given twice (a finished run is always archived).
+
+The kode klasifikasi of a run can change until its number is printed on a signed page.
 """
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +25,19 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from activities.core import events
-from activities.models import ArchivedReport, Event, Klasifikasi, NaskahCounter, Run, Sop
+from activities.models import (
+    ArchivedReport,
+    Event,
+    Klasifikasi,
+    NaskahCounter,
+    NaskahNumber,
+    Run,
+    SignedLaporan,
+    Sop,
+)
 
-# How long an archiving waits for another archiving of the same unit and year to finish (it
-# renders and signs while it holds the counter): longer than the connection's lock_timeout.
+# How long taking a number waits for another archiving of the same unit and year to finish (it
+# renders and seals while it holds the counter): longer than the connection's lock_timeout.
 REGISTER_LOCK_TIMEOUT_MS = 120_000
 
 
@@ -64,35 +82,83 @@ def counter_for(unit_id: int, year: int) -> NaskahCounter:
     return counter
 
 
-def take(run: Run, counter: NaskahCounter) -> Naskah:
-    """The next number of `counter` for `run`: call inside the archiving transaction only.
-
-    Locks the counter row until that transaction ends; a rollback gives the number back."""
+def take(run: Run, counter: NaskahCounter, *, now=None) -> Naskah:
+    """Run `run`'s number: the one it was given before, else the next of `counter`, bound to
+    it. Call inside a transaction only: it locks the run's row, then the counter's, until the
+    transaction ends; a rollback gives a new number back."""
     if not connection.in_atomic_block:
-        raise RuntimeError("a naskah number is taken inside the archiving transaction only")
+        raise RuntimeError("a naskah number is taken inside a transaction only")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = {REGISTER_LOCK_TIMEOUT_MS}")
-    locked = NaskahCounter.objects.select_for_update().get(pk=counter.pk)
-    locked.last += 1
-    locked.save(update_fields=["last"])
-    # The run's row too, so that a change of its kode klasifikasi cannot pass in between.
+    # The run's row first, so that a change of its kode klasifikasi cannot pass in between and
+    # two takers of the same run wait for each other (always run, then counter: no deadlock).
     run = (
         Run.objects.select_for_update(of=("self",))
         .select_related("unit", "sop__klasifikasi", "klasifikasi")
         .get(pk=run.pk)
     )
+    entry = NaskahNumber.objects.filter(run=run).first()
+    if entry is None:
+        locked = NaskahCounter.objects.select_for_update().get(pk=counter.pk)
+        locked.last += 1
+        locked.save(update_fields=["last"])
+        entry = NaskahNumber.objects.create(
+            run=run,
+            unit_id=locked.unit_id,
+            year=locked.year,
+            number=locked.last,
+            taken_at=now or timezone.now(),
+        )
+    return naskah_of(run, entry)
+
+
+def reserve(run: Run, *, now=None) -> Naskah:
+    """Run `run`'s number, taken in a transaction of its own (for a page about to be signed)."""
+    counter = counter_for(run.unit_id, register_year(run))
+    with transaction.atomic():
+        return take(run, counter, now=now)
+
+
+def naskah_of(run: Run, entry: NaskahNumber) -> Naskah:
+    """The number `entry` as `run`'s laporan prints it, under the run's kode klasifikasi."""
     klasifikasi = klasifikasi_of(run)
     code = klasifikasi.code if klasifikasi else ""
     return Naskah(
         nomor=format_nomor(
-            klasifikasi=code, number=locked.last, unit_code=run.unit.short_name, year=locked.year
+            klasifikasi=code, number=entry.number, unit_code=run.unit.short_name, year=entry.year
         ),
         klasifikasi=code,
         klasifikasi_title=klasifikasi.title if klasifikasi else "",
-        unit_id=run.unit_id,
-        year=locked.year,
-        number=locked.last,
+        unit_id=entry.unit_id,
+        year=entry.year,
+        number=entry.number,
+    )
+
+
+def naskah_taken(run: Run) -> Naskah | None:
+    """Run `run`'s number if it has been given one, else None (nothing is taken)."""
+    entry = NaskahNumber.objects.filter(run=run).first()
+    if entry is None:
+        return None
+    run = Run.objects.select_related("unit", "sop__klasifikasi", "klasifikasi").get(pk=run.pk)
+    return naskah_of(run, entry)
+
+
+def as_printed(naskah: Naskah, signed: SignedLaporan) -> Naskah:
+    """`naskah` as the officials' signed page printed it (a page signed before the register
+    printed numbers on it prints none: the register's number stands)."""
+    if not signed.nomor:
+        return naskah
+    return dataclasses.replace(naskah, nomor=signed.nomor, klasifikasi=signed.klasifikasi)
+
+
+def printed(run_id: int) -> bool:
+    """Whether the run's number is printed on a signed page or an archived laporan: from then
+    on its kode klasifikasi is fixed."""
+    return (
+        ArchivedReport.objects.filter(run_id=run_id).exists()
+        or SignedLaporan.objects.filter(run_id=run_id).exists()
     )
 
 
@@ -115,17 +181,18 @@ def load_klasifikasi(path) -> int:
 
 
 class NotChangeable(Exception):
-    pass
+    """The run's number is printed on a signed page or in the archive already."""
 
 
 def set_klasifikasi(run_id: int, klasifikasi: Klasifikasi | None, *, actor, now=None) -> bool:
     """Give run `run_id` its own kode klasifikasi (None: the SOP's) before it is archived;
-    recorded as an event. False when nothing changed; NotChangeable once it is archived."""
+    recorded as an event. False when nothing changed; NotChangeable once its number is printed
+    on a signed page or in the archive."""
     with transaction.atomic():
         run = (
             Run.objects.select_for_update(of=("self",)).select_related("klasifikasi").get(pk=run_id)
         )
-        if ArchivedReport.objects.filter(run_id=run_id).exists():
+        if printed(run_id):
             raise NotChangeable
         new_id = klasifikasi.pk if klasifikasi else None
         if run.klasifikasi_id == new_id:

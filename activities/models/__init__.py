@@ -77,6 +77,7 @@ from activities.models.people import (
 from activities.models.register import (
     Klasifikasi,
     NaskahCounter,
+    NaskahNumber,
 )
 from activities.models.runs import (
     Attachment,
@@ -182,6 +183,7 @@ __all__ = [
     "ArchivedReport",
     "Klasifikasi",
     "NaskahCounter",
+    "NaskahNumber",
     "PeriodReport",
     "Notification",
     "Delivery",

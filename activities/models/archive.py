@@ -31,28 +31,16 @@ class ArchivedReport(models.Model):
         blank=True,
         help_text=_("Subjek sertifikat penanda tangan; kosong bila tidak ditandatangani."),
     )
-    # The naskah number from the unit's register of the year (models/register.py), printed on
-    # the document before it was signed; empty on laporan archived before the register existed.
+    # The naskah number as the document prints it (its place in the register is the run's
+    # NaskahNumber, models/register.py); empty on laporan archived before the register existed.
     nomor = models.CharField(_("nomor naskah"), max_length=120, blank=True)
     klasifikasi = models.CharField(_("kode klasifikasi"), max_length=30, blank=True)
-    register_unit = models.ForeignKey(
-        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
-    )
-    register_year = models.PositiveSmallIntegerField(_("tahun register"), null=True, blank=True)
-    register_number = models.PositiveIntegerField(_("nomor urut"), null=True, blank=True)
     # "B-B", "B-T" or "B-LT": the PAdES level the signature reached (timestamp, validation data).
     signature_level = models.CharField(_("tingkat tanda tangan"), max_length=8, blank=True)
 
     class Meta:
         verbose_name = _("laporan arsip")
         verbose_name_plural = _("laporan arsip")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["register_unit", "register_year", "register_number"],
-                condition=Q(register_number__isnull=False),
-                name="one_naskah_number",
-            ),
-        ]
 
     def __str__(self):
         return f"{self.run} ({self.sha256[:12]})"
@@ -80,6 +68,10 @@ class SignedLaporan(models.Model):
         verbose_name=_("mengetahui"),
     )
     acknowledger_as = models.CharField(_("jabatan yang mengetahui"), max_length=300)
+    # The naskah number the page prints (the run's NaskahNumber, formatted on the day it was
+    # rendered): the archive records exactly what the officials signed.
+    nomor = models.CharField(_("nomor naskah"), max_length=120, blank=True)
+    klasifikasi = models.CharField(_("kode klasifikasi"), max_length=30, blank=True)
     # Bumped by every signature: a signature made on an older file is refused.
     version = models.PositiveIntegerField(default=1)
 

@@ -1,9 +1,9 @@
 """The register of naskah numbers: the kode klasifikasi arsip and the yearly sequence per unit.
 
 An archived laporan is a naskah dinas: it carries a number from its unit's register of the year
-(`<klasifikasi>/<urut>/<kode unit>/<tahun>` by default, SOPFLOW_NOMOR_NASKAH_FORMAT), taken in
-the transaction that stores it (activities/documents/register.py), so the sequence has neither
-gaps nor doubles. The kode klasifikasi follows the office's classification scheme (Permendagri
+(`<klasifikasi>/<urut>/<kode unit>/<tahun>` by default, SOPFLOW_NOMOR_NASKAH_FORMAT). Each
+number given is a `NaskahNumber` row, bound to its run for good (activities/documents/register.py
+says when it is taken), so the sequence has neither gaps nor doubles. The kode klasifikasi follows the office's classification scheme (Permendagri
 83/2022 for local governments); its records unit keeps the list in the admin, with history.
 """
 
@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from activities.models.base import ConfigurationHistory
+from activities.models.runs import Run
 from activities.models.units import Unit
 
 CODE_VALIDATOR = RegexValidator(
@@ -59,3 +60,31 @@ class NaskahCounter(models.Model):
 
     def __str__(self):
         return f"{self.unit} {self.year}: {self.last}"
+
+
+class NaskahNumber(models.Model):
+    """One number of a unit's register of a year, and the run whose laporan carries it.
+
+    Taken once per run and never given to another: a laporan printed with it for its officials'
+    TTE keeps it whether or not the signing succeeds the first time."""
+
+    run = models.OneToOneField(
+        Run, on_delete=models.PROTECT, related_name="naskah_number", verbose_name=_("kegiatan")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit kerja")
+    )
+    year = models.PositiveSmallIntegerField(_("tahun"))
+    number = models.PositiveIntegerField(_("nomor urut"))
+    taken_at = models.DateTimeField(_("diambil"))
+
+    class Meta:
+        ordering = ["unit", "year", "number"]
+        verbose_name = _("nomor naskah")
+        verbose_name_plural = _("nomor naskah")
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "year", "number"], name="one_naskah_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.unit} {self.year}/{self.number}"

@@ -10,12 +10,18 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
 from activities.core import access, events, policy
 from activities.documents import handover as handovers
 from activities.documents import register
-from activities.models import ArchivedReport, Event, Klasifikasi
+from activities.models import ArchivedReport, Event, Klasifikasi, SignedLaporan
+
+NOT_CHANGEABLE = gettext_lazy(
+    "Kode klasifikasi tidak dapat diubah: nomor naskahnya sudah tercetak pada laporan yang "
+    "ditandatangani atau diarsipkan."
+)
 
 
 @dataclass
@@ -23,6 +29,8 @@ class NaskahPanel:
     """What the run page shows of the run's naskah, and which forms."""
 
     archived: ArchivedReport | None
+    # The number printed on the laporan its officials are signing, before it is archived.
+    signing_nomor: str
     klasifikasi: Klasifikasi | None
     may_classify: bool
     may_hand_over: bool
@@ -32,9 +40,11 @@ class NaskahPanel:
 
 def naskah_panel(user, run):
     archived = getattr(run, "archived_report", None)
-    may_classify = policy.can_classify(user, run, archived is not None)
+    signing = None if archived else SignedLaporan.objects.filter(run=run).first()
+    may_classify = policy.can_classify(user, run, archived is not None or signing is not None)
     return NaskahPanel(
         archived=archived,
+        signing_nomor=signing.nomor if signing else "",
         klasifikasi=None if archived else register.klasifikasi_of(run),
         may_classify=may_classify,
         may_hand_over=archived is not None and policy.can_hand_over(user, run),
@@ -96,11 +106,10 @@ def handover_register(request, pk):
 def run_klasifikasi(request, pk):
     """Change the kode klasifikasi a run's laporan will be numbered under, before archiving."""
     run = access.get_run_for_user(request.user, pk)
-    archived = ArchivedReport.objects.filter(run=run).exists()
     if policy.archivist(request.user, run) is None:
         raise PermissionDenied
-    if not policy.can_classify(request.user, run, archived):
-        messages.error(request, _("Kode klasifikasi tidak dapat diubah: laporan sudah diarsipkan."))
+    if not policy.can_classify(request.user, run, register.printed(run.pk)):
+        messages.error(request, NOT_CHANGEABLE)
         return redirect("run_detail", pk=run.pk)
     raw = request.POST.get("klasifikasi", "")
     klasifikasi = None
@@ -116,7 +125,7 @@ def run_klasifikasi(request, pk):
             run.pk, klasifikasi, actor=policy.archivist(request.user, run)
         )
     except register.NotChangeable:
-        messages.error(request, _("Kode klasifikasi tidak dapat diubah: laporan sudah diarsipkan."))
+        messages.error(request, NOT_CHANGEABLE)
     else:
         if changed:
             messages.success(request, _("Kode klasifikasi kegiatan diubah."))

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from activities.core import policy
 from activities.core.errors import Forbidden, Invalid, Stale
-from activities.documents import laporan, laporan_tte, tte
+from activities.documents import laporan, laporan_tte, register, tte
 from activities.models import SignedLaporan
 
 
@@ -105,7 +105,8 @@ def laporan_sign_document(request, pk):
         raise PermissionDenied(_("Laporan ini tidak menunggu tanda tangan Anda."))
     data = laporan_tte.pending_document(run)
     if data is None:
-        data = laporan.render_run_report(run.pk)
+        # Numbered only if an earlier attempt took its number: the first signature takes it.
+        data = laporan.render_run_report(run.pk, naskah=register.naskah_taken(run))
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="laporan-kegiatan-{run.pk}-ttd.pdf"'
     response["Cache-Control"] = "no-store"
