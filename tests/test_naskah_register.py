@@ -157,6 +157,8 @@ def test_the_page_the_officials_sign_prints_its_number(
     assert "Nomor: 000/1/Diskominfo/2026" in text
     # Its verification block stands once, beside the signatures that end it (no appendix).
     assert text.count("Dokumen ini dapat diverifikasi") == 1
+    # Each jabatan line ends with its comma, as tata naskah dinas writes it.
+    assert "Sub Kor DIMC," in text and "Kepala Bidang DIKP," in text
     assert Event.objects.get(run=run, kind=Event.Kind.ARCHIVED).after["nomor"] == report.nomor
     assert NaskahCounter.objects.get(unit=sop2.unit, year=2026).last == 2
 
