@@ -43,6 +43,14 @@ install: $(STAMP)
 # name); set SOPFLOW_SIGNING_PKCS12 and SOPFLOW_SIGNING_PASSWORD to use an office's own.
 run: export SOPFLOW_SIGNING_PKCS12 ?= $(CURDIR)/var/demo-signer.p12
 run: export SOPFLOW_SIGNING_PASSWORD ?= sopflow-demo
+# Every signature gets a trusted timestamp from a demo timestamp authority run_all serves
+# (marked as a demo in its name), unless SOPFLOW_TSA_URL names a real one.
+TSA_PORT ?= 8119
+ifeq ($(origin SOPFLOW_TSA_URL),undefined)
+run: export SOPFLOW_DEMO_TSA_DIR = $(CURDIR)/var/demo-tsa
+run: export SOPFLOW_TSA_URL = http://127.0.0.1:$(TSA_PORT)/tsa
+run: export SOPFLOW_TSA_TRUST_ROOTS = $(CURDIR)/var/demo-tsa/root.pem
+endif
 # The address QR codes and mails carry: the server's own, unless set.
 run: export SITE_URL ?= http://$(HOST):$(PORT)
 # The demo officials sign their laporan with demo TTE certificates (passphrase sopflow-demo).
@@ -50,6 +58,7 @@ run: export SOPFLOW_TTE_SERVICE ?= pkcs12
 run: export SOPFLOW_TTE_PKCS12_DIR ?= $(CURDIR)/var/demo-tte
 run: $(STAMP)
 	$(PY) manage.py make_demo_certificate --output $(CURDIR)/var/demo-signer.p12 --password sopflow-demo
+	@if [ -n "$$SOPFLOW_DEMO_TSA_DIR" ]; then $(PY) manage.py demo_tsa --folder "$$SOPFLOW_DEMO_TSA_DIR" --init-only; fi
 	$(PY) manage.py migrate --no-input
 	@if ! command -v msgfmt >/dev/null 2>&1; then \
 		echo "msgfmt not found: using the committed translations (.mo files)"; \

@@ -431,6 +431,9 @@ SOPFLOW_ESIGN_TIMEOUT = float(env("SOPFLOW_ESIGN_TIMEOUT", "30"))
 SOPFLOW_TSA_URL = env("SOPFLOW_TSA_URL", "")
 SOPFLOW_TSA_TIMEOUT = env_int("SOPFLOW_TSA_TIMEOUT", 10)
 SOPFLOW_TSA_TRUST_ROOTS = env_list("SOPFLOW_TSA_TRUST_ROOTS", [])
+# `make run` only: run_all serves the demo timestamp authority (keys in this folder) at
+# SOPFLOW_TSA_URL's host and port (activities/documents/demo_tsa.py). Never in production.
+SOPFLOW_DEMO_TSA_DIR = env("SOPFLOW_DEMO_TSA_DIR", "")
 SOPFLOW_SIGNING_FETCH_REVOCATION = env_bool("SOPFLOW_SIGNING_FETCH_REVOCATION", True)
 # The number of a naskah (activities/documents/register.py): {klasifikasi}, {urut} (the yearly
 # sequence of the unit), {unit} (the unit's short name) and {tahun}; the kode klasifikasi used

@@ -12,6 +12,7 @@ import re
 import subprocess
 
 import pytest
+from django.core.management import call_command
 from pyhanko.keys import load_certs_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -132,3 +133,35 @@ def test_with_revocation_data_the_signature_is_b_lt(users, sop2, timestamped, se
     dss = PdfFileReader(io.BytesIO(data)).root["/DSS"]
     assert len(dss["/CRLs"]) >= 1
     assert_pdfa_3b(data)
+
+
+def test_the_demo_timestamp_authority_keeps_its_root_and_timestamps_the_seal(
+    settings, tmp_path, users, sop2
+):
+    """`make run`'s authority: made once in its folder, the same root the next time, and the
+    archived laporan's seal carries its timestamp (PAdES B-T) which pyHanko trusts under it."""
+    from activities.documents import demo_tsa
+
+    folder = tmp_path / "demo-tsa"
+    call_command("demo_tsa", folder=str(folder), init_only=True, stdout=io.StringIO())
+    root = (folder / "root.pem").read_bytes()
+    authority = demo_tsa.Authority.in_folder(folder)
+    assert authority.root_pem == root
+    assert "BUKAN TSA RESMI" in authority.tsa.subject.rfc4514_string()
+    server = demo_tsa.Server(authority).start()
+    try:
+        settings.SOPFLOW_TSA_URL = server.url
+        settings.SOPFLOW_TSA_TRUST_ROOTS = [str(folder / "root.pem")]
+        report, data = archived_bytes(sop2, users, wib(10, 7, 9))
+    finally:
+        server.stop()
+    assert server.requests >= 1
+    assert report.signature_level in ("B-T", "B-LT")
+    assert signing.pades_level(data) == report.signature_level
+    reader = PdfFileReader(io.BytesIO(data))
+    context = ValidationContext(
+        trust_roots=signing.trust_roots() + list(load_certs_from_pemder([str(folder / "root.pem")]))
+    )
+    status = validate_pdf_signature(reader.embedded_signatures[-1], context)
+    assert status.intact and status.valid
+    assert status.timestamp_validity is not None and status.timestamp_validity.trusted

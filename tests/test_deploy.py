@@ -111,3 +111,24 @@ def test_the_production_environment_reads_the_client_behind_nginx_and_splits_the
     roles = (DEPLOY / "postgres-roles.sql").read_text()
     assert "CREATE DATABASE sopflow OWNER sopflow_owner" in roles
     assert "ALTER DEFAULT PRIVILEGES FOR ROLE sopflow_owner" in roles
+
+
+def test_run_all_serves_the_demo_timestamp_authority_where_the_tsa_url_points(
+    monkeypatch, settings
+):
+    from activities.management.commands import run_all
+
+    settings.SOPFLOW_DEMO_TSA_DIR = "/srv/demo-tsa"
+    settings.SOPFLOW_TSA_URL = "http://127.0.0.1:8119/tsa"
+    FakeChild.started = []
+    monkeypatch.setattr(run_all.subprocess, "Popen", FakeChild)
+    monkeypatch.setattr(run_all.os, "killpg", lambda pid, signum: None)
+    monkeypatch.setattr(run_all.signal, "signal", lambda signum, handler: None)
+    call_command("run_all", "127.0.0.1:8999", stderr=StringIO())
+    commands = [child.command[2:] for child in FakeChild.started]
+    assert ["demo_tsa", "--folder", "/srv/demo-tsa", "--bind", "127.0.0.1:8119"] in commands
+    # Without the demo folder (production), no authority of its own.
+    settings.SOPFLOW_DEMO_TSA_DIR = ""
+    FakeChild.started = []
+    call_command("run_all", "127.0.0.1:8999", stderr=StringIO())
+    assert not any(child.command[2] == "demo_tsa" for child in FakeChild.started)

@@ -3,9 +3,10 @@ import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 # A worker finishes the task it is running before it exits; a webhook send is bounded by
 # SOPFLOW_WEBHOOK_TIMEOUT and mail by EMAIL_TIMEOUT, so this leaves room for either.
@@ -38,6 +39,18 @@ class Command(BaseCommand):
             ],
             "scheduler": [*manage, "run_scheduler"],
         }
+        if settings.SOPFLOW_DEMO_TSA_DIR:
+            tsa = urlsplit(settings.SOPFLOW_TSA_URL)
+            if not tsa.hostname or not tsa.port:
+                raise CommandError("SOPFLOW_DEMO_TSA_DIR needs SOPFLOW_TSA_URL with host and port")
+            commands["timestamp authority"] = [
+                *manage,
+                "demo_tsa",
+                "--folder",
+                settings.SOPFLOW_DEMO_TSA_DIR,
+                "--bind",
+                f"{tsa.hostname}:{tsa.port}",
+            ]
         # Each child leads its own process group, so stopping it stops what it started too
         # (runserver's reloader child, for one).
         children = {
