@@ -161,3 +161,28 @@ def test_a_stranger_cannot_sign(
     run = finish(sop2, users, django_capture_on_commit_callbacks)
     assert client_for("tim").get(reverse("laporan_sign", args=[run.pk])).status_code == 403
     assert client_for("kasi").get(reverse("laporan_sign", args=[run.pk])).status_code == 404
+
+
+def test_tugas_reads_the_laporan_to_sign_in_a_few_queries_however_many_wait(
+    tte_on, users, sop2, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from activities.core import policy
+
+    def awaiting(username):
+        user = type(users[username]).objects.get(pk=users[username].pk)  # no cached facts
+        with CaptureQueriesContext(connection) as queries:
+            runs = policy.laporan_awaiting_signature(user)
+        return runs, len(queries)
+
+    first = [finish(sop2, users, django_capture_on_commit_callbacks) for _ in range(2)]
+    runs, few = awaiting("subkor")
+    assert {run.pk for run in runs} == {run.pk for run in first}
+    more = [finish(sop2, users, django_capture_on_commit_callbacks) for _ in range(4)]
+    runs, many = awaiting("subkor")
+    assert {run.pk for run in runs} == {run.pk for run in first + more}
+    assert many == few
+    # Nobody else of the unit is the pelapor.
+    assert awaiting("kabid")[0] == []

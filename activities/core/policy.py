@@ -414,33 +414,37 @@ def can_approve_sop(user: AnyUser, sop: Sop) -> bool:
 
 
 def laporan_signer(
-    user: AnyUser, run: Run, signed: SignedLaporan | None, day: datetime.date | None = None
+    user: AnyUser,
+    run: Run,
+    signed: SignedLaporan | None,
+    day: datetime.date | None = None,
+    *,
+    facts: Subject | None = None,
+    reporting_role: Role | None = None,
 ) -> Actor | None:
     """The `Actor` through whom `user` signs the next block of `run`'s final laporan now, or
     None. The pelapor (block 1): a holder of the SOP's reporting role, or its Plt./Plh. on
     `day`; the acknowledging official (block 2): the one the document names, once the pelapor
-    has signed."""
+    has signed. A list passes the user's `facts` of `day` and the SOP's `reporting_role` it
+    read once; `signed.signatures` may be prefetched."""
     if not (user.is_authenticated and user.is_active) or run.status != Run.Status.FINISHED:
         return None
-    day = day or timezone.localdate()
-    done = set(signed.signatures.values_list("position", flat=True)) if signed else set()
+    if facts is None:
+        facts = subject(user) if day is None else Subject(user, day)
+    done = {signature.position for signature in signed.signatures.all()} if signed else set()
     if 1 not in done:
-        role = run.sop.reporting_role()
+        role = reporting_role or run.sop.reporting_role()
         if role is None:
             return None
-        if role.members.filter(pk=user.pk).exists():
+        if role.pk in facts.own_role_ids:
             return Actor(user, role)
-        appointment = ActingAppointment.objects.in_force(day).filter(role=role, person=user).first()
+        appointment = facts.acting.get(role.pk)
         if appointment is not None:
             return Actor(user, role, acting=appointment.kind, appointment=appointment)
         return None
     if 2 not in done and signed is not None and signed.acknowledger.user_id == user.pk:
         role = run.sop.acknowledging_role()
-        appointment = (
-            ActingAppointment.objects.in_force(day).filter(role=role, person=user).first()
-            if role is not None
-            else None
-        )
+        appointment = facts.acting.get(role.pk) if role is not None else None
         if appointment is not None:
             return Actor(user, role, acting=appointment.kind, appointment=appointment)
         return Actor(user, role)
@@ -500,17 +504,28 @@ def inbox(user: AnyUser, *, steps_first: bool = True) -> QuerySet[StepRun]:
 
 def laporan_awaiting_signature(user: AnyUser, limit: int = 50) -> list[Run]:
     """Finished runs of the user's units whose laporan waits for his TTE (Tugas), newest
-    first; only runs not yet archived, so the set stays as small as the signatures due."""
+    first; only runs not yet archived, so the set stays as small as the signatures due. A few
+    queries whatever the number of runs: the runs with their signed copy, its signatures, and
+    each SOP's reporting role once."""
     facts = subject(user)
-    runs = Run.objects.filter(status=Run.Status.FINISHED, archived_report__isnull=True)
+    runs_query = Run.objects.filter(status=Run.Status.FINISHED, archived_report__isnull=True)
     if not facts.is_superuser:
-        runs = runs.filter(unit_id__in=facts.unit_ids)
-    runs = runs.select_related("sop", "unit").order_by("-finished_at", "-pk")[:limit]
+        runs_query = runs_query.filter(unit_id__in=facts.unit_ids)
+    runs = list(
+        runs_query.select_related("sop", "unit", "signed_laporan__acknowledger")
+        .prefetch_related("signed_laporan__signatures")
+        .order_by("-finished_at", "-pk")[:limit]
+    )
+    reporting: dict[int, Role | None] = {}
     waiting = []
     for run in runs:
-        signed = SignedLaporan.objects.filter(run=run).select_related("acknowledger").first()
-        actor = laporan_signer(user, run, signed)
-        if actor is not None:
+        signed = getattr(run, "signed_laporan", None)
+        if run.sop_id not in reporting:
+            reporting[run.sop_id] = run.sop.reporting_role()
+        role = reporting[run.sop_id]
+        if role is None:
+            continue
+        if laporan_signer(user, run, signed, facts=facts, reporting_role=role) is not None:
             waiting.append(run)
     return waiting
 
