@@ -591,6 +591,17 @@ def test_the_multi_unit_period_report_is_issued_by_the_organisation_bureau(docum
     assert "NIP 19700315 199503 1 002" in text
 
 
+def test_a_running_laporan_sets_no_difference_against_the_whole_standard(documents):
+    """One step of fifteen done: its recapitulation says the difference waits for the end,
+    and the lead time runs to the printing; the final laporan keeps both figures."""
+    text = " ".join(pdftotext("laporan-draft").split())
+    assert "Selisih terhadap waktu baku belum dapat dihitung: kegiatan masih berjalan" in text
+    assert "Waktu tempuh, dibuka sampai dicetak" in text
+    final = " ".join(pdftotext("laporan-sop1").split())
+    assert "Selisih terhadap waktu baku -4 hari" in final
+    assert "Waktu tempuh, dibuka sampai selesai" in final
+
+
 def test_watermark_and_demo_emblem_letters_are_not_text(documents):
     lines = [line.strip() for line in pdftotext("laporan-draft").splitlines()]
     assert "DRAF" not in lines and "D R A F" not in lines
