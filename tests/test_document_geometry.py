@@ -568,6 +568,10 @@ def test_the_multi_unit_period_report_prints_the_emblem_and_on_time_per_run(docu
         columns = re.split(r"\s{2,}", line.strip())
         if columns[0].isdigit() and columns[-1] in ("Ya", "Tidak"):
             rows[columns[1]] = columns[-1]
+    # Each group's summary reads on from "Jumlah:", never a line of its own.
+    assert "Jumlah:" not in [
+        line.strip() for line in pdftotext("arsip-semua", "-layout").splitlines()
+    ]
     assert rows == {
         "Wawaran akhir pekan · Cibodas": "Tidak",
         "Wawaran keliling Kecamatan": "Ya",
