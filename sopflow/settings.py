@@ -408,6 +408,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 300
 DATA_UPLOAD_MAX_NUMBER_FILES = 50
 SOPFLOW_PARENT_GOVERNMENT = "Pemerintah Kota Tangerang"
+# The unit (its short name) whose kop and head a period report over several units carries: the
+# city's organisation bureau (Bagian Organisasi of the Sekretariat Daerah), which coordinates the
+# SOP AP of every perangkat daerah (docs/DESIGN.md, "Who signs a report over several units").
+# "" or a name no unit has: the report carries the government's kop alone, and no signature.
+SOPFLOW_CITY_UNIT = env("SOPFLOW_CITY_UNIT", "Organisasi")
 
 # Electronic signature of the archived laporan (activities/documents/signing.py): a PKCS#12 file and its
 # password, or a remote signing service (dotted path of a factory); neither: stored unsigned.

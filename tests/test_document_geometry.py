@@ -12,6 +12,7 @@ import io
 import itertools
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import zoneinfo
@@ -522,8 +523,13 @@ def test_the_evaluation_reads_its_answers_roles_and_conclusion(documents, users)
 
 def test_the_laporan_says_both_office_and_calendar_time(documents):
     text = " ".join(pdftotext("laporan-weekend").split())
-    assert "Di luar jam kerja" in text  # step 2 on Saturday: no office minute passed
-    assert "0 menit 2 jam 5 menit kalender" in text
+    # Step 2 on Saturday: no office minute passed, and its row says so with the calendar time
+    # under the office time (read in the page's layout: a row's cells share their lines).
+    lines = pdftotext("laporan-weekend", "-layout").splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"\s*2\s+Briefing", line))
+    row = lines[start : start + 3]
+    assert re.search(r"\s0 menit\s+-10 menit\s+Di luar jam$", row[0]), row[0]
+    assert re.search(r"\s2 jam 5 menit\s+kerja$", row[1]) and row[2].strip() == "kalender"
     assert "Kepala Dinas Komunikasi dan Informatika Kota Tangerang," in text
     assert "Pos-el:" in text
     # A file name is never split inside a word.
@@ -538,6 +544,7 @@ def test_the_laporan_says_both_office_and_calendar_time(documents):
         ("laporan-sop1", "TEMMY MULYADI", "Rekapitulasi"),
         ("laporan-weekend", "INDRI ASTUTI", "Rekapitulasi"),
         ("arsip", "TEMMY MULYADI", "Jumlah"),
+        ("arsip-semua", "Ahmad Fauzi", "Jumlah"),
     ],
 )
 def test_no_signature_block_stands_alone_on_a_page(documents, name, signatory, content):
@@ -554,6 +561,49 @@ def test_the_multi_unit_period_report_prints_the_emblem_and_on_time_per_run(docu
     assert emblem_drawn(documents["arsip-semua"].pages[0])
     text = " ".join(pdftotext("arsip-semua").split())
     assert "%" not in text.split("Jumlah:")[0].split("Tepat waktu")[-1]
+    # Each run's row says whether it kept to the SOP's standard time: the weekend wawaran
+    # took a day more than its standard, the others less.
+    rows = {}
+    for line in pdftotext("arsip-semua", "-layout").splitlines():
+        columns = re.split(r"\s{2,}", line.strip())
+        if columns[0].isdigit() and columns[-1] in ("Ya", "Tidak"):
+            rows[columns[1]] = columns[-1]
+    # Each group's summary reads on from "Jumlah:", never a line of its own.
+    assert "Jumlah:" not in [
+        line.strip() for line in pdftotext("arsip-semua", "-layout").splitlines()
+    ]
+    assert rows == {
+        "Wawaran akhir pekan · Cibodas": "Tidak",
+        "Wawaran keliling Kecamatan": "Ya",
+        "Sosialisasi · Aula": "Ya",
+        "Sosialisasi Wawasan Kebangsaan": "Ya",
+    }
+
+
+def test_the_multi_unit_period_report_is_issued_by_the_organisation_bureau(documents):
+    """A report over several units carries the kop (with its address) and the signature of
+    the city's organisation bureau, and names the units it covers."""
+    text = " ".join(pdftotext("arsip-semua").split())
+    assert "SEKRETARIAT DAERAH Gedung Pusat Pemerintahan Kota Tangerang" in text
+    assert "Pos-el: organisasi@tangerangkota.example" in text
+    assert (
+        "Unit kerja: Bagian Organisasi Sekretariat Daerah" not in text
+        and "Unit kerja: Dinas Komunikasi dan Informatika; Kantor Kesatuan Bangsa dan Politik"
+        in text
+    )
+    assert "Kepala Bagian Organisasi Sekretariat Daerah Kota Tangerang, Drs. Ahmad Fauzi" in text
+    assert "NIP 19700315 199503 1 002" in text
+
+
+def test_a_running_laporan_sets_no_difference_against_the_whole_standard(documents):
+    """One step of fifteen done: its recapitulation says the difference waits for the end,
+    and the lead time runs to the printing; the final laporan keeps both figures."""
+    text = " ".join(pdftotext("laporan-draft").split())
+    assert "Selisih terhadap waktu baku belum dapat dihitung: kegiatan masih berjalan" in text
+    assert "Waktu tempuh, dibuka sampai dicetak" in text
+    final = " ".join(pdftotext("laporan-sop1").split())
+    assert "Selisih terhadap waktu baku -4 hari" in final
+    assert "Waktu tempuh, dibuka sampai selesai" in final
 
 
 def test_watermark_and_demo_emblem_letters_are_not_text(documents):

@@ -10,10 +10,15 @@ import subprocess
 import zipfile
 
 import pytest
+from django.utils import timezone, translation
 
 from activities.documents import handover, laporan, verification
 from activities.models import Event, Klasifikasi
 from tests.test_reports import body, open_run, walk, wib
+
+MONTHS_ID = [""] + (
+    "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember"
+).split()
 
 
 @pytest.fixture
@@ -118,3 +123,18 @@ def test_the_kode_klasifikasi_changes_before_archiving_only(client_for, users, s
     client.post(f"/kegiatan/{run.pk}/klasifikasi/", {"klasifikasi": ""})
     run.refresh_from_db()
     assert run.klasifikasi == code
+
+
+def test_the_metadata_is_indonesian_for_an_english_reader_too(archived):
+    """SRIKANDI reads it: the words and the date stay Indonesian, the date written out."""
+    with translation.override("en"), archived.file.open("rb") as handle:
+        fields = handover.metadata(archived, handle.read())
+    assert (fields["Jenis Naskah"], fields["Media Arsip"], fields["Bahasa"]) == (
+        "Laporan",
+        "Elektronik",
+        "Indonesia",
+    )
+    run = archived.run
+    day = f"{run.scheduled_on.day} {MONTHS_ID[run.scheduled_on.month]} {run.scheduled_on.year}"
+    assert f" tanggal {day} menurut SOP " in fields["Isi Ringkas"]
+    assert fields["Tanggal Naskah"] == timezone.localdate(run.finished_at).isoformat()

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from activities.authoring import definitions, importers
+from activities.authoring import definitions, importers, sopdoc
 from activities.core import workflow
 from activities.models import ReviewNote, Role, Sop, SopItem, Step, Unit
 
@@ -117,8 +117,37 @@ def test_generated_docx_in_the_official_layout_imports_correctly(seeded, unit_na
         for name in (*VERBATIM, "remarks"):
             assert getattr(step, name) == expected[name]
         assert step.return_to == expected.get("return_to")
+        assert step.completion == expected.get("completion")
         # The layout has no column for the return target: it is the one thing marked.
         assert set(step.notes) == ({"return_to"} if expected["kind"] == "decision" else set())
+
+
+@pytest.mark.parametrize(("completion", "quorum"), [("all", None), ("quorum", 2)])
+def test_a_docx_export_keeps_who_completes_a_joint_step(seeded, completion, quorum):
+    """The layout has no column for the rule: the Keterangan states it and is read back."""
+    data = _export("Diskominfo")
+    joint = next(step for step in data["steps"] if step.get("completion"))
+    joint.update(completion=completion, remarks="Membawa pengeras suara.")
+    if quorum:
+        joint["quorum"] = quorum
+    unit = Unit.objects.get(short_name="Diskominfo")
+    imported = importers.read_docx(importers.write_docx(data), list(unit.roles.all()))
+    by_number = {step.number: step for step in imported.steps}
+    step = by_number[joint["number"]]
+    assert (step.completion, step.quorum) == (completion, quorum)
+    assert step.remarks == "Membawa pengeras suara."
+    others = [s for s in imported.steps if s.number != joint["number"]]
+    assert all(s.completion is None and s.quorum is None for s in others)
+
+
+def test_the_printed_sop_states_who_completes_a_joint_step(seeded):
+    sop = Sop.objects.get(unit__short_name="Diskominfo", version=1)
+    rows = {row.number: row for page in sopdoc.build(sop, paged=True).pages for row in page.rows}
+    assert rows[7].remarks.endswith("Dikerjakan bersama oleh semua pelaksana.")
+    assert "pelaksana" not in rows[6].remarks
+    Step.objects.filter(sop=sop, number=7).update(completion="quorum", quorum=2)
+    rows = {row.number: row for page in sopdoc.build(sop, paged=True).pages for row in page.rows}
+    assert rows[7].remarks.endswith("Cukup 2 pelaksana.")
 
 
 def _template(unit, steps, identity=None):

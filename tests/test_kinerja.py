@@ -113,3 +113,16 @@ def test_csv_export_names_each_person_with_gelar_and_nip(client_for, month_runs)
     people = {(row[2], row[3]) for row in body}
     assert ("Fajar Nugroho, S.Kom.", "199203142019031005") in people
     assert ("Dr. Rina Marlina, S.Kom., M.Si.", "197911202005012003") in people
+
+
+def test_csv_export_says_what_each_step_came_to(client_for, month_runs):
+    """An approval says it was approved; a joint step's part says it was one performer's."""
+    table = rows(client_for("kabid").get("/kinerja/?bulan=2026-09&pegawai=semua&format=csv"))
+    header, body = table[0], table[1:]
+    outcomes = {}
+    for row in body:
+        values = dict(zip(header, row, strict=True))
+        outcomes.setdefault(int(values["Langkah"]), set()).add(values["Hasil"])
+    assert outcomes[3] == outcomes[5] == {"Disetujui"}  # the Kepala Bidang's decisions
+    assert outcomes[7] == {"Selesai (langkah bersama)"}  # Tim and Kernet/Supir together
+    assert outcomes[4] == {"Selesai"}

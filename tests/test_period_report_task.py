@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from activities.background import schedule, tasks
 from activities.documents import archive, period_reports
-from activities.models import PeriodReport, Run
+from activities.models import PeriodReport, Run, Unit
 from tests.rundata import add_runs, straight, wib
 from tests.test_reports import pdf_text
 
@@ -386,3 +386,22 @@ def test_the_english_page_is_translated(client_for, users, sop1):
     assert client.post("/i18n/setlang/", {"language": "en", "next": "/"}).status_code == 302
     page = client.get(f"/arsip/laporan/{report.pk}/").content.decode()
     assert "being prepared" in page
+
+
+def test_a_report_over_several_units_is_signed_by_the_organisation_bureau(users, sop1, settings):
+    units = list(Unit.objects.filter(short_name__in=["Kesbangpol", "Diskominfo"]))
+    bureau = Unit.objects.get(short_name=settings.SOPFLOW_CITY_UNIT)
+    lh = archive.build_archive_report(units, *SEPTEMBER).letterhead
+    assert (lh.unit_lines, lh.address, lh.head_title) == (
+        ["SEKRETARIAT DAERAH"],
+        bureau.address,
+        bureau.head_title,
+    )
+    assert lh.has_signatory and lh.emblem_url
+    # One unit: its own kop and head, as before.
+    own = archive.build_archive_report([sop1.unit], *SEPTEMBER).letterhead
+    assert own.address == sop1.unit.address and own.head_title == sop1.unit.head_title
+    # No bureau configured: the government's kop and emblem, and nobody signs for the offices.
+    settings.SOPFLOW_CITY_UNIT = ""
+    lh = archive.build_archive_report(units, *SEPTEMBER).letterhead
+    assert (lh.address, lh.has_signatory, bool(lh.emblem_url)) == ("", False, True)

@@ -21,6 +21,7 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from activities.authoring import steps as step_fields
 from activities.models import parallel_stages
 
 # A4 landscape (297 × 210 mm) less the @page margins of sopdoc.css (14 mm top and bottom,
@@ -589,6 +590,11 @@ def _paint_parallel(painters, frames, steps, performers, width):
                     painters[below].line_down(col, painters[below].cx + 6, 0)
 
 
+def keterangan(step):
+    """The Keterangan cell: the step's remarks and, for a joint step, who completes it."""
+    return step_fields.printed_remarks(step.remarks, step.completion, step.quorum)
+
+
 def _text_px(step, widths):
     return max(
         text_height(str(step.number), widths["number"]),
@@ -596,7 +602,7 @@ def _text_px(step, widths):
         text_height(step.requirements, widths["requirements"]),
         text_height(waktu(step), widths["time"]),
         text_height(step.output, widths["output"]),
-        text_height(step.remarks, widths["remarks"]),
+        text_height(keterangan(step), widths["remarks"]),
     )
 
 
@@ -724,7 +730,7 @@ def build(sop, steps=None, *, paged=False):
             requirements=step.requirements,
             time=waktu(step),
             output=step.output,
-            remarks=step.remarks,
+            remarks=keterangan(step),
             height=_num(frames[index].height),
             cells=painters[index].cells,
         )

@@ -13,6 +13,7 @@ A step's values travel as `StepValues`, {field name: value}: text as text, the p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -554,6 +555,44 @@ FIELDS: tuple[StepField, ...] = (
     ),
 )
 BY_NAME: dict[str, StepField] = {f.name: f for f in FIELDS}
+
+# The completion rule of a step more than one pelaksana completes, as the printed SOP writes it in
+# the Keterangan column (the layout has no column of its own for it) and the importers read it
+# back. Indonesian in every locale: it is the SOP's own text, read again from its documents.
+ALL_NOTE = "Dikerjakan bersama oleh semua pelaksana."
+QUORUM_NOTE = "Cukup {n} pelaksana."
+_COMPLETION_NOTE = re.compile(
+    r"\s*(?:dikerjakan\s+bersama\s+oleh\s+semua\s+pelaksana|cukup\s+(\d{1,2})\s+pelaksana)\.?",
+    re.IGNORECASE,
+)
+
+
+def completion_note(completion: str | None, quorum: int | None) -> str:
+    """The Keterangan line of a step's completion rule; "" for one pelaksana (the default)."""
+    if completion == Step.Completion.ALL:
+        return ALL_NOTE
+    if completion == Step.Completion.QUORUM and quorum:
+        return QUORUM_NOTE.format(n=quorum)
+    return ""
+
+
+def printed_remarks(remarks: str, completion: str | None, quorum: int | None) -> str:
+    """The Keterangan cell of a printed or exported step: its remarks, then its rule."""
+    return "\n".join(part for part in (remarks, completion_note(completion, quorum)) if part)
+
+
+def read_completion_note(text: str) -> tuple[str | None, int | None, str]:
+    """(completion, quorum, the remarks without it) of a Keterangan cell `printed_remarks`
+    wrote; (None, None, text) when it states no rule."""
+    match = _COMPLETION_NOTE.search(text or "")
+    if match is None:
+        return None, None, text
+    rest = (text[: match.start()] + text[match.end() :]).strip()
+    if match.group(1) is None:
+        return Step.Completion.ALL, None, rest
+    return Step.Completion.QUORUM, int(match.group(1)), rest
+
+
 FILE_KEYS: frozenset[str] = frozenset(f.key for f in FIELDS)
 _RELATED = (RolesField,)
 

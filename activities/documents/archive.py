@@ -6,6 +6,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -194,6 +195,8 @@ class ArchiveReport:
     date_to: datetime.date
     groups: list
     printed_at: datetime.datetime
+    # The units a report over several units covers (named under its title); [] for one unit.
+    units: list = field(default_factory=list)
     stylesheet: str = field(default_factory=stylesheet_url)
 
     @property
@@ -300,20 +303,34 @@ def build_archive_report(units, date_from, date_to, *, sop=None, now=None, progr
     for row in counts:
         groups[row["sop"]].cancelled = row["n"]
     ordered = sorted(groups.values(), key=lambda g: (g.sop.unit.name, g.sop.name, g.sop.version))
-    if len(units) == 1:
-        # Signed on the day it is printed: the Plt./Plh. in force that day signs it.
-        letterhead = signed_by_acting_head(
-            Letterhead.for_unit(units[0]), units[0].pk, timezone.localdate(now)
-        )
-    else:
-        letterhead = Letterhead.for_government(units)
     return ArchiveReport(
-        letterhead=letterhead,
+        letterhead=report_letterhead(units, now),
         date_from=date_from,
         date_to=date_to,
         groups=ordered,
         printed_at=now,
+        units=sorted(units, key=lambda unit: unit.name) if len(units) > 1 else [],
     )
+
+
+def report_letterhead(units, now):
+    """The kop and signatory of a period report, signed on the day it is printed (by the
+    Plt./Plh. in force that day): the unit's own for one unit; for several, those of the city's
+    organisation bureau (SOPFLOW_CITY_UNIT), or the government's kop alone without it."""
+    issuer = units[0] if len(units) == 1 else city_unit()
+    if issuer is None:
+        return Letterhead.for_government(units)
+    letterhead = Letterhead.for_unit(issuer)
+    if not letterhead.emblem_url:
+        letterhead.emblem_url = Letterhead.for_government(units).emblem_url
+    return signed_by_acting_head(letterhead, issuer.pk, timezone.localdate(now))
+
+
+def city_unit():
+    """The unit that issues documents over several units (SOPFLOW_CITY_UNIT), or None."""
+    if not settings.SOPFLOW_CITY_UNIT:
+        return None
+    return Unit.objects.filter(short_name=settings.SOPFLOW_CITY_UNIT).first()
 
 
 def render_archive_report(units, date_from, date_to, *, sop=None, now=None, progress=None):

@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -77,7 +77,13 @@ def _read(report: ArchivedReport) -> bytes:
 
 
 def metadata(report: ArchivedReport, data: bytes) -> dict:
-    """The registration fields of `report` (its run, SOP and unit selected with it)."""
+    """The registration fields of `report` (its run, SOP and unit selected with it), in
+    Indonesian whatever the language of the user who downloads them: they go into SRIKANDI."""
+    with translation.override("id"):
+        return _metadata(report, data)
+
+
+def _metadata(report: ArchivedReport, data: bytes) -> dict:
     run = report.run
     finished = timezone.localtime(run.finished_at)
     klasifikasi = report.klasifikasi
@@ -95,7 +101,7 @@ def metadata(report: ArchivedReport, data: bytes) -> dict:
         % {
             "title": run.title,
             "place": run.place,
-            "date": run.scheduled_on.isoformat(),
+            "date": formats.date_format(run.scheduled_on, "j F Y"),
             "sop": run.sop.name,
             "version": run.sop.version,
         },

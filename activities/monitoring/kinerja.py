@@ -139,7 +139,7 @@ def _signed_activity(sign_off, day_minutes):
         user=sign_off.user,
         role=sign_off.role,
         completed_at=sign_off.completed_at,
-        outcome=str(_("Bagian pelaksana")),
+        outcome=str(_("Selesai (langkah bersama)")),
         returned=False,
         office_minutes=sign_off.handling_office_minutes,
         day_minutes=day_minutes,
@@ -167,13 +167,20 @@ def _minutes(value: float) -> float | int:
     return int(value) if value.is_integer() else value
 
 
+def _outcome(step_run):
+    """What became of the round: "Disetujui" for an approval done, else its state."""
+    if step_run.state == StepRun.State.DONE and step_run.step.is_approval:
+        return str(_("Disetujui"))
+    return step_run.get_state_display()
+
+
 def _activity(step_run, day_minutes):
     return _row(
         step_run,
         user=step_run.completed_by,
         role=step_run.completed_as,
         completed_at=step_run.completed_at,
-        outcome=step_run.get_state_display(),
+        outcome=_outcome(step_run),
         returned=step_run.state == StepRun.State.RETURNED,
         # Stored when the round closed (see `timing.round_figures`).
         office_minutes=step_run.handling_office_minutes,

@@ -20,6 +20,7 @@ from xml.etree import ElementTree
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from activities.authoring import steps as step_fields
 from activities.authoring.definitions import (
     standard_error,
 )
@@ -142,6 +143,7 @@ class ImportedStep:
     # Who must complete the step (`Step.Completion`; None: the default, any one pelaksana)
     # and the parallel group it runs in (None: on its own).
     completion: str | None = None
+    quorum: int | None = None
     parallel: int | None = None
     # field → why a person must check it
     notes: dict = field(default_factory=dict)
@@ -646,9 +648,19 @@ def parse_rows(rows, unit_roles=()):
     limit_steps(imported)
     renumber(imported)
     _propose(imported, unit_roles)
+    _read_completion(imported)
     _read_parallel(imported)
     check_standards(imported, total)
     return imported
+
+
+def _read_completion(imported):
+    """The completion rule a printed SOP states in the keterangan ("Dikerjakan bersama oleh
+    semua pelaksana.", "Cukup 2 pelaksana."): the step's rule, taken out of its remarks."""
+    for step in imported.steps:
+        completion, quorum, rest = step_fields.read_completion_note(step.remarks)
+        if completion is not None:
+            step.completion, step.quorum, step.remarks = completion, quorum, rest
 
 
 def _read_parallel(imported):

@@ -5,6 +5,7 @@ import io
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from activities.authoring import steps
 from activities.authoring.importers.common import (
     ANY_MARK,
     DECISION_MARK,
@@ -182,7 +183,9 @@ def write_docx(data):
         cells[mutu].text = step.get("requirements", "")
         cells[mutu + 1].text, cells[mutu + 2].text = amount, word
         cells[mutu + 3].text = step.get("output", "")
-        cells[width - 1].text = step.get("remarks", "")
+        cells[width - 1].text = steps.printed_remarks(
+            step.get("remarks", ""), step.get("completion"), step.get("quorum")
+        )
     standards = [durations.parse(step["standard"]) for step in data["steps"]]
     total = table.add_row().cells
     total[0].merge(total[mutu]).text = "Jumlah waktu"

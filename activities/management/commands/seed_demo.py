@@ -80,6 +80,35 @@ DEMO_LETTERHEADS = {
 }
 
 
+# The city's organisation bureau (SOPFLOW_CITY_UNIT's default): the kop and the signatory of a
+# period report over several units. It holds no roles or SOPs of its own in the demo.
+DEMO_CITY_UNIT = {
+    "short_name": "Organisasi",
+    "name": "Bagian Organisasi Sekretariat Daerah",
+    "letterhead_name": "SEKRETARIAT DAERAH",
+    "address": "Gedung Pusat Pemerintahan Kota Tangerang, Jl. Satria Sudirman No. 1, "
+    "Tangerang 15111",
+    "phone": "(021) 555-0100",
+    "email": "organisasi@tangerangkota.example",
+    "website": "tangerangkota.example",
+    "head_title": "Kepala Bagian Organisasi Sekretariat Daerah Kota Tangerang",
+    "head_name": "Drs. Ahmad Fauzi, M.Si.",
+    "head_rank": "Pembina Tk.I, IV/b",
+    "head_nip": "197003151995031002",
+}
+
+
+def demo_city_unit():
+    """Create the demo organisation bureau once; an administrator's changes to it stay."""
+    unit, created = Unit.objects.get_or_create(
+        short_name=DEMO_CITY_UNIT["short_name"],
+        defaults={**DEMO_CITY_UNIT, "parent_name": settings.SOPFLOW_PARENT_GOVERNMENT},
+    )
+    if created:
+        demo_letterhead(unit)
+    return unit
+
+
 def demo_letterhead(unit):
     """Fill in the demo kop of a seed unit, leaving whatever an administrator already set."""
     changed = []
@@ -178,6 +207,7 @@ class Command(BaseCommand):
             created += was_created
         for unit in Unit.objects.filter(short_name__in=DEMO_LETTERHEADS):
             demo_letterhead(unit)
+        demo_city_unit()
         demo_reference_lists()
         admin, was_created = User.objects.get_or_create(
             username="admin",
