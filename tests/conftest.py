@@ -40,10 +40,10 @@ DEMO_SIGNER_PASSWORD = "sopflow-demo"
 @pytest.fixture(scope="session")
 def demo_signer(tmp_path_factory):
     """A demo PKCS#12 signer made once for the session (as `make run` makes one)."""
-    from activities.management.commands.make_demo_certificate import demo_pkcs12
+    from activities.documents.demo_certificates import demo_signer_pkcs12
 
     path = tmp_path_factory.mktemp("signer") / "demo-signer.p12"
-    path.write_bytes(demo_pkcs12(DEMO_SIGNER_PASSWORD.encode()))
+    path.write_bytes(demo_signer_pkcs12(DEMO_SIGNER_PASSWORD.encode()))
     return path
 
 
