@@ -48,6 +48,12 @@ def demo_signer(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def demo_tte_keys(tmp_path_factory):
+    """A folder for the officials' demo TTE, filled by the first test that needs them."""
+    return tmp_path_factory.mktemp("demo-tte")
+
+
+@pytest.fixture(scope="session")
 def demo_media(tmp_path_factory):
     """The files the demo writes (the units' emblems); each test gets a copy in its own media."""
     return tmp_path_factory.mktemp("demo-media")

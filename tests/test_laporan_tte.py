@@ -23,13 +23,14 @@ PASSPHRASE = "sopflow-demo"
 
 
 @pytest.fixture
-def tte_on(settings, tmp_path, seeded):
-    from django.core.management import call_command
-
+def tte_on(settings, tmp_path, seeded, demo_tte_keys):
+    """The officials' demo TTE in this test's own folder. The keys are made once a session
+    (`make_demo_signers` makes only the files its folder lacks) and copied for each test."""
+    call_command("make_demo_signers", folder=str(demo_tte_keys), passphrase=PASSPHRASE, verbosity=0)
     folder = tmp_path / "tte"
+    shutil.copytree(demo_tte_keys, folder)
     settings.SOPFLOW_TTE_SERVICE = "pkcs12"
     settings.SOPFLOW_TTE_PKCS12_DIR = str(folder)
-    call_command("make_demo_signers", folder=str(folder), passphrase=PASSPHRASE, verbosity=0)
     return folder
 
 
