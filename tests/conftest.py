@@ -92,11 +92,41 @@ SQLITE_SLICE = {
 HERE = Path(__file__).resolve().parent
 
 
+# The files that take longest (measured with --durations), started first: pytest-xdist hands a
+# worker a whole file at a time (`--dist loadfile --no-loadscope-reorder` in pyproject.toml), in
+# this order, so that no long file is left to run alone on one core at the end.
+LONG_FIRST = (
+    "test_query_plans.py",
+    "browser/test_run_stories.py",
+    "browser/test_offline.py",
+    "test_joint_races.py",
+    "test_worker_postgres.py",
+    "test_concurrency.py",
+)
+
+
+def _relative(item):
+    path = Path(item.path).resolve()
+    return path.relative_to(HERE).as_posix() if path.is_relative_to(HERE) else ""
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        path = Path(item.path).resolve()
-        if path.is_relative_to(HERE) and path.relative_to(HERE).as_posix() in SQLITE_SLICE:
+        if _relative(item) in SQLITE_SLICE:
             item.add_marker(pytest.mark.sqlite)
+    # Then the named long files, then the files with most tests that commit for real (each is
+    # followed by a flush and the demo built again), then the rest as collected.
+    committing = {}
+    for item in items:
+        committing[item.path] = committing.get(item.path, 0) + _transactional(item)
+
+    def weight(numbered):
+        index, item = numbered
+        name = _relative(item)
+        rank = LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+        return rank, -committing[item.path], index
+
+    items[:] = [item for _index, item in sorted(enumerate(items), key=weight)]
 
 
 # Set once the test database holds the demo: the folder its files went to.
