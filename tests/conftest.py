@@ -40,11 +40,17 @@ DEMO_SIGNER_PASSWORD = "sopflow-demo"
 @pytest.fixture(scope="session")
 def demo_signer(tmp_path_factory):
     """A demo PKCS#12 signer made once for the session (as `make run` makes one)."""
-    from activities.management.commands.make_demo_certificate import demo_pkcs12
+    from activities.documents.demo_certificates import demo_signer_pkcs12
 
     path = tmp_path_factory.mktemp("signer") / "demo-signer.p12"
-    path.write_bytes(demo_pkcs12(DEMO_SIGNER_PASSWORD.encode()))
+    path.write_bytes(demo_signer_pkcs12(DEMO_SIGNER_PASSWORD.encode()))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_tte_keys(tmp_path_factory):
+    """A folder for the officials' demo TTE, filled by the first test that needs them."""
+    return tmp_path_factory.mktemp("demo-tte")
 
 
 @pytest.fixture(scope="session")
@@ -86,11 +92,41 @@ SQLITE_SLICE = {
 HERE = Path(__file__).resolve().parent
 
 
+# The files that take longest (measured with --durations), started first: pytest-xdist hands a
+# worker a whole file at a time (`--dist loadfile --no-loadscope-reorder` in pyproject.toml), in
+# this order, so that no long file is left to run alone on one core at the end.
+LONG_FIRST = (
+    "test_query_plans.py",
+    "browser/test_run_stories.py",
+    "browser/test_offline.py",
+    "test_joint_races.py",
+    "test_worker_postgres.py",
+    "test_concurrency.py",
+)
+
+
+def _relative(item):
+    path = Path(item.path).resolve()
+    return path.relative_to(HERE).as_posix() if path.is_relative_to(HERE) else ""
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        path = Path(item.path).resolve()
-        if path.is_relative_to(HERE) and path.relative_to(HERE).as_posix() in SQLITE_SLICE:
+        if _relative(item) in SQLITE_SLICE:
             item.add_marker(pytest.mark.sqlite)
+    # Then the named long files, then the files with most tests that commit for real (each is
+    # followed by a flush and the demo built again), then the rest as collected.
+    committing = {}
+    for item in items:
+        committing[item.path] = committing.get(item.path, 0) + _transactional(item)
+
+    def weight(numbered):
+        index, item = numbered
+        name = _relative(item)
+        rank = LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+        return rank, -committing[item.path], index
+
+    items[:] = [item for _index, item in sorted(enumerate(items), key=weight)]
 
 
 # Set once the test database holds the demo: the folder its files went to.
@@ -197,13 +233,19 @@ def client_for(client, users):
 
 
 @pytest.fixture
-def tte_on(settings, tmp_path, seeded):
-    """The officials sign laporan with their own (demo) TTE, passphrase "sopflow-demo"; the
-    folder of their certificates."""
+def tte_on(settings, tmp_path, seeded, demo_tte_keys):
+    """The officials sign laporan with their own demo TTE (passphrase "sopflow-demo") from this
+    test's own folder. The keys are made once a session (`make_demo_signers` makes only the
+    files its folder lacks) and copied for each test."""
+    import shutil
+
     from django.core.management import call_command
 
+    call_command(
+        "make_demo_signers", folder=str(demo_tte_keys), passphrase="sopflow-demo", verbosity=0
+    )
     folder = tmp_path / "tte"
+    shutil.copytree(demo_tte_keys, folder)
     settings.SOPFLOW_TTE_SERVICE = "pkcs12"
     settings.SOPFLOW_TTE_PKCS12_DIR = str(folder)
-    call_command("make_demo_signers", folder=str(folder), passphrase="sopflow-demo", verbosity=0)
     return folder

@@ -1,9 +1,11 @@
-"""Demo certificates of officials (for `make run`, the fake Esign Client and the tests).
+"""Demo certificates (for `make run`, the fake Esign Client and the tests), all made here.
 
-Each is issued by a demo CA and says in its name that it is a test certificate
-(`signing.DEMO_MARKERS`): the verification page shows it as "sertifikat uji, bukan TTE resmi".
-The subject carries the official's name (CN), jabatan (title) and NIP (serialNumber), as a
-personal certificate names its holder.
+- The demo signer of archived laporan (`manage.py make_demo_certificate`): one self-signed
+  certificate named "sopflow DEMO - BUKAN SERTIFIKAT RESMI".
+- The officials' demo TTE (`manage.py make_demo_signers`): each issued by a demo CA and saying in
+  its name that it is a test certificate (`signing.DEMO_MARKERS`): the verification page shows it
+  as "sertifikat uji, bukan TTE resmi". The subject carries the official's name (CN), jabatan
+  (title) and NIP (serialNumber), as a personal certificate names its holder.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from cryptography.x509.oid import NameOID
 
 DEMO_CA_NAME = "sopflow DEMO CA - SERTIFIKAT UJI"
 DEMO_PERSON_OU = "SERTIFIKAT UJI - BUKAN TTE RESMI"
+# Unmistakably not an office's certificate: whoever opens the signature panel reads this.
+DEMO_SIGNER_NAME = "sopflow DEMO - BUKAN SERTIFIKAT RESMI"
+DEMO_SIGNER_ORGANISATION = "sopflow (sertifikat demo, tidak sah untuk dokumen dinas)"
+DAYS = 3 * 365
 
 
 @dataclass
@@ -27,27 +33,31 @@ class DemoCa:
     certificate: x509.Certificate
 
     @classmethod
-    def new(cls, *, days: int = 3 * 365) -> DemoCa:
+    def new(
+        cls,
+        *,
+        common_name: str = DEMO_CA_NAME,
+        organisation: str = "sopflow (demo)",
+        path_length: int | None = 0,
+        days: int = DAYS,
+    ) -> DemoCa:
+        """A new self-signed certificate that may sign others (`path_length` below it)."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name(
             [
-                x509.NameAttribute(NameOID.COMMON_NAME, DEMO_CA_NAME),
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sopflow (demo)"),
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
             ]
         )
-        now = datetime.datetime.now(datetime.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_usage(ca=True), critical=True)
-            .sign(key, hashes.SHA256())
+        certificate = _certificate(
+            name,
+            key.public_key(),
+            issuer=name,
+            signer=key,
+            ca=True,
+            path_length=path_length,
+            days=days,
         )
         return cls(key, certificate)
 
@@ -70,7 +80,7 @@ class DemoCa:
         )
 
     def person_pkcs12(
-        self, *, name: str, nip: str, title: str, passphrase: str, days: int = 3 * 365
+        self, *, name: str, nip: str, title: str, passphrase: str, days: int = DAYS
     ) -> bytes:
         """PKCS#12 bytes of a new key and a certificate for the official, locked by
         `passphrase`."""
@@ -84,18 +94,14 @@ class DemoCa:
             attributes.append(x509.NameAttribute(NameOID.TITLE, title[:64]))
         if nip:
             attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, nip))
-        now = datetime.datetime.now(datetime.UTC)
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name(attributes))
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=days))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_usage(ca=False), critical=True)
-            .sign(self.key, hashes.SHA256())
+        certificate = _certificate(
+            x509.Name(attributes),
+            key.public_key(),
+            issuer=self.certificate.subject,
+            signer=self.key,
+            ca=False,
+            path_length=None,
+            days=days,
         )
         return pkcs12.serialize_key_and_certificates(
             name.encode()[:64],
@@ -104,6 +110,54 @@ class DemoCa:
             [self.certificate],
             serialization.BestAvailableEncryption(passphrase.encode()),
         )
+
+    def own_pkcs12(self, password: bytes, *, friendly_name: bytes = b"sopflow-demo") -> bytes:
+        """PKCS#12 bytes of this certificate and its own key, locked by `password`."""
+        return pkcs12.serialize_key_and_certificates(
+            friendly_name,
+            self.key,
+            self.certificate,
+            None,
+            serialization.BestAvailableEncryption(password),
+        )
+
+
+def demo_signer_pkcs12(password: bytes, *, days: int = DAYS) -> bytes:
+    """PKCS#12 bytes of a new self-signed demo signer of archived laporan (no length limit on
+    a path below it, as `make run` has always made it)."""
+    signer = DemoCa.new(
+        common_name=DEMO_SIGNER_NAME,
+        organisation=DEMO_SIGNER_ORGANISATION,
+        path_length=None,
+        days=days,
+    )
+    return signer.own_pkcs12(password)
+
+
+def _certificate(
+    subject: x509.Name,
+    public_key: rsa.RSAPublicKey,
+    *,
+    issuer: x509.Name,
+    signer: rsa.RSAPrivateKey,
+    ca: bool,
+    path_length: int | None,
+    days: int,
+) -> x509.Certificate:
+    """Valid from yesterday (a clock a little behind still accepts it) for `days`."""
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
+        .add_extension(_usage(ca=ca), critical=True)
+        .sign(signer, hashes.SHA256())
+    )
 
 
 def _usage(*, ca: bool) -> x509.KeyUsage:
