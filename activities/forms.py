@@ -294,15 +294,14 @@ class ReturnStepForm(VersionedStepForm):
 
 
 class CancelRunForm(PlainTextMixin, forms.Form):
+    """Shown unbound on the run page, its one field placed by hand (no crispy layout): its
+    errors come back as messages (`run_cancel`)."""
+
     reason = forms.CharField(
         label=_("Alasan pembatalan"),
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
         error_messages={"required": _("Alasan pembatalan wajib diisi.")},
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = helper_without_form_tag()
 
 
 class PeriodMixin:

@@ -26,8 +26,9 @@ class IdleSessionMiddleware:
     session makes the user anonymous for the rest of the request, so a page that needs a login
     sends to the login form, with the reason as a message.
 
-    The inbox's automatic refresh (header X-Sopflow-Poll) does not count as activity. The last
-    activity is written at most once a minute, not on every request.
+    An automatic refresh (header X-Sopflow-Poll: the inbox, the bell's count on every page, a
+    pending report's status) does not count as activity, so a page left open still times out.
+    The last activity is written at most once a minute, not on every request.
     """
 
     KEY = "sopflow_last_seen"

@@ -1,7 +1,7 @@
 """Pages over HTTP against gunicorn, each paired with a trivial view: the ratio page ÷ floor.
 
     DATABASE_URL=postgres://…/sopflow_bench .venv/bin/python bench/scale_http.py [--runs 100000]
-        [--seconds 10] [--pairs 3] [--port 8108]
+        [--seconds 10] [--pairs 3] [--port 8108] [--page TEXT ...] [--no-floors | --floors-only]
 
 Starts gunicorn (2 sync workers, DEBUG=0, persistent database connections) on the configured
 database, which seed_scale first fills up to --runs like bench/scale.py does. For every page
@@ -34,6 +34,16 @@ def parse_args():
     parser.add_argument("--pairs", type=int, default=3, help="floor/page pairs per page")
     parser.add_argument("--port", type=int, default=8108, help="port of the gunicorn server")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
+    parser.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        help="measure only the pages whose label contains this text (repeatable)",
+    )
+    parser.add_argument(
+        "--no-floors", action="store_true", help="leave out the floor table (sopflow ÷ bare)"
+    )
+    parser.add_argument("--floors-only", action="store_true", help="only the floor table")
     return parser.parse_args()
 
 
@@ -144,7 +154,11 @@ def main():
         client = Client()
         client.force_login(user)
         cookies[user.username] = client.cookies["sessionid"].value
-    targets = scale.pages(users)
+    targets = [
+        target
+        for target in scale.pages(users)
+        if not args.page or any(text in target[0] for text in args.page)
+    ]
     connection.close()
 
     print(
@@ -152,8 +166,11 @@ def main():
         f"{total} runs; {args.pairs} × ({args.seconds} s floor, {args.seconds} s page)"
     )
     header = f"| {'page':<38} | floor req/s | page req/s | ratio page ÷ floor | errors |"
-    floors_table(args, cookies["kasi"])
-    print()
+    if not args.no_floors:
+        floors_table(args, cookies["kasi"])
+        print()
+    if args.floors_only:
+        return
     print(header)
     print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
     server = start_gunicorn(args.port)

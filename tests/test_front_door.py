@@ -2,6 +2,7 @@
 request ids, the production settings (`check --deploy`) and the configurable admin path."""
 
 import datetime
+import json
 import logging
 import os
 import re
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from axes.models import AccessAttempt
+from django.conf import settings as django_settings
 from django.core import mail
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -170,6 +172,38 @@ def test_an_idle_session_ends_with_a_message(client_for, settings):
         response = client.get(reverse("run_list"), follow=True)
     assert response.redirect_chain[0][0].startswith(reverse("login"))
     assert "tidak ada aktivitas selama 30 menit" in response.content.decode()
+
+
+def test_every_automatic_refresh_says_it_is_one():
+    """A polling element without the X-Sopflow-Poll header would count as activity: the
+    bell's count, on every page, would then keep an office PC's session open for ever."""
+    polling = []
+    for path in Path(django_settings.BASE_DIR, "templates").rglob("*.html"):
+        for tag in re.findall(r"<[^<>]*hx-trigger=\"every [^<>]*>", path.read_text()):
+            polling.append((path.name, "X-Sopflow-Poll" in tag))
+    assert ("_bell.html", True) in polling
+    assert [name for name, marked in polling if not marked] == []
+
+
+def test_the_bells_refresh_is_not_activity(client_for, settings):
+    settings.SOPFLOW_IDLE_MINUTES = 30
+    client = client_for("kasi")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        page = client.get(reverse("run_list")).content.decode()
+    headers = json.loads(re.search(r'id="notification-count"[^>]*hx-headers=\'([^\']*)\'', page)[1])
+    poll = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
+    for minutes in (10, 20, 29):
+        with time_machine.travel(start + datetime.timedelta(minutes=minutes), tick=False):
+            assert (
+                client.get(
+                    reverse("notification_count"), HTTP_HX_REQUEST="true", **poll
+                ).status_code
+                == 200
+            )
+    with time_machine.travel(start + datetime.timedelta(minutes=31), tick=False):
+        response = client.get(reverse("run_list"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
 def test_activity_keeps_the_session_but_not_beyond_its_lifetime(client_for, settings):

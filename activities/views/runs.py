@@ -37,7 +37,7 @@ from activities.forms import (
 from activities.models import Attachment, Run, Sop, StepRun, Unit
 from activities.paging import InvalidCursor, keyset_page
 from activities.time.timing import format_wall_minutes, run_timing
-from activities.views import handover, tte
+from activities.views import handover, run_rounds, tte
 
 PAGE_SIZE = 25
 INBOX_PAGE_SIZE = 50
@@ -282,42 +282,6 @@ def _steps_and_rounds(run):
     return steps, step_runs
 
 
-@dataclass
-class RoundRow:
-    timing: object
-    is_current: bool
-
-    @property
-    def step_run(self):
-        return self.timing.step_run
-
-    @property
-    def wall_display(self):
-        return format_wall_minutes(self.timing.wall_minutes)
-
-
-@dataclass
-class TimelineStep:
-    step: object
-    total: object
-    rounds: list
-
-    @property
-    def many_rounds(self):
-        return len(self.rounds) > 1
-
-
-def _timeline(timing, active):
-    totals = {total.step.pk: total for total in timing.steps}
-    timeline = {}
-    for row in timing.rounds:
-        step = row.step_run.step
-        if step.pk not in timeline:
-            timeline[step.pk] = TimelineStep(step, totals[step.pk], [])
-        timeline[step.pk].rounds.append(RoundRow(row, row.step_run is active))
-    return list(timeline.values())
-
-
 def _mark_awaiting(step_runs, sop):
     """Give each active round of a joint step `awaiting_display`: whom it still waits for
     ("Kernet/Supir", or how many more sign-offs), as `policy` counts them."""
@@ -357,14 +321,13 @@ def run_detail(request, pk):
         if policy.can_act(request.user, sr.step) and not _signed_by(request.user, sr)
     ]
     active = (mine or actives or [None])[0]
+    my_step_ids = {sr.step_id for sr in mine}
     context = {
         "run": run,
         "timing": timing,
-        "timeline": _timeline(timing, active),
-        "active": active if running else None,
+        "timeline": run_rounds.timeline(timing, active, run.sop, my_step_ids),
+        "my_step_ids": my_step_ids,
         "actives": actives if running else [],
-        "my_step_ids": {sr.step_id for sr in mine},
-        "may_act": bool(running and mine),
         "may_cancel": running and policy.can_cancel(request.user, run),
         "cancel_form": CancelRunForm(),
         "lead_wall": format_wall_minutes(timing.lead_wall_minutes),
@@ -664,16 +627,18 @@ def _render_step(request, pk, number, now, *, refused=None, invalid=None):
             forms.pop("setujui", None)
 
     timing = run_timing(run, step_runs, run.unit.calendar, now=now)
-    rows = [RoundRow(row, row.step_run is current) for row in timing.rounds]
+    rows = [
+        run_rounds.round_row(row, row.step_run is current)
+        for row in timing.rounds
+        if row.step_run.step_id == step.pk
+    ]
     context = {
         "run": run,
         "step": step,
         "step_count": len(steps),
         "current": current,
         "current_row": next(row for row in rows if row.step_run is current),
-        "earlier_rows": [
-            row for row in rows if row.step_run.step_id == step.pk and row.step_run is not current
-        ],
+        "earlier_rows": [row for row in rows if row.step_run is not current],
         "editable": editable,
         "read_only_reason": None if editable else _read_only_reason(run, rounds),
         "actor": actor,
