@@ -23,8 +23,20 @@ from django.utils import timezone
 from django_tasks import task
 
 from activities.core import events
-from activities.models import Event, Notification, PeriodicJob, Role, Run, Sop, Step, StepRun, Unit
+from activities.models import (
+    Event,
+    Notification,
+    PeriodicJob,
+    Role,
+    Run,
+    Sop,
+    Step,
+    StepRun,
+    Unit,
+    update_rows,
+)
 from activities.notifications import announcements, channels
+from activities.templatetags.sopflow import waktu
 from activities.time.calendar import OfficeCalendar
 
 
@@ -229,6 +241,11 @@ def _target_stage(
     return Stage.DUE + levels
 
 
+# What the reminder and escalation templates print of a round (all as text, none branched
+# on): each alert's subject and body fill a stencil rendered once per template and variant.
+ALERT_TEXTS = ("number", "at", "title", "sop", "activity", "standard", "roles")
+
+
 @dataclass
 class _Alert:
     step_run: StepRun
@@ -251,6 +268,7 @@ class _Sweep:
         self.steps: dict[int, Step] = {}
         self.sops: dict[int, Sop] = {}
         self.holders: dict[int, list[Any]] = {}
+        self.stencils: dict[tuple[object, ...], channels.Stencil] = {}
 
     def run(self, unit_ids: list[int]) -> None:
         after: tuple[datetime.datetime | None, int] | None = None
@@ -324,7 +342,11 @@ class _Sweep:
                 calendar, activated_at, due_at, step_run.alert_stage, depth
             )
             changed.append(step_run)
-        StepRun.objects.bulk_update(changed, ["alert_stage", "next_alert_at"])
+        update_rows(
+            StepRun,
+            {step_run.pk: (step_run.alert_stage, step_run.next_alert_at) for step_run in changed},
+            ("alert_stage", "next_alert_at"),
+        )
         self._send(alerts)
 
     def _load(self, rounds: Sequence[StepRun]) -> None:
@@ -394,35 +416,56 @@ class _Sweep:
 
     def _note(self, alert: _Alert) -> announcements.Note:
         """The notification of one stage of one round: to the performers (a link to the step
-        itself), or, escalated, to the superiors (who may not act on it: a link to the run)."""
+        itself), or, escalated, to the superiors (who may not act on it: a link to the run).
+        Its texts fill the sweep's stencils of the stage's templates (`ALERT_TEXTS`)."""
         step_run, stage = alert.step_run, alert.stage
         run, step = step_run.run, step_run.step
-        context: dict[str, object] = {"step_run": step_run, "run": run, "step": step}
+        values: dict[str, object] = {
+            "number": step.number,
+            "at": waktu(_due_at(step_run)),
+            "title": run.title,
+            "sop": run.sop.name,
+            "activity": step.activity,
+            "standard": step.standard_display,
+        }
         if stage < Stage.ESCALATED:
             kind = Notification.Kind.REMINDER
             users = self._users(list(step.roles.all()))
-            context["due"] = stage == Stage.DUE
-            template, url = "reminder", reverse("step_action", args=[run.pk, step.number])
+            template, variant = "reminder", {"due": stage == Stage.DUE}
+            url = reverse("step_action", args=[run.pk, step.number])
         else:
             level = stage - Stage.ESCALATED + 1
             kind = Notification.Kind.ESCALATION
-            superiors = _superiors(step, level)
-            users = self._users(superiors)
-            context.update(level=level, superiors=superiors)
-            template, url = "escalation", run.get_absolute_url()
+            users = self._users(_superiors(step, level))
+            values["roles"] = step_run.roles_display
+            template, variant = "escalation", {}
+            url = run.get_absolute_url()
+        subject, body = (
+            self._stencil(f"emails/{template}{part}.txt", variant).fill(values)
+            for part in ("_subject", "")
+        )
         return announcements.Note(
             users=users,
             kind=kind,
             key=f"{kind}:{int(stage)}:{step_run.pk}",
-            subject=channels.render_text(f"emails/{template}_subject.txt", context),
-            body=channels.render_text(f"emails/{template}.txt", context),
+            subject=subject,
+            body=body,
             url=url,
             run=run,
             step_run=step_run,
         )
 
+    def _stencil(self, template_name: str, variant: dict[str, bool]) -> channels.Stencil:
+        key = (template_name, *sorted(variant.items()))
+        if key not in self.stencils:
+            self.stencils[key] = channels.Stencil(template_name, variant, ALERT_TEXTS)
+        return self.stencils[key]
+
 
 DIGEST_JOB = "deadline_digest"
+# The rows of each list of a digest: a unit with thousands of active steps gives each of its
+# people a digest of a few screens, not of thousands of lines (the rest are on /tugas/).
+DIGEST_ROWS = 20
 
 
 def sweep(now: datetime.datetime | None = None) -> SweepResult:
@@ -482,7 +525,8 @@ def _daily_digest(now: datetime.datetime) -> int:
 
 def send_digests(now: datetime.datetime) -> int:
     """One digest per user per working morning: their active steps, those due today and those
-    overdue. Sent from SOPFLOW_DIGEST_TIME until that day's office hours end, on days that are
+    overdue, the first DIGEST_ROWS of each list (soonest due first) and how many more, with a
+    link to /tugas/ that holds them all. Sent from SOPFLOW_DIGEST_TIME until that day's office hours end, on days that are
     working days of the steps' unit; never twice a day (its key is the date). The active rounds
     are read with the few columns the digest prints."""
     local = timezone.localtime(now)
@@ -532,9 +576,7 @@ def send_digests(now: datetime.datetime) -> int:
     notes: list[announcements.Note] = []
     for user in users.order_by("pk"):
         step_runs = sorted(steps_of[user.pk].values(), key=lambda sr: (_due_at(sr), sr.pk))
-        context = {
-            "user": user,
-            "today": today,
+        lists = {
             "overdue": [sr for sr in step_runs if _due_at(sr) <= now],
             "due_today": [
                 sr
@@ -542,8 +584,16 @@ def send_digests(now: datetime.datetime) -> int:
                 if now < _due_at(sr) and timezone.localdate(_due_at(sr)) == today
             ],
             "later": [sr for sr in step_runs if timezone.localdate(_due_at(sr)) > today],
+        }
+        context: dict[str, object] = {
+            "user": user,
+            "today": today,
+            "overdue_count": len(lists["overdue"]),
             "site_url": settings.SITE_URL.rstrip("/"),
         }
+        for name, rows in lists.items():
+            context[name] = rows[:DIGEST_ROWS]
+            context[f"{name}_more"] = max(0, len(rows) - DIGEST_ROWS)
         notes.append(
             announcements.Note(
                 users=[user],
