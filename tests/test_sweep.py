@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from activities.background import schedule
 from activities.core import chain, events, workflow
-from activities.models import Event, Notification, StepRun
+from activities.models import Event, Notification, StepRun, update_rows
 from activities.notifications import channels
 from activities.notifications.channels import render_text
 from activities.templatetags.sopflow import waktu
@@ -398,3 +398,19 @@ def test_a_digest_lists_the_first_rows_of_each_list_and_links_to_the_rest(
     assert f"- dan 2 lainnya: {inbox}\n" in digest.body
     assert "5 terlambat" in digest.subject  # the subject counts them all
     assert "Jatuh tempo hari ini" not in digest.body
+
+
+def test_update_rows_writes_each_row_its_own_values_nulls_included(staf_step, sop2, users):
+    (run,) = open_runs(sop2, users["subkor"], 1, wib(23, 8, 0))
+    other = run.step_runs.get(state=StepRun.State.ACTIVE)
+    fields = ("alert_stage", "next_alert_at")
+    rows = {staf_step.pk: (3, wib(24, 9, 5)), other.pk: (1, None)}
+    assert update_rows(StepRun, rows, fields) == 2
+    written = dict(StepRun.objects.filter(pk__in=rows).values_list("pk", "alert_stage"))
+    assert written == {staf_step.pk: 3, other.pk: 1}
+    assert StepRun.objects.get(pk=staf_step.pk).next_alert_at == wib(24, 9, 5)
+    assert StepRun.objects.get(pk=other.pk).next_alert_at is None
+    # A column set to NULL on every row keeps its type.
+    assert update_rows(StepRun, {staf_step.pk: (2, None), other.pk: (2, None)}, fields) == 2
+    assert not StepRun.objects.filter(pk__in=rows, next_alert_at__isnull=False).exists()
+    assert StepRun.objects.exclude(pk__in=rows).filter(alert_stage=2).count() == 0
