@@ -72,7 +72,7 @@ def recompute_due_times(unit: Unit) -> int:
     stays what the Kepala set."""
     calendar: OfficeCalendar = Unit.objects.calendars([unit.pk])[unit.pk]
     roles = Role.objects.select_related("reports_to__reports_to__reports_to")
-    active = (
+    active = list(
         StepRun.objects.filter(run__unit=unit, state=StepRun.State.ACTIVE, run__status="running")
         .select_related("step")
         .prefetch_related(Prefetch("step__roles", queryset=roles))
@@ -523,12 +523,24 @@ def _daily_digest(now: datetime.datetime) -> int:
     return sent
 
 
+@dataclass(slots=True)
+class _DigestRow:
+    """An active round as a digest lists it (read as a row of values, not a model)."""
+
+    pk: int
+    run_id: int
+    title: str
+    step: Step
+    due_at: datetime.datetime
+    day: datetime.date  # of due_at, in WIB
+
+
 def send_digests(now: datetime.datetime) -> int:
     """One digest per user per working morning: their active steps, those due today and those
     overdue, the first DIGEST_ROWS of each list (soonest due first) and how many more, with a
     link to /tugas/ that holds them all. Sent from SOPFLOW_DIGEST_TIME until that day's office hours end, on days that are
     working days of the steps' unit; never twice a day (its key is the date). The active rounds
-    are read with the few columns the digest prints."""
+    are read as rows of the few columns the digest prints, each step and its roles once."""
     local = timezone.localtime(now)
     today = local.date()
     if local.time() < _digest_time():
@@ -540,29 +552,33 @@ def send_digests(now: datetime.datetime) -> int:
             due_at__isnull=False,
             activated_at__isnull=False,
         )
-        .select_related("run")
-        .only("pk", "step_id", "due_at", "activated_at", "run__title", "run__unit_id")
         .order_by("due_at", "pk")
+        .values_list("pk", "run_id", "run__title", "run__unit_id", "step_id", "due_at")
     )
-    calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in active})
-    steps = Step.objects.filter(pk__in={sr.step_id for sr in active}).prefetch_related("roles")
+    calendars = Unit.objects.calendars({unit_id for _, _, _, unit_id, _, _ in active})
+    steps = Step.objects.filter(pk__in={step_id for *_, step_id, _ in active})
     step_of = {step.pk: step for step in steps.only("pk", "number", "activity")}
-    by_user: defaultdict[int, list[StepRun]] = defaultdict(list)
-    for step_run in active:
-        calendar = calendars[step_run.run.unit_id]
-        end = calendar.end_of_day(today)
-        if end is None or now >= end:
+    roles_of: defaultdict[int, list[int]] = defaultdict(list)
+    for step_id, role_id in Step.roles.through.objects.filter(step_id__in=step_of).values_list(
+        "step_id", "role_id"
+    ):
+        roles_of[step_id].append(role_id)
+    ends = {pk: calendar.end_of_day(today) for pk, calendar in calendars.items()}
+    by_user: defaultdict[int, list[_DigestRow]] = defaultdict(list)
+    for pk, run_id, title, unit_id, step_id, due_at in active:
+        end = ends[unit_id]
+        if end is None or now >= end or due_at is None:
             continue  # a day off of this unit, or its office hours are over
-        step_run.step = step_of[step_run.step_id]
-        for role in step_run.step.roles.all():
-            by_user[role.pk].append(step_run)
+        row = _DigestRow(pk, run_id, title, step_of[step_id], due_at, timezone.localdate(due_at))
+        for role_id in roles_of[step_id]:
+            by_user[role_id].append(row)
     if not by_user:
         return 0
     key = f"digest:{today.isoformat()}"
     members = Role.members.through.objects.filter(role_id__in=by_user).values_list(
         "role_id", "user_id"
     )
-    steps_of: defaultdict[int, dict[int, StepRun]] = defaultdict(dict)
+    steps_of: defaultdict[int, dict[int, _DigestRow]] = defaultdict(dict)
     for role_id, user_id in members:
         for step_run in by_user[role_id]:
             steps_of[user_id][step_run.pk] = step_run
@@ -575,15 +591,11 @@ def send_digests(now: datetime.datetime) -> int:
     sent = 0
     notes: list[announcements.Note] = []
     for user in users.order_by("pk"):
-        step_runs = sorted(steps_of[user.pk].values(), key=lambda sr: (_due_at(sr), sr.pk))
+        rows = sorted(steps_of[user.pk].values(), key=lambda row: (row.due_at, row.pk))
         lists = {
-            "overdue": [sr for sr in step_runs if _due_at(sr) <= now],
-            "due_today": [
-                sr
-                for sr in step_runs
-                if now < _due_at(sr) and timezone.localdate(_due_at(sr)) == today
-            ],
-            "later": [sr for sr in step_runs if timezone.localdate(_due_at(sr)) > today],
+            "overdue": [row for row in rows if row.due_at <= now],
+            "due_today": [row for row in rows if now < row.due_at and row.day == today],
+            "later": [row for row in rows if row.day > today],
         }
         context: dict[str, object] = {
             "user": user,
@@ -591,9 +603,9 @@ def send_digests(now: datetime.datetime) -> int:
             "overdue_count": len(lists["overdue"]),
             "site_url": settings.SITE_URL.rstrip("/"),
         }
-        for name, rows in lists.items():
-            context[name] = rows[:DIGEST_ROWS]
-            context[f"{name}_more"] = max(0, len(rows) - DIGEST_ROWS)
+        for name, listed in lists.items():
+            context[name] = listed[:DIGEST_ROWS]
+            context[f"{name}_more"] = max(0, len(listed) - DIGEST_ROWS)
         notes.append(
             announcements.Note(
                 users=[user],
