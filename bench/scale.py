@@ -71,7 +71,7 @@ def setup_django():
     settings.ALLOWED_HOSTS = ["*"]
 
 
-def ensure_runs(wanted, big_units=0, big_runs=50_000):
+def ensure_runs(wanted, big_units=0, big_runs=50_000, pages=True):
     from django.core.management import call_command
 
     from activities.models import Run, Unit
@@ -79,8 +79,9 @@ def ensure_runs(wanted, big_units=0, big_runs=50_000):
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     print(f"migrate: {time.perf_counter() - started:.1f} s")
-    # DEBUG=0 serves hashed static names from the manifest that collectstatic writes.
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if pages:
+        # DEBUG=0 serves hashed static names from the manifest that collectstatic writes.
+        call_command("collectstatic", interactive=False, verbosity=0)
     big = Unit.objects.filter(short_name__startswith="Besar")
     have = Run.objects.exclude(unit__in=big).count()
     if have < wanted:
@@ -296,7 +297,7 @@ def main():
 
     from activities.models import Event, StepRun
 
-    total = ensure_runs(args.runs, args.big_units, args.big_runs)
+    total = ensure_runs(args.runs, args.big_units, args.big_runs, pages=not args.only_sweep)
     users = {user.username: user for user in get_user_model().objects.filter(is_staff=False)}
     users |= {"kepala": get_user_model().objects.get(username="kepala")}
     if args.unit:
