@@ -355,7 +355,7 @@ def measure_sweep(due=1000):
     from django.db.models.functions import Length
     from django.urls import reverse
 
-    from activities.models import Notification, PeriodicJob, StepRun
+    from activities.models import Notification, PeriodicJob, StepRun, Unit
     from activities.time import deadlines
 
     wib = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -367,7 +367,10 @@ def measure_sweep(due=1000):
             sunday + datetime.timedelta(days=2), datetime.time(9, 0), tzinfo=wib
         ),
     }
-    reverse("inbox")  # the URLconf, loaded once per worker process, before the timing
+    # What a worker process loads once and keeps, before the timing: the URLconf and the
+    # units' office calendars (`unit_calendar`).
+    reverse("inbox")
+    Unit.objects.calendars(list(Unit.objects.values_list("pk", flat=True)))
     notes = []
     active = StepRun.objects.filter(state="active", run__status="running")
     print(f"deadline sweep: {active.count()} active rounds (CPU: of this process)")
