@@ -72,7 +72,7 @@ def recompute_due_times(unit: Unit) -> int:
     stays what the Kepala set."""
     calendar: OfficeCalendar = Unit.objects.calendars([unit.pk])[unit.pk]
     roles = Role.objects.select_related("reports_to__reports_to__reports_to")
-    active = list(
+    active = (
         StepRun.objects.filter(run__unit=unit, state=StepRun.State.ACTIVE, run__status="running")
         .select_related("step")
         .prefetch_related(Prefetch("step__roles", queryset=roles))
@@ -538,9 +538,10 @@ class _DigestRow:
 def send_digests(now: datetime.datetime) -> int:
     """One digest per user per working morning: their active steps, those due today and those
     overdue, the first DIGEST_ROWS of each list (soonest due first) and how many more, with a
-    link to /tugas/ that holds them all. Sent from SOPFLOW_DIGEST_TIME until that day's office hours end, on days that are
-    working days of the steps' unit; never twice a day (its key is the date). The active rounds
-    are read as rows of the few columns the digest prints, each step and its roles once."""
+    link to /tugas/ that holds them all. Sent from SOPFLOW_DIGEST_TIME until that day's office
+    hours end, on days that are working days of the steps' unit; never twice a day (its key is
+    the date). The active rounds are read as rows of the few columns the digest prints, each
+    step and its roles once."""
     local = timezone.localtime(now)
     today = local.date()
     if local.time() < _digest_time():
@@ -580,8 +581,8 @@ def send_digests(now: datetime.datetime) -> int:
     )
     steps_of: defaultdict[int, dict[int, _DigestRow]] = defaultdict(dict)
     for role_id, user_id in members:
-        for step_run in by_user[role_id]:
-            steps_of[user_id][step_run.pk] = step_run
+        for row in by_user[role_id]:
+            steps_of[user_id][row.pk] = row
     done = set(
         Notification.objects.filter(key=key, recipient_id__in=steps_of).values_list(
             "recipient_id", flat=True
