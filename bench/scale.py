@@ -54,6 +54,11 @@ def parse_args():
         action="store_true",
         help="only the page table: no transitions, sweep or event-log exports",
     )
+    parser.add_argument(
+        "--only-sweep",
+        action="store_true",
+        help="measure the deadline sweep only (no pages, transitions or exports)",
+    )
     return parser.parse_args()
 
 
@@ -63,6 +68,9 @@ def setup_django():
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SOPFLOW_BENCH", "1")
     os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
+    # seed_scale (manage.py, DEBUG on) wrote the bench database's hash chains under the
+    # development key: the events written here continue them under the same key.
+    os.environ.setdefault("SOPFLOW_CHAIN_KEY", "insecure-local-development-chain-key-only")
     os.environ.setdefault("SECURE_COOKIES", "0")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     import django
@@ -74,7 +82,7 @@ def setup_django():
     settings.ALLOWED_HOSTS = ["*"]
 
 
-def ensure_runs(wanted, big_units=0, big_runs=50_000):
+def ensure_runs(wanted, big_units=0, big_runs=50_000, pages=True):
     from django.core.management import call_command
 
     from activities.models import Run, Unit
@@ -82,8 +90,9 @@ def ensure_runs(wanted, big_units=0, big_runs=50_000):
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     print(f"migrate: {time.perf_counter() - started:.1f} s")
-    # DEBUG=0 serves hashed static names from the manifest that collectstatic writes.
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if pages:
+        # DEBUG=0 serves hashed static names from the manifest that collectstatic writes.
+        call_command("collectstatic", interactive=False, verbosity=0)
     big = Unit.objects.filter(short_name__startswith="Besar")
     have = Run.objects.exclude(unit__in=big).count()
     if have < wanted:
@@ -303,7 +312,7 @@ def main():
 
     from activities.models import Event, StepRun
 
-    total = ensure_runs(args.runs, args.big_units, args.big_runs)
+    total = ensure_runs(args.runs, args.big_units, args.big_runs, pages=not args.only_sweep)
     users = {user.username: user for user in get_user_model().objects.filter(is_staff=False)}
     users |= {"kepala": get_user_model().objects.get(username="kepala")}
     if args.unit:
@@ -314,6 +323,9 @@ def main():
         f"{StepRun.objects.count()} step rounds, {Event.objects.count()} events; pages of "
         f"{unit.short_name} ({unit.runs.count()} runs)"
     )
+    if args.only_sweep:
+        measure_sweep()
+        return
     print(f"pages: median of {args.repeat} GETs in process (queries: the most of one GET)")
     header = f"| {'page':<38} | status | queries | SQL ms | median ms | CPU ms | HTML bytes |"
     print(header)
@@ -358,8 +370,11 @@ def measure_sweep(due=1000):
     import zoneinfo
 
     from django.db import connection, transaction
+    from django.db.models import Max
+    from django.db.models.functions import Length
+    from django.urls import reverse
 
-    from activities.models import PeriodicJob, StepRun
+    from activities.models import Notification, PeriodicJob, StepRun, Unit
     from activities.time import deadlines
 
     wib = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -371,26 +386,38 @@ def measure_sweep(due=1000):
             sunday + datetime.timedelta(days=2), datetime.time(9, 0), tzinfo=wib
         ),
     }
+    # What a worker process loads once and keeps, before the timing: the URLconf and the
+    # units' office calendars (`unit_calendar`).
+    reverse("inbox")
+    Unit.objects.calendars(list(Unit.objects.values_list("pk", flat=True)))
+    notes = []
     active = StepRun.objects.filter(state="active", run__status="running")
-    print(f"deadline sweep: {active.count()} active rounds")
-    print(
-        "| sweep                                   | seconds | queries | sent (due + escalations) |"
+    print(f"deadline sweep: {active.count()} active rounds (CPU: of this process)")
+    header = (
+        f"| {'sweep':<39} | seconds | CPU s | SQL s | queries | sent (due + escalations) "
+        "| digests |"
     )
-    print(
-        "|-----------------------------------------|---------|---------|--------------------------|"
-    )
+    print(header)
+    print("|" + "|".join("-" * len(cell) for cell in header.split("|")[1:-1]) + "|")
 
     def one(label, now, prepare):
         with transaction.atomic():
             prepare(now)
             clock = SqlClock()
             with connection.execute_wrapper(clock):
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 result = deadlines.sweep(now)
-                seconds = time.perf_counter() - started
+                seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            digests = Notification.objects.filter(kind=Notification.Kind.DIGEST, created_at=now)
+            largest = digests.aggregate(largest=Max(Length("body")))["largest"]
             transaction.set_rollback(True)
         sent = result.reminders + result.due + result.escalations
-        print(f"| {label:<39} | {seconds:>7.3f} | {clock.queries:>7} | {sent:>24} |")
+        print(
+            f"| {label:<39} | {seconds:>7.3f} | {cpu:>5.2f} | {clock.seconds:>5.2f} "
+            f"| {clock.queries:>7} | {sent:>24} | {result.digests:>7} |"
+        )
+        if largest:
+            notes.append(f"{label}: the longest digest is {largest} characters")
 
     def caught_up(now):
         StepRun.objects.filter(next_alert_at__isnull=False).update(
@@ -418,6 +445,8 @@ def measure_sweep(due=1000):
         PeriodicJob.objects.filter(name=deadlines.DIGEST_JOB).delete()
 
     one("the morning digest, Tuesday", moments["Tuesday morning"], digest_due)
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -39,9 +39,11 @@ def build(runs, active):
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from activities.models import Run, Sop, StepRun
+    from activities.models import Run, Sop, StepRun, Unit
+    from activities.time import deadlines
 
     sop = Sop.objects.get(unit__short_name="Diskominfo", version=1)
+    calendar = Unit.objects.calendars([sop.unit_id])[sop.unit_id]
     steps = {step.number: step for step in sop.steps.all()}
     opener = get_user_model().objects.get(username="subkor")
     opened = NOW - datetime.timedelta(days=30)
@@ -72,13 +74,17 @@ def build(runs, active):
                     kind = index % 10
                     minutes = {0: -120, 1: 1}.get(kind, 240)
                     activated = NOW - datetime.timedelta(minutes=4 if kind == 1 else 60)
+                    due_at = NOW + datetime.timedelta(minutes=minutes)
                     rows.append(
                         StepRun(
                             run=run,
                             step=steps[4],
                             state=StepRun.State.ACTIVE,
                             activated_at=activated,
-                            due_at=NOW + datetime.timedelta(minutes=minutes),
+                            due_at=due_at,
+                            # As the activation sets it: the sweep reads only the rounds
+                            # whose next alert has come.
+                            next_alert_at=deadlines.first_alert(calendar, activated, due_at),
                         )
                     )
                 else:
@@ -108,11 +114,11 @@ def measure(label):
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(counter):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = deadlines.sweep(now=NOW)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
-        f"{label:<34} {seconds:8.2f} s {count:8d} queries   "
+        f"{label:<34} {seconds:8.2f} s {cpu:6.2f} s CPU {count:8d} queries   "
         f"checked {result.checked}, reminders {result.reminders}, due {result.due}, "
         f"escalations {result.escalations}, digests {result.digests}"
     )
@@ -141,7 +147,11 @@ def main():
         Run.objects.filter(status="running").exclude(
             title__in=[f"Wawaran {n}" for n in range(keep)]
         ).update(status=Run.Status.CANCELLED, cancelled_at=NOW)
-        StepRun.objects.filter(alert_stage__gt=0).update(alert_stage=0)
+        # As cancelling does: their rounds have no next alert; the others' alerts come again.
+        StepRun.objects.filter(run__status=Run.Status.CANCELLED).update(next_alert_at=None)
+        StepRun.objects.filter(alert_stage__gt=0, run__status=Run.Status.RUNNING).update(
+            alert_stage=0, next_alert_at=NOW
+        )
         from activities.models import Notification
 
         Notification.objects.all().delete()

@@ -13,7 +13,10 @@ from django.test.utils import CaptureQueriesContext
 
 from activities.background import schedule
 from activities.core import chain, events, workflow
-from activities.models import Event, Notification, StepRun
+from activities.models import Event, Notification, StepRun, update_rows
+from activities.notifications import channels
+from activities.notifications.channels import render_text
+from activities.templatetags.sopflow import waktu
 from activities.time import deadlines
 
 WIB = zoneinfo.ZoneInfo("Asia/Jakarta")
@@ -295,3 +298,119 @@ def test_the_migration_gives_active_rounds_a_next_alert_no_later_than_the_true_o
     assert sweep(wib(23, 9, 0)).reminders == 0
     staf_step.refresh_from_db()
     assert staf_step.next_alert_at == exact
+
+
+def test_alerts_of_different_runs_in_one_batch_each_say_their_own_round(
+    staf_step, sop2, users, sweep
+):
+    """The subjects and bodies are filled from one rendering per template and variant: each
+    still names its own run, SOP, step, due time and link, as a rendering of its own would."""
+    with at(wib(23, 8, 0)):
+        other = workflow.open_run(
+            sop=sop2,
+            user=users["subkor"],
+            title="Wawaran 100% & <tuntas>",
+            scheduled_on=datetime.date(2026, 12, 10),
+            place="Balai",
+        )
+    result = sweep(wib(23, 9, 31))  # step 4 of the first just due; step 1 of the other late
+    assert (result.due, result.escalations) == (2, 1)
+    notes = Notification.objects.filter(
+        kind__in=[Notification.Kind.REMINDER, Notification.Kind.ESCALATION]
+    ).select_related("step_run__step", "run__sop")
+    assert {note.run_id for note in notes} == {staf_step.run_id, other.pk}
+    for note in notes:
+        step_run, run = note.step_run, note.run
+        stranger = other if run.pk == staf_step.run_id else staf_step.run
+        values = {
+            "number": step_run.step.number,
+            "at": waktu(step_run.due_at),
+            "title": run.title,
+            "sop": run.sop.name,
+            "activity": step_run.step.activity,
+            "standard": step_run.step.standard_display,
+            "roles": step_run.roles_display,
+        }
+        if note.kind == Notification.Kind.REMINDER:
+            template, context = "reminder", values | {"due": True}
+            assert note.url == f"/kegiatan/{run.pk}/langkah/{step_run.step.number}/"
+        else:
+            template, context = "escalation", values
+            assert note.url == run.get_absolute_url()
+        assert note.body == render_text(f"emails/{template}.txt", context)
+        assert note.subject == render_text(f"emails/{template}_subject.txt", context).strip()
+        assert run.title in note.subject and stranger.title not in note.body
+        assert f"Langkah {step_run.step.number}: {step_run.step.activity}" in note.body
+
+
+def test_each_alert_template_is_rendered_once_per_sweep_whatever_the_alerts(
+    sop2, users, sweep, monkeypatch
+):
+    runs = open_runs(sop2, users["subkor"], 6, wib(24, 8, 0))
+    sweep(wib(24, 7, 55))  # the morning digest, before the runs were opened
+    rendered = []
+    real = channels.render_text
+
+    def counted(template_name, context):
+        rendered.append((template_name, context.get("due")))
+        return real(template_name, context)
+
+    monkeypatch.setattr(channels, "render_text", counted)
+    monkeypatch.setattr(deadlines._Sweep, "BATCH", 4)  # two batches, one stencil per sweep
+    result = sweep(wib(24, 15, 0))
+    assert result.due == 6 and result.escalations >= 6
+    assert sorted(rendered) == [
+        ("emails/escalation.txt", None),
+        ("emails/escalation_subject.txt", None),
+        ("emails/reminder.txt", True),
+        ("emails/reminder_subject.txt", True),
+    ]
+    bodies = Notification.objects.filter(kind=Notification.Kind.REMINDER).values_list(
+        "run__title", "body"
+    )
+    assert sorted(title for title, body in bodies if f"Kegiatan: {title}\n" in body) == sorted(
+        run.title for run in runs
+    )
+
+
+def test_a_stencil_fills_in_values_as_they_are(db):
+    stencil = channels.Stencil("emails/escalation_subject.txt", {}, deadlines.ALERT_TEXTS)
+    odd = "A\x001\x00 %(number)s {{ title }} & <b>"
+    values = {"number": 7, "title": odd}
+    assert stencil.fill(values) == render_text("emails/escalation_subject.txt", values)
+    assert odd in stencil.fill(values)
+
+
+def test_a_digest_lists_the_first_rows_of_each_list_and_links_to_the_rest(
+    sop2, users, sweep, monkeypatch, settings
+):
+    monkeypatch.setattr(deadlines, "DIGEST_ROWS", 3)
+    runs = open_runs(sop2, users["subkor"], 5, wib(23, 8, 0))  # step 1 due 08:15
+    assert sweep(wib(24, 7, 5)).digests >= 1  # Tuesday, before the office opens
+    (digest,) = [
+        note
+        for note in Notification.objects.filter(kind=Notification.Kind.DIGEST)
+        if f"/kegiatan/{runs[0].pk}/langkah/1/" in note.body
+    ]
+    listed = [run for run in runs if f"/kegiatan/{run.pk}/langkah/1/\n" in digest.body]
+    assert listed == runs[:3]  # the soonest due first
+    inbox = settings.SITE_URL.rstrip("/") + "/tugas/"
+    assert f"- dan 2 lainnya: {inbox}\n" in digest.body
+    assert "5 terlambat" in digest.subject  # the subject counts them all
+    assert "Jatuh tempo hari ini" not in digest.body
+
+
+def test_update_rows_writes_each_row_its_own_values_nulls_included(staf_step, sop2, users):
+    (run,) = open_runs(sop2, users["subkor"], 1, wib(23, 8, 0))
+    other = run.step_runs.get(state=StepRun.State.ACTIVE)
+    fields = ("alert_stage", "next_alert_at")
+    rows = {staf_step.pk: (3, wib(24, 9, 5)), other.pk: (1, None)}
+    assert update_rows(StepRun, rows, fields) == 2
+    written = dict(StepRun.objects.filter(pk__in=rows).values_list("pk", "alert_stage"))
+    assert written == {staf_step.pk: 3, other.pk: 1}
+    assert StepRun.objects.get(pk=staf_step.pk).next_alert_at == wib(24, 9, 5)
+    assert StepRun.objects.get(pk=other.pk).next_alert_at is None
+    # A column set to NULL on every row keeps its type.
+    assert update_rows(StepRun, {staf_step.pk: (2, None), other.pk: (2, None)}, fields) == 2
+    assert not StepRun.objects.filter(pk__in=rows, next_alert_at__isnull=False).exists()
+    assert StepRun.objects.exclude(pk__in=rows).filter(alert_stage=2).count() == 0

@@ -28,6 +28,7 @@ from activities.models.base import (
     format_nip,
     nip_problem,
     normalize_nip,
+    update_rows,
     validate_emblem,
     validate_nip,
 )
@@ -133,6 +134,7 @@ __all__ = [
     "ConfigurationHistory",
     "AppendOnly",
     "normalize_nip",
+    "update_rows",
     "format_nip",
     "nip_problem",
     "validate_nip",

@@ -1,7 +1,7 @@
-"""Pieces the models share: configuration history and the append-only base."""
+"""Pieces the models share: configuration history, the append-only base, a bulk update."""
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -100,3 +100,37 @@ def format_nip(value):
 
 def _sop_list(sops):
     return ", ".join(f"{sop.name} v{sop.version}" for sop in sops[:3])
+
+
+def update_rows(model, rows, fields, *, using="default"):
+    """Write `fields` of many rows of `model` in one UPDATE, each row its own values: `rows`
+    maps a primary key to its values (in the order of `fields`). What `bulk_update` writes,
+    without building a Case/When expression per row: "SET f = CASE pk WHEN … THEN … ELSE f
+    END" with the values prepared by each field, which every backend reads the same way (the
+    ELSE gives the CASE its column's type, so even a column set to NULL on every row is typed).
+    Returns the count of rows updated."""
+    if not rows:
+        return 0
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    pk = quote(meta.pk.column)
+    assignments, params = [], []
+    for index, name in enumerate(fields):
+        field = meta.get_field(name)
+        column = quote(field.column)
+        assignments.append(
+            f"{column} = CASE {pk} "
+            + " ".join(["WHEN %s THEN %s"] * len(rows))
+            + f" ELSE {column} END"
+        )
+        for key, values in rows.items():
+            params += [key, field.get_db_prep_save(values[index], connection)]
+    params += list(rows)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {pk} IN ({', '.join(['%s'] * len(rows))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

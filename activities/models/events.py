@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from activities.core import chain
-from activities.models.base import AppendOnly
+from activities.models.base import AppendOnly, update_rows
 from activities.models.people import Acting, Role
 from activities.models.sops import Sop
 
@@ -71,12 +71,11 @@ class EventQuerySet(models.QuerySet):
         heads = [(run_id, count, head) for run_id, (count, head) in last.items() if run_id]
         if len(heads) > 1:
             # Many runs at once (the deadline sweep's batches): one UPDATE.
-            Run.objects.bulk_update(
-                [
-                    Run(pk=run_id, event_count=count, event_head=head)
-                    for run_id, count, head in heads
-                ],
-                ["event_count", "event_head"],
+            update_rows(
+                Run,
+                {run_id: (count, head) for run_id, count, head in heads},
+                ("event_count", "event_head"),
+                using=self.db,
             )
             return
         for run_id, count, head in heads:

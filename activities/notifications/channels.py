@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,34 @@ def render_text(template_name: str, context: dict[str, Any]) -> str:
     """A plain-text template in Bahasa Indonesia, without HTML escaping."""
     with translation.override(settings.LANGUAGE_CODE):
         return render_to_string(template_name, context, using="text")
+
+
+_SLOT = re.compile("\x00([0-9]+)\x00")
+
+
+class Stencil:
+    """A plain-text template rendered once for many texts that differ only in values it prints
+    as they are: each name of `slots` is given to the template as a marker, and `fill` puts
+    one text's values in the markers' places, so a text costs a substitution instead of a
+    rendering. What the template branches on or passes through a filter cannot be a slot: it
+    goes in `context`, shared by every text of the stencil (one stencil per such variant).
+    A marker is a number between NUL characters; the values put in are not read again, so
+    whatever they hold comes out as it is."""
+
+    def __init__(self, template_name: str, context: dict[str, Any], slots: tuple[str, ...]):
+        markers = {name: f"\x00{index}\x00" for index, name in enumerate(slots)}
+        # Text and slot names in turn: "text", "title", "text", ...
+        self.parts = _SLOT.split(render_text(template_name, context | markers))
+        for index in range(1, len(self.parts), 2):
+            self.parts[index] = slots[int(self.parts[index])]
+
+    def fill(self, values: dict[str, object]) -> str:
+        """The text with `values` (by slot name) in place; a slot the template does not print
+        needs no value."""
+        pieces = self.parts.copy()
+        for index in range(1, len(pieces), 2):
+            pieces[index] = str(values[pieces[index]])
+        return "".join(pieces)
 
 
 def site_url(path: str) -> str:

@@ -23,8 +23,20 @@ from django.utils import timezone
 from django_tasks import task
 
 from activities.core import events
-from activities.models import Event, Notification, PeriodicJob, Role, Run, Sop, Step, StepRun, Unit
+from activities.models import (
+    Event,
+    Notification,
+    PeriodicJob,
+    Role,
+    Run,
+    Sop,
+    Step,
+    StepRun,
+    Unit,
+    update_rows,
+)
 from activities.notifications import announcements, channels
+from activities.templatetags.sopflow import waktu
 from activities.time.calendar import OfficeCalendar
 
 
@@ -229,6 +241,11 @@ def _target_stage(
     return Stage.DUE + levels
 
 
+# What the reminder and escalation templates print of a round (all as text, none branched
+# on): each alert's subject and body fill a stencil rendered once per template and variant.
+ALERT_TEXTS = ("number", "at", "title", "sop", "activity", "standard", "roles")
+
+
 @dataclass
 class _Alert:
     step_run: StepRun
@@ -251,6 +268,7 @@ class _Sweep:
         self.steps: dict[int, Step] = {}
         self.sops: dict[int, Sop] = {}
         self.holders: dict[int, list[Any]] = {}
+        self.stencils: dict[tuple[object, ...], channels.Stencil] = {}
 
     def run(self, unit_ids: list[int]) -> None:
         after: tuple[datetime.datetime | None, int] | None = None
@@ -324,7 +342,11 @@ class _Sweep:
                 calendar, activated_at, due_at, step_run.alert_stage, depth
             )
             changed.append(step_run)
-        StepRun.objects.bulk_update(changed, ["alert_stage", "next_alert_at"])
+        update_rows(
+            StepRun,
+            {step_run.pk: (step_run.alert_stage, step_run.next_alert_at) for step_run in changed},
+            ("alert_stage", "next_alert_at"),
+        )
         self._send(alerts)
 
     def _load(self, rounds: Sequence[StepRun]) -> None:
@@ -394,35 +416,56 @@ class _Sweep:
 
     def _note(self, alert: _Alert) -> announcements.Note:
         """The notification of one stage of one round: to the performers (a link to the step
-        itself), or, escalated, to the superiors (who may not act on it: a link to the run)."""
+        itself), or, escalated, to the superiors (who may not act on it: a link to the run).
+        Its texts fill the sweep's stencils of the stage's templates (`ALERT_TEXTS`)."""
         step_run, stage = alert.step_run, alert.stage
         run, step = step_run.run, step_run.step
-        context: dict[str, object] = {"step_run": step_run, "run": run, "step": step}
+        values: dict[str, object] = {
+            "number": step.number,
+            "at": waktu(_due_at(step_run)),
+            "title": run.title,
+            "sop": run.sop.name,
+            "activity": step.activity,
+            "standard": step.standard_display,
+        }
         if stage < Stage.ESCALATED:
             kind = Notification.Kind.REMINDER
             users = self._users(list(step.roles.all()))
-            context["due"] = stage == Stage.DUE
-            template, url = "reminder", reverse("step_action", args=[run.pk, step.number])
+            template, variant = "reminder", {"due": stage == Stage.DUE}
+            url = reverse("step_action", args=[run.pk, step.number])
         else:
             level = stage - Stage.ESCALATED + 1
             kind = Notification.Kind.ESCALATION
-            superiors = _superiors(step, level)
-            users = self._users(superiors)
-            context.update(level=level, superiors=superiors)
-            template, url = "escalation", run.get_absolute_url()
+            users = self._users(_superiors(step, level))
+            values["roles"] = step_run.roles_display
+            template, variant = "escalation", {}
+            url = run.get_absolute_url()
+        subject, body = (
+            self._stencil(f"emails/{template}{part}.txt", variant).fill(values)
+            for part in ("_subject", "")
+        )
         return announcements.Note(
             users=users,
             kind=kind,
             key=f"{kind}:{int(stage)}:{step_run.pk}",
-            subject=channels.render_text(f"emails/{template}_subject.txt", context),
-            body=channels.render_text(f"emails/{template}.txt", context),
+            subject=subject,
+            body=body,
             url=url,
             run=run,
             step_run=step_run,
         )
 
+    def _stencil(self, template_name: str, variant: dict[str, bool]) -> channels.Stencil:
+        key = (template_name, *sorted(variant.items()))
+        if key not in self.stencils:
+            self.stencils[key] = channels.Stencil(template_name, variant, ALERT_TEXTS)
+        return self.stencils[key]
+
 
 DIGEST_JOB = "deadline_digest"
+# The rows of each list of a digest: a unit with thousands of active steps gives each of its
+# people a digest of a few screens, not of thousands of lines (the rest are on /tugas/).
+DIGEST_ROWS = 20
 
 
 def sweep(now: datetime.datetime | None = None) -> SweepResult:
@@ -480,11 +523,25 @@ def _daily_digest(now: datetime.datetime) -> int:
     return sent
 
 
+@dataclass(slots=True)
+class _DigestRow:
+    """An active round as a digest lists it (read as a row of values, not a model)."""
+
+    pk: int
+    run_id: int
+    title: str
+    step: Step
+    due_at: datetime.datetime
+    day: datetime.date  # of due_at, in WIB
+
+
 def send_digests(now: datetime.datetime) -> int:
     """One digest per user per working morning: their active steps, those due today and those
-    overdue. Sent from SOPFLOW_DIGEST_TIME until that day's office hours end, on days that are
-    working days of the steps' unit; never twice a day (its key is the date). The active rounds
-    are read with the few columns the digest prints."""
+    overdue, the first DIGEST_ROWS of each list (soonest due first) and how many more, with a
+    link to /tugas/ that holds them all. Sent from SOPFLOW_DIGEST_TIME until that day's office
+    hours end, on days that are working days of the steps' unit; never twice a day (its key is
+    the date). The active rounds are read as rows of the few columns the digest prints, each
+    step and its roles once."""
     local = timezone.localtime(now)
     today = local.date()
     if local.time() < _digest_time():
@@ -496,32 +553,36 @@ def send_digests(now: datetime.datetime) -> int:
             due_at__isnull=False,
             activated_at__isnull=False,
         )
-        .select_related("run")
-        .only("pk", "step_id", "due_at", "activated_at", "run__title", "run__unit_id")
         .order_by("due_at", "pk")
+        .values_list("pk", "run_id", "run__title", "run__unit_id", "step_id", "due_at")
     )
-    calendars = Unit.objects.calendars({step_run.run.unit_id for step_run in active})
-    steps = Step.objects.filter(pk__in={sr.step_id for sr in active}).prefetch_related("roles")
+    calendars = Unit.objects.calendars({unit_id for _, _, _, unit_id, _, _ in active})
+    steps = Step.objects.filter(pk__in={step_id for *_, step_id, _ in active})
     step_of = {step.pk: step for step in steps.only("pk", "number", "activity")}
-    by_user: defaultdict[int, list[StepRun]] = defaultdict(list)
-    for step_run in active:
-        calendar = calendars[step_run.run.unit_id]
-        end = calendar.end_of_day(today)
-        if end is None or now >= end:
+    roles_of: defaultdict[int, list[int]] = defaultdict(list)
+    for step_id, role_id in Step.roles.through.objects.filter(step_id__in=step_of).values_list(
+        "step_id", "role_id"
+    ):
+        roles_of[step_id].append(role_id)
+    ends = {pk: calendar.end_of_day(today) for pk, calendar in calendars.items()}
+    by_user: defaultdict[int, list[_DigestRow]] = defaultdict(list)
+    for pk, run_id, title, unit_id, step_id, due_at in active:
+        end = ends[unit_id]
+        if end is None or now >= end or due_at is None:
             continue  # a day off of this unit, or its office hours are over
-        step_run.step = step_of[step_run.step_id]
-        for role in step_run.step.roles.all():
-            by_user[role.pk].append(step_run)
+        row = _DigestRow(pk, run_id, title, step_of[step_id], due_at, timezone.localdate(due_at))
+        for role_id in roles_of[step_id]:
+            by_user[role_id].append(row)
     if not by_user:
         return 0
     key = f"digest:{today.isoformat()}"
     members = Role.members.through.objects.filter(role_id__in=by_user).values_list(
         "role_id", "user_id"
     )
-    steps_of: defaultdict[int, dict[int, StepRun]] = defaultdict(dict)
+    steps_of: defaultdict[int, dict[int, _DigestRow]] = defaultdict(dict)
     for role_id, user_id in members:
-        for step_run in by_user[role_id]:
-            steps_of[user_id][step_run.pk] = step_run
+        for row in by_user[role_id]:
+            steps_of[user_id][row.pk] = row
     done = set(
         Notification.objects.filter(key=key, recipient_id__in=steps_of).values_list(
             "recipient_id", flat=True
@@ -531,19 +592,21 @@ def send_digests(now: datetime.datetime) -> int:
     sent = 0
     notes: list[announcements.Note] = []
     for user in users.order_by("pk"):
-        step_runs = sorted(steps_of[user.pk].values(), key=lambda sr: (_due_at(sr), sr.pk))
-        context = {
+        rows = sorted(steps_of[user.pk].values(), key=lambda row: (row.due_at, row.pk))
+        lists = {
+            "overdue": [row for row in rows if row.due_at <= now],
+            "due_today": [row for row in rows if now < row.due_at and row.day == today],
+            "later": [row for row in rows if row.day > today],
+        }
+        context: dict[str, object] = {
             "user": user,
             "today": today,
-            "overdue": [sr for sr in step_runs if _due_at(sr) <= now],
-            "due_today": [
-                sr
-                for sr in step_runs
-                if now < _due_at(sr) and timezone.localdate(_due_at(sr)) == today
-            ],
-            "later": [sr for sr in step_runs if timezone.localdate(_due_at(sr)) > today],
+            "overdue_count": len(lists["overdue"]),
             "site_url": settings.SITE_URL.rstrip("/"),
         }
+        for name, listed in lists.items():
+            context[name] = listed[:DIGEST_ROWS]
+            context[f"{name}_more"] = max(0, len(listed) - DIGEST_ROWS)
         notes.append(
             announcements.Note(
                 users=[user],
