@@ -91,47 +91,6 @@ def local_datetime(value, exact=None):
     return value
 
 
-# Bootstrap's class for each kind of widget (LeanLayout); any other widget is a form-control.
-# (Checkboxes in a list are a RadioSelect to Django, a multiple select a Select.)
-WIDGET_CLASSES = {
-    forms.CheckboxInput: "form-check-input",
-    forms.RadioSelect: "form-check-input",
-    forms.Select: "form-select",
-    forms.HiddenInput: "",
-}
-
-
-class LeanLayout:
-    """A form the step page renders without crispy (templates/forms/_lean.html), the page a
-    civil servant opens most: `layout` names its visible fields in order, a tuple for fields
-    that share a row; `rows` gives each widget Bootstrap's class (and `is-invalid`) once."""
-
-    layout: list[str | tuple[str, ...]] = []
-
-    @property
-    def rows(self):
-        rows = []
-        for entry in self.layout:
-            names = entry if isinstance(entry, tuple) else (entry,)
-            fields = [self[name] for name in names if name in self.fields]
-            if fields:
-                rows.append(fields)
-        errors = self.errors if self.is_bound else {}
-        for name, field in self.fields.items():
-            widget = field.widget
-            css = next(
-                (css for kind, css in WIDGET_CLASSES.items() if isinstance(widget, kind)),
-                "form-control",
-            )
-            classes = widget.attrs.get("class", "").split()
-            for extra in (css, "is-invalid" if name in errors else ""):
-                if extra and extra not in classes:
-                    classes.append(extra)
-            if classes:
-                widget.attrs["class"] = " ".join(classes)
-        return rows
-
-
 def helper_without_form_tag(*layout):
     helper = FormHelper()
     helper.form_tag = False
@@ -265,8 +224,11 @@ class TimedStepForm(VersionedStepForm):
             value + datetime.timedelta(minutes=1) - datetime.timedelta(microseconds=1), self.now
         )
 
+    def times_row(self):
+        return Row(Column("started_at"), Column("completed_at"))
 
-class CompleteStepForm(LeanLayout, TimedStepForm):
+
+class CompleteStepForm(TimedStepForm):
     output = forms.CharField(
         label=_("Output"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -278,16 +240,13 @@ class CompleteStepForm(LeanLayout, TimedStepForm):
         super().__init__(*args, **kwargs)
         self.fields["output"].initial = self.step_run.step.output
         self.fields["output"].help_text = _("Sesuai mutu baku; ubah bila berbeda.")
-        self.layout = [
-            "requirements",
-            *self.data_names,
-            ("started_at", "completed_at"),
-            "output",
-            "notes",
-        ]
+        fields = ["requirements"] if "requirements" in self.fields else []
+        self.helper = helper_without_form_tag(
+            *fields, *self.data_names, self.times_row(), "output", "notes", "version", "round"
+        )
 
 
-class ApproveStepForm(LeanLayout, TimedStepForm):
+class ApproveStepForm(TimedStepForm):
     instruction = forms.CharField(
         label=_("Isi disposisi"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -300,13 +259,16 @@ class ApproveStepForm(LeanLayout, TimedStepForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.layout = [
+        fields = ["requirements"] if "requirements" in self.fields else []
+        self.helper = helper_without_form_tag(
             "instruction",
-            ("deadline", "decision_notes"),
-            "requirements",
+            Row(Column("deadline"), Column("decision_notes")),
+            *fields,
             *self.data_names,
-            ("started_at", "completed_at"),
-        ]
+            self.times_row(),
+            "version",
+            "round",
+        )
 
     def clean_deadline(self):
         value = self.cleaned_data["deadline"]
@@ -319,13 +281,16 @@ class ApproveStepForm(LeanLayout, TimedStepForm):
         return value
 
 
-class ReturnStepForm(LeanLayout, VersionedStepForm):
+class ReturnStepForm(VersionedStepForm):
     reason = forms.CharField(
         label=_("Alasan pengembalian"),
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("Alasan pengembalian wajib diisi.")},
     )
-    layout = ["reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = helper_without_form_tag("reason", "version", "round")
 
 
 class CancelRunForm(PlainTextMixin, forms.Form):

@@ -1211,26 +1211,3 @@ def test_a_form_sent_in_the_next_minute_still_completes_after_the_start(client_f
     assert (
         done.started_at < done.completed_at <= datetime.datetime(2026, 11, 23, 9, 6, 5, tzinfo=wib)
     )
-
-
-def test_a_refused_field_is_marked_at_its_place_and_keeps_what_was_typed(client_for, users, sop1):
-    """The step form's fields are laid out without crispy (templates/forms/_lean.html): a
-    refused field is marked invalid with its message beside it, its label says it, the other
-    fields keep what the user typed, and the hidden version fields go back with the form."""
-    run = open_run(sop1, users["kasi"], now=timezone.now() - datetime.timedelta(hours=3))
-    data = form_data(run, 1, "selesai")
-    data["started_at"] = "kemarin sore"
-    data["notes"] = "Nota dinas dikirim lewat kurir"
-    response = client_for("kasi").post(step_url(run, 1), data)
-    page = response.content.decode()
-    field = re.search(r'<input[^>]*name="started_at"[^>]*>', page).group(0)
-    assert "is-invalid" in field and "form-control" in field
-    assert re.search(
-        r'<label class="form-label" for="id_started_at">Mulai dikerjakan</label>'
-        r'<input[^>]*name="started_at"[^>]*><div class="form-text"[^>]*>[^<]*</div>'
-        r'<div class="invalid-feedback d-block">Masukkan tanggal dan jam yang valid',
-        page,
-    )
-    notes = re.search(r'<textarea[^>]*name="notes"[^>]*>([^<]*)</textarea>', page)
-    assert "is-invalid" not in notes.group(0) and "Nota dinas dikirim lewat kurir" in notes.group(1)
-    assert re.search(r'<input type="hidden" name="version"[^>]*>', page)
