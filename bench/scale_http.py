@@ -1,7 +1,7 @@
 """Pages over HTTP against gunicorn, each paired with a trivial view: the ratio page ÷ floor.
 
     DATABASE_URL=postgres://…/sopflow_bench .venv/bin/python bench/scale_http.py [--runs 100000]
-        [--seconds 10] [--pairs 3] [--port 8108] [--reader kasi] [--no-bare-floors]
+        [--seconds 10] [--pairs 3] [--port 8108] [--reader kasi] [--no-floors]
         [--peer-base http://127.0.0.1:8200 --peer-login USER:PASSWORD --peer-pages pages.json
          [--peer-login-path /accounts/login/]]
 
@@ -30,7 +30,7 @@ meanwhile). Printed per page: the median requests per second of each, each side'
 ratio page ÷ floor, and the median of the pairs' ratios sopflow ÷ peer; the last row, the
 trivial view, is the median over the pages of the ratio of the two floors. sopflow's pages
 that the file does not name are left out; the table of sopflow's floors against the bare
-stack comes first as without a peer, unless --no-bare-floors.
+stack comes first as without a peer, unless --no-floors.
 """
 
 import argparse
@@ -60,7 +60,7 @@ def parse_args():
     parser.add_argument("--port", type=int, default=8108, help="port of the gunicorn server")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
     parser.add_argument(
-        "--no-bare-floors",
+        "--no-floors",
         action="store_true",
         help="leave out the table of the floors against the bare stack",
     )
@@ -288,7 +288,7 @@ def main():
         f"{total} runs; {args.pairs} × ({args.seconds} s floor, {args.seconds} s page); "
         f"pages of {args.reader}"
     )
-    if not args.no_bare_floors:
+    if not args.no_floors:
         floors_table(args, cookies["kasi"])
         print()
     server = start_gunicorn(args.port)
