@@ -184,37 +184,40 @@ def deep_cursor(queryset, field, depth=0.9):
     return encode_cursor(*row)
 
 
-def pages(users):
-    """(label, user, url) of every page measured."""
+def pages(users, reader="kasi"):
+    """(label, user, url) of every page measured, as the demo account `reader` (kasi: the
+    Kesbangpol SOP of 15 steps; kabid: the wawaran SOP of Diskominfo, 9 steps) in its unit;
+    the archive as kasubag_tu."""
     from django.db.models import Count
 
     from activities.core import policy
     from activities.documents import archive
     from activities.models import Run, Sop
 
-    kasi, tu = users["kasi"], users["kasubag_tu"]
-    unit = kasi.sop_roles.first().unit
+    person, tu = users[reader], users["kasubag_tu"]
+    unit = person.sop_roles.first().unit
     runs = Run.objects.filter(unit=unit)
+    sop = Sop.objects.filter(unit=unit, status="active").get()
+    last = sop.steps.order_by("-number").values_list("number", flat=True).first()
     returned_run = (
-        Run.objects.filter(unit=unit, sop__steps__number=15, step_runs__state="returned")
+        Run.objects.filter(unit=unit, sop__steps__number=last, step_runs__state="returned")
         .annotate(rounds=Count("step_runs", distinct=True))
         .order_by("-rounds", "-id")
         .first()
     )
-    kasi_steps = policy.inbox(kasi).filter(run__unit=unit).order_by("-id")
-    form = kasi_steps.select_related("step").first()
+    inbox = policy.inbox(person).filter(run__unit=unit).order_by("-id")
+    form = inbox.select_related("step").first()
     closed, closed_field = archive.archive_runs([unit])
-    sop = Sop.objects.filter(unit=unit, status="active").get()
     return [
-        ("/tugas/", kasi, "/tugas/"),
-        ("/kegiatan/", kasi, "/kegiatan/"),
-        ("/kegiatan/ deep", kasi, f"/kegiatan/?setelah={deep_cursor(runs, 'opened_at')}"),
-        ("/kegiatan/<id>/ (15 steps, returned)", kasi, f"/kegiatan/{returned_run.pk}/"),
-        ("step form", kasi, f"/kegiatan/{form.run_id}/langkah/{form.step.number}/"),
+        ("/tugas/", person, "/tugas/"),
+        ("/kegiatan/", person, "/kegiatan/"),
+        ("/kegiatan/ deep", person, f"/kegiatan/?setelah={deep_cursor(runs, 'opened_at')}"),
+        (f"/kegiatan/<id>/ ({last} steps, returned)", person, f"/kegiatan/{returned_run.pk}/"),
+        ("step form", person, f"/kegiatan/{form.run_id}/langkah/{form.step.number}/"),
         ("/arsip/", tu, "/arsip/"),
         ("/arsip/ deep", tu, f"/arsip/?setelah={deep_cursor(closed, closed_field)}"),
-        ("/sop/", kasi, "/sop/"),
-        ("/sop/<id>/", kasi, f"/sop/{sop.pk}/"),
+        ("/sop/", person, "/sop/"),
+        ("/sop/<id>/", person, f"/sop/{sop.pk}/"),
     ]
 
 
