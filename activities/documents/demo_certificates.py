@@ -50,7 +50,7 @@ class DemoCa:
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
             ]
         )
-        certificate = _certificate(
+        certificate = issue_certificate(
             name,
             key.public_key(),
             issuer=name,
@@ -94,7 +94,7 @@ class DemoCa:
             attributes.append(x509.NameAttribute(NameOID.TITLE, title[:64]))
         if nip:
             attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, nip))
-        certificate = _certificate(
+        certificate = issue_certificate(
             x509.Name(attributes),
             key.public_key(),
             issuer=self.certificate.subject,
@@ -134,7 +134,7 @@ def demo_signer_pkcs12(password: bytes, *, days: int = DAYS) -> bytes:
     return signer.own_pkcs12(password)
 
 
-def _certificate(
+def issue_certificate(
     subject: x509.Name,
     public_key: rsa.RSAPublicKey,
     *,
@@ -143,10 +143,12 @@ def _certificate(
     ca: bool,
     path_length: int | None,
     days: int,
+    extended_usage: list[x509.ObjectIdentifier] | None = None,
 ) -> x509.Certificate:
-    """Valid from yesterday (a clock a little behind still accepts it) for `days`."""
+    """A demo certificate, valid from yesterday (a clock a little behind still accepts it)
+    for `days`; `extended_usage` (critical) for one that may only do that (timeStamping)."""
     now = datetime.datetime.now(datetime.UTC)
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
@@ -156,8 +158,10 @@ def _certificate(
         .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
         .add_extension(_usage(ca=ca), critical=True)
-        .sign(signer, hashes.SHA256())
     )
+    if extended_usage:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(extended_usage), critical=True)
+    return builder.sign(signer, hashes.SHA256())
 
 
 def _usage(*, ca: bool) -> x509.KeyUsage:
@@ -168,7 +172,7 @@ def _usage(*, ca: bool) -> x509.KeyUsage:
         data_encipherment=False,
         key_agreement=False,
         key_cert_sign=ca,
-        crl_sign=False,
+        crl_sign=ca,
         encipher_only=False,
         decipher_only=False,
     )

@@ -10,7 +10,6 @@ one `make run` to the next. The signing code reaches it exactly as it reaches an
 
 from __future__ import annotations
 
-import datetime
 import http.server
 import threading
 from collections.abc import Callable
@@ -21,10 +20,12 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+from activities.documents.demo_certificates import issue_certificate
 
 ROOT_NAME = "sopflow DEMO TSA Root - BUKAN TSA RESMI"
 TSA_NAME = "sopflow DEMO TSA - BUKAN TSA RESMI"
@@ -39,33 +40,6 @@ def name(common_name: str) -> x509.Name:
             x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
         ]
     )
-
-
-def _certificate(
-    subject: x509.Name,
-    issuer: x509.Name,
-    public_key: rsa.RSAPublicKey,
-    signing_key: rsa.RSAPrivateKey,
-    *,
-    ca: bool,
-    days: int,
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
-        )
-    return builder.sign(signing_key, hashes.SHA256())
 
 
 def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
@@ -96,11 +70,24 @@ class Authority:
     def new(cls, *, root_name: str = ROOT_NAME, tsa_name: str = TSA_NAME, days: int = 5 * 365):
         root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        root = _certificate(
-            name(root_name), name(root_name), root_key.public_key(), root_key, ca=True, days=days
+        root = issue_certificate(
+            name(root_name),
+            root_key.public_key(),
+            issuer=name(root_name),
+            signer=root_key,
+            ca=True,
+            path_length=None,
+            days=days,
         )
-        tsa = _certificate(
-            name(tsa_name), name(root_name), tsa_key.public_key(), root_key, ca=False, days=days
+        tsa = issue_certificate(
+            name(tsa_name),
+            tsa_key.public_key(),
+            issuer=name(root_name),
+            signer=root_key,
+            ca=False,
+            path_length=None,
+            days=days,
+            extended_usage=[ExtendedKeyUsageOID.TIME_STAMPING],
         )
         return cls(root, root_key, tsa, tsa_key)
 
