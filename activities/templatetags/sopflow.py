@@ -2,7 +2,6 @@
 
 from django import template
 from django.utils import formats, timezone
-from django.utils.dates import MONTHS
 from django.utils.text import Truncator
 
 from activities import models
@@ -11,10 +10,7 @@ from activities.time import durations, timing
 register = template.Library()
 
 
-def _day(value):
-    # What `date_format(value, "j F Y")` writes, without parsing the format for every row of a
-    # list: the day, the month's name in the active language (Django's MONTHS), the year.
-    return f"{value.day} {MONTHS[value.month]} {value.year}"
+_day = timing.day_text
 
 
 @register.filter
@@ -49,8 +45,7 @@ def waktu(value):
     """23 November 2026 14:05 in WIB."""
     if not value:
         return ""
-    value = timezone.localtime(value)
-    return f"{_day(value)} {value.hour:02d}:{value.minute:02d}"
+    return timing.moment_text(value)
 
 
 @register.filter

@@ -36,7 +36,7 @@ from activities.models import (
     update_rows,
 )
 from activities.notifications import announcements, channels
-from activities.templatetags.sopflow import waktu
+from activities.time import timing
 from activities.time.calendar import OfficeCalendar
 
 
@@ -422,7 +422,7 @@ class _Sweep:
         run, step = step_run.run, step_run.step
         values: dict[str, object] = {
             "number": step.number,
-            "at": waktu(_due_at(step_run)),
+            "at": timing.moment_text(due) if (due := _due_at(step_run)) else "",
             "title": run.title,
             "sop": run.sop.name,
             "activity": step.activity,

@@ -21,10 +21,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
+from django.utils.dates import MONTHS
 
 from activities.models import Run, Step, StepRun, critical_path, parallel_stages
 from activities.time import durations
 from activities.time.calendar import OfficeCalendar
+
+
+def day_text(value: datetime.date) -> str:
+    """23 November 2026: the day, the month's name in the active language (Django's MONTHS),
+    the year; what `date_format(value, "j F Y")` writes, without parsing a format every row."""
+    return f"{value.day} {MONTHS[value.month]} {value.year}"
+
+
+def moment_text(value: datetime.datetime) -> str:
+    """23 November 2026 14:05 in WIB (the `waktu` filter of pages, mails and PDFs)."""
+    value = timezone.localtime(value)
+    return f"{day_text(value)} {value.hour:02d}:{value.minute:02d}"
 
 
 def format_minutes(minutes: float | None, day_minutes: int) -> str:

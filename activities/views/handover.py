@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST, require_safe
 from activities.core import access, events, policy
 from activities.documents import handover as handovers
 from activities.documents import register
-from activities.models import ArchivedReport, Event, Klasifikasi, SignedLaporan
+from activities.models import ArchivedReport, Event, Klasifikasi
 
 NOT_CHANGEABLE = gettext_lazy(
     "Kode klasifikasi tidak dapat diubah: nomor naskahnya sudah tercetak pada laporan yang "
@@ -40,7 +40,8 @@ class NaskahPanel:
 
 def naskah_panel(user, run):
     archived = getattr(run, "archived_report", None)
-    signing = None if archived else SignedLaporan.objects.filter(run=run).first()
+    # The run page reads both with the run (select_related).
+    signing = None if archived else getattr(run, "signed_laporan", None)
     may_classify = policy.can_classify(user, run, archived is not None or signing is not None)
     return NaskahPanel(
         archived=archived,

@@ -263,7 +263,7 @@ def _run_with_attachments(user, pk):
     attachments = Attachment.objects.order_by("uploaded_at", "id")
     runs = (
         access.run_queryset(user)
-        .select_related("archived_report", "klasifikasi", "sop__klasifikasi")
+        .select_related("archived_report", "signed_laporan", "klasifikasi", "sop__klasifikasi")
         .prefetch_related(
             Prefetch("step_runs__attachments", queryset=attachments), "step_runs__values"
         )

@@ -42,7 +42,9 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
+# One Chromium per file, not per session: Playwright's loop must not outlive the browser
+# tests, since the tests after them in the same worker call pyHanko's and asyncio's run().
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} not found: install Debian's chromium package to run browser tests"

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from activities.core import acting
 from activities.documents import signing
 from activities.models import ArchivedReport, Role
-from tests.test_laporan_tte import PASSPHRASE, tte_on  # noqa: F401 (a fixture)
+from tests.test_laporan_tte import PASSPHRASE
 from tests.test_verification import finish
 
 
