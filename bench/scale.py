@@ -43,12 +43,7 @@ def parse_args():
     parser.add_argument(
         "--no-sweep", action="store_true", help="leave out the deadline sweep (city-wide)"
     )
-    parser.add_argument(
-        "--page",
-        action="append",
-        default=[],
-        help="measure only the pages whose label contains this text (repeatable)",
-    )
+    add_page_option(parser)
     parser.add_argument(
         "--pages-only",
         action="store_true",
@@ -184,10 +179,20 @@ def deep_cursor(queryset, field, depth=0.9):
     return encode_cursor(*row)
 
 
-def pages(users, reader="kasi"):
-    """(label, user, url) of every page measured, as the demo account `reader` (kasi: the
-    Kesbangpol SOP of 15 steps; kabid: the wawaran SOP of Diskominfo, 9 steps) in its unit;
-    the archive as kasubag_tu."""
+def add_page_option(parser):
+    """--page, which `pages(only=…)` reads: here and in bench/scale_http.py."""
+    parser.add_argument(
+        "--page",
+        action="append",
+        default=[],
+        help="measure only the pages whose label contains this text (repeatable)",
+    )
+
+
+def pages(users, reader="kasi", only=()):
+    """(label, user, url) of every page measured (with `only`, those whose label contains one
+    of its texts), as the demo account `reader` (kasi: the Kesbangpol SOP of 15 steps; kabid:
+    the wawaran SOP of Diskominfo, 9 steps) in its unit; the archive as kasubag_tu."""
     from django.db.models import Count
 
     from activities.core import policy
@@ -208,7 +213,7 @@ def pages(users, reader="kasi"):
     inbox = policy.inbox(person).filter(run__unit=unit).order_by("-id")
     form = inbox.select_related("step").first()
     closed, closed_field = archive.archive_runs([unit])
-    return [
+    every = [
         ("/tugas/", person, "/tugas/"),
         ("/kegiatan/", person, "/kegiatan/"),
         ("/kegiatan/ deep", person, f"/kegiatan/?setelah={deep_cursor(runs, 'opened_at')}"),
@@ -219,6 +224,7 @@ def pages(users, reader="kasi"):
         ("/sop/", person, "/sop/"),
         ("/sop/<id>/", person, f"/sop/{sop.pk}/"),
     ]
+    return [page for page in every if not only or any(text in page[0] for text in only)]
 
 
 def post_targets(user, kind, count):
@@ -334,9 +340,7 @@ def main():
     print(header)
     print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
     client = Client()
-    for label, user, url in pages(users):
-        if args.page and not any(text in label for text in args.page):
-            continue
+    for label, user, url in pages(users, only=args.page):
         client.force_login(user)
         status, queries, sql_ms, median_ms, size, cpu_ms = measure(client, url, args.repeat)
         print(

@@ -60,12 +60,7 @@ def parse_args():
     parser.add_argument("--pairs", type=int, default=3, help="floor/page pairs per page")
     parser.add_argument("--port", type=int, default=8108, help="port of the gunicorn server")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
-    parser.add_argument(
-        "--page",
-        action="append",
-        default=[],
-        help="measure only the pages whose label contains this text (repeatable)",
-    )
+    scale.add_page_option(parser)
     parser.add_argument(
         "--no-floors", action="store_true", help="leave out the floor table (sopflow ÷ bare)"
     )
@@ -286,11 +281,7 @@ def main():
         client = Client()
         client.force_login(user)
         cookies[user.username] = client.cookies["sessionid"].value
-    targets = [
-        target
-        for target in scale.pages(users, args.reader)
-        if not args.page or any(text in target[0] for text in args.page)
-    ]
+    targets = scale.pages(users, args.reader, only=args.page)
     connection.close()
 
     print(

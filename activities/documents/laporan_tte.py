@@ -274,8 +274,8 @@ def _store(run, actor, person, signed, position, version, data, check, now) -> L
 def _renumbered(run: Run, signed: SignedLaporan) -> bool:
     """Whether the run's number reads otherwise now than on the page just signed (its kode
     klasifikasi changed while the pelapor signed). Call with the run's row locked."""
-    run = Run.objects.select_related("unit", "sop__klasifikasi", "klasifikasi").get(pk=run.pk)
-    return register.naskah_of(run, run.naskah_number).nomor != signed.nomor
+    taken = register.naskah_taken(run)
+    return taken is None or taken.nomor != signed.nomor
 
 
 def complete(run: Run) -> SignedLaporan | None:
