@@ -4,6 +4,8 @@ performer signing off his part; the round closes in the sign-off that meets the 
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from activities.core import workflow
 from activities.core.workflow import WorkflowError
@@ -95,6 +97,23 @@ def test_the_run_page_says_whom_the_joint_step_still_waits_for(run7, users, clie
     # The driver still has his form.
     driver_page = client_for("supir").get(f"/kegiatan/{run7.pk}/langkah/7/").content.decode()
     assert 'name="action" value="selesai"' in driver_page
+
+
+def test_the_run_page_reads_the_sign_offs_once_however_many_there_are(run7, users, client_for):
+    """Each part names its performer's role as the run's SOP prints it: the round, the run and
+    the SOP come with the page, not from a query per part."""
+    client = client_for("kabid")
+    url = f"/kegiatan/{run7.pk}/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as before:
+        client.get(url)
+    sign(run7, users["tim"], wib(2026, 9, 21, 10))
+    sign(run7, users["supir"], wib(2026, 9, 21, 11))
+    with CaptureQueriesContext(connection) as after:
+        page = client.get(url).content.decode()
+    assert "(Tim)" in page and "(Kernet/Supir)" in page
+    # The signed round's step 8 is active now: nothing else on the page changes its queries.
+    assert len(after) == len(before), [query["sql"][:80] for query in after]
 
 
 def test_the_first_performer_posting_the_form_is_told_whom_the_step_waits_for(

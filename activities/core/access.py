@@ -43,11 +43,13 @@ def run_queryset(user):
 def attach_sign_offs(step_runs):
     """Give every round `parts`: the sign-offs of a joint step's round (each performer's part,
     oldest first), [] for other rounds; one query, and none for a run without joint steps."""
-    joint = [step_run for step_run in step_runs if step_run.step.is_joint]
+    joint = {step_run.pk: step_run for step_run in step_runs if step_run.step.is_joint}
     found = {}
     if joint:
         sign_offs = StepSignOff.objects.filter(step_run__in=joint).select_related("user", "role")
         for sign_off in sign_offs.order_by("entered_at", "id"):
+            # Its round as read already, with the run and its SOP: `performed_as` reads them.
+            sign_off.step_run = joint[sign_off.step_run_id]
             found.setdefault(sign_off.step_run_id, []).append(sign_off)
     for step_run in step_runs:
         step_run.parts = found.get(step_run.pk, [])
