@@ -224,8 +224,8 @@ class TimedStepForm(VersionedStepForm):
             value + datetime.timedelta(minutes=1) - datetime.timedelta(microseconds=1), self.now
         )
 
-    def times_row(self):
-        return Row(Column("started_at"), Column("completed_at"))
+    # Start and completion side by side (`activities.field_html` lays the step forms out).
+    times_row = ("started_at", "completed_at")
 
 
 class CompleteStepForm(TimedStepForm):
@@ -241,9 +241,15 @@ class CompleteStepForm(TimedStepForm):
         self.fields["output"].initial = self.step_run.step.output
         self.fields["output"].help_text = _("Sesuai mutu baku; ubah bila berbeda.")
         fields = ["requirements"] if "requirements" in self.fields else []
-        self.helper = helper_without_form_tag(
-            *fields, *self.data_names, self.times_row(), "output", "notes", "version", "round"
-        )
+        self.layout = [
+            *fields,
+            *self.data_names,
+            self.times_row,
+            "output",
+            "notes",
+            "version",
+            "round",
+        ]
 
 
 class ApproveStepForm(TimedStepForm):
@@ -260,15 +266,15 @@ class ApproveStepForm(TimedStepForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         fields = ["requirements"] if "requirements" in self.fields else []
-        self.helper = helper_without_form_tag(
+        self.layout = [
             "instruction",
-            Row(Column("deadline"), Column("decision_notes")),
+            ("deadline", "decision_notes"),
             *fields,
             *self.data_names,
-            self.times_row(),
+            self.times_row,
             "version",
             "round",
-        )
+        ]
 
     def clean_deadline(self):
         value = self.cleaned_data["deadline"]
@@ -290,7 +296,7 @@ class ReturnStepForm(VersionedStepForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = helper_without_form_tag("reason", "version", "round")
+        self.layout = ["reason", "version", "round"]
 
 
 class CancelRunForm(PlainTextMixin, forms.Form):

@@ -4,7 +4,7 @@ from django import template
 from django.utils import formats, timezone
 from django.utils.text import Truncator
 
-from activities import models
+from activities import field_html, models
 from activities.time import durations, timing
 
 register = template.Library()
@@ -92,3 +92,9 @@ def persen(value):
 @register.simple_tag
 def total_waktu(days, minutes):
     return durations.format_total(days, minutes)
+
+
+@register.filter
+def form_fields(form):
+    """A step form's fields as its `layout` places them (`activities.field_html`)."""
+    return field_html.form_fields(form)

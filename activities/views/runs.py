@@ -259,15 +259,17 @@ def run_create(request):
     return render(request, "runs/run_form.html", context)
 
 
-def _run_with_attachments(user, pk):
+def _run_with_attachments(user, pk, *, documents=True):
+    """The run with its rounds, their attachments and recorded data; with `documents`, also
+    what the run page's laporan panel shows (the archived and signed laporan, the codes)."""
     attachments = Attachment.objects.order_by("uploaded_at", "id")
-    runs = (
-        access.run_queryset(user)
-        .select_related("archived_report", "signed_laporan", "klasifikasi", "sop__klasifikasi")
-        .prefetch_related(
-            Prefetch("step_runs__attachments", queryset=attachments), "step_runs__values"
-        )
+    runs = access.run_queryset(user).prefetch_related(
+        Prefetch("step_runs__attachments", queryset=attachments), "step_runs__values"
     )
+    if documents:
+        runs = runs.select_related(
+            "archived_report", "signed_laporan", "klasifikasi", "sop__klasifikasi"
+        )
     return get_object_or_404(runs, pk=pk)
 
 
@@ -488,7 +490,7 @@ def _step_page(user, pk, number):
     """What the step page shows: the run, its steps and rounds, step `number`, the user's
     actor on it, that step's rounds and whether the latest is editable. Another unit's run or
     a step that does not exist is a 404, a step of another role a 403."""
-    run = _run_with_attachments(user, pk)
+    run = _run_with_attachments(user, pk, documents=False)
     steps, step_runs = _steps_and_rounds(run)
     step = steps.get(number)
     if step is None:
