@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import IntegerField, Subquery
 
 from activities.core import policy
-from activities.models import Notification
+from activities.models import Notification, PreparedQueries
 
 # The navigation shows a number only up to here, then "99+": counting further would read every
 # active step of a busy Kepala for a badge.
@@ -24,19 +24,27 @@ def _capped_inbox(user):
     return policy.inbox(user, steps_first=False).order_by().values("pk")[: BADGE_CAP + 1]
 
 
-def navigation_counts(user):
-    """(inbox badge, unread notifications) in one query: two counting subqueries on the user's
-    row. The inbox count stops after BADGE_CAP + 1 rows of the user's active steps; "99+"
-    beyond."""
+def _counts_query(user):
     unread = Notification.objects.filter(recipient=user, read_at=None).values("pk")
-    counts = (
+    return (
         get_user_model()
         .objects.filter(pk=user.pk)
         .annotate(inbox=RowCount(_capped_inbox(user)), unread=RowCount(unread))
         .values_list("inbox", "unread")
-        .first()
     )
-    inbox, unread = counts or (0, 0)
+
+
+# The query's shape follows the user's roles (own and acting today): compiled once for each.
+_COUNTS = PreparedQueries(lambda user, _superuser, _role_ids: _counts_query(user))
+
+
+def navigation_counts(user):
+    """(inbox badge, unread notifications) in one query: two counting subqueries on the user's
+    row. The inbox count stops after BADGE_CAP + 1 rows of the user's active steps; "99+"
+    beyond."""
+    facts = policy.subject(user)
+    key = (user, facts.is_superuser, frozenset(facts.step_role_ids))
+    inbox, unread = _COUNTS.one(key) or (0, 0)
     return (f"{BADGE_CAP}+" if inbox > BADGE_CAP else inbox), unread
 
 

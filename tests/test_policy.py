@@ -432,3 +432,45 @@ def test_nobody_logged_in_or_deactivated_holds_any_capability(users, sop1, sop2,
         policy.sops_to_approve(user),
     ):
         assert not found.exists()
+
+
+def test_a_role_given_or_taken_shows_on_the_next_request(users, sop2):
+    """The user's roles and the navigation's counts are compiled once per user and set of
+    roles (`models.PreparedQueries`): each request still reads them afresh."""
+    from django.contrib.auth import get_user_model
+
+    from activities.context_processors import navigation_counts
+    from tests.test_workflow import open_run, wib
+
+    opener = next(
+        u for u in users.values() if u.sop_roles.filter(opens_runs=True, unit=sop2.unit).exists()
+    )
+    open_run(sop2, opener, now=wib(2026, 9, 21, 8))
+
+    def request_user():
+        return get_user_model().objects.get(pk=users["outsider"].pk)
+
+    assert navigation_counts(request_user()) == (0, 0)
+    first_role = Role.objects.get(pk=sop2.steps.get(number=1).roles.get().pk)
+    first_role.members.add(users["outsider"])
+    assert first_role in policy.subject(request_user()).roles
+    assert navigation_counts(request_user())[0] >= 1
+    first_role.members.remove(users["outsider"])
+    assert policy.subject(request_user()).roles == []
+    assert navigation_counts(request_user()) == (0, 0)
+
+
+def test_prepared_queries_keep_the_newest_keys():
+    from activities.models import PreparedQueries
+
+    built = []
+
+    def build(pk):
+        built.append(pk)
+        return Role.objects.filter(pk=pk)
+
+    prepared = PreparedQueries(build, size=2)
+    for pk in (1, 2, 1, 3, 1, 2):
+        prepared.sql((pk,))
+    # 1 stays (used again before 3 came), 2 was dropped for 3 and compiled again.
+    assert built == [1, 2, 3, 2]

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from activities.models import (
     ActingAppointment,
+    PreparedQueries,
     Role,
     Run,
     SignedLaporan,
@@ -85,6 +86,13 @@ class Actor:
         return name
 
 
+# What every request reads of its user, compiled once per user (and day).
+_MEMBER_ROLES = PreparedQueries(lambda user_id: Role.objects.filter(members=user_id))
+_APPOINTMENTS = PreparedQueries(
+    lambda user_id, day: ActingAppointment.objects.in_force(day).filter(person=user_id)
+)
+
+
 class Subject:
     """What a user's roles and today's acting appointments give him, as id sets."""
 
@@ -94,10 +102,10 @@ class Subject:
         member = user if user.is_authenticated and user.is_active else None
         self.is_superuser = member is not None and member.is_superuser
         self.roles: list[Role] = (
-            list(Role.objects.filter(members=member)) if member is not None else []
+            _MEMBER_ROLES.rows(Role, (member.pk,)) if member is not None else []
         )
         self.appointments: list[ActingAppointment] = (
-            list(ActingAppointment.objects.in_force(self.day).filter(person=member))
+            _APPOINTMENTS.rows(ActingAppointment, (member.pk, self.day))
             if member is not None
             else []
         )

@@ -134,3 +134,43 @@ def update_rows(model, rows, fields, *, using="default"):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+class PreparedQueries:
+    """The SQL of queries every request runs, built by the ORM once per process for each key.
+
+    The user's roles, his acting appointments and the navigation's counts are read on every
+    page; for each of them Django spends several times longer building and compiling the query
+    than the database spends answering it (0.5–1.5 ms against 0.1 ms). Their SQL and
+    parameters depend only on a few values (the user, the day, the user's role ids): `key`
+    names them all, and `build(*key)` returns the queryset for them. The least recently used
+    keys are dropped beyond `size`.
+    """
+
+    def __init__(self, build, size=4096):
+        self.build = build
+        self.size = size
+        self.compiled: dict = {}
+
+    def sql(self, key):
+        """(sql, params) of the query for `key`, compiled at its first use."""
+        found = self.compiled.pop(key, None)
+        if found is None:
+            queryset = self.build(*key)
+            found = queryset.query.get_compiler(queryset.db).as_sql()
+            if len(self.compiled) >= self.size:
+                del self.compiled[next(iter(self.compiled))]
+        self.compiled[key] = found
+        return found
+
+    def rows(self, model, key):
+        """The query's rows as `model` instances (it selects the model's columns)."""
+        sql, params = self.sql(key)
+        return list(model.objects.raw(sql, params))
+
+    def one(self, key, using="default"):
+        """The first row of the query, as a tuple."""
+        sql, params = self.sql(key)
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
