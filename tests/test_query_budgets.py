@@ -28,8 +28,10 @@ BUDGETS = {
     # The run, its rounds with their steps, the steps' roles, the attachments, the step data
     # the rounds recorded, the run's opening and cancelling events.
     "/kegiatan/<id>/ (15 steps, returned)": 11,
-    # A step that asks for data from a reference list reads the list's items once.
-    "step form": 10,
+    # The run, its rounds with their steps, the steps' roles, the attachments of the step's
+    # rounds and of the round that handed it over (the step data only of rounds shown in
+    # full); a step that asks for data from a reference list reads the list's items once.
+    "step form": 9,
     # The archive also lists the user's latest period reports.
     "/arsip/": 9,
     "/arsip/ deep": 9,

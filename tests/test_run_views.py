@@ -1211,3 +1211,49 @@ def test_a_form_sent_in_the_next_minute_still_completes_after_the_start(client_f
     assert (
         done.started_at < done.completed_at <= datetime.datetime(2026, 11, 23, 9, 6, 5, tzinfo=wib)
     )
+
+
+def test_the_step_page_shows_the_records_of_the_rounds_it_lists(client_for, users, sop1):
+    """The step page reads the attachments and step data of the rounds it shows only: an
+    earlier round of the step in full, the round that handed the step over with its files, and
+    a closed step's own round."""
+    from activities.core import uploads
+    from tests.test_offline import photos
+
+    step1 = sop1.steps.get(number=1)
+    step1.data_fields = [
+        {"key": "peserta", "label": "Jumlah peserta", "type": "number", "required": True}
+    ]
+    step1.save()
+    run = open_run(sop1, users["kasi"])
+    files = uploads.validate_uploads(photos(1))
+    first = step_run(run, 1)
+    workflow.complete_step(
+        run_id=run.pk,
+        number=1,
+        user=users["kasi"],
+        expected_version=first.version,
+        attachments=files,
+        data=[{"key": "peserta", "label": "Jumlah peserta", "type": "number", "number": "40"}],
+    )
+    name = first.attachments.get().original_name
+    kepala_page = text(client_for("kepala").get(step_url(run, 2)))
+    assert "Dari langkah 1" in kepala_page and name in kepala_page
+    workflow.return_step(run_id=run.pk, number=2, user=users["kepala"], reason="Ulangi")
+    kasi_page = text(client_for("kasi").get(step_url(run, 1)))
+    assert "Putaran sebelumnya" in kasi_page
+    assert "Jumlah peserta" in kasi_page and "40" in kasi_page and name in kasi_page
+    # The active round is a form: its data is asked for, not shown.
+    assert 'name="data_peserta"' in kasi_page
+    # Once done, the step is read-only: its last round is shown in full too.
+    second = step_run(run, 1)
+    workflow.complete_step(
+        run_id=run.pk,
+        number=1,
+        user=users["kasi"],
+        expected_version=second.version,
+        data=[{"key": "peserta", "label": "Jumlah peserta", "type": "number", "number": "45"}],
+    )
+    done_page = text(client_for("kasi").get(step_url(run, 1)))
+    assert 'name="data_peserta"' not in done_page
+    assert "40" in done_page and "45" in done_page and name in done_page

@@ -11,7 +11,7 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, prefetch_related_objects
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -259,18 +259,30 @@ def run_create(request):
     return render(request, "runs/run_form.html", context)
 
 
-def _run_with_attachments(user, pk, *, documents=True):
-    """The run with its rounds, their attachments and recorded data; with `documents`, also
-    what the run page's laporan panel shows (the archived and signed laporan, the codes)."""
-    attachments = Attachment.objects.order_by("uploaded_at", "id")
-    runs = access.run_queryset(user).prefetch_related(
-        Prefetch("step_runs__attachments", queryset=attachments), "step_runs__values"
-    )
-    if documents:
-        runs = runs.select_related(
-            "archived_report", "signed_laporan", "klasifikasi", "sop__klasifikasi"
+def _attachments():
+    return Attachment.objects.order_by("uploaded_at", "id")
+
+
+def _run_with_attachments(user, pk):
+    """The run with its rounds, their attachments and recorded data, and what the laporan panel
+    shows (the archived and signed laporan, the codes)."""
+    runs = (
+        access.run_queryset(user)
+        .select_related("archived_report", "signed_laporan", "klasifikasi", "sop__klasifikasi")
+        .prefetch_related(
+            Prefetch("step_runs__attachments", queryset=_attachments()), "step_runs__values"
         )
+    )
     return get_object_or_404(runs, pk=pk)
+
+
+def _read_records(rounds, in_full, handed_over_by):
+    """The attachments of the step page's `rounds` and of the round that handed the step over,
+    and the data recorded in the rounds it shows `in_full`: only what the page shows is read."""
+    with_files = [*rounds, handed_over_by] if handed_over_by is not None else rounds
+    prefetch_related_objects(with_files, Prefetch("attachments", queryset=_attachments()))
+    if in_full:
+        prefetch_related_objects(in_full, "values")
 
 
 def _steps_and_rounds(run):
@@ -490,7 +502,7 @@ def _step_page(user, pk, number):
     """What the step page shows: the run, its steps and rounds, step `number`, the user's
     actor on it, that step's rounds and whether the latest is editable. Another unit's run or
     a step that does not exist is a 404, a step of another role a 403."""
-    run = _run_with_attachments(user, pk, documents=False)
+    run = access.get_run_for_user(user, pk)
     steps, step_runs = _steps_and_rounds(run)
     step = steps.get(number)
     if step is None:
@@ -628,6 +640,9 @@ def _render_step(request, pk, number, now, *, refused=None, invalid=None):
         if own_work is not None:
             forms.pop("setujui", None)
 
+    handed_over_by = _handed_over_by(step_runs, current) if editable else None
+    # An editable round is a form, not a record: its data is not shown yet.
+    _read_records(rounds, rounds[:-1] if editable else rounds, handed_over_by)
     timing = run_timing(run, step_runs, run.unit.calendar, now=now)
     rows = [
         run_rounds.round_row(row, row.step_run is current)
@@ -645,7 +660,7 @@ def _render_step(request, pk, number, now, *, refused=None, invalid=None):
         "read_only_reason": None if editable else _read_only_reason(run, rounds),
         "actor": actor,
         "own_work": own_work,
-        "handed_over_by": _handed_over_by(step_runs, current) if editable else None,
+        "handed_over_by": handed_over_by,
         "forms": forms,
         "upload_errors": upload_errors,
         # A browser never refills a file input: files sent with a refused form must be picked
