@@ -34,7 +34,7 @@ from activities.forms import (
     RunForm,
     local_datetime,
 )
-from activities.models import Attachment, Run, Sop, StepRun, Unit
+from activities.models import Attachment, Run, Sop, StepRun, StepValue, Unit
 from activities.paging import InvalidCursor, keyset_page
 from activities.time.timing import format_wall_minutes, run_timing
 from activities.views import handover, run_rounds, tte
@@ -263,6 +263,12 @@ def _attachments():
     return Attachment.objects.order_by("uploaded_at", "id")
 
 
+def _values():
+    # In the order of the step's fields; by round the prefetch sorts them itself (the model's
+    # ordering would join the rounds, runs and steps to sort by round first).
+    return StepValue.objects.order_by("position", "id")
+
+
 def _run_with_attachments(user, pk):
     """The run with its rounds, their attachments and recorded data, and what the laporan panel
     shows (the archived and signed laporan, the codes)."""
@@ -270,7 +276,8 @@ def _run_with_attachments(user, pk):
         access.run_queryset(user)
         .select_related("archived_report", "signed_laporan", "klasifikasi", "sop__klasifikasi")
         .prefetch_related(
-            Prefetch("step_runs__attachments", queryset=_attachments()), "step_runs__values"
+            Prefetch("step_runs__attachments", queryset=_attachments()),
+            Prefetch("step_runs__values", queryset=_values()),
         )
     )
     return get_object_or_404(runs, pk=pk)
@@ -282,7 +289,7 @@ def _read_records(rounds, in_full, handed_over_by):
     with_files = [*rounds, handed_over_by] if handed_over_by is not None else rounds
     prefetch_related_objects(with_files, Prefetch("attachments", queryset=_attachments()))
     if in_full:
-        prefetch_related_objects(in_full, "values")
+        prefetch_related_objects(in_full, Prefetch("values", queryset=_values()))
 
 
 def _steps_and_rounds(run):
