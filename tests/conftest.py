@@ -6,7 +6,8 @@ in Diskominfo (SOP 2); `admin` is a superuser; `outsider` holds no role anywhere
 The demo organisation is built once per test database (each xdist worker has its own), right
 after the migrations, and every test runs in a transaction over it. A transactional test (a live
 server, the browser, the race and worker tests) commits for real and Django flushes the whole
-database after it, so the demo is built again after each of those.
+database after it, so the demo is put back after each of those: on PostgreSQL copied back from
+the rows read once after the first build (COPY, a fraction of a second), elsewhere built again.
 """
 
 import importlib
@@ -18,7 +19,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 from django.utils import translation
 from hypothesis import settings as hypothesis_settings
@@ -84,6 +87,86 @@ def build_demo(media):
 
 def demo_is_there():
     return get_user_model().objects.filter(username="outsider").exists()
+
+
+# On PostgreSQL: the rows of every table that is not empty once the demo is built (table → the
+# COPY text of its rows) and the sequences' values then, read once per test database.
+_snapshot = {}
+
+
+def snapshot_demo():
+    """Read the demo's rows once, so that after a flush they are copied back rather than built
+    again (build_demo runs the migrations' data functions and seed_demo: seconds, not a fraction
+    of one). Nothing is read where the copy could not be put back: on SQLite, or where the
+    database role may not switch off triggers (only a superuser may)."""
+    _snapshot.clear()
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+    except DatabaseError:
+        return
+    tables = {}
+    with connection.cursor() as cursor:
+        for table in _filled_tables(cursor):
+            rows = io.BytesIO()
+            cursor.copy_expert(f"COPY {connection.ops.quote_name(table)} TO STDOUT", rows)
+            tables[table] = rows.getvalue()
+        cursor.execute(
+            "SELECT sequencename, last_value FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+        )
+        sequences = dict(cursor.fetchall())
+    _snapshot.update(tables=tables, sequences=sequences)
+
+
+def _filled_tables(cursor):
+    """The model tables (those a flush empties) that hold at least one row, in one query."""
+    tables = sorted(
+        connection.introspection.django_table_names(only_existing=True, include_views=False)
+    )
+    quote = connection.ops.quote_name
+    cursor.execute(
+        " UNION ALL ".join(
+            f"SELECT %s WHERE EXISTS (SELECT 1 FROM {quote(table)})" for table in tables
+        ),
+        tables,
+    )
+    return [table for (table,) in cursor.fetchall()]
+
+
+def restore_demo(media):
+    """Put the demo back after a flush: copied back from the snapshot where there is one,
+    otherwise built again."""
+    if not _snapshot:
+        build_demo(media)
+        return
+    quote = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cursor:
+        # No trigger fires while the rows go back: the foreign keys need no order of tables
+        # (the rows were whole when read), and the event log's guards let its rows return.
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        # What the flush's post_migrate made again (content types, permissions) under new ids.
+        for table in _filled_tables(cursor):
+            cursor.execute(f"DELETE FROM {quote(table)}")
+        for table, rows in _snapshot["tables"].items():
+            cursor.copy_expert(f"COPY {quote(table)} FROM STDIN", io.BytesIO(rows))
+        # A flush leaves the sequences where they were, past every id of the snapshot; only a
+        # reset_sequences test takes them back, and then they go on from the snapshot's values.
+        cursor.execute(
+            "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
+        )
+        for sequence, value in cursor.fetchall():
+            wanted = _snapshot["sequences"].get(sequence)
+            if wanted is not None and (value is None or value < wanted):
+                cursor.execute("SELECT setval(%s, %s)", [quote(sequence), wanted])
+        # Triggers on again at once, should this ever run inside a test's own transaction.
+        cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+    # The caches build_demo leaves empty: the content types the flush made are gone again.
+    ContentType.objects.clear_cache()
+    forget_calendars()
 
 
 # The slice CI runs on SQLite besides the whole suite on PostgreSQL (`make test-sqlite`): the
@@ -158,9 +241,11 @@ TRANSACTIONAL_FIXTURES = {
 def django_db_setup(django_db_setup, django_db_blocker, demo_media):
     with django_db_blocker.unblock():
         build_demo(demo_media)
+        snapshot_demo()
     _demo["media"] = demo_media
     yield
     _demo.clear()
+    _snapshot.clear()
 
 
 def _transactional(item):
@@ -172,13 +257,13 @@ def _transactional(item):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    # By now a transactional test's flush has emptied the database: the demo is built again
+    # By now a transactional test's flush has emptied the database: the demo is put back
     # here, committed once, rather than inside the rolled-back transaction of every test after.
     result = yield
     if nextitem is not None and "media" in _demo and _transactional(item):
         with item.config.stash[blocking_manager_key].unblock():
             if not demo_is_there():
-                build_demo(_demo["media"])
+                restore_demo(_demo["media"])
     return result
 
 
