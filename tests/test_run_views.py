@@ -1226,16 +1226,21 @@ def test_the_step_page_shows_the_records_of_the_rounds_it_lists(client_for, user
     ]
     step1.save()
     run = open_run(sop1, users["kasi"])
-    files = uploads.validate_uploads(photos(1))
-    first = step_run(run, 1)
-    workflow.complete_step(
-        run_id=run.pk,
-        number=1,
-        user=users["kasi"],
-        expected_version=first.version,
-        attachments=files,
-        data=[{"key": "peserta", "label": "Jumlah peserta", "type": "number", "number": "40"}],
-    )
+
+    def complete_step_1(peserta, files=()):
+        current = step_run(run, 1)
+        entry = {"key": "peserta", "label": "Jumlah peserta", "type": "number", "number": peserta}
+        workflow.complete_step(
+            run_id=run.pk,
+            number=1,
+            user=users["kasi"],
+            expected_version=current.version,
+            attachments=files,
+            data=[entry],
+        )
+        return current
+
+    first = complete_step_1("40", uploads.validate_uploads(photos(1)))
     name = first.attachments.get().original_name
     kepala_page = text(client_for("kepala").get(step_url(run, 2)))
     assert "Dari langkah 1" in kepala_page and name in kepala_page
@@ -1246,14 +1251,7 @@ def test_the_step_page_shows_the_records_of_the_rounds_it_lists(client_for, user
     # The active round is a form: its data is asked for, not shown.
     assert 'name="data_peserta"' in kasi_page
     # Once done, the step is read-only: its last round is shown in full too.
-    second = step_run(run, 1)
-    workflow.complete_step(
-        run_id=run.pk,
-        number=1,
-        user=users["kasi"],
-        expected_version=second.version,
-        data=[{"key": "peserta", "label": "Jumlah peserta", "type": "number", "number": "45"}],
-    )
+    complete_step_1("45")
     done_page = text(client_for("kasi").get(step_url(run, 1)))
     assert 'name="data_peserta"' not in done_page
     assert "40" in done_page and "45" in done_page and name in done_page
