@@ -276,10 +276,11 @@ def test_a_form_refused_while_online_shows_its_errors_and_leaves_nothing_queued(
     page.get_by_label("Jumlah peserta").fill("75")
     page.locator("input[name=completed_at]").fill("2099-01-01T10:00")
     page.get_by_role("button", name="Selesai").click()
-    # The queue's send is refused (400); the form's own POST then shows why, on the form.
-    expect(page.get_by_text("Waktu selesai tidak boleh di masa depan.")).to_be_visible(
-        timeout=15_000
-    )
+    # The queue's send is refused (400); the form's own POST then shows why, on the field, in
+    # the page that replaces this one (the queue may say it first, on the page it leaves).
+    refusal = page.locator(".invalid-feedback", has_text="Waktu selesai tidak boleh di masa depan.")
+    expect(refusal).to_be_visible(timeout=15_000)
+    page.wait_for_load_state("load")
     assert queue_states(page) == []
     expect(page.locator("#antrean-badge")).to_be_hidden()
     assert StepRun.objects.get(run=run, step__number=STEP).state == StepRun.State.ACTIVE
