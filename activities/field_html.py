@@ -97,6 +97,11 @@ def _control(bound, widget, invalid) -> str:
             mark_safe(_attrs(attrs)),
             mark_safe(_options(widget["optgroups"])),
         )
+    return _input(widget, attrs)
+
+
+def _input(widget, attrs) -> str:
+    """`<input>` of an input widget's context, with `attrs` (Django's input.html)."""
     value = "" if widget["value"] is None else format_html(' value="{}"', str(widget["value"]))
     return format_html(
         '<input type="{}" name="{}"{}{}>',
@@ -142,12 +147,7 @@ def field(bound) -> SafeString:
     """One field: its label, control, errors and help text, or a hidden input."""
     widget = _widget_context(bound)
     if bound.is_hidden:
-        return format_html(
-            '<input type="hidden" name="{}"{}{}>',
-            widget["name"],
-            "" if widget["value"] is None else format_html(' value="{}"', str(widget["value"])),
-            mark_safe(_attrs(widget["attrs"])),
-        )
+        return _input(widget, widget["attrs"])
     invalid = bool(bound.errors)
     required = bound.field.required
     marker = mark_safe('<span class="asteriskField">*</span>') if required else ""

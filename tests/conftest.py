@@ -114,12 +114,16 @@ def snapshot_demo():
             rows = io.BytesIO()
             cursor.copy_expert(f"COPY {connection.ops.quote_name(table)} TO STDOUT", rows)
             tables[table] = rows.getvalue()
-        cursor.execute(
-            "SELECT sequencename, last_value FROM pg_sequences "
-            "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
-        )
-        sequences = dict(cursor.fetchall())
+        sequences = {name: value for name, value in _sequences(cursor) if value is not None}
     _snapshot.update(tables=tables, sequences=sequences)
+
+
+def _sequences(cursor):
+    """(name, last value or None when never used) of each sequence of the test database."""
+    cursor.execute(
+        "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
+    )
+    return cursor.fetchall()
 
 
 def _filled_tables(cursor):
@@ -155,10 +159,7 @@ def restore_demo(media):
             cursor.copy_expert(f"COPY {quote(table)} FROM STDIN", io.BytesIO(rows))
         # A flush leaves the sequences where they were, past every id of the snapshot; only a
         # reset_sequences test takes them back, and then they go on from the snapshot's values.
-        cursor.execute(
-            "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
-        )
-        for sequence, value in cursor.fetchall():
+        for sequence, value in _sequences(cursor):
             wanted = _snapshot["sequences"].get(sequence)
             if wanted is not None and (value is None or value < wanted):
                 cursor.execute("SELECT setval(%s, %s)", [quote(sequence), wanted])

@@ -153,11 +153,11 @@ class PreparedQueries:
         self.compiled: dict = {}
 
     def sql(self, key):
-        """(sql, params) of the query for `key`, compiled at its first use."""
+        """(sql, params, database alias) of the query for `key`, compiled at its first use."""
         found = self.compiled.pop(key, None)
         if found is None:
             queryset = self.build(*key)
-            found = queryset.query.get_compiler(queryset.db).as_sql()
+            found = (*queryset.query.get_compiler(queryset.db).as_sql(), queryset.db)
             if len(self.compiled) >= self.size:
                 del self.compiled[next(iter(self.compiled))]
         self.compiled[key] = found
@@ -165,12 +165,12 @@ class PreparedQueries:
 
     def rows(self, model, key):
         """The query's rows as `model` instances (it selects the model's columns)."""
-        sql, params = self.sql(key)
-        return list(model.objects.raw(sql, params))
+        sql, params, using = self.sql(key)
+        return list(model.objects.db_manager(using).raw(sql, params))
 
-    def one(self, key, using="default"):
+    def one(self, key):
         """The first row of the query, as a tuple."""
-        sql, params = self.sql(key)
+        sql, params, using = self.sql(key)
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()
