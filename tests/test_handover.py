@@ -10,6 +10,8 @@ import subprocess
 import zipfile
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from activities.documents import handover, laporan, verification
@@ -123,6 +125,35 @@ def test_the_kode_klasifikasi_changes_before_archiving_only(client_for, users, s
     client.post(f"/kegiatan/{run.pk}/klasifikasi/", {"klasifikasi": ""})
     run.refresh_from_db()
     assert run.klasifikasi == code
+
+
+def test_the_run_page_reads_the_codes_it_shows_in_one_query(client_for, users, sop1):
+    """The code the run will be numbered under, the SOP's, and the choices come in one query
+    that is not joined to the run's, and only for a reader who may change the code."""
+    run = open_run(sop1, users, start=wib(10, 5, 8))
+    run.klasifikasi = Klasifikasi.objects.get(code="400")
+    run.save(update_fields=["klasifikasi"])
+    Klasifikasi.objects.filter(code="400").update(active=False)
+    url = f"/kegiatan/{run.pk}/"
+
+    def codes_read(username):
+        client = client_for(username)
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url).content.decode()
+        return page, [q["sql"] for q in queries if "activities_klasifikasi" in q["sql"]]
+
+    page, reads = codes_read("kasubag_tu")
+    assert len(reads) == 1 and '"activities_run"' not in reads[0]
+    inactive = Klasifikasi.objects.get(code="400")
+    # The run's own code is shown though no longer offered; the SOP's names the default.
+    assert f'<dd class="col-sm-7 col-lg-9">{inactive}</dd>' in page
+    assert f"Sesuai SOP ({sop1.klasifikasi})" in page
+    assert f'value="{inactive.pk}"' not in page
+    active = Klasifikasi.objects.filter(active=True)
+    assert all(f'<option value="{code.pk}">{code}</option>' in page for code in active)
+    page, reads = codes_read("staf")
+    assert reads == [] and 'id="naskah"' not in page
 
 
 def test_the_metadata_is_indonesian_for_an_english_reader_too(archived):

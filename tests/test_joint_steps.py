@@ -116,6 +116,22 @@ def test_the_run_page_reads_the_sign_offs_once_however_many_there_are(run7, user
     assert len(after) == len(before), [query["sql"][:80] for query in after]
 
 
+def test_pages_of_a_run_whose_joint_step_has_not_begun_read_no_sign_offs(sop2, users, client_for):
+    """A waiting round has no parts: the run page and the step page of a run before its joint
+    step ask nothing of the sign-offs."""
+    opener = next(
+        u for u in users.values() if u.sop_roles.filter(opens_runs=True, unit=sop2.unit).exists()
+    )
+    run = open_run(sop2, opener, now=wib(2026, 9, 21, 8))
+    act(run, 1, now=wib(2026, 9, 21, 9))
+    client = client_for("kabid")
+    for url in (f"/kegiatan/{run.pk}/", step_url(run, 3)):
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        assert not [q for q in queries if "activities_stepsignoff" in q["sql"]], url
+
+
 def test_the_first_performer_posting_the_form_is_told_whom_the_step_waits_for(
     run7, users, client_for
 ):

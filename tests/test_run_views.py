@@ -13,11 +13,12 @@ from django.db.models import Max
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import strip_tags
 
 from activities.core import workflow
 from activities.models import Event, Run, Sop, StepRun
+from activities.time import timing
 
 pytestmark = pytest.mark.django_db
 
@@ -592,6 +593,63 @@ def test_run_page_shows_every_round_and_the_return_reason(client_for, users, sop
     assert "Putaran 2" in page
     assert "Personil kurang" in page
     assert "Dikembalikan" in page
+
+
+def test_a_round_prints_every_fact_it_recorded(client_for, users, sop1):
+    """Each round on the run page lists who did it and as whom, when, how long against the
+    standard, the requirements checked, its step data, output and notes, the disposisi with
+    its deadline and notes, and why it was returned: escaped, line breaks kept, and in the
+    reader's language."""
+    step1 = sop1.steps.get(number=1)
+    step1.data_fields = [
+        {"key": "peserta", "label": "Jumlah peserta", "type": "number", "required": True}
+    ]
+    step1.save()
+    requirement = step1.requirement_items()[0]
+    run = open_run(sop1, users["kasi"])
+    peserta = {"key": "peserta", "label": "Jumlah peserta", "type": "number", "number": "40"}
+    complete(run, 1, users["kasi"], data=[peserta])
+    workflow.return_step(run_id=run.pk, number=2, user=users["kepala"], reason="Personil\nkurang")
+    complete(
+        run,
+        1,
+        users["kasi"],
+        output="Nota <b>dinas</b>\nNo. 5",
+        notes="Dibahas di rapat",
+        requirements_checked=[requirement],
+        data=[peserta],
+    )
+    deadline = today() + datetime.timedelta(days=7)
+    workflow.approve_step(
+        run_id=run.pk,
+        number=2,
+        user=users["kepala"],
+        instruction="Laksanakan\nsegera",
+        deadline=deadline,
+        decision_notes="Undang camat",
+    )
+    client = client_for("staf")
+    page = text(client.get(run.get_absolute_url()))
+    kasi = sop1.role_name(sop1.steps.get(number=1).roles.get())
+    assert f'<dt>Oleh</dt><dd>Budi Santoso <span class="text-muted">({kasi})</span></dd>' in page
+    assert "<dt>Waktu</dt><dd>" in page and "<dt>Lama</dt><dd>" in page
+    assert '<span class="text-muted">· selisih ' in page
+    assert f"&check; {requirement}</span>" in page
+    assert "<dt>Jumlah peserta</dt><dd data-step-value>40</dd>" in page
+    assert "<dt>Output</dt><dd>Nota &lt;b&gt;dinas&lt;/b&gt;<br>No. 5</dd>" in page
+    assert "<dt>Catatan</dt><dd>Dibahas di rapat</dd>" in page
+    assert "<dt>Disposisi</dt><dd>Laksanakan<br>segera" in page
+    assert f"batas waktu {timing.day_text(deadline)}</span>" in page
+    assert '<span class="d-block text-muted">Undang camat</span>' in page
+    assert "<dt>Alasan dikembalikan</dt><dd>Personil<br>kurang</dd>" in page
+    assert "Putaran 2" in page and "Disetujui" in page and "Dikembalikan" in page
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/tugas/"})
+    english = text(client.get(run.get_absolute_url()))
+    translation.deactivate()
+    assert "<dt>By</dt>" in english and "<dt>Reason for return</dt>" in english
+    assert "Round 2" in english and "Putaran 2" not in english
+    assert "<dt>Oleh</dt>" not in english
 
 
 def test_run_page_marks_actions_on_behalf(client_for, users, sop1):

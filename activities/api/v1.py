@@ -252,7 +252,7 @@ def _round(row):
 
 def _run_detail(user, pk):
     run = get_object_or_404(access.run_queryset(user), pk=pk)
-    _steps_by_number, step_runs = run_pages._steps_and_rounds(run)
+    _steps_by_number, step_runs = access.read_rounds(run)
     timing = run_timing(run, step_runs, run.unit.calendar)
     active = next((sr for sr in step_runs if sr.state == StepRun.State.ACTIVE), None)
     return {

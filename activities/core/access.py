@@ -4,7 +4,7 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 
 from activities.core import policy
@@ -25,25 +25,40 @@ def get_sop_for_user(user, pk):
 
 
 def run_queryset(user):
-    """Runs with their rounds in step order, each round's step and the step's roles. Every step
-    of the SOP has a round from the run's opening on (`workflow.open_run`; a version with runs
-    is frozen), so the rounds name the steps too."""
-    step_runs = (
-        StepRun.objects.select_related("step", "completed_by", "completed_as")
-        .prefetch_related("step__roles")
-        .order_by("step__number", "round")
+    """The runs `user` may see, each with its SOP version and unit."""
+    return policy.visible_runs(user).select_related("sop", "unit")
+
+
+def read_rounds(run):
+    """(steps by number, rounds) of `run`: its rounds in step order, each with its performer
+    and role and sharing one `Step` per step, which carries its roles; and each round's
+    sign-offs (`attach_sign_offs`). Every step of the SOP has a round from the run's opening on
+    (`workflow.open_run`; a version with runs is frozen), so the rounds name the steps too.
+
+    Three queries, four with a joint step; the roles are read once for each step, not for
+    each of its rounds.
+    """
+    rounds = list(
+        run.step_runs.select_related("step", "completed_by", "completed_as").order_by(
+            "step__number", "round"
+        )
     )
-    return (
-        policy.visible_runs(user)
-        .select_related("sop", "unit", "opened_by")
-        .prefetch_related(Prefetch("step_runs", queryset=step_runs))
-    )
+    steps = {}
+    for step_run in rounds:
+        step_run.step = steps.setdefault(step_run.step.number, step_run.step)
+    prefetch_related_objects(list(steps.values()), "roles")
+    attach_sign_offs(rounds)
+    return steps, rounds
 
 
 def attach_sign_offs(step_runs):
     """Give every round `parts`: the sign-offs of a joint step's round (each performer's part,
-    oldest first), [] for other rounds; one query, and none for a run without joint steps."""
-    joint = {step_run.pk: step_run for step_run in step_runs if step_run.step.is_joint}
+    oldest first), [] for other rounds; one query, and none while no joint step has begun."""
+    joint = {
+        step_run.pk: step_run
+        for step_run in step_runs
+        if step_run.step.is_joint and step_run.state != StepRun.State.WAITING
+    }
     found = {}
     if joint:
         sign_offs = StepSignOff.objects.filter(step_run__in=joint).select_related("user", "role")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from activities.core import events
@@ -51,6 +52,24 @@ class Naskah:
     unit_id: int
     year: int
     number: int
+
+
+def read_klasifikasi(run: Run, *, choices: bool = False) -> list[Klasifikasi]:
+    """Read the kode klasifikasi of `run` and of its SOP into `run.klasifikasi` and
+    `run.sop.klasifikasi`, and with `choices` every active code (what a form offers, returned):
+    one small query, instead of two more tables joined to the run's (the run page's query
+    planned three times longer with them)."""
+    known = {run.klasifikasi_id, run.sop.klasifikasi_id} - {None}
+    if not known and not choices:
+        return []
+    wanted = (Q(pk__in=known) | Q(active=True)) if choices else Q(pk__in=known)
+    rows = list(Klasifikasi.objects.filter(wanted))
+    by_pk = {row.pk: row for row in rows}
+    if run.klasifikasi_id:
+        run.klasifikasi = by_pk[run.klasifikasi_id]
+    if run.sop.klasifikasi_id:
+        run.sop.klasifikasi = by_pk[run.sop.klasifikasi_id]
+    return [row for row in rows if row.active] if choices else []
 
 
 def klasifikasi_of(run: Run) -> Klasifikasi | None:

@@ -1,7 +1,11 @@
 """Presentation helpers shared by pages and PDFs: Indonesian dates, NIP, durations."""
 
+import functools
+
 from django import template
-from django.utils import formats, timezone
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
 from django.utils.text import Truncator
 
 from activities import field_html, models
@@ -11,6 +15,22 @@ register = template.Library()
 
 
 _day = timing.day_text
+
+
+@functools.cache
+def _rendered_in(language, template_name):
+    with translation.override(language):
+        return render_to_string(template_name)
+
+
+@register.simple_tag
+def per_language(template_name):
+    """The template `template_name`, which depends on the language only (no request, no user,
+    no address): rendered once per process and language instead of on every page; rendered
+    each time while DEBUG is on, so that an edited template shows."""
+    if settings.DEBUG:
+        return render_to_string(template_name)
+    return _rendered_in(translation.get_language(), template_name)
 
 
 @register.filter

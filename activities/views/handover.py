@@ -43,14 +43,19 @@ def naskah_panel(user, run):
     # The run page reads both with the run (select_related).
     signing = None if archived else getattr(run, "signed_laporan", None)
     may_classify = policy.can_classify(user, run, archived is not None or signing is not None)
+    klasifikasi, choices = None, []
+    # The code is shown while the laporan is being signed or can still be changed.
+    if archived is None and (signing is not None or may_classify):
+        choices = register.read_klasifikasi(run, choices=may_classify)
+        klasifikasi = register.klasifikasi_of(run)
     return NaskahPanel(
         archived=archived,
         signing_nomor=signing.nomor if signing else "",
-        klasifikasi=None if archived else register.klasifikasi_of(run),
+        klasifikasi=klasifikasi,
         may_classify=may_classify,
         may_hand_over=archived is not None and policy.can_hand_over(user, run),
         agenda=handovers.srikandi_agenda(run) if archived is not None else None,
-        choices=list(Klasifikasi.objects.filter(active=True)) if may_classify else [],
+        choices=choices,
     )
 
 

@@ -269,18 +269,17 @@ def _values():
     return StepValue.objects.order_by("position", "id")
 
 
-def _run_with_attachments(user, pk):
-    """The run with its rounds, their attachments and recorded data, and what the laporan panel
-    shows (the archived and signed laporan, the codes)."""
-    runs = (
-        access.run_queryset(user)
-        .select_related("archived_report", "signed_laporan", "klasifikasi", "sop__klasifikasi")
-        .prefetch_related(
-            Prefetch("step_runs__attachments", queryset=_attachments()),
-            Prefetch("step_runs__values", queryset=_values()),
-        )
+def _run_with_records(user, pk):
+    """The run with what its page shows: its steps and rounds (`access.read_rounds`) with their
+    attachments and recorded data, who opened it, and the laporan panel's archived and signed
+    laporan."""
+    runs = access.run_queryset(user).select_related(
+        "opened_by", "archived_report", "signed_laporan"
     )
-    return get_object_or_404(runs, pk=pk)
+    run = get_object_or_404(runs, pk=pk)
+    steps, step_runs = access.read_rounds(run)
+    _read_records(step_runs, step_runs, None)
+    return run, steps, step_runs
 
 
 def _read_records(rounds, in_full, handed_over_by):
@@ -290,17 +289,6 @@ def _read_records(rounds, in_full, handed_over_by):
     prefetch_related_objects(with_files, Prefetch("attachments", queryset=_attachments()))
     if in_full:
         prefetch_related_objects(in_full, Prefetch("values", queryset=_values()))
-
-
-def _steps_and_rounds(run):
-    """The run's SOP steps by number, and its step runs with `.step` carrying prefetched roles,
-    one step object for all rounds of a step (`access.run_queryset`)."""
-    steps = {}
-    step_runs = list(run.step_runs.all())
-    for step_run in step_runs:
-        step_run.step = steps.setdefault(step_run.step.number, step_run.step)
-    access.attach_sign_offs(step_runs)
-    return steps, step_runs
 
 
 def _mark_awaiting(step_runs, sop):
@@ -328,8 +316,7 @@ def _signed_by(user, step_run):
 @require_safe
 def run_detail(request, pk):
     """A run's header, the timeline of every step and round, totals, and what the user may do."""
-    run = _run_with_attachments(request.user, pk)
-    steps, step_runs = _steps_and_rounds(run)
+    run, steps, step_runs = _run_with_records(request.user, pk)
     timing = run_timing(run, step_runs, run.unit.calendar)
     _mark_awaiting(step_runs, run.sop)
     # Steps of a parallel group are active side by side; the user's own comes first.
@@ -510,7 +497,7 @@ def _step_page(user, pk, number):
     actor on it, that step's rounds and whether the latest is editable. Another unit's run or
     a step that does not exist is a 404, a step of another role a 403."""
     run = access.get_run_for_user(user, pk)
-    steps, step_runs = _steps_and_rounds(run)
+    steps, step_runs = access.read_rounds(run)
     step = steps.get(number)
     if step is None:
         raise Http404
@@ -651,8 +638,9 @@ def _render_step(request, pk, number, now, *, refused=None, invalid=None):
     # An editable round is a form, not a record: its data is not shown yet.
     _read_records(rounds, rounds[:-1] if editable else rounds, handed_over_by)
     timing = run_timing(run, step_runs, run.unit.calendar, now=now)
+    words = run_rounds.Words.current()
     rows = [
-        run_rounds.round_row(row, row.step_run is current)
+        run_rounds.round_row(row, row.step_run is current, words)
         for row in timing.rounds
         if row.step_run.step_id == step.pk
     ]
