@@ -25,7 +25,8 @@ def _capped_inbox(user):
 
 
 def _counts_query(user):
-    unread = Notification.objects.filter(recipient=user, read_at=None).values("pk")
+    # Counted, not listed: without the model's ordering, which the database would sort for.
+    unread = Notification.objects.filter(recipient=user, read_at=None).order_by().values("pk")
     return (
         get_user_model()
         .objects.filter(pk=user.pk)
