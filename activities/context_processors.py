@@ -1,5 +1,12 @@
+import functools
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import IntegerField, Subquery
+from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from activities.core import policy
 from activities.models import Notification, PreparedQueries
@@ -49,6 +56,40 @@ def navigation_counts(user):
     return (f"{BADGE_CAP}+" if inbox > BADGE_CAP else inbox), unread
 
 
+# The links of the navigation bar, in order: the URL's name, the label, and who sees it (all,
+# or whoever the named context flag lets in).
+NAV_LINKS = (
+    ("inbox", gettext_lazy("Tugas"), None),
+    ("run_list", gettext_lazy("Kegiatan"), None),
+    ("sop_list", gettext_lazy("SOP"), None),
+    ("archive_list", gettext_lazy("Arsip"), None),
+    ("kinerja", gettext_lazy("Kinerja"), None),
+    ("appointment_list", gettext_lazy("Plt./Plh."), "may_appoint"),
+    ("webhook_list", gettext_lazy("Webhook"), "may_subscribe_webhooks"),
+    ("admin:index", gettext_lazy("Administrasi"), "is_staff"),
+)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    url: str
+    label: str
+    active: bool
+    # The inbox's count of active steps ("99+" beyond), 0 for the other links.
+    badge: int | str = 0
+
+
+@functools.cache
+def _nav_targets(language, script_prefix, urlconf):
+    """(name, URL, label, who) of every link: the same on every page of a language, address
+    prefix and URL configuration, so reversed and translated once per process for each."""
+    with translation.override(language):
+        return tuple(
+            (name, reverse(name, urlconf=urlconf), str(label), who)
+            for name, label, who in NAV_LINKS
+        )
+
+
 def navigation(request):
     """The inbox count (capped, `inbox_badge`) and the bell's unread count in the navigation
     bar: one query for both, only for logged-in users and only when a template shows one."""
@@ -74,9 +115,28 @@ def navigation(request):
     def may_subscribe():
         return policy.may_subscribe_webhooks(user)
 
+    def nav_links():
+        current = getattr(request.resolver_match, "url_name", None)
+        allowed = {
+            "may_appoint": may_appoint,
+            "may_subscribe_webhooks": may_subscribe,
+            "is_staff": lambda: user.is_staff,
+        }
+        targets = _nav_targets(
+            translation.get_language(),
+            get_script_prefix(),
+            get_urlconf() or settings.ROOT_URLCONF,
+        )
+        return [
+            NavLink(url, label, name == current, inbox_count() if name == "inbox" else 0)
+            for name, url, label, who in targets
+            if who is None or allowed[who]()
+        ]
+
     return {
         "inbox_count": inbox_count,
         "unread_count": unread_count,
         "may_appoint": may_appoint,
         "may_subscribe_webhooks": may_subscribe,
+        "nav_links": nav_links,
     }

@@ -137,6 +137,34 @@ def test_cancel_requires_login(client, seeded):
     assert response["Location"].startswith(reverse("login"))
 
 
+def test_the_navigation_shows_each_reader_his_links(client_for, users):
+    """Every reader sees the five pages of his work; Plt./Plh. those who appoint, Webhook those
+    who may subscribe, Administrasi the staff; the current page's link is marked, and the
+    labels follow the reader's language."""
+    from activities.core import policy
+
+    for username, user in users.items():
+        page = text(client_for(username).get("/kegiatan/"))
+        nav = page[page.index('<ul class="navbar-nav') : page.index("</ul>")]
+        assert f'<a class="nav-link active" href="{reverse("run_list")}">Kegiatan</a>' in nav
+        assert f'<a class="nav-link" href="{reverse("sop_list")}">SOP</a>' in nav
+        shown = {
+            "Plt./Plh.": policy.has_anywhere(user, "appoint_acting"),
+            "Webhook": policy.may_subscribe_webhooks(user),
+            "Administrasi": user.is_staff,
+        }
+        assert {label for label in shown if f">{label}</a>" in nav} == {
+            label for label, may in shown.items() if may
+        }, username
+    assert any(policy.has_anywhere(user, "appoint_acting") for user in users.values())
+    assert any(user.is_staff for user in users.values())
+    client = client_for("kasi")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/tugas/"})
+    english = text(client.get("/tugas/"))
+    translation.deactivate()
+    assert f'<a class="nav-link active" href="{reverse("inbox")}">Tasks' in english
+
+
 def test_home_redirects_to_inbox(client_for):
     response = client_for("kasi").get("/")
     assert response.status_code == 302
