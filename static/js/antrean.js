@@ -252,12 +252,15 @@
     });
   }
 
-  // One sender at a time across the tabs and the service worker.
+  // One sender at a time across the tabs and the service worker. A sender that finds the queue
+  // busy leaves it to the one at work; with `wait` (a form just queued on its page) it waits its
+  // turn instead, since the busy sender may have read the queue before the item was added.
   function flush(options) {
     var force = Boolean(options && options.force);
     var locks = root.navigator && root.navigator.locks;
     if (!locks) return sendAll(force);
-    return locks.request("sopflow-antrean", { ifAvailable: true }, function (lock) {
+    var how = options && options.wait ? {} : { ifAvailable: true };
+    return locks.request("sopflow-antrean", how, function (lock) {
       return lock ? sendAll(force) : { busy: true };
     });
   }

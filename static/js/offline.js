@@ -173,8 +173,8 @@
     });
   }
 
-  function send(force) {
-    return Antrean.flush({ force: force === true }).then(function (outcome) {
+  function send(force, wait) {
+    return Antrean.flush({ force: force === true, wait: wait === true }).then(function (outcome) {
       scheduleRetry();
       return refresh().then(function () { return outcome; });
     }, function () { return refresh(); });
@@ -312,7 +312,8 @@
       // Ask that the browser never clears the queue to make room (granted to installed apps).
       if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () { return null; });
       setStatus(t.tersimpan);
-      return send().then(function () { return Antrean.get(item.id); });
+      // Sent now, after any sender already at work, so that the page follows the answer.
+      return send(false, true).then(function () { return Antrean.get(item.id); });
     }).then(function (item) {
       buttons.forEach(function (element) { element.disabled = false; });
       if (item && item.state === "terkirim" && item.result && item.result.url) {

@@ -285,3 +285,28 @@ def test_a_form_refused_while_online_shows_its_errors_and_leaves_nothing_queued(
     expect(page.locator("#antrean-badge")).to_be_hidden()
     assert StepRun.objects.get(run=run, step__number=STEP).state == StepRun.State.ACTIVE
     context.close()
+
+
+def test_a_form_sent_while_the_queue_is_busy_still_takes_the_page_to_the_run(
+    browser, live_server, login, users, sop1
+):
+    """The page's own first flush (or the worker) may hold the queue when the form is sent: the
+    form's item waits its turn and the page follows the answer, as it does on a free queue."""
+    run = run_to(sop1, users, "Sosialisasi Pemilu Damai Kecamatan Cibodas", STEP - 1)
+    context = phone(browser, live_server)
+    page = login(context.new_page(), "staf")
+    page.goto(f"/kegiatan/{run.pk}/langkah/{STEP}/")
+    wait_for_worker(page)
+    page.evaluate(
+        """() => new Promise((held) => navigator.locks.request("sopflow-antrean",
+             () => new Promise((release) => { window.releaseQueue = release; held(); })))"""
+    )
+    page.get_by_label("Jumlah peserta").fill("75")
+    page.get_by_role("button", name="Selesai").click()
+    page.wait_for_timeout(1_000)
+    assert StepRun.objects.get(run=run, step__number=STEP).state == StepRun.State.ACTIVE
+    page.evaluate("() => window.releaseQueue()")
+    expect(page).to_have_url(re.compile(rf"/kegiatan/{run.pk}/$"), timeout=15_000)
+    expect(page.get_by_role("alert")).to_contain_text(f"Langkah {STEP} selesai.")
+    assert StepRun.objects.filter(run=run, step__number=STEP, state=StepRun.State.DONE).count() == 1
+    context.close()
