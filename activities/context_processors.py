@@ -1,15 +1,14 @@
-import functools
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import IntegerField, Subquery
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from activities.core import policy
 from activities.models import Notification, PreparedQueries
+from activities.text import once_per_language
 
 # The navigation shows a number only up to here, then "99+": counting further would read every
 # active step of a busy Kepala for a badge.
@@ -57,16 +56,20 @@ def navigation_counts(user):
 
 
 # The links of the navigation bar, in order: the URL's name, the label, and who sees it (all,
-# or whoever the named context flag lets in).
+# or the users the check lets in).
 NAV_LINKS = (
     ("inbox", gettext_lazy("Tugas"), None),
     ("run_list", gettext_lazy("Kegiatan"), None),
     ("sop_list", gettext_lazy("SOP"), None),
     ("archive_list", gettext_lazy("Arsip"), None),
     ("kinerja", gettext_lazy("Kinerja"), None),
-    ("appointment_list", gettext_lazy("Plt./Plh."), "may_appoint"),
-    ("webhook_list", gettext_lazy("Webhook"), "may_subscribe_webhooks"),
-    ("admin:index", gettext_lazy("Administrasi"), "is_staff"),
+    (
+        "appointment_list",
+        gettext_lazy("Plt./Plh."),
+        lambda user: policy.has_anywhere(user, "appoint_acting"),
+    ),
+    ("webhook_list", gettext_lazy("Webhook"), policy.may_subscribe_webhooks),
+    ("admin:index", gettext_lazy("Administrasi"), lambda user: user.is_staff),
 )
 
 
@@ -79,15 +82,13 @@ class NavLink:
     badge: int | str = 0
 
 
-@functools.cache
-def _nav_targets(language, script_prefix, urlconf):
+@once_per_language
+def _nav_targets(script_prefix, urlconf):
     """(name, URL, label, who) of every link: the same on every page of a language, address
     prefix and URL configuration, so reversed and translated once per process for each."""
-    with translation.override(language):
-        return tuple(
-            (name, reverse(name, urlconf=urlconf), str(label), who)
-            for name, label, who in NAV_LINKS
-        )
+    return tuple(
+        (name, reverse(name, urlconf=urlconf), str(label), who) for name, label, who in NAV_LINKS
+    )
 
 
 def navigation(request):
@@ -106,37 +107,20 @@ def navigation(request):
     def inbox_count():
         return read_counts()[0]
 
-    def may_appoint():
-        return policy.has_anywhere(user, "appoint_acting")
-
     def unread_count():
         return read_counts()[1]
 
-    def may_subscribe():
-        return policy.may_subscribe_webhooks(user)
-
     def nav_links():
         current = getattr(request.resolver_match, "url_name", None)
-        allowed = {
-            "may_appoint": may_appoint,
-            "may_subscribe_webhooks": may_subscribe,
-            "is_staff": lambda: user.is_staff,
-        }
-        targets = _nav_targets(
-            translation.get_language(),
-            get_script_prefix(),
-            get_urlconf() or settings.ROOT_URLCONF,
-        )
+        targets = _nav_targets(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
         return [
             NavLink(url, label, name == current, inbox_count() if name == "inbox" else 0)
             for name, url, label, who in targets
-            if who is None or allowed[who]()
+            if who is None or who(user)
         ]
 
     return {
         "inbox_count": inbox_count,
         "unread_count": unread_count,
-        "may_appoint": may_appoint,
-        "may_subscribe_webhooks": may_subscribe,
         "nav_links": nav_links,
     }

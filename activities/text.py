@@ -1,5 +1,6 @@
 """Text typed or pasted by users: control characters are refused where text comes in, and made
-safe where text goes into XML (XLSX), so one stray character never breaks an export.
+safe where text goes into XML (XLSX), so one stray character never breaks an export. And text
+the app writes itself in the active language, made once per language (`once_per_language`).
 
 A text area may hold tab and line breaks; a single-line field holds tab (the SOP documents'
 waktu column has "15\tMenit") but no line break. Everything else in
@@ -10,10 +11,12 @@ characters shown around them, so a step name could read differently on screen, i
 and in the database. Indonesian text never needs them.
 """
 
+import functools
 import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
@@ -94,3 +97,20 @@ class PlainTextMixin:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             plain_text(field)
+
+
+def once_per_language(function):
+    """`function(*args)` made once per process for each language it is asked in (and each
+    hashable `args`), then shared: for what depends on the translations only, which do not
+    change while a process runs. Its callers must not change what it returns."""
+
+    @functools.cache
+    def in_language(language, *args):
+        with translation.override(language):
+            return function(*args)
+
+    @functools.wraps(function)
+    def current(*args):
+        return in_language(translation.get_language(), *args)
+
+    return current

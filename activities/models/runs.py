@@ -141,13 +141,13 @@ class Run(models.Model):
     def acts(self):
         """{"opened"/"cancelled": Event}: who opened and who cancelled the run, and whether a
         superuser did it on behalf of step 1's role (the run row records neither)."""
-        if self.cancelled_at is None:
-            # Who opened the run is on its row; only whether it was on behalf is not.
-            events = self.events.filter(kind=Event.Kind.OPENED).order_by("at", "id")
-        else:
-            kinds = [Event.Kind.OPENED, Event.Kind.CANCELLED]
-            events = self.events.filter(kind__in=kinds).select_related("actor").order_by("at", "id")
-        return {event.kind: event for event in events}
+        kinds = [Event.Kind.OPENED]
+        events = self.events.order_by("at", "id")
+        if self.cancelled_at is not None:
+            # Who opened the run is on its row; who cancelled it only on the event.
+            kinds.append(Event.Kind.CANCELLED)
+            events = events.select_related("actor")
+        return {event.kind: event for event in events.filter(kind__in=kinds)}
 
 
 class StepRun(models.Model):

@@ -1,14 +1,13 @@
 """Presentation helpers shared by pages and PDFs: Indonesian dates, NIP, durations."""
 
-import functools
-
 from django import template
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.text import Truncator
 
 from activities import field_html, models
+from activities.text import once_per_language
 from activities.time import durations, timing
 
 register = template.Library()
@@ -17,10 +16,7 @@ register = template.Library()
 _day = timing.day_text
 
 
-@functools.cache
-def _rendered_in(language, template_name):
-    with translation.override(language):
-        return render_to_string(template_name)
+_rendered_once = once_per_language(render_to_string)
 
 
 @register.simple_tag
@@ -30,7 +26,7 @@ def per_language(template_name):
     each time while DEBUG is on, so that an edited template shows."""
     if settings.DEBUG:
         return render_to_string(template_name)
-    return _rendered_in(translation.get_language(), template_name)
+    return _rendered_once(template_name)
 
 
 @register.filter

@@ -16,30 +16,29 @@ counted for ("1 hari" is one `OfficeCalendar.day_minutes` of that unit); wall-cl
 from __future__ import annotations
 
 import datetime
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.dates import MONTHS
 
 from activities.models import Run, Step, StepRun, critical_path, parallel_stages
+from activities.text import once_per_language
 from activities.time import durations
 from activities.time.calendar import OfficeCalendar
 
 
-@functools.cache
-def _month_names(language: str | None) -> dict[int, str]:
-    """Django's MONTHS in `language`, translated once per process instead of once per date."""
-    with translation.override(language):
-        return {number: str(name) for number, name in MONTHS.items()}
+@once_per_language
+def _month_names() -> dict[int, str]:
+    """Django's MONTHS in the active language, translated once instead of once per date."""
+    return {number: str(name) for number, name in MONTHS.items()}
 
 
 def day_text(value: datetime.date) -> str:
     """23 November 2026: the day, the month's name in the active language (Django's MONTHS),
     the year; what `date_format(value, "j F Y")` writes, without parsing a format every row."""
-    return f"{value.day} {_month_names(translation.get_language())[value.month]} {value.year}"
+    return f"{value.day} {_month_names()[value.month]} {value.year}"
 
 
 def moment_text(value: datetime.datetime) -> str:

@@ -11,13 +11,13 @@ import functools
 from dataclasses import dataclass, field
 
 from django.template.defaultfilters import linebreaksbr
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from activities.models import StepRun
-from activities.time.timing import day_text, format_minutes, format_wall_minutes
+from activities.text import once_per_language
+from activities.time.timing import day_text, format_minutes, format_wall_minutes, moment_text
 
 STATE_BADGES = {
     StepRun.State.ACTIVE: "text-bg-primary",
@@ -27,12 +27,8 @@ STATE_BADGES = {
 
 
 class Words:
-    """The words every round prints in the active language: `Words.current()`, translated once
-    per process and language instead of once per round."""
-
-    @staticmethod
-    def current():
-        return _words(get_language())
+    """The words every round prints in the active language (`current_words()`: translated once
+    per process and language instead of once per round)."""
 
     def __init__(self):
         self.by, self.when, self.duration = _("Oleh"), _("Waktu"), _("Lama")
@@ -54,19 +50,16 @@ class Words:
         self.approved = _("Disetujui")
 
 
-@functools.cache
-def _words(language):
-    with translation.override(language):
-        return Words()
+current_words = once_per_language(Words)
 
 
 def _local(value):
     return timezone.localtime(value) if value else None
 
 
-def _at(local):
-    """23 November 2026 14:05, as the `waktu` filter writes a WIB time."""
-    return f"{day_text(local)} {local.hour:02d}:{local.minute:02d}" if local else ""
+def _at(value):
+    """23 November 2026 14:05 in WIB, as the `waktu` filter writes it (`moment_text`), or ""."""
+    return moment_text(value) if value else ""
 
 
 def _clock(local):
@@ -147,19 +140,18 @@ def _performer(sr, words):
 def _when(row, sr, words):
     """When the round ran, and muted lines for its activation, its entry and its due time."""
     started, completed = _local(sr.started_at), _local(sr.completed_at)
-    activated, entered = _local(sr.activated_at), _local(sr.entered_at)
     notes, due = [], ""
     if started and completed:
         same_day = started.date() == completed.date()
         when = f"{_at(started)} – {_clock(completed) if same_day else _at(completed)}"
-        if activated and _at(activated) != _at(started):
-            notes.append(words.active_since % {"at": _at(activated)})
-        if entered and _at(entered) != _at(completed):
-            notes.append(words.entered % {"at": _at(entered)})
-    elif activated:
-        when = words.active_since % {"at": _at(activated)}
+        if sr.activated_at and _at(sr.activated_at) != _at(started):
+            notes.append(words.active_since % {"at": _at(sr.activated_at)})
+        if sr.entered_at and _at(sr.entered_at) != _at(completed):
+            notes.append(words.entered % {"at": _at(sr.entered_at)})
+    elif sr.activated_at:
+        when = words.active_since % {"at": _at(sr.activated_at)}
         if sr.due_at and sr.state == StepRun.State.ACTIVE:
-            due = words.due % {"at": _at(_local(sr.due_at))}
+            due = words.due % {"at": _at(sr.due_at)}
     else:
         when = ""
     lines = format_html_join(
@@ -243,7 +235,7 @@ def sign_off_lines(sr, day_minutes, words):
             on_behalf = f"{words.on_behalf} " if part.on_behalf else ""
             role = f"({on_behalf}{part.performed_as})"
         completed = _local(part.completed_at)
-        when = f"{_at(_local(part.started_at))} – {_clock(completed) if completed else ''}"
+        when = f"{_at(part.started_at)} – {_clock(completed) if completed else ''}"
         duration = ""
         if part.handling_office_minutes is not None:
             duration = format_minutes(part.handling_office_minutes, day_minutes)
@@ -302,7 +294,7 @@ class TimelineStep:
 def timeline(timing, active, sop, my_step_ids):
     """The run page's steps in order, each with its rounds, `active` marked as current."""
     totals = {total.step.pk: total for total in timing.steps}
-    steps, words = {}, Words.current()
+    steps, words = {}, current_words()
     for row in timing.rounds:
         step = row.step_run.step
         if step.pk not in steps:

@@ -638,7 +638,7 @@ def _render_step(request, pk, number, now, *, refused=None, invalid=None):
     # An editable round is a form, not a record: its data is not shown yet.
     _read_records(rounds, rounds[:-1] if editable else rounds, handed_over_by)
     timing = run_timing(run, step_runs, run.unit.calendar, now=now)
-    words = run_rounds.Words.current()
+    words = run_rounds.current_words()
     rows = [
         run_rounds.round_row(row, row.step_run is current, words)
         for row in timing.rounds
