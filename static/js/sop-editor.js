@@ -55,6 +55,11 @@
     var number = field(row, "number");
     row.dataset.number = number ? number.value.trim() : "";
   });
+  // A row may be ticked before this file arrives (a slow network) or come back ticked when the
+  // browser restores the form: the numbering starts from the boxes as they stand.
+  if (table.querySelector("[name$='-DELETE']:checked")) {
+    renumber();
+  }
   // Capturing, so the numbers are right before the live preview reads the form.
   document.addEventListener(
     "change",

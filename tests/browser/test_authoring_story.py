@@ -160,6 +160,25 @@ def test_a_new_sop_from_the_xlsx_template_to_a_first_kegiatan(person, tmp_path):
     assert Run.objects.get(title="Rekomendasi Ormas Karya Muda").sop == sop
 
 
+def test_a_row_ticked_before_the_editor_script_arrives_still_drops_out(person, sop1):
+    page = person("kasubag_tu")
+    held = []
+    page.route("**/js/sop-editor*.js", lambda route: held.append(route))
+    _revise(page, sop1)
+    numbers = page.locator("#step-table tbody [name$='-number']")
+    expect(numbers.nth(3)).to_have_value("4")
+    page.locator("#id_steps-2-DELETE").check()
+    for _ in range(100):  # the script is asked for, and held
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    expect(numbers.nth(3)).to_have_value("4")
+    held[0].continue_()
+    expect(numbers.nth(2)).to_have_value("")
+    expect(numbers.nth(3)).to_have_value("3")
+
+
 def test_the_editor_renumbers_as_rows_are_ticked_and_adds_above_selesai(person, sop1):
     page = person("kasubag_tu")
     _revise(page, sop1)
