@@ -91,12 +91,37 @@ def _nav_targets(script_prefix, urlconf):
     )
 
 
+# The other addresses the layout (base.html) links to on every page.
+SITE_URLS = (
+    "home",
+    "login",
+    "logout",
+    "manifest",
+    "offline_queue",
+    "set_language",
+    "notification_list",
+    "notification_count",
+    "password_change",
+    "api_keys",
+)
+
+
+@once_per_language
+def _site_urls(script_prefix, urlconf):
+    """{name: URL} of SITE_URLS, reversed once per process for each address prefix and URL
+    configuration instead of by a `{% url %}` on every page."""
+    return {name: reverse(name, urlconf=urlconf) for name in SITE_URLS}
+
+
 def navigation(request):
-    """The inbox count (capped, `inbox_badge`) and the bell's unread count in the navigation
-    bar: one query for both, only for logged-in users and only when a template shows one."""
+    """The addresses of the layout (`site_urls`); for a logged-in user the navigation's links,
+    the inbox count (capped) and the bell's unread count: one query for both counts, only when
+    a template shows one."""
+    script_prefix, urlconf = get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
+    site_urls = {"site_urls": _site_urls(script_prefix, urlconf)}
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {}
+        return site_urls
     counts = []
 
     def read_counts():
@@ -112,7 +137,7 @@ def navigation(request):
 
     def nav_links():
         current = getattr(request.resolver_match, "url_name", None)
-        targets = _nav_targets(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+        targets = _nav_targets(script_prefix, urlconf)
         return [
             NavLink(url, label, name == current, inbox_count() if name == "inbox" else 0)
             for name, url, label, who in targets
@@ -120,6 +145,7 @@ def navigation(request):
         ]
 
     return {
+        **site_urls,
         "inbox_count": inbox_count,
         "unread_count": unread_count,
         "nav_links": nav_links,

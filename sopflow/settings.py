@@ -81,6 +81,7 @@ if not SOPFLOW_CHAIN_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "activities.views.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "activities",

@@ -23,8 +23,11 @@ def test_a_form_without_its_csrf_token_gets_a_clear_page_and_changes_nothing(use
     client.force_login(users["kasi"])
     response = client.post(f"/kegiatan/baru/?sop={sop1.pk}", {"title": "Tanpa token"})
     assert response.status_code == 403
-    assert "Formulir kedaluwarsa" in response.content.decode()
+    html = response.content.decode()
+    assert "Formulir kedaluwarsa" in html
     assert not Run.objects.exists()
+    # With its layout: the user's navigation, and the way back.
+    assert 'href="/"' in html and 'href="/tugas/"' in html and 'href="/kegiatan/"' in html
 
 
 def test_server_error_page_needs_no_database():

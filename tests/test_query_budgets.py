@@ -26,8 +26,8 @@ BUDGETS = {
     "/kegiatan/": 9,
     "/kegiatan/ deep": 9,
     # The run, its rounds with their steps, the steps' roles, the attachments, the step data
-    # the rounds recorded, the run's opening and cancelling events.
-    "/kegiatan/<id>/ (15 steps, returned)": 11,
+    # the rounds recorded (and a cancelled run's cancelling event).
+    "/kegiatan/<id>/ (15 steps, returned)": 10,
     # The run, its rounds with their steps, the steps' roles, the attachments of the step's
     # rounds and of the round that handed it over (the step data only of rounds shown in
     # full); a step that asks for data from a reference list reads the list's items once.

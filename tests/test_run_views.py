@@ -699,6 +699,30 @@ def test_run_header_marks_opening_and_cancelling_on_behalf(client_for, users, so
     assert "oleh Administrator (a.n. Kasi): Narasumber berhalangan" in page
 
 
+def test_the_page_of_a_run_not_cancelled_reads_none_of_its_events(client_for, users, sop1):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run = open_run(sop1, users["admin"])
+    client = client_for("staf")
+    with CaptureQueriesContext(connection) as queries:
+        page = " ".join(strip_tags(text(client.get(run.get_absolute_url()))).split())
+    assert "Administrator (a.n. Kasi), " in page
+    assert not [q for q in queries.captured_queries if "activities_event" in q["sql"]]
+
+
+def test_the_role_a_step_was_done_as_prints_even_when_the_step_no_longer_names_it(
+    client_for, users, sop1
+):
+    run = open_run(sop1, users["kasi"])
+    complete(run, 1, users["kasi"])
+    first = step_run(run, 1)
+    role = first.completed_as
+    first.step.roles.remove(role)
+    page = " ".join(strip_tags(text(client_for("staf").get(run.get_absolute_url()))).split())
+    assert f"Budi Santoso ({role.name})" in page
+
+
 def test_run_page_of_other_unit_is_404(client_for, users, sop2):
     run = open_run(sop2, users["subkor"])
     assert client_for("kasi").get(run.get_absolute_url()).status_code == 404

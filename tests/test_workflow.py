@@ -124,6 +124,22 @@ def test_superuser_opens_on_behalf_and_it_is_logged(sop1, users):
     run = open_run(sop1, users["admin"])
     opened = run.events.get(kind=Event.Kind.OPENED)
     assert opened.actor == users["admin"] and opened.on_behalf
+    # The row keeps a copy for the run's pages; a run opened in one's own role has none.
+    assert Run.objects.get(pk=run.pk).opened_on_behalf
+    assert not Run.objects.get(pk=open_run(sop1, users["kasi"]).pk).opened_on_behalf
+
+
+def test_runs_opened_on_behalf_before_the_row_said_so_are_marked_from_their_events(sop1, users):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("activities.migrations.0041_run_opened_on_behalf")
+    by_admin, by_kasi = open_run(sop1, users["admin"]), open_run(sop1, users["kasi"])
+    Run.objects.update(opened_on_behalf=False)
+    migration.copy_from_events(apps, None)
+    assert Run.objects.get(pk=by_admin.pk).opened_on_behalf
+    assert not Run.objects.get(pk=by_kasi.pk).opened_on_behalf
 
 
 @pytest.mark.parametrize("status", [Sop.Status.DRAFT, Sop.Status.RETIRED])

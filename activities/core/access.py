@@ -36,24 +36,38 @@ def read_rounds(run):
     (`workflow.open_run`; a version with runs is frozen), so the rounds name the steps too.
 
     Three queries, four with a joint step; the roles are read once for each step, not for
-    each of its rounds.
+    each of its rounds, and the roles the performers acted as are taken from them.
     """
     rounds = list(
-        run.step_runs.select_related("step", "completed_by", "completed_as").order_by(
-            "step__number", "round"
-        )
+        run.step_runs.select_related("step", "completed_by").order_by("step__number", "round")
     )
     steps = {}
     for step_run in rounds:
         step_run.step = steps.setdefault(step_run.step.number, step_run.step)
     prefetch_related_objects(list(steps.values()), "roles")
-    attach_sign_offs(rounds)
+    roles = {role.pk: role for step in steps.values() for role in step.roles.all()}
+    _give_roles(rounds, "completed_as", roles)
+    attach_sign_offs(rounds, roles)
     return steps, rounds
 
 
-def attach_sign_offs(step_runs):
+def _give_roles(rows, name, roles):
+    """Set each row's role `name` from `roles` (by id), the steps' roles already read: a
+    performer acts as one of his step's roles. One query for any other (none as a rule)."""
+    attname = f"{name}_id"
+    missing = {getattr(row, attname) for row in rows} - roles.keys() - {None}
+    if missing:
+        roles = {**roles, **Role.objects.in_bulk(missing)}
+    for row in rows:
+        role_id = getattr(row, attname)
+        if role_id is not None:
+            setattr(row, name, roles[role_id])
+
+
+def attach_sign_offs(step_runs, roles):
     """Give every round `parts`: the sign-offs of a joint step's round (each performer's part,
-    oldest first), [] for other rounds; one query, and none while no joint step has begun."""
+    oldest first), [] for other rounds; one query, and none while no joint step has begun.
+    `roles`: the steps' roles by id (a part's role is among them)."""
     joint = {
         step_run.pk: step_run
         for step_run in step_runs
@@ -61,8 +75,13 @@ def attach_sign_offs(step_runs):
     }
     found = {}
     if joint:
-        sign_offs = StepSignOff.objects.filter(step_run__in=joint).select_related("user", "role")
-        for sign_off in sign_offs.order_by("entered_at", "id"):
+        sign_offs = list(
+            StepSignOff.objects.filter(step_run__in=joint)
+            .select_related("user")
+            .order_by("entered_at", "id")
+        )
+        _give_roles(sign_offs, "role", roles)
+        for sign_off in sign_offs:
             # Its round as read already, with the run and its SOP: `performed_as` reads them.
             sign_off.step_run = joint[sign_off.step_run_id]
             found.setdefault(sign_off.step_run_id, []).append(sign_off)

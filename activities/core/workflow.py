@@ -202,6 +202,7 @@ def open_run(
         notes=notes,
         opened_by=user,
         opened_at=now,
+        opened_on_behalf=actor.on_behalf,
     )
     created = StepRun.objects.bulk_create([StepRun(run=run, step=s, round=1) for s in steps])
     first = created[0]

@@ -52,6 +52,9 @@ class Run(models.Model):
         verbose_name=_("dibuka oleh"),
     )
     opened_at = models.DateTimeField(_("dibuka"))
+    # Whether a superuser opened it on behalf of step 1's role: a copy of its opening event's
+    # `on_behalf`, so that the run's pages need not read the event.
+    opened_on_behalf = models.BooleanField(_("dibuka atas nama"), default=False, editable=False)
     finished_at = models.DateTimeField(_("selesai"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("dibatalkan"), null=True, blank=True)
     cancel_reason = models.TextField(_("alasan pembatalan"), blank=True)
@@ -139,15 +142,13 @@ class Run(models.Model):
         return self.Status(self.status).label
 
     def acts(self):
-        """{"opened"/"cancelled": Event}: who opened and who cancelled the run, and whether a
-        superuser did it on behalf of step 1's role (the run row records neither)."""
-        kinds = [Event.Kind.OPENED]
-        events = self.events.order_by("at", "id")
-        if self.cancelled_at is not None:
-            # Who opened the run is on its row; who cancelled it only on the event.
-            kinds.append(Event.Kind.CANCELLED)
-            events = events.select_related("actor")
-        return {event.kind: event for event in events.filter(kind__in=kinds)}
+        """{"cancelled": Event} of a cancelled run, with its actor: who cancelled it, and
+        whether a superuser did it on behalf of step 1's role (the run row records neither);
+        {} without a query for any other run. Who opened it is on the row."""
+        if self.cancelled_at is None:
+            return {}
+        events = self.events.filter(kind=Event.Kind.CANCELLED).select_related("actor")
+        return {event.kind: event for event in events.order_by("at", "id")}
 
 
 class StepRun(models.Model):

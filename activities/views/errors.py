@@ -32,6 +32,14 @@ def permission_denied(request, exception):
     return render(request, "403.html", status=403)
 
 
+def csrf_failure(request, reason=""):
+    """A form sent with a missing or stale CSRF token (settings.CSRF_FAILURE_VIEW): the page
+    with its layout, as the other error pages (Django's own renders it without the request)."""
+    if _api(request):
+        return problems.forbidden()
+    return render(request, "403_csrf.html", status=403)
+
+
 def page_not_found(request, exception):
     if _api(request):
         return problems.problem(404, _("Tidak ditemukan"), _("Alamat API ini tidak ada."))

@@ -387,6 +387,7 @@ class BulkWriter:
 
     def add(self, plan):
         office = self.offices[plan.sop.pk]
+        opener = self._unit_actor(plan.opener, "open_runs", office.unit.pk)
         run = self._new(
             Run,
             sop_id=plan.sop.pk,
@@ -396,6 +397,7 @@ class BulkWriter:
             place=plan.place,
             opened_by_id=plan.opener.pk,
             opened_at=plan.opened_at,
+            opened_on_behalf=opener.on_behalf,
         )
         rows = []
 
@@ -408,7 +410,6 @@ class BulkWriter:
 
         for step in office.steps:
             new_row(step, 1)
-        opener = self._unit_actor(plan.opener, "open_runs", office.unit.pk)
         self._event(
             run,
             Event.Kind.OPENED,
