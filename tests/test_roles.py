@@ -147,3 +147,21 @@ def test_a_new_sops_step_rows_name_each_roles_unit(client_for):
     options = _role_options(page)
     assert "Kasi (Kesbangpol)" in options and "Tim (Diskominfo)" in options
     assert "Kasi" not in options
+
+
+def test_the_steps_roles_read_together_keep_the_order_the_sop_gives_them(
+    sop1, django_assert_num_queries
+):
+    from activities.models import Step
+
+    first, second = (Step.objects.get(pk=step.pk) for step in sop1.steps.order_by("number")[:2])
+    roles = list(Role.objects.filter(unit=sop1.unit).order_by("-position")[:3])
+    first.roles.set([])
+    for role in roles:
+        first.roles.add(role)
+    with django_assert_num_queries(1):
+        Step.read_roles([first, second])
+    with django_assert_num_queries(0):
+        read = list(first.roles.all()), list(second.roles.all())
+    links = Step.roles.through.objects.filter(step=second).order_by("id")
+    assert read == (roles, [link.role for link in links])

@@ -4,7 +4,7 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
 from activities.core import policy
@@ -44,7 +44,7 @@ def read_rounds(run):
     steps = {}
     for step_run in rounds:
         step_run.step = steps.setdefault(step_run.step.number, step_run.step)
-    prefetch_related_objects(list(steps.values()), "roles")
+    Step.read_roles(steps.values())
     roles = {role.pk: role for step in steps.values() for role in step.roles.all()}
     _give_roles(rounds, "completed_as", roles)
     attach_sign_offs(rounds, roles)

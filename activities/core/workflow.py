@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime
 import functools
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
@@ -55,7 +55,7 @@ from activities.core.payloads import (
     returned_fields,
 )
 from activities.documents import laporan
-from activities.models import Event, Role, Run, Sop, Step, StepRun, StepSignOff, StepValue
+from activities.models import Event, Run, Sop, Step, StepRun, StepSignOff, StepValue
 from activities.notifications import announcements
 from activities.time import deadlines, timing
 
@@ -307,18 +307,6 @@ class Turn:
     holds: bool = False
 
 
-def _with_roles(step: Step, roles: Iterable[Role]) -> None:
-    """Give `step.roles.all()` the roles already read, as a prefetch would."""
-    manager = step.roles
-    queryset = manager.get_queryset()
-    # Django's prefetch cache: attributes django-stubs does not declare.
-    queryset._result_cache, queryset._prefetch_done = list(roles), True  # type: ignore[attr-defined]
-    cache = getattr(step, "_prefetched_objects_cache", None)
-    if cache is None:
-        cache = step._prefetched_objects_cache = {}  # type: ignore[attr-defined]
-    cache[manager.prefetch_cache_name] = queryset  # type: ignore[attr-defined]
-
-
 def check_expected(
     current: StepRun, expected_round: int | None, expected_version: int | None
 ) -> None:
@@ -368,7 +356,7 @@ def _turn(run: Run, number: int, user: policy.User, day: datetime.date | None = 
     steps = [current.step] + [r.step for r in stage]
     facts, roles = policy.step_facts(user, steps, day)
     for step in steps:
-        _with_roles(step, roles[step.pk])
+        step.give_roles(roles[step.pk])
     actor = policy.step_actor(user, current.step, facts)
     if actor is None and day is not None and day != timezone.localdate():
         raise Forbidden(

@@ -428,6 +428,28 @@ class Step(models.Model):
         """The waktu as written, with the tab some documents put between number and unit."""
         return " ".join(self.standard_text.split())
 
+    def give_roles(self, roles):
+        """Give `self.roles.all()` the roles already read (in that order), as a prefetch would:
+        it then reads no query."""
+        manager = self.roles
+        queryset = manager.get_queryset()
+        # Django's prefetch cache.
+        queryset._result_cache, queryset._prefetch_done = list(roles), True
+        cache = self.__dict__.setdefault("_prefetched_objects_cache", {})
+        cache[manager.prefetch_cache_name] = queryset
+
+    @classmethod
+    def read_roles(cls, steps):
+        """Give each of `steps` its roles (`give_roles`), in the order the SOP lists them, in one
+        query: what `prefetch_related_objects(steps, "roles")` does, without its machinery
+        (which took as long again on a run's page)."""
+        found = {step.pk: [] for step in steps}
+        links = cls.roles.through.objects.filter(step_id__in=found).select_related("role")
+        for link in links.order_by("id"):
+            found[link.step_id].append(link.role)
+        for step in steps:
+            step.give_roles(found[step.pk])
+
     @classmethod
     def default_action(cls, kind):
         """The action a step of `kind` had before the two were told apart: a decision approves."""
