@@ -142,12 +142,17 @@ def _when(row, sr, words):
     started, completed = _local(sr.started_at), _local(sr.completed_at)
     notes, due = [], ""
     if started and completed:
+        start, end = _at(started), _at(completed)
         same_day = started.date() == completed.date()
-        when = f"{_at(started)} – {_clock(completed) if same_day else _at(completed)}"
-        if sr.activated_at and _at(sr.activated_at) != _at(started):
-            notes.append(words.active_since % {"at": _at(sr.activated_at)})
-        if sr.entered_at and _at(sr.entered_at) != _at(completed):
-            notes.append(words.entered % {"at": _at(sr.entered_at)})
+        when = f"{start} – {_clock(completed) if same_day else end}"
+        # The activation and the entry only where they differ from the round's own times.
+        for moment, shown, text in (
+            (sr.activated_at, start, words.active_since),
+            (sr.entered_at, end, words.entered),
+        ):
+            at = _at(moment)
+            if at and at != shown:
+                notes.append(text % {"at": at})
     elif sr.activated_at:
         when = words.active_since % {"at": _at(sr.activated_at)}
         if sr.due_at and sr.state == StepRun.State.ACTIVE:
