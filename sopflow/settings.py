@@ -239,6 +239,8 @@ RATELIMIT_IP_META_KEY = "activities.throttling.client_address"
 # Sessions end at the latest after SOPFLOW_SESSION_HOURS, and after SOPFLOW_IDLE_MINUTES
 # without a request on a shared office PC (`activities.middleware.IdleSessionMiddleware`).
 SESSION_COOKIE_AGE = env_int("SOPFLOW_SESSION_HOURS", 10) * 3600
+# Django's database sessions, their query built once per session (activities/sessions.py).
+SESSION_ENGINE = "activities.sessions"
 SOPFLOW_IDLE_MINUTES = env_int("SOPFLOW_IDLE_MINUTES", 30)
 # Password reset mails: at most this many per address and per client address in an hour.
 SOPFLOW_RESET_MAILS_PER_HOUR = env_int("SOPFLOW_RESET_MAILS_PER_HOUR", 3)

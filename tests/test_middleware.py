@@ -40,3 +40,43 @@ def test_the_language_switch_chooses_english(client_for):
     assert client.get("/sop/").headers["Content-Language"] == "en"
     client.post("/i18n/setlang/", {"language": "xx", "next": "/sop/"})
     assert client.get("/sop/").headers["Content-Language"] == "en"
+
+
+def test_a_session_past_its_expiry_is_not_read_even_after_it_was_read_before(client_for):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    client = client_for("kasi")
+    assert client.get("/tugas/").status_code == 200
+    key = client.cookies["sessionid"].value
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now())
+    response = client.get("/tugas/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_a_session_deleted_after_it_was_read_ends(client_for):
+    from django.contrib.sessions.models import Session
+
+    client = client_for("kasi")
+    assert client.get("/tugas/").status_code == 200
+    Session.objects.filter(session_key=client.cookies["sessionid"].value).delete()
+    assert client.get("/tugas/").status_code == 302
+
+
+def test_a_session_is_read_without_building_its_query_again(client_for, monkeypatch):
+    from django.db.models.sql import compiler
+
+    client = client_for("kasi")
+    client.get("/tugas/")
+    built = []
+    real = compiler.SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        sql = real(self, *args, **kwargs)
+        if "django_session" in sql[0]:
+            built.append(sql)
+        return sql
+
+    monkeypatch.setattr(compiler.SQLCompiler, "as_sql", counting)
+    assert client.get("/tugas/").status_code == 200
+    assert built == []
