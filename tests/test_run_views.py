@@ -723,6 +723,19 @@ def test_the_role_a_step_was_done_as_prints_even_when_the_step_no_longer_names_i
     assert f"Budi Santoso ({role.name})" in page
 
 
+def test_pages_of_a_run_whose_steps_ask_for_no_data_read_none(client_for, users, sop1):
+    from django.db import connection
+
+    sop1.steps.update(data_fields=[])
+    run = open_run(sop1, users["kasi"])
+    complete(run, 1, users["kasi"])
+    client = client_for("kasi")
+    for url in (run.get_absolute_url(), step_url(run, 1)):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        assert not [q for q in queries.captured_queries if "activities_stepvalue" in q["sql"]]
+
+
 def test_run_page_of_other_unit_is_404(client_for, users, sop2):
     run = open_run(sop2, users["subkor"])
     assert client_for("kasi").get(run.get_absolute_url()).status_code == 404

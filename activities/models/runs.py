@@ -300,7 +300,10 @@ class StepRun(models.Model):
 
     @property
     def data_rows(self):
-        """[(label, text)] of the step data this round recorded, as the run page prints it."""
+        """[(label, text)] of the step data this round recorded, as the run page prints it:
+        none, without a query, for a step that asks for no data (`Step.data_fields`)."""
+        if not self.step.data_fields:
+            return []
         return grouped_values(self.values.all())
 
     def requirements_checked_list(self):
