@@ -82,15 +82,6 @@ class NavLink:
     badge: int | str = 0
 
 
-@once_per_language
-def _nav_targets(script_prefix, urlconf):
-    """(name, URL, label, who) of every link: the same on every page of a language, address
-    prefix and URL configuration, so reversed and translated once per process for each."""
-    return tuple(
-        (name, reverse(name, urlconf=urlconf), str(label), who) for name, label, who in NAV_LINKS
-    )
-
-
 # The other addresses the layout (base.html) links to on every page.
 SITE_URLS = (
     "home",
@@ -108,9 +99,18 @@ SITE_URLS = (
 
 @once_per_language
 def _site_urls(script_prefix, urlconf):
-    """{name: URL} of SITE_URLS, reversed once per process for each address prefix and URL
-    configuration instead of by a `{% url %}` on every page."""
-    return {name: reverse(name, urlconf=urlconf) for name in SITE_URLS}
+    """{name: URL} of SITE_URLS and of the navigation's links, reversed once per process for
+    each address prefix and URL configuration instead of by a `{% url %}` on every page."""
+    names = [*SITE_URLS, *(name for name, _label, _who in NAV_LINKS)]
+    return {name: reverse(name, urlconf=urlconf) for name in names}
+
+
+@once_per_language
+def _nav_targets(script_prefix, urlconf):
+    """(name, URL, label, who) of every link: the same on every page of a language, address
+    prefix and URL configuration, so made once per process for each."""
+    urls = _site_urls(script_prefix, urlconf)
+    return tuple((name, urls[name], str(label), who) for name, label, who in NAV_LINKS)
 
 
 def navigation(request):

@@ -35,8 +35,8 @@ def read_rounds(run):
     sign-offs (`attach_sign_offs`). Every step of the SOP has a round from the run's opening on
     (`workflow.open_run`; a version with runs is frozen), so the rounds name the steps too.
 
-    Three queries, four with a joint step; the roles are read once for each step, not for
-    each of its rounds, and the roles the performers acted as are taken from them.
+    Two queries, three once a joint step has begun; the roles are read once for each step,
+    not for each of its rounds, and the roles the performers acted as are taken from them.
     """
     rounds = list(
         run.step_runs.select_related("step", "completed_by").order_by("step__number", "round")

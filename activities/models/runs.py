@@ -299,10 +299,16 @@ class StepRun(models.Model):
         return reverse("step_action", args=[self.run_id, self.step.number])
 
     @property
+    def holds_data(self):
+        """Whether the round can have recorded step data: only a step that asks for some
+        (`Step.data_fields`) records any."""
+        return bool(self.step.data_fields)
+
+    @property
     def data_rows(self):
         """[(label, text)] of the step data this round recorded, as the run page prints it:
-        none, without a query, for a step that asks for no data (`Step.data_fields`)."""
-        if not self.step.data_fields:
+        none, without a query, for a round that holds none (`holds_data`)."""
+        if not self.holds_data:
             return []
         return grouped_values(self.values.all())
 

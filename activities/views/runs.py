@@ -284,11 +284,11 @@ def _run_with_records(user, pk):
 
 def _read_records(rounds, in_full, handed_over_by):
     """The attachments of the step page's `rounds` and of the round that handed the step over,
-    and the data recorded in the rounds it shows `in_full` whose step asks for data (no other
-    round has any: `StepRun.data_rows`): only what the page shows is read."""
+    and the data recorded in the rounds it shows `in_full` that can hold any
+    (`StepRun.holds_data`): only what the page shows is read."""
     with_files = [*rounds, handed_over_by] if handed_over_by is not None else rounds
     prefetch_related_objects(with_files, Prefetch("attachments", queryset=_attachments()))
-    with_data = [sr for sr in in_full if sr.step.data_fields and sr.state != StepRun.State.WAITING]
+    with_data = [sr for sr in in_full if sr.holds_data and sr.state != StepRun.State.WAITING]
     if with_data:
         prefetch_related_objects(with_data, Prefetch("values", queryset=_values()))
 
